@@ -1,0 +1,188 @@
+//! The identity-source port: what the engine reads from Entra ID.
+//!
+//! `components/graph` implements it over Microsoft Graph; tests implement it
+//! in memory. Paging tokens are opaque to the engine: it stores them in the
+//! run's cursor and hands them back unchanged.
+
+use serde::{Deserialize, Serialize};
+
+/// A tenant domain as Entra reports it (`/v1.0/domains`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceDomain {
+    /// The domain name, as Entra spells it (case not normalised).
+    pub id: String,
+    pub is_verified: bool,
+}
+
+/// A user with exactly the fields the engine maps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SourceUser {
+    pub id: String,
+    pub user_principal_name: String,
+    pub mail: Option<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub account_enabled: bool,
+    /// `Member` or `Guest`.
+    pub user_type: Option<String>,
+    /// e.g. `Invitation` for B2B guests.
+    pub creation_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceGroup {
+    pub id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+}
+
+/// Member object types that are not synced (counted as skipped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SkippedKind {
+    Device,
+    OrgContact,
+    ServicePrincipal,
+    /// Any other `@odata.type`, kept verbatim.
+    Other(String),
+}
+
+/// One entry of `/groups/{id}/members` or `/transitiveMembers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Member {
+    User(SourceUser),
+    Group(SourceGroup),
+    Skipped { id: String, kind: SkippedKind },
+}
+
+/// The kind of a member reference in a group delta.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemberKind {
+    User,
+    Group,
+    Skipped(SkippedKind),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRef {
+    pub id: String,
+    pub kind: MemberKind,
+}
+
+/// Opaque token for the next page (`@odata.nextLink`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageToken(pub String);
+
+/// Opaque token for the next delta round (`@odata.deltaLink`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaToken(pub String);
+
+/// One page of a listing. `next` is `None` on the last page; a delta
+/// listing's last page carries `delta`, the token for the next round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<PageToken>,
+    pub delta: Option<DeltaToken>,
+}
+
+/// Where a delta listing starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeltaFrom {
+    /// A full enumeration that ends with a delta token.
+    Start,
+    /// The next page of a round in progress.
+    Page(PageToken),
+    /// Changes since a previous round.
+    Delta(DeltaToken),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserChange {
+    Upsert(SourceUser),
+    Removed { id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupChange {
+    /// A new or changed group. On a `DeltaFrom::Start` round `members_added`
+    /// holds all direct members; later rounds only the changes.
+    Upsert {
+        group: SourceGroup,
+        members_added: Vec<MemberRef>,
+        members_removed: Vec<MemberRef>,
+    },
+    Removed {
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum SourceError {
+    /// 429 or 503 with `Retry-After`: come back after this many seconds. The
+    /// client never sleeps past the invocation's budget; the engine saves its
+    /// cursor and resumes later.
+    #[error("throttled by Graph; retry after {retry_after_secs}s")]
+    Throttled { retry_after_secs: u64 },
+    /// The credentials were refused (bad tenant, client id or secret).
+    #[error("authentication failed: {code}: {message}")]
+    Unauthorized { code: String, message: String },
+    /// The object (e.g. a selected group) does not exist in the tenant.
+    #[error("not found in the tenant: {0}")]
+    NotFound(String),
+    /// A delta or page token is no longer valid (410 Gone, or too old): the
+    /// engine falls back to a full enumeration.
+    #[error("delta or page token expired")]
+    TokenExpired,
+    /// An `@odata.nextLink` pointed outside the configured Graph host.
+    #[error("refused to follow a link to a foreign host: {0}")]
+    ForeignLink(String),
+    /// Any other Graph error, with what the troubleshooting log needs.
+    #[error("Graph error {status} {code}: {message} (request-id {request_id:?})")]
+    Graph {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// The network failed after the client's own retries.
+    #[error("network error talking to Graph: {0}")]
+    Transport(String),
+    /// Graph answered something the client could not parse.
+    #[error("unexpected response from Graph: {0}")]
+    BadResponse(String),
+}
+
+impl SourceError {
+    /// Whether the same request may succeed later (the run waits and resumes
+    /// rather than failing).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SourceError::Throttled { .. } | SourceError::Transport(_) => true,
+            SourceError::Graph { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// What the engine reads from the tenant. Every listing is paged; pass
+/// `None` for the first page and the previous page's `next` afterwards.
+pub trait IdentitySource {
+    async fn domains(&self) -> Result<Vec<SourceDomain>, SourceError>;
+    /// `Ok(None)` when the group does not exist.
+    async fn group(&self, id: &str) -> Result<Option<SourceGroup>, SourceError>;
+    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError>;
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError>;
+    /// Direct members (`transitive == false`) or all members reachable
+    /// through nested groups (`transitive == true`).
+    async fn members(
+        &self,
+        group_id: &str,
+        transitive: bool,
+        page: Option<&PageToken>,
+    ) -> Result<Page<Member>, SourceError>;
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError>;
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError>;
+}

@@ -1,0 +1,18 @@
+//! The engine's only ways to touch the outside world.
+//!
+//! Every port is an `async` trait used through generics (never `dyn`), so the
+//! futures need not be `Send`: Spin components are single-threaded.
+#![allow(async_fn_in_trait)]
+
+pub mod clock;
+pub mod identity;
+pub mod mailer;
+pub mod store;
+
+pub use clock::{Clock, Timestamp};
+pub use identity::{
+    DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, MemberKind, MemberRef, Page,
+    PageToken, SkippedKind, SourceDomain, SourceError, SourceGroup, SourceUser, UserChange,
+};
+pub use mailer::{MailError, Mailer, OutgoingEmail};
+pub use store::{Store, StoreError};

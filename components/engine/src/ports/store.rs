@@ -1,0 +1,34 @@
+//! The key-value store port: Spin's key-value semantics and nothing more.
+//!
+//! No transactions and no prefix scans: listing keys walks the whole store on
+//! every platform, so it is deliberately not part of this port.
+
+/// Strictest key length among the platforms idp-sync targets (Fermyon Cloud).
+pub const MAX_KEY_BYTES: usize = 250;
+/// Largest value any supported platform accepts.
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("key of {len} bytes exceeds the {max}-byte limit")]
+    KeyTooLong { len: usize, max: usize },
+    #[error("value of {len} bytes for key {key:?} exceeds the {max}-byte limit")]
+    ValueTooLarge { key: String, len: usize, max: usize },
+    /// The backend (SQLite, Redis, ...) failed; the message is the host's.
+    #[error("key-value store failed: {0}")]
+    Backend(String),
+}
+
+pub trait Store {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Atomically sets `key` to `new` if and only if its current value equals
+    /// `expected` (`None`: the key is absent). Returns whether it swapped.
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,1 @@
+//! End-to-end suite against a running `spin up` (being built).
