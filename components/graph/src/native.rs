@@ -1,0 +1,88 @@
+//! Native adapters of the ports, for tests and native servers.
+
+use std::time::{Duration, Instant};
+
+use crate::{HttpClient, Pause, TransportError};
+
+/// [`HttpClient`] over `ureq` (blocking; fine under `block_on`).
+#[derive(Debug, Clone)]
+pub struct UreqClient {
+    agent: ureq::Agent,
+}
+
+/// The largest response body read (Graph pages of 999 users are well below).
+const MAX_BODY: u64 = 64 * 1024 * 1024;
+
+impl UreqClient {
+    /// A client with a per-request timeout.
+    pub fn new(timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build();
+        UreqClient {
+            agent: ureq::Agent::new_with_config(config),
+        }
+    }
+}
+
+impl Default for UreqClient {
+    fn default() -> Self {
+        UreqClient::new(Duration::from_secs(30))
+    }
+}
+
+impl HttpClient for UreqClient {
+    async fn send(
+        &self,
+        req: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let response = self.agent.run(req).map_err(map_error)?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(map_error)?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+fn map_error(e: ureq::Error) -> TransportError {
+    let message = e.to_string();
+    match e {
+        ureq::Error::Timeout(_) => TransportError::Timeout(message),
+        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
+            TransportError::Connect(message)
+        }
+        ureq::Error::Io(_) => TransportError::Io(message),
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::RequireHttpsOnly(_) => {
+            TransportError::Refused(message)
+        }
+        _ => TransportError::Io(message),
+    }
+}
+
+/// [`Pause`] over `std::time::Instant` and `std::thread::sleep`.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadPause {
+    origin: Instant,
+}
+
+impl Default for ThreadPause {
+    fn default() -> Self {
+        ThreadPause {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Pause for ThreadPause {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    async fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+}

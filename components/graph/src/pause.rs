@@ -1,0 +1,12 @@
+//! The time port: a monotonic clock and a sleep.
+
+use std::time::Duration;
+
+/// Monotonic time and waiting, so `Retry-After` and retry backoff work the
+/// same natively (threads) and in Spin (`wasi:clocks/monotonic-clock`).
+pub trait Pause {
+    /// Monotonic milliseconds from an arbitrary origin; only differences matter.
+    fn now_ms(&self) -> u64;
+    /// Wait for `d`.
+    async fn sleep(&self, d: Duration);
+}
