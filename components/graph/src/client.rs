@@ -1,19 +1,41 @@
-//! The Graph client: token, requests, retries, paging.
+//! The Graph client: token cache, retries within the time budget, error mapping.
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
+use engine::ports::SourceError;
+use http::{Method, Request, Response, StatusCode, header};
+use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::config::parse_base;
-use crate::{ConfigError, GraphConfig, HttpClient, Pause};
+use crate::wire::{GraphErrorBody, TokenErrorBody, TokenResponse};
+use crate::{ConfigError, GraphConfig, HttpClient, Pause, TransportError};
+
+/// The scope of a client-credentials token for Graph.
+const TOKEN_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// Attempts per request, across throttling, 5xx and network errors.
+const MAX_ATTEMPTS: u32 = 5;
+/// First backoff after a 5xx or a network error; doubles per attempt.
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+/// Without a deadline, the longest single wait taken in place.
+const MAX_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(60);
+/// A cached token is renewed this long before it expires (at most a tenth of
+/// its lifetime, so short-lived tokens are still reused).
+const TOKEN_RENEW_MARGIN: Duration = Duration::from_secs(300);
+/// Graph error codes meaning "this page or delta token is no longer valid".
+const EXPIRED_TOKEN_CODES: [&str; 3] = [
+    "Directory_ExpiredPageToken",
+    "SyncStateNotFound",
+    "resyncRequired",
+];
 
 /// Request counters, for the run's report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientStats {
     /// Requests sent to Graph (retries included).
     pub graph_requests: u64,
-    /// Requests sent to the token endpoint.
+    /// Requests sent to the token endpoint (retries included).
     pub token_requests: u64,
     /// Requests repeated after a throttle, a 5xx or a network error.
     pub retries: u64,
@@ -21,7 +43,7 @@ pub struct ClientStats {
 
 /// A Microsoft Graph client for one tenant.
 ///
-/// Holds the access token cache, so reuse one instance for the calls of an
+/// Holds the access-token cache, so reuse one instance for the calls of an
 /// invocation. Not `Sync`: Spin components are single-threaded.
 pub struct GraphClient<H, P> {
     http: H,
@@ -30,7 +52,7 @@ pub struct GraphClient<H, P> {
     graph_base: Url,
     client_id: String,
     client_secret: String,
-    /// Monotonic ms (per `pause`) past which no wait starts.
+    /// Monotonic ms (per `pause`) past which no wait may end.
     deadline_ms: Cell<Option<u64>>,
     token: RefCell<Option<CachedToken>>,
     stats: Cell<ClientStats>,
@@ -38,7 +60,13 @@ pub struct GraphClient<H, P> {
 
 struct CachedToken {
     access_token: String,
-    expires_at_ms: u64,
+    renew_at_ms: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Token,
+    Graph,
 }
 
 impl<H: HttpClient, P: Pause> GraphClient<H, P> {
@@ -53,17 +81,20 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
                 return Err(ConfigError::Empty(field));
             }
         }
-        let authority = parse_base("authority", &config.authority)?;
+        let mut token_url = parse_base("authority", &config.authority)?;
+        token_url
+            .path_segments_mut()
+            .map_err(|()| ConfigError::BadUrl {
+                field: "authority",
+                value: config.authority.clone(),
+            })?
+            .pop_if_empty()
+            .extend([config.tenant_id.as_str(), "oauth2", "v2.0", "token"]);
         let graph_base = parse_base("graph_base", &config.graph_base)?;
-        let token_url = format!(
-            "{}/{}/oauth2/v2.0/token",
-            authority.as_str().trim_end_matches('/'),
-            config.tenant_id
-        );
         let client = GraphClient {
             http,
             pause,
-            token_url,
+            token_url: token_url.into(),
             graph_base,
             client_id: config.client_id,
             client_secret: config.client_secret,
@@ -75,17 +106,251 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
         Ok(client)
     }
 
-    /// Restarts the deadline: from now, calls may spend `budget` (or without
-    /// limit when `None`). For a client reused across invocations.
+    /// Restarts the deadline: from now, calls may spend `budget` (no limit
+    /// when `None`). For a client reused across invocations.
     pub fn set_time_budget(&self, budget: Option<Duration>) {
         let now = self.pause.now_ms();
-        self.deadline_ms.set(budget.map(|b| {
-            now.saturating_add(u64::try_from(b.as_millis()).unwrap_or(u64::MAX))
-        }));
+        self.deadline_ms
+            .set(budget.map(|b| now.saturating_add(millis(b))));
     }
 
     /// What this client has sent so far.
     pub fn stats(&self) -> ClientStats {
         self.stats.get()
+    }
+
+    /// The Graph base URL (scheme, host, port) links must point at.
+    pub(crate) fn graph_base(&self) -> &Url {
+        &self.graph_base
+    }
+
+    /// GETs a Graph URL and parses a 2xx body; other statuses become typed errors.
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, SourceError> {
+        let response = self.get(url).await?;
+        if response.status().is_success() {
+            serde_json::from_slice(response.body())
+                .map_err(|e| SourceError::BadResponse(format!("{url}: {e}")))
+        } else {
+            Err(graph_error(&response))
+        }
+    }
+
+    /// GETs a Graph URL with a bearer token, renewing the token once if Graph
+    /// says it is no longer valid.
+    async fn get(&self, url: &Url) -> Result<Response<Vec<u8>>, SourceError> {
+        let mut renewed = false;
+        loop {
+            let token = self.access_token().await?;
+            let response = self
+                .send_retrying(Endpoint::Graph, || {
+                    Request::builder()
+                        .method(Method::GET)
+                        .uri(url.as_str())
+                        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                        .header(header::ACCEPT, "application/json")
+                        // Delta queries page by this preference, not by $top.
+                        .header("Prefer", "odata.maxpagesize=999")
+                        .body(Vec::new())
+                })
+                .await?;
+            if response.status() == StatusCode::UNAUTHORIZED
+                && !renewed
+                && parse_graph_error(&response).error.code == "InvalidAuthenticationToken"
+            {
+                self.token.replace(None);
+                renewed = true;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    /// A valid access token, from the cache or the token endpoint.
+    async fn access_token(&self) -> Result<String, SourceError> {
+        if let Some(cached) = self.token.borrow().as_ref()
+            && self.pause.now_ms() < cached.renew_at_ms
+        {
+            return Ok(cached.access_token.clone());
+        }
+        let requested_at = self.pause.now_ms();
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "client_credentials")
+            .append_pair("client_id", &self.client_id)
+            .append_pair("client_secret", &self.client_secret)
+            .append_pair("scope", TOKEN_SCOPE)
+            .finish();
+        let response = self
+            .send_retrying(Endpoint::Token, || {
+                Request::builder()
+                    .method(Method::POST)
+                    .uri(&self.token_url)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "application/json")
+                    .body(form.clone().into_bytes())
+            })
+            .await?;
+        if !response.status().is_success() {
+            return Err(token_error(&response));
+        }
+        let token: TokenResponse = serde_json::from_slice(response.body())
+            .map_err(|e| SourceError::BadResponse(format!("token endpoint: {e}")))?;
+        let lifetime = Duration::from_secs(token.expires_in.as_u64().ok_or_else(|| {
+            SourceError::BadResponse("token endpoint: expires_in is not a number".into())
+        })?);
+        let margin = TOKEN_RENEW_MARGIN.min(lifetime / 10);
+        self.token.replace(Some(CachedToken {
+            access_token: token.access_token.clone(),
+            renew_at_ms: requested_at.saturating_add(millis(lifetime - margin)),
+        }));
+        Ok(token.access_token)
+    }
+
+    /// Sends a request, waiting out `Retry-After` on 429/503 and backing off
+    /// on other 5xx and network errors, as long as each wait ends before the
+    /// deadline. Returns the last response (any status) or the reason to stop.
+    async fn send_retrying(
+        &self,
+        endpoint: Endpoint,
+        build: impl Fn() -> Result<Request<Vec<u8>>, http::Error>,
+    ) -> Result<Response<Vec<u8>>, SourceError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request = build().map_err(|e| SourceError::Transport(e.to_string()))?;
+            self.count(endpoint);
+            let backoff = BACKOFF_BASE * 2u32.pow(attempt - 1);
+            let (wait, give_up) = match self.http.send(request).await {
+                Ok(response) => match classify(&response) {
+                    Outcome::Final => return Ok(response),
+                    Outcome::Throttled(retry_after) => {
+                        let wait = retry_after.unwrap_or(backoff);
+                        let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                        (wait, Err(SourceError::Throttled { retry_after_secs }))
+                    }
+                    Outcome::ServerError => (backoff, Ok(response)),
+                },
+                Err(e) if e.is_retryable() => (backoff, Err(transport_error(&e))),
+                Err(e) => return Err(transport_error(&e)),
+            };
+            if attempt >= MAX_ATTEMPTS || !self.wait_fits(wait) {
+                return give_up;
+            }
+            self.pause.sleep(wait).await;
+            self.bump(|s| s.retries += 1);
+        }
+    }
+
+    /// Whether waiting `wait` from now still ends before the deadline.
+    fn wait_fits(&self, wait: Duration) -> bool {
+        match self.deadline_ms.get() {
+            Some(deadline) => self.pause.now_ms().saturating_add(millis(wait)) <= deadline,
+            None => wait <= MAX_WAIT_WITHOUT_DEADLINE,
+        }
+    }
+
+    fn count(&self, endpoint: Endpoint) {
+        self.bump(|s| match endpoint {
+            Endpoint::Token => s.token_requests += 1,
+            Endpoint::Graph => s.graph_requests += 1,
+        });
+    }
+
+    fn bump(&self, change: impl FnOnce(&mut ClientStats)) {
+        let mut stats = self.stats.get();
+        change(&mut stats);
+        self.stats.set(stats);
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+enum Outcome {
+    Final,
+    /// 429, or 503 with `Retry-After`.
+    Throttled(Option<Duration>),
+    /// Another 5xx that may pass.
+    ServerError,
+}
+
+fn classify(response: &Response<Vec<u8>>) -> Outcome {
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    match response.status() {
+        StatusCode::TOO_MANY_REQUESTS => Outcome::Throttled(retry_after),
+        StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => Outcome::Throttled(retry_after),
+        StatusCode::INTERNAL_SERVER_ERROR
+        | StatusCode::BAD_GATEWAY
+        | StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::GATEWAY_TIMEOUT => Outcome::ServerError,
+        _ => Outcome::Final,
+    }
+}
+
+fn transport_error(e: &TransportError) -> SourceError {
+    SourceError::Transport(e.to_string())
+}
+
+fn parse_graph_error(response: &Response<Vec<u8>>) -> GraphErrorBody {
+    serde_json::from_slice(response.body()).unwrap_or_default()
+}
+
+/// Maps a non-2xx Graph response to the engine's error.
+fn graph_error(response: &Response<Vec<u8>>) -> SourceError {
+    let status = response.status();
+    let detail = parse_graph_error(response).error;
+    let code = if detail.code.is_empty() {
+        status.canonical_reason().unwrap_or("unknown").to_owned()
+    } else {
+        detail.code
+    };
+    if status == StatusCode::GONE || EXPIRED_TOKEN_CODES.contains(&code.as_str()) {
+        return SourceError::TokenExpired;
+    }
+    match status {
+        StatusCode::UNAUTHORIZED => SourceError::Unauthorized {
+            code,
+            message: detail.message,
+        },
+        StatusCode::NOT_FOUND => SourceError::NotFound(detail.message),
+        _ => SourceError::Graph {
+            status: status.as_u16(),
+            code,
+            message: detail.message,
+            request_id: response
+                .headers()
+                .get("request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .or_else(|| detail.inner_error.and_then(|i| i.request_id)),
+        },
+    }
+}
+
+/// Maps a failed token request: a refused credential (4xx) or a Graph-like error.
+fn token_error(response: &Response<Vec<u8>>) -> SourceError {
+    let status = response.status();
+    let body: TokenErrorBody = serde_json::from_slice(response.body()).unwrap_or_default();
+    if status.is_client_error() {
+        SourceError::Unauthorized {
+            code: body.error,
+            message: body.error_description,
+        }
+    } else {
+        SourceError::Graph {
+            status: status.as_u16(),
+            code: body.error,
+            message: body.error_description,
+            request_id: response
+                .headers()
+                .get("x-ms-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }
     }
 }

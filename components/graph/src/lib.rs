@@ -15,9 +15,11 @@ mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 mod pause;
+mod source;
 mod transport;
+mod wire;
 
 pub use client::{ClientStats, GraphClient};
-pub use config::{ConfigError, GraphConfig, DEFAULT_AUTHORITY, DEFAULT_GRAPH_BASE};
+pub use config::{ConfigError, DEFAULT_AUTHORITY, DEFAULT_GRAPH_BASE, GraphConfig};
 pub use pause::Pause;
 pub use transport::{HttpClient, TransportError};

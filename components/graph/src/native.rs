@@ -18,6 +18,7 @@ impl UreqClient {
     pub fn new(timeout: Duration) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .timeout_global(Some(timeout))
             .build();
         UreqClient {
@@ -37,7 +38,12 @@ impl HttpClient for UreqClient {
         &self,
         req: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let response = self.agent.run(req).map_err(map_error)?;
+        let response = if req.body().is_empty() {
+            self.agent.run(req.map(|_| ureq::SendBody::none()))
+        } else {
+            self.agent.run(req)
+        }
+        .map_err(map_error)?;
         let (parts, mut body) = response.into_parts();
         let bytes = body
             .with_config()

@@ -1,0 +1,161 @@
+//! [`IdentitySource`] over Graph: which URLs, and how pages map.
+
+use engine::ports::{
+    DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, Page, PageToken, SourceDomain,
+    SourceError, SourceGroup, SourceUser, UserChange,
+};
+use url::Url;
+
+use crate::wire::{
+    Collection, DomainJson, GROUP_DELTA_FIELDS, GROUP_FIELDS, MEMBER_FIELDS, ObjectJson,
+    USER_FIELDS,
+};
+use crate::{GraphClient, HttpClient, Pause};
+
+/// Graph's largest page for users, groups and members.
+const MAX_PAGE: &str = "999";
+
+impl<H: HttpClient, P: Pause> GraphClient<H, P> {
+    /// `{graph_base}/v1.0/{segments...}?{query}`; segments are percent-encoded.
+    fn api_url(&self, segments: &[&str], query: &str) -> Url {
+        let mut url = self.graph_base().clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push("v1.0").extend(segments);
+        }
+        url.set_query(Some(query));
+        url
+    }
+
+    /// A paging or delta link from Graph, accepted only on the configured
+    /// Graph scheme, host and port. Anything else is never fetched.
+    fn trusted_link(&self, link: &str) -> Result<Url, SourceError> {
+        let foreign = || SourceError::ForeignLink(link.to_owned());
+        let url = Url::parse(link).map_err(|_| foreign())?;
+        let base = self.graph_base();
+        if url.scheme() == base.scheme()
+            && url.host_str() == base.host_str()
+            && url.port_or_known_default() == base.port_or_known_default()
+        {
+            Ok(url)
+        } else {
+            Err(foreign())
+        }
+    }
+
+    /// Fetches one page and maps its items; links are checked before they
+    /// reach the engine's cursor.
+    async fn page<T>(
+        &self,
+        url: &Url,
+        map: impl Fn(ObjectJson) -> Result<T, SourceError>,
+    ) -> Result<Page<T>, SourceError> {
+        let collection: Collection<ObjectJson> = self.get_json(url).await?;
+        let next = match collection.next_link {
+            Some(link) => Some(PageToken(self.trusted_link(&link)?.into())),
+            None => None,
+        };
+        let delta = match collection.delta_link {
+            Some(link) => Some(DeltaToken(self.trusted_link(&link)?.into())),
+            None => None,
+        };
+        let items = collection
+            .value
+            .into_iter()
+            .map(map)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next, delta })
+    }
+
+    /// The first page's URL, or the link carried by `page`.
+    fn start_or_follow(&self, page: Option<&PageToken>, first: Url) -> Result<Url, SourceError> {
+        match page {
+            Some(PageToken(link)) => self.trusted_link(link),
+            None => Ok(first),
+        }
+    }
+
+    fn delta_url(&self, from: &DeltaFrom, first: Url) -> Result<Url, SourceError> {
+        match from {
+            DeltaFrom::Start => Ok(first),
+            DeltaFrom::Page(PageToken(link)) | DeltaFrom::Delta(DeltaToken(link)) => {
+                self.trusted_link(link)
+            }
+        }
+    }
+}
+
+impl<H: HttpClient, P: Pause> IdentitySource for GraphClient<H, P> {
+    async fn domains(&self) -> Result<Vec<SourceDomain>, SourceError> {
+        let mut url = self.api_url(&["domains"], "$select=id,isVerified");
+        let mut domains = Vec::new();
+        loop {
+            let page: Collection<DomainJson> = self.get_json(&url).await?;
+            domains.extend(page.value.into_iter().map(SourceDomain::from));
+            match page.next_link {
+                Some(link) => url = self.trusted_link(&link)?,
+                None => return Ok(domains),
+            }
+        }
+    }
+
+    async fn group(&self, id: &str) -> Result<Option<SourceGroup>, SourceError> {
+        let url = self.api_url(&["groups", id], &format!("$select={GROUP_FIELDS}"));
+        match self.get_json::<ObjectJson>(&url).await {
+            Ok(group) => group.into_group().map(Some),
+            Err(SourceError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError> {
+        let first = self.api_url(
+            &["users"],
+            &format!("$select={USER_FIELDS}&$top={MAX_PAGE}"),
+        );
+        let url = self.start_or_follow(page, first)?;
+        self.page(&url, ObjectJson::into_user).await
+    }
+
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError> {
+        let first = self.api_url(
+            &["groups"],
+            &format!("$select={GROUP_FIELDS}&$top={MAX_PAGE}"),
+        );
+        let url = self.start_or_follow(page, first)?;
+        self.page(&url, ObjectJson::into_group).await
+    }
+
+    async fn members(
+        &self,
+        group_id: &str,
+        transitive: bool,
+        page: Option<&PageToken>,
+    ) -> Result<Page<Member>, SourceError> {
+        let relation = if transitive {
+            "transitiveMembers"
+        } else {
+            "members"
+        };
+        let first = self.api_url(
+            &["groups", group_id, relation],
+            &format!("$select={MEMBER_FIELDS}&$top={MAX_PAGE}"),
+        );
+        let url = self.start_or_follow(page, first)?;
+        self.page(&url, ObjectJson::into_member).await
+    }
+
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
+        let first = self.api_url(&["users", "delta"], &format!("$select={USER_FIELDS}"));
+        let url = self.delta_url(from, first)?;
+        self.page(&url, ObjectJson::into_user_change).await
+    }
+
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
+        let first = self.api_url(
+            &["groups", "delta"],
+            &format!("$select={GROUP_DELTA_FIELDS}"),
+        );
+        let url = self.delta_url(from, first)?;
+        self.page(&url, ObjectJson::into_group_change).await
+    }
+}

@@ -1,0 +1,220 @@
+//! Graph's JSON shapes and their mapping to the engine's types.
+
+use engine::ports::{
+    GroupChange, Member, MemberKind, MemberRef, SkippedKind, SourceDomain, SourceError,
+    SourceGroup, SourceUser, UserChange,
+};
+use serde::Deserialize;
+
+/// The user properties the engine maps: exactly what `$select` asks for.
+pub(crate) const USER_FIELDS: &str = "id,userPrincipalName,mail,displayName,givenName,surname,\
+jobTitle,department,accountEnabled,userType,creationType";
+/// The group properties the engine maps.
+pub(crate) const GROUP_FIELDS: &str = "id,displayName,description";
+/// For member listings (users and groups mixed): the union of both.
+pub(crate) const MEMBER_FIELDS: &str = "id,userPrincipalName,mail,displayName,givenName,surname,\
+jobTitle,department,accountEnabled,userType,creationType,description";
+/// Group delta with `members`, so that `members@delta` is returned.
+pub(crate) const GROUP_DELTA_FIELDS: &str = "displayName,description,members";
+
+/// One page of any collection.
+#[derive(Deserialize)]
+pub(crate) struct Collection<T> {
+    pub value: Vec<T>,
+    #[serde(rename = "@odata.nextLink")]
+    pub next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink")]
+    pub delta_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DomainJson {
+    id: String,
+    #[serde(default)]
+    is_verified: bool,
+}
+
+impl From<DomainJson> for SourceDomain {
+    fn from(d: DomainJson) -> Self {
+        SourceDomain {
+            id: d.id,
+            is_verified: d.is_verified,
+        }
+    }
+}
+
+/// A directory object: a user, a group, or another member type. Every
+/// property is optional because `$select` and object types vary.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ObjectJson {
+    id: Option<String>,
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+    user_principal_name: Option<String>,
+    mail: Option<String>,
+    display_name: Option<String>,
+    given_name: Option<String>,
+    surname: Option<String>,
+    job_title: Option<String>,
+    department: Option<String>,
+    account_enabled: Option<bool>,
+    user_type: Option<String>,
+    creation_type: Option<String>,
+    description: Option<String>,
+    #[serde(rename = "@removed")]
+    removed: Option<serde_json::Value>,
+    #[serde(rename = "members@delta")]
+    members_delta: Option<Vec<ObjectJson>>,
+}
+
+fn missing(what: &str) -> SourceError {
+    SourceError::BadResponse(format!("object without {what}"))
+}
+
+impl ObjectJson {
+    fn id(&self) -> Result<String, SourceError> {
+        self.id.clone().ok_or_else(|| missing("id"))
+    }
+
+    pub(crate) fn into_user(self) -> Result<SourceUser, SourceError> {
+        let id = self.id()?;
+        let user_principal_name = self
+            .user_principal_name
+            .ok_or_else(|| missing("userPrincipalName"))?;
+        Ok(SourceUser {
+            id,
+            user_principal_name,
+            mail: self.mail,
+            display_name: self.display_name,
+            given_name: self.given_name,
+            surname: self.surname,
+            job_title: self.job_title,
+            department: self.department,
+            // Selected explicitly; absent only if Graph has no value, and an
+            // account of unknown state is not treated as enabled.
+            account_enabled: self.account_enabled.unwrap_or(false),
+            user_type: self.user_type,
+            creation_type: self.creation_type,
+        })
+    }
+
+    pub(crate) fn into_group(self) -> Result<SourceGroup, SourceError> {
+        Ok(SourceGroup {
+            id: self.id()?,
+            display_name: self.display_name.unwrap_or_default(),
+            description: self.description,
+        })
+    }
+
+    fn kind(&self) -> MemberKind {
+        match self.odata_type.as_deref() {
+            Some("#microsoft.graph.user") => MemberKind::User,
+            Some("#microsoft.graph.group") => MemberKind::Group,
+            Some("#microsoft.graph.device") => MemberKind::Skipped(SkippedKind::Device),
+            Some("#microsoft.graph.orgContact") => MemberKind::Skipped(SkippedKind::OrgContact),
+            Some("#microsoft.graph.servicePrincipal") => {
+                MemberKind::Skipped(SkippedKind::ServicePrincipal)
+            }
+            other => MemberKind::Skipped(SkippedKind::Other(other.unwrap_or_default().to_owned())),
+        }
+    }
+
+    pub(crate) fn into_member(self) -> Result<Member, SourceError> {
+        Ok(match self.kind() {
+            MemberKind::User => Member::User(self.into_user()?),
+            MemberKind::Group => Member::Group(self.into_group()?),
+            MemberKind::Skipped(kind) => Member::Skipped {
+                id: self.id()?,
+                kind,
+            },
+        })
+    }
+
+    pub(crate) fn into_user_change(self) -> Result<UserChange, SourceError> {
+        if self.removed.is_some() {
+            return Ok(UserChange::Removed { id: self.id()? });
+        }
+        Ok(UserChange::Upsert(self.into_user()?))
+    }
+
+    pub(crate) fn into_group_change(mut self) -> Result<GroupChange, SourceError> {
+        if self.removed.is_some() {
+            return Ok(GroupChange::Removed { id: self.id()? });
+        }
+        let mut members_added = Vec::new();
+        let mut members_removed = Vec::new();
+        for m in self.members_delta.take().unwrap_or_default() {
+            let reference = MemberRef {
+                id: m.id()?,
+                kind: m.kind(),
+            };
+            if m.removed.is_some() {
+                members_removed.push(reference);
+            } else {
+                members_added.push(reference);
+            }
+        }
+        Ok(GroupChange::Upsert {
+            group: self.into_group()?,
+            members_added,
+            members_removed,
+        })
+    }
+}
+
+/// `{"error":{"code","message","innerError":{"request-id"}}}`
+#[derive(Deserialize, Default)]
+pub(crate) struct GraphErrorBody {
+    #[serde(default)]
+    pub error: GraphErrorDetail,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GraphErrorDetail {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+    pub inner_error: Option<InnerError>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InnerError {
+    #[serde(rename = "request-id")]
+    pub request_id: Option<String>,
+}
+
+/// The token endpoint's error: `{"error","error_description","error_codes"}`.
+#[derive(Deserialize, Default)]
+pub(crate) struct TokenErrorBody {
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub error_description: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenResponse {
+    pub access_token: String,
+    /// Seconds; some endpoints send it as a string.
+    pub expires_in: NumberOrString,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum NumberOrString {
+    Number(u64),
+    String(String),
+}
+
+impl NumberOrString {
+    pub(crate) fn as_u64(&self) -> Option<u64> {
+        match self {
+            NumberOrString::Number(n) => Some(*n),
+            NumberOrString::String(s) => s.trim().parse().ok(),
+        }
+    }
+}
