@@ -3,6 +3,34 @@
 //! The engine never performs I/O itself and never depends on `spin-sdk`: the
 //! key-value store, Microsoft Graph, the clock and the mailer reach it through
 //! the traits in [`ports`], implemented by `components/platform` (Spin) and by
-//! in-memory or loopback doubles in tests.
+//! in-memory or loopback doubles in tests. The public surface is [`Engine`]
+//! (see `API.md`).
 
+mod access;
+pub mod clock;
+mod codec;
+mod engine;
+pub mod error;
+pub mod ids;
+mod keys;
+pub mod memory_store;
+pub mod orgs;
 pub mod ports;
+mod query;
+pub mod saml;
+pub mod settings;
+pub mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod views;
+
+pub use clock::{ManualClock, SystemClock};
+pub use engine::{Engine, EngineConfig, TickReport};
+pub use error::{ConflictReason, EngineError, FieldError};
+pub use ids::{DirId, OrgId};
+pub use memory_store::{MemoryStore, StoreStats};
+pub use orgs::{DirRef, Directory, DirectoryView, NewDirectory, Org};
+pub use saml::SamlConfig;
+pub use settings::{DomainSelection, Settings, SettingsInput, UserScope, VersionedSettings};
+pub use sync::types::*;
+pub use views::*;

@@ -40,7 +40,7 @@ pub struct SourceGroup {
 }
 
 /// Member object types that are not synced (counted as skipped).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum SkippedKind {
     Device,
     OrgContact,

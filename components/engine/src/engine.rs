@@ -1,0 +1,419 @@
+//! The facade the adapters (HTTP API, scheduler) call: one `Engine` over a
+//! store and a clock; the identity source and mailer are passed per call
+//! because they are built per directory (from its decrypted secret).
+
+use crate::codec::{load, update};
+use crate::error::{ConflictReason, EngineError, Result};
+use crate::ids::{DirId, OrgId};
+use crate::keys;
+use crate::orgs::{self, DirRef, Directory, NewDirectory, Org};
+use crate::ports::{Clock, IdentitySource, Mailer, Store, Timestamp};
+use crate::saml::SamlConfig;
+use crate::settings::{SettingsInput, VersionedSettings};
+use crate::sync::types::*;
+use crate::views::*;
+use serde::{Deserialize, Serialize};
+
+/// Tunables; the defaults are the product's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Automatic syncing starts a run this long after the last run started.
+    pub auto_sync_interval_ms: u64,
+    /// How long an invocation's lease on a directory lasts without renewal.
+    pub lease_ms: u64,
+    /// Finished runs kept in the history.
+    pub history_len: usize,
+    /// Troubleshooting events kept per run.
+    pub log_cap: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            auto_sync_interval_ms: 4 * 60 * 60 * 1000,
+            lease_ms: 60_000,
+            history_len: 20,
+            log_cap: 50,
+        }
+    }
+}
+
+/// The result of ticking one directory in [`Engine::tick_all`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TickReport {
+    pub org: OrgId,
+    pub dir: DirId,
+    /// The outcome, or the error as text (the directory's own history and
+    /// log carry the details).
+    pub outcome: std::result::Result<TickOutcome, String>,
+}
+
+pub struct Engine<'a, S, C> {
+    pub(crate) store: &'a S,
+    pub(crate) clock: &'a C,
+    pub(crate) config: EngineConfig,
+}
+
+pub(crate) fn ids(org: &str, dir: &str) -> Result<(OrgId, DirId)> {
+    Ok((OrgId::parse(org)?, DirId::parse(dir)?))
+}
+
+impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
+    pub fn new(store: &'a S, clock: &'a C) -> Self {
+        Engine {
+            store,
+            clock,
+            config: EngineConfig::default(),
+        }
+    }
+
+    pub fn with_config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    // ---- organizations and directories ----
+
+    /// Creates an organization. `org` is `[a-z0-9-]{1,40}`; 409 if it exists.
+    pub async fn create_org(
+        &self,
+        org: &str,
+        name: &str,
+        admin_token_hash: Vec<u8>,
+    ) -> Result<Org> {
+        orgs::create_org(
+            self.store,
+            self.now(),
+            &OrgId::parse(org)?,
+            name,
+            admin_token_hash,
+        )
+        .await
+    }
+
+    pub async fn get_org(&self, org: &str) -> Result<Org> {
+        orgs::get_org(self.store, &OrgId::parse(org)?).await
+    }
+
+    /// Connects a tenant; the engine assigns the directory id (`d1`, `d2`...).
+    pub async fn connect_directory(&self, org: &str, new: NewDirectory) -> Result<Directory> {
+        orgs::connect(self.store, self.now(), &OrgId::parse(org)?, new).await
+    }
+
+    pub async fn get_directory(&self, org: &str, dir: &str) -> Result<Directory> {
+        let (org, dir) = ids(org, dir)?;
+        orgs::get(self.store, &org, &dir).await
+    }
+
+    pub async fn list_directories(&self, org: &str) -> Result<Vec<Directory>> {
+        orgs::list(self.store, &OrgId::parse(org)?).await
+    }
+
+    /// Every connected directory of every org (one key read).
+    pub async fn directory_index(&self) -> Result<Vec<DirRef>> {
+        orgs::index(self.store).await
+    }
+
+    // ---- settings ----
+
+    pub async fn get_settings(&self, org: &str, dir: &str) -> Result<VersionedSettings> {
+        let (org, dir) = ids(org, dir)?;
+        orgs::get(self.store, &org, &dir).await?;
+        load(self.store, &keys::dir_doc(&org, &dir, "settings"))
+            .await?
+            .ok_or(EngineError::NotFound("settings"))
+    }
+
+    /// "Save and sync later": stores the settings (automatic syncing stays as
+    /// it was), bumps the version. `expected_version` is the `If-Match` ETag;
+    /// a stale one gives `PreconditionFailed`.
+    pub async fn save_settings(
+        &self,
+        org: &str,
+        dir: &str,
+        input: SettingsInput,
+        expected_version: Option<u64>,
+    ) -> Result<VersionedSettings> {
+        let input = input.validate().map_err(EngineError::Validation)?;
+        self.change_settings(org, dir, expected_version, |s| {
+            s.domains = input.domains.clone();
+            s.scope = input.scope.clone();
+            s.send_email = input.send_email;
+            s.keep_previous_groups = input.keep_previous_groups;
+        })
+        .await
+    }
+
+    /// Turns automatic syncing on or off (no run is started).
+    pub async fn set_auto_sync(
+        &self,
+        org: &str,
+        dir: &str,
+        enabled: bool,
+    ) -> Result<VersionedSettings> {
+        self.change_settings(org, dir, None, |s| s.auto_sync = enabled)
+            .await
+    }
+
+    pub(crate) async fn change_settings(
+        &self,
+        org: &str,
+        dir: &str,
+        expected_version: Option<u64>,
+        change: impl Fn(&mut crate::settings::Settings),
+    ) -> Result<VersionedSettings> {
+        let (org, dir) = ids(org, dir)?;
+        orgs::get(self.store, &org, &dir).await?;
+        update(
+            self.store,
+            &keys::dir_doc(&org, &dir, "settings"),
+            |cur: Option<VersionedSettings>| {
+                let cur = cur.ok_or(EngineError::NotFound("settings"))?;
+                if let Some(expected) = expected_version
+                    && expected != cur.version
+                {
+                    return Err(EngineError::PreconditionFailed {
+                        expected,
+                        current: cur.version,
+                    });
+                }
+                let mut next = cur.clone();
+                change(&mut next.settings);
+                if next.settings == cur.settings {
+                    return Ok((None, cur));
+                }
+                next.version += 1;
+                Ok((Some(next.clone()), next))
+            },
+        )
+        .await
+    }
+
+    // ---- sync actions ----
+
+    /// What a sync would do now (reads the tenant's domains and the selected
+    /// groups; writes nothing).
+    pub async fn preview<I: IdentitySource>(
+        &self,
+        org: &str,
+        dir: &str,
+        source: &I,
+    ) -> Result<Preview> {
+        let (org, dir) = ids(org, dir)?;
+        crate::sync::start::preview(self, &org, &dir, source).await
+    }
+
+    /// Sync: snapshots the settings, starts a run, turns automatic syncing on.
+    /// 409 `RunInProgress` while a run is in progress. Does no run work: call
+    /// `advance` (the API does it in the same request, with a budget).
+    pub async fn start_sync<I: IdentitySource>(
+        &self,
+        org: &str,
+        dir: &str,
+        source: &I,
+        trigger: Trigger,
+    ) -> Result<Confirmation> {
+        let (org, dir) = ids(org, dir)?;
+        crate::sync::start::start(self, &org, &dir, source, trigger).await
+    }
+
+    /// Always refused: a started run cannot be stopped (404 if the directory
+    /// does not exist, else 409 `CannotStop`).
+    pub async fn stop_sync(&self, org: &str, dir: &str) -> Result<()> {
+        let (org, dir) = ids(org, dir)?;
+        orgs::get(self.store, &org, &dir).await?;
+        Err(EngineError::Conflict(ConflictReason::CannotStop))
+    }
+
+    /// Does run work until the budget is spent. Safe to call concurrently and
+    /// often: only the lease holder works, others get `Busy`.
+    pub async fn advance<I: IdentitySource, M: Mailer>(
+        &self,
+        org: &str,
+        dir: &str,
+        source: &I,
+        mailer: &M,
+        budget: Budget,
+    ) -> Result<AdvanceOutcome> {
+        let (org, dir) = ids(org, dir)?;
+        crate::sync::run::advance(self, &org, &dir, source, mailer, budget).await
+    }
+
+    /// The automatic-sync rule for one directory: starts a run when automatic
+    /// syncing is on and the interval has passed since the last run started,
+    /// advances a run in progress, otherwise does nothing.
+    pub async fn tick<I: IdentitySource, M: Mailer>(
+        &self,
+        org: &str,
+        dir: &str,
+        source: &I,
+        mailer: &M,
+        budget: Budget,
+    ) -> Result<TickOutcome> {
+        let (org, dir) = ids(org, dir)?;
+        crate::sync::start::tick(self, &org, &dir, source, mailer, budget).await
+    }
+
+    /// `tick` for every directory in the index, sharing `budget` (directories
+    /// are skipped once the time is spent). `source_for` builds the identity
+    /// source of a directory (e.g. a Graph client from its decrypted secret);
+    /// its error is reported for that directory only.
+    pub async fn tick_all<I, M, F, E>(
+        &self,
+        mut source_for: F,
+        mailer: &M,
+        budget: Budget,
+    ) -> Result<Vec<TickReport>>
+    where
+        I: IdentitySource,
+        M: Mailer,
+        F: FnMut(&Directory) -> std::result::Result<I, E>,
+        E: std::fmt::Display,
+    {
+        let started = self.now();
+        let mut reports = Vec::new();
+        for entry in orgs::index(self.store).await? {
+            let spent = self.now().saturating_sub(started);
+            if spent >= budget.max_millis {
+                break;
+            }
+            let remaining = Budget {
+                max_millis: budget.max_millis - spent,
+                ..budget
+            };
+            let outcome = match orgs::get(self.store, &entry.org, &entry.dir).await {
+                Err(e) => Err(e.to_string()),
+                Ok(directory) => match source_for(&directory) {
+                    Err(e) => Err(e.to_string()),
+                    Ok(source) => self
+                        .tick(
+                            entry.org.as_str(),
+                            entry.dir.as_str(),
+                            &source,
+                            mailer,
+                            remaining,
+                        )
+                        .await
+                        .map_err(|e| e.to_string()),
+                },
+            };
+            reports.push(TickReport {
+                org: entry.org,
+                dir: entry.dir,
+                outcome,
+            });
+        }
+        Ok(reports)
+    }
+
+    // ---- status ----
+
+    pub async fn sync_status(&self, org: &str, dir: &str) -> Result<SyncStatus> {
+        let (org, dir) = ids(org, dir)?;
+        crate::sync::status::status(self, &org, &dir).await
+    }
+
+    /// Finished runs, newest first (bounded).
+    pub async fn sync_history(&self, org: &str, dir: &str) -> Result<Vec<RunSummary>> {
+        let (org, dir) = ids(org, dir)?;
+        crate::sync::status::history(self, &org, &dir).await
+    }
+
+    // ---- directory data (whole org, all its directories) ----
+
+    pub async fn list_users(
+        &self,
+        org: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Listing<UserView>> {
+        crate::query::list_users(self, &OrgId::parse(org)?, cursor, limit).await
+    }
+
+    pub async fn get_user(&self, org: &str, user_id: &str) -> Result<UserView> {
+        crate::query::get_user(self, &OrgId::parse(org)?, user_id).await
+    }
+
+    pub async fn list_groups(
+        &self,
+        org: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Listing<GroupView>> {
+        crate::query::list_groups(self, &OrgId::parse(org)?, cursor, limit).await
+    }
+
+    pub async fn get_group(&self, org: &str, group_id: &str) -> Result<GroupView> {
+        crate::query::get_group(self, &OrgId::parse(org)?, group_id).await
+    }
+
+    /// Flattened members of a group (direct and through nested groups).
+    pub async fn group_members(
+        &self,
+        org: &str,
+        group_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Listing<MemberView>> {
+        crate::query::group_members(self, &OrgId::parse(org)?, group_id, cursor, limit).await
+    }
+
+    pub async fn claimed_domains(&self, org: &str) -> Result<Vec<ClaimedDomain>> {
+        crate::query::claimed_domains(self, &OrgId::parse(org)?).await
+    }
+
+    /// Welcome emails to new accounts, queued and sent.
+    pub async fn list_emails(
+        &self,
+        org: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Listing<EmailView>> {
+        crate::query::list_emails(self, &OrgId::parse(org)?, cursor, limit).await
+    }
+
+    // ---- product access and billing ----
+
+    /// Grants or removes product access for a group of the org's directories
+    /// (404 for a group that is not in any of them).
+    pub async fn set_product_access(
+        &self,
+        org: &str,
+        group_id: &str,
+        enabled: bool,
+    ) -> Result<GroupView> {
+        crate::access::set_product_access(self, &OrgId::parse(org)?, group_id, enabled).await
+    }
+
+    pub async fn billing(&self, org: &str) -> Result<Billing> {
+        crate::access::billing(self, &OrgId::parse(org)?).await
+    }
+
+    // ---- SAML ----
+
+    /// `None` when not configured.
+    pub async fn get_saml(&self, org: &str) -> Result<Option<SamlConfig>> {
+        let org = OrgId::parse(org)?;
+        orgs::get_org(self.store, &org).await?;
+        load(self.store, &keys::saml(&org)).await
+    }
+
+    /// Stores the SAML configuration; 409 `NoCompletedRun` until one of the
+    /// org's directories has completed a sync.
+    pub async fn put_saml(&self, org: &str, config: SamlConfig) -> Result<SamlConfig> {
+        let org = OrgId::parse(org)?;
+        let config = SamlConfig::from_json(&serde_json::to_value(&config).unwrap_or_default())
+            .map_err(EngineError::Validation)?;
+        if !crate::query::has_completed_run(self, &org).await? {
+            return Err(EngineError::Conflict(ConflictReason::NoCompletedRun));
+        }
+        self.store
+            .set(&keys::saml(&org), &crate::codec::encode(&config))
+            .await?;
+        Ok(config)
+    }
+}

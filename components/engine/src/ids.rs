@@ -1,0 +1,98 @@
+//! Validated identifiers. Every store key is built from these, so a crafted
+//! id can never escape its organization's key prefix.
+
+use crate::error::EngineError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+const MAX_SLUG: usize = 40;
+const MAX_OBJECT_ID: usize = 64;
+
+fn slug(what: &'static str, value: &str) -> Result<String, EngineError> {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_SLUG
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(EngineError::InvalidId {
+            what,
+            reason: format!("must be 1-{MAX_SLUG} characters of a-z, 0-9 and '-'"),
+        })
+    }
+}
+
+/// An organization id: `[a-z0-9-]{1,40}`, chosen by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrgId(String);
+
+/// A directory id: `[a-z0-9-]{1,40}`, assigned by the engine (`d1`, `d2`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DirId(String);
+
+macro_rules! slug_id {
+    ($t:ident, $what:literal) => {
+        impl $t {
+            pub fn parse(value: &str) -> Result<Self, EngineError> {
+                slug($what, value).map($t)
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = EngineError;
+            fn try_from(value: String) -> Result<Self, EngineError> {
+                $t::parse(&value)
+            }
+        }
+        impl From<$t> for String {
+            fn from(id: $t) -> String {
+                id.0
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+slug_id!(OrgId, "organization id");
+slug_id!(DirId, "directory id");
+
+/// Checks an Entra object id (group or user) taken from outside input:
+/// 1-64 characters of ASCII letters, digits and '-'.
+pub fn check_object_id(what: &'static str, value: &str) -> Result<(), EngineError> {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_OBJECT_ID
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidId {
+            what,
+            reason: format!("must be 1-{MAX_OBJECT_ID} characters of letters, digits and '-'"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_cannot_escape_their_prefix() {
+        for bad in ["", "a/b", "../x", "A", "x y", &"a".repeat(41)] {
+            assert!(OrgId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(OrgId::parse("acme-1").is_ok());
+        assert!(check_object_id("group id", "g/../x").is_err());
+    }
+}

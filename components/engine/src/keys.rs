@@ -1,0 +1,31 @@
+//! The store layout. Every key of an organization starts with `org/{org}`;
+//! ids are validated (`ids`) before they reach this module.
+
+use crate::ids::{DirId, OrgId};
+
+/// The global directory index the scheduler iterates (one key, bounded).
+pub const DIRECTORY_INDEX: &str = "index/directories";
+
+pub fn org(org: &OrgId) -> String {
+    format!("org/{org}")
+}
+
+pub fn saml(org: &OrgId) -> String {
+    format!("org/{org}/saml")
+}
+
+pub fn directory(org: &OrgId, dir: &DirId) -> String {
+    format!("org/{org}/dir/{dir}")
+}
+
+/// A per-directory key: `settings`, `run`, `runs`, `state`.
+pub fn dir_doc(org: &OrgId, dir: &DirId, doc: &str) -> String {
+    format!("org/{org}/dir/{dir}/{doc}")
+}
+
+/// A shard of a sharded collection (`users`, `groups`, `members`, `outbox`,
+/// `stage`): the shard count is part of the key so that growing the count
+/// never overwrites the shards the current state still points at.
+pub fn shard(org: &OrgId, dir: &DirId, kind: &str, count: u32, index: u32) -> String {
+    format!("org/{org}/dir/{dir}/{kind}/{count}.{index}")
+}

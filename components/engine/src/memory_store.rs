@@ -1,0 +1,163 @@
+//! An in-memory `Store` that enforces the strictest platform limits, counts
+//! its traffic, and can be told to fail a given write (crash simulation).
+//! Used by the engine's tests, the API's native tests and the native dev
+//! server.
+
+use crate::ports::store::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use crate::ports::{Store, StoreError};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Traffic counters. Deletes count as writes (they cost a write on every
+/// platform); a failed write is not counted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    pub reads: u64,
+    pub writes: u64,
+    pub deletes: u64,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    /// Largest value ever written.
+    pub max_value_bytes: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    data: BTreeMap<String, Vec<u8>>,
+    stats: StoreStats,
+    /// Fail the write whose 0-based index (counted over successful and failed
+    /// writes since `fail_write_at` was called) equals this.
+    fail_at: Option<u64>,
+    writes_seen: u64,
+}
+
+#[derive(Default)]
+pub struct MemoryStore(Mutex<Inner>);
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep going.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        self.inner().stats
+    }
+
+    pub fn reset_stats(&self) {
+        self.inner().stats = StoreStats::default();
+    }
+
+    /// Makes the `n`-th write from now (0-based; sets, deletes and swaps that
+    /// would write) fail with `StoreError::Backend`. Later writes succeed.
+    pub fn fail_write_at(&self, n: u64) {
+        let mut inner = self.inner();
+        inner.fail_at = Some(n);
+        inner.writes_seen = 0;
+    }
+
+    pub fn key_count(&self) -> usize {
+        self.inner().data.len()
+    }
+
+    /// Every key and its value size, for reports and tests (not part of the
+    /// `Store` port: real stores cannot list cheaply).
+    pub fn dump_sizes(&self) -> Vec<(String, usize)> {
+        self.inner()
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.len()))
+            .collect()
+    }
+
+    /// A copy of all data, for comparing two stores in tests.
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        self.inner().data.clone()
+    }
+
+    fn check_key(key: &str) -> Result<(), StoreError> {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(StoreError::KeyTooLong {
+                len: key.len(),
+                max: MAX_KEY_BYTES,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Inner {
+    fn begin_write(&mut self) -> Result<(), StoreError> {
+        let index = self.writes_seen;
+        self.writes_seen += 1;
+        if self.fail_at == Some(index) {
+            self.fail_at = None;
+            return Err(StoreError::Backend(format!(
+                "injected failure at write {index}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(StoreError::ValueTooLarge {
+                key: key.to_owned(),
+                len: value.len(),
+                max: MAX_VALUE_BYTES,
+            });
+        }
+        self.begin_write()?;
+        self.stats.writes += 1;
+        self.stats.bytes_written += value.len() as u64;
+        self.stats.max_value_bytes = self.stats.max_value_bytes.max(value.len());
+        self.data.insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+}
+
+impl Store for MemoryStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Self::check_key(key)?;
+        let mut inner = self.inner();
+        inner.stats.reads += 1;
+        let value = inner.data.get(key).cloned();
+        inner.stats.bytes_read += value.as_ref().map_or(0, |v| v.len() as u64);
+        Ok(value)
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        Self::check_key(key)?;
+        self.inner().put(key, value)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        Self::check_key(key)?;
+        let mut inner = self.inner();
+        inner.begin_write()?;
+        inner.stats.deletes += 1;
+        inner.stats.writes += 1;
+        inner.data.remove(key);
+        Ok(())
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        Self::check_key(key)?;
+        let mut inner = self.inner();
+        inner.stats.reads += 1;
+        if inner.data.get(key).map(Vec::as_slice) != expected {
+            return Ok(false);
+        }
+        inner.put(key, new)?;
+        Ok(true)
+    }
+}

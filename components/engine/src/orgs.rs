@@ -1,0 +1,273 @@
+//! Organizations, their directories (connected Entra tenants) and the global
+//! directory index the scheduler iterates.
+
+use crate::codec::{load, update};
+use crate::error::{ConflictReason, EngineError, FieldError};
+use crate::ids::{DirId, OrgId};
+use crate::keys;
+use crate::ports::{Store, Timestamp};
+use crate::settings::{Settings, VersionedSettings};
+use serde::{Deserialize, Serialize};
+
+/// Largest number of directories the index holds (one key, well under 1 MiB).
+pub const MAX_DIRECTORIES: usize = 5_000;
+/// Largest number of directories in one organization.
+pub const MAX_DIRECTORIES_PER_ORG: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    /// Hashes of the org admin tokens (the API hashes and compares them).
+    pub admin_token_hashes: Vec<Vec<u8>>,
+    pub created_at: Timestamp,
+    /// Directory ids in connection order.
+    pub directories: Vec<DirId>,
+    /// Counter behind the next directory id (`d{n}`).
+    pub next_directory: u32,
+}
+
+/// What the API hands over to connect a tenant. The client secret arrives
+/// already sealed (encrypted) by the API; the engine stores opaque bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDirectory {
+    pub name: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub sealed_secret: Vec<u8>,
+}
+
+/// A connected directory as stored. Contains the sealed secret: answer
+/// clients with [`Directory::view`], never with this struct.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    pub id: DirId,
+    pub org: OrgId,
+    pub name: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub sealed_secret: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+/// A directory without its secret, for responses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryView {
+    pub id: DirId,
+    pub name: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub created_at: Timestamp,
+}
+
+impl Directory {
+    pub fn view(&self) -> DirectoryView {
+        DirectoryView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            tenant_id: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// One entry of the global directory index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirRef {
+    pub org: OrgId,
+    pub dir: DirId,
+}
+
+fn text_field(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: &str,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+) {
+    if value.trim().is_empty() || value.chars().count() > max || !value.chars().all(allowed) {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "must be 1-{max} characters{}",
+                if field == "name" {
+                    ""
+                } else {
+                    " of letters, digits, '.' and '-'"
+                }
+            ),
+        ));
+    }
+}
+
+fn validate_org_name(name: &str) -> Result<(), EngineError> {
+    let mut errors = Vec::new();
+    text_field(&mut errors, "name", name, 100, |c| !c.is_control());
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::Validation(errors))
+    }
+}
+
+impl NewDirectory {
+    fn validate(&self) -> Result<(), EngineError> {
+        let mut errors = Vec::new();
+        let id_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+        text_field(&mut errors, "name", &self.name, 100, |c| !c.is_control());
+        text_field(&mut errors, "tenant_id", &self.tenant_id, 100, id_char);
+        text_field(&mut errors, "client_id", &self.client_id, 64, id_char);
+        if self.sealed_secret.is_empty() || self.sealed_secret.len() > 4096 {
+            errors.push(FieldError::new("client_secret", "must be 1-4096 bytes"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Validation(errors))
+        }
+    }
+}
+
+pub(crate) async fn create_org<S: Store>(
+    store: &S,
+    now: Timestamp,
+    org: &OrgId,
+    name: &str,
+    admin_token_hash: Vec<u8>,
+) -> Result<Org, EngineError> {
+    validate_org_name(name)?;
+    let record = Org {
+        id: org.clone(),
+        name: name.trim().to_owned(),
+        admin_token_hashes: vec![admin_token_hash],
+        created_at: now,
+        directories: Vec::new(),
+        next_directory: 1,
+    };
+    let bytes = crate::codec::encode(&record);
+    if store
+        .compare_and_swap(&keys::org(org), None, &bytes)
+        .await?
+    {
+        Ok(record)
+    } else {
+        Err(EngineError::Conflict(ConflictReason::AlreadyExists {
+            what: format!("organization {org}"),
+        }))
+    }
+}
+
+pub(crate) async fn get_org<S: Store>(store: &S, org: &OrgId) -> Result<Org, EngineError> {
+    load(store, &keys::org(org))
+        .await?
+        .ok_or(EngineError::NotFound("organization"))
+}
+
+pub(crate) async fn connect<S: Store>(
+    store: &S,
+    now: Timestamp,
+    org: &OrgId,
+    new: NewDirectory,
+) -> Result<Directory, EngineError> {
+    new.validate()?;
+    let existing = list(store, org).await?;
+    if existing
+        .iter()
+        .any(|d| d.tenant_id.eq_ignore_ascii_case(&new.tenant_id))
+    {
+        return Err(EngineError::Conflict(ConflictReason::AlreadyExists {
+            what: format!("a directory for tenant {}", new.tenant_id),
+        }));
+    }
+    // Allocate the id in the org record first: a crash afterwards leaves an
+    // id without a document, which `list` skips.
+    let dir = update(store, &keys::org(org), |o: Option<Org>| {
+        let mut o = o.ok_or(EngineError::NotFound("organization"))?;
+        if o.directories.len() >= MAX_DIRECTORIES_PER_ORG {
+            return Err(EngineError::Conflict(ConflictReason::TooManyDirectories {
+                max: MAX_DIRECTORIES_PER_ORG,
+            }));
+        }
+        let id = DirId::parse(&format!("d{}", o.next_directory))?;
+        o.next_directory += 1;
+        o.directories.push(id.clone());
+        Ok((Some(o), id))
+    })
+    .await?;
+    let directory = Directory {
+        id: dir.clone(),
+        org: org.clone(),
+        name: new.name.trim().to_owned(),
+        tenant_id: new.tenant_id,
+        client_id: new.client_id,
+        sealed_secret: new.sealed_secret,
+        created_at: now,
+    };
+    let settings = VersionedSettings {
+        version: 1,
+        settings: Settings::default(),
+    };
+    store
+        .set(
+            &keys::dir_doc(org, &dir, "settings"),
+            &crate::codec::encode(&settings),
+        )
+        .await?;
+    store
+        .set(
+            &keys::directory(org, &dir),
+            &crate::codec::encode(&directory),
+        )
+        .await?;
+    update(
+        store,
+        keys::DIRECTORY_INDEX,
+        |index: Option<Vec<DirRef>>| {
+            let mut index = index.unwrap_or_default();
+            let entry = DirRef {
+                org: org.clone(),
+                dir: dir.clone(),
+            };
+            if index.contains(&entry) {
+                return Ok((None, ()));
+            }
+            if index.len() >= MAX_DIRECTORIES {
+                return Err(EngineError::Conflict(ConflictReason::TooManyDirectories {
+                    max: MAX_DIRECTORIES,
+                }));
+            }
+            index.push(entry);
+            Ok((Some(index), ()))
+        },
+    )
+    .await?;
+    Ok(directory)
+}
+
+pub(crate) async fn get<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+) -> Result<Directory, EngineError> {
+    load(store, &keys::directory(org, dir))
+        .await?
+        .ok_or(EngineError::NotFound("directory"))
+}
+
+pub(crate) async fn list<S: Store>(store: &S, org: &OrgId) -> Result<Vec<Directory>, EngineError> {
+    let record = get_org(store, org).await?;
+    let mut out = Vec::with_capacity(record.directories.len());
+    for dir in &record.directories {
+        if let Some(d) = load(store, &keys::directory(org, dir)).await? {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn index<S: Store>(store: &S) -> Result<Vec<DirRef>, EngineError> {
+    Ok(load(store, keys::DIRECTORY_INDEX)
+        .await?
+        .unwrap_or_default())
+}

@@ -1,0 +1,227 @@
+//! Public types of sync runs: budgets, previews, progress, status, history.
+
+use crate::ports::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Manual,
+    Scheduled,
+}
+
+/// How much one invocation may do before it saves its cursor and returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Wall time (by the engine's `Clock`) after which no new page is started.
+    pub max_millis: u64,
+    /// At most this many source pages (Graph requests) per invocation.
+    pub max_pages: Option<u32>,
+}
+
+impl Default for Budget {
+    /// 20 s, well under the 30 s request limit of serverless Spin hosts.
+    fn default() -> Self {
+        Budget {
+            max_millis: 20_000,
+            max_pages: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Domains,
+    Groups,
+    Members,
+    Users,
+    Finalize,
+    Emails,
+}
+
+/// A domain as a sync would treat it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainPlan {
+    /// Lower case.
+    pub name: String,
+    pub verified_in_entra: bool,
+    /// Selected by the settings (all, or named).
+    pub selected: bool,
+    /// Will be verified and claimed: selected and verified in Entra.
+    pub will_sync: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupPlan {
+    pub id: String,
+    /// `None` when the group does not exist in the tenant.
+    pub display_name: Option<String>,
+    /// Brought in by "keep previously synced groups" rather than selected.
+    pub kept_from_previous: bool,
+}
+
+/// Changes relative to the previous completed run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    pub groups_added: Vec<String>,
+    pub groups_removed: Vec<String>,
+    pub domains_added: Vec<String>,
+    pub domains_removed: Vec<String>,
+}
+
+/// What a sync would do now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    /// `true`: all users and groups; `groups` is then empty.
+    pub all_users_and_groups: bool,
+    /// The groups to be synced (selected, plus kept previous ones); nested
+    /// groups are discovered during the run.
+    pub groups: Vec<GroupPlan>,
+    /// Every tenant domain, with whether it will be synced.
+    pub domains: Vec<DomainPlan>,
+    pub changes: Changes,
+    /// Human-readable notes: selected groups missing from the tenant, named
+    /// domains not verified in Entra, groups that will lose product access.
+    pub warnings: Vec<String>,
+    pub send_email: bool,
+}
+
+/// The answer to Sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub run_id: u64,
+    pub preview: Preview,
+    /// Always true after Sync.
+    pub auto_sync: bool,
+    /// "cannot be stopped; edits apply to the next sync".
+    pub notice: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverLimitGroup {
+    pub id: String,
+    pub display_name: String,
+    /// Users counted (at least 10,001).
+    pub users: u64,
+}
+
+/// Counters of a run, live while it runs and final in its summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    pub pages: u64,
+    pub users_seen: u64,
+    pub groups_seen: u64,
+    pub users_created: u64,
+    pub users_updated: u64,
+    pub users_unchanged: u64,
+    /// Synced before, out of scope now: marked not synced, memberships removed.
+    pub users_left_scope: u64,
+    pub skipped_unverified_domain: u64,
+    /// Devices, contacts, service principals among group members.
+    pub skipped_non_user_members: u64,
+    pub groups_synced: u64,
+    pub groups_over_limit: Vec<OverLimitGroup>,
+    /// Groups whose product access was removed by this run.
+    pub access_removed: Vec<String>,
+    pub emails_queued: u64,
+    pub emails_sent: u64,
+    pub domains_claimed: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A notable event of a run, for troubleshooting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEvent {
+    pub at: Timestamp,
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// A run in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStatus {
+    pub run_id: u64,
+    pub trigger: Trigger,
+    pub phase: Phase,
+    pub started_at: Timestamp,
+    /// Set while the source asked us to come back later (throttling, 5xx).
+    pub waiting_until: Option<Timestamp>,
+    pub counts: RunCounts,
+    pub log: Vec<LogEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum RunResult {
+    Completed,
+    /// Nothing was removed; `error` says why.
+    Failed {
+        error: String,
+    },
+}
+
+/// A finished run in the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: u64,
+    pub trigger: Trigger,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    #[serde(flatten)]
+    pub result: RunResult,
+    pub counts: RunCounts,
+    pub log: Vec<LogEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub auto_sync: bool,
+    pub current: Option<RunStatus>,
+    pub last: Option<RunSummary>,
+    /// Start time of the most recent run (finished or not).
+    pub last_started_at: Option<Timestamp>,
+    /// When automatic syncing will start the next run (None when off).
+    pub next_scheduled_at: Option<Timestamp>,
+}
+
+/// What one `advance` call achieved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AdvanceOutcome {
+    /// No run in progress.
+    Idle,
+    /// Another invocation holds the directory's lease until then.
+    Busy { until: Timestamp },
+    /// Work done; the run goes on (call again, or at `waiting_until`).
+    Progressed {
+        run_id: u64,
+        phase: Phase,
+        waiting_until: Option<Timestamp>,
+    },
+    /// The run finished during this call.
+    Finished { run_id: u64, result: RunResult },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "tick", rename_all = "snake_case")]
+pub enum TickOutcome {
+    /// Nothing to do: automatic syncing off, or not due yet.
+    Nothing {
+        next_scheduled_at: Option<Timestamp>,
+    },
+    /// A scheduled run was started, then advanced.
+    Started {
+        run_id: u64,
+        advance: AdvanceOutcome,
+    },
+    /// A run in progress was advanced.
+    Advanced(AdvanceOutcome),
+}

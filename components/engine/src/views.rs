@@ -1,0 +1,98 @@
+//! What the API reads about an organization's directory data.
+
+use crate::ids::DirId;
+use crate::ports::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One page of a listing; pass `next_cursor` back to get the next page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    /// Opaque; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: String,
+    pub directory: DirId,
+    pub user_principal_name: String,
+    pub mail: Option<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub account_enabled: bool,
+    /// External (guest) user: synced whatever their domain.
+    pub guest: bool,
+    /// In the latest completed sync's scope. Users that left the scope stay,
+    /// not synced and without memberships.
+    pub synced: bool,
+    /// Synced groups the user belongs to, directly or through nesting.
+    pub groups: Vec<String>,
+    /// When the account was created (first sync that saw the user).
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub id: String,
+    pub directory: DirId,
+    pub display_name: String,
+    pub description: Option<String>,
+    /// In the latest completed sync.
+    pub synced: bool,
+    /// Why it is not synced, when it was seen but skipped (e.g. over the
+    /// 10,000-user limit).
+    pub not_synced_reason: Option<String>,
+    pub product_access: bool,
+    /// Direct parent and child groups (the remembered nesting).
+    pub parents: Vec<String>,
+    pub children: Vec<String>,
+    /// Users reachable through this group (flattened).
+    pub member_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub user_principal_name: String,
+    pub display_name: Option<String>,
+    /// A direct member, rather than one reached through a nested group.
+    pub direct: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedDomain {
+    /// Lower case.
+    pub name: String,
+    pub directory: DirId,
+    pub claimed_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailStatus {
+    Queued,
+    Sent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailView {
+    pub user_id: String,
+    pub directory: DirId,
+    pub to: String,
+    pub subject: String,
+    pub status: EmailStatus,
+    pub queued_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Billing {
+    /// Distinct synced users in at least one group with product access.
+    pub billable_users: u64,
+    pub synced_users: u64,
+    pub groups_with_access: u64,
+}
