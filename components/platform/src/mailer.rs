@@ -1,0 +1,184 @@
+//! Delivery of welcome emails.
+//!
+//! The engine keeps the outbox (what was queued and sent) in the store; a
+//! mailer only hands one email over. The demo logs it; with
+//! `mail_webhook_url` set, it is POSTed as JSON to a webhook that relays it
+//! (e.g. a transactional email service's HTTP API behind a small function).
+
+use engine::ports::{MailError, Mailer, OutgoingEmail};
+use graph::HttpClient;
+use serde::Serialize;
+
+/// Logs each email on stderr (Spin's component log) and reports it sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogMailer;
+
+impl Mailer for LogMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        // The body is not logged: it may carry sign-in details.
+        eprintln!("email to {}: {}", email.to, email.subject);
+        Ok(())
+    }
+}
+
+/// POSTs `{"to","subject","body"}` to a webhook; any 2xx is delivery.
+#[derive(Debug, Clone)]
+pub struct WebhookMailer<H> {
+    http: H,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct WebhookBody<'a> {
+    to: &'a str,
+    subject: &'a str,
+    body: &'a str,
+}
+
+impl<H: HttpClient> WebhookMailer<H> {
+    pub fn new(http: H, url: String) -> Self {
+        WebhookMailer { http, url }
+    }
+}
+
+impl<H: HttpClient> Mailer for WebhookMailer<H> {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        let body = serde_json::to_vec(&WebhookBody {
+            to: &email.to,
+            subject: &email.subject,
+            body: &email.body,
+        })
+        .map_err(|e| MailError(format!("encoding the email: {e}")))?;
+        let request = http::Request::post(&self.url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .map_err(|e| MailError(format!("building the webhook request: {e}")))?;
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(|e| MailError(format!("mail webhook unreachable: {e}")))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(MailError(format!(
+                "mail webhook answered {}",
+                response.status()
+            )))
+        }
+    }
+}
+
+/// The mailer the configuration selects.
+#[derive(Debug, Clone)]
+pub enum AppMailer<H> {
+    Log(LogMailer),
+    Webhook(WebhookMailer<H>),
+}
+
+impl<H: HttpClient> AppMailer<H> {
+    /// A webhook mailer when `webhook_url` is set, else the log mailer.
+    pub fn from_config(webhook_url: Option<&str>, http: H) -> Self {
+        match webhook_url {
+            Some(url) => AppMailer::Webhook(WebhookMailer::new(http, url.to_owned())),
+            None => AppMailer::Log(LogMailer),
+        }
+    }
+}
+
+impl<H: HttpClient> Mailer for AppMailer<H> {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        match self {
+            AppMailer::Log(m) => m.send(email).await,
+            AppMailer::Webhook(m) => m.send(email).await,
+        }
+    }
+}
+
+// Over real loopback HTTP, so native only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use std::thread;
+
+    use futures::executor::block_on;
+    use graph::native::UreqClient;
+
+    use super::*;
+
+    fn email() -> OutgoingEmail {
+        OutgoingEmail {
+            to: "ada@contoso.example".into(),
+            subject: "Welcome".into(),
+            body: "Your account is ready.".into(),
+        }
+    }
+
+    /// A one-request loopback server answering `status`; returns its URL
+    /// and a handle yielding the request body it received.
+    fn webhook(status: u16) -> (String, thread::JoinHandle<(String, String)>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
+        let url = format!("http://{}/hook", server.server_addr());
+        let handle = thread::spawn(move || {
+            let mut request = server.recv().expect("one request");
+            let mut body = String::new();
+            request.as_reader().read_to_string(&mut body).unwrap();
+            let content_type = request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("content-type"))
+                .map(|h| h.value.to_string())
+                .unwrap_or_default();
+            request.respond(tiny_http::Response::empty(status)).unwrap();
+            (content_type, body)
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn the_webhook_receives_the_email_as_json() {
+        let (url, server) = webhook(202);
+        let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
+        block_on(mailer.send(&email())).unwrap();
+        let (content_type, body) = server.join().unwrap();
+        assert_eq!(content_type, "application/json");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "to": "ada@contoso.example",
+                "subject": "Welcome",
+                "body": "Your account is ready."
+            })
+        );
+    }
+
+    #[test]
+    fn a_failing_webhook_is_a_delivery_error() {
+        let (url, server) = webhook(500);
+        let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
+        let err = block_on(mailer.send(&email())).unwrap_err();
+        assert!(err.0.contains("500"), "{err}");
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn an_unreachable_webhook_is_a_delivery_error() {
+        // Bind then drop, so the port is very likely closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/hook");
+        let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
+        let err = block_on(mailer.send(&email())).unwrap_err();
+        assert!(err.0.contains("unreachable"), "{err}");
+    }
+
+    #[test]
+    fn without_a_webhook_emails_are_logged_as_sent() {
+        let mailer = AppMailer::from_config(None, UreqClient::default());
+        assert!(matches!(mailer, AppMailer::Log(_)));
+        block_on(mailer.send(&email())).unwrap();
+    }
+}

@@ -1,0 +1,12 @@
+//! The ports bound to Spin (wasm32 only): key-value store with
+//! compare-and-swap, outbound HTTP, variables and the monotonic clock.
+
+mod http;
+mod pause;
+mod store;
+mod variables;
+
+pub use http::SpinHttp;
+pub use pause::SpinPause;
+pub use store::SpinStore;
+pub use variables::SpinVariables;
