@@ -1,0 +1,102 @@
+// The JSON API client: one place that knows about tokens, ETags and errors.
+
+const SESSION_KEY = 'idp-sync.session';
+
+/** The signed-in admin: `{ token, org: { id, name } }`, kept for the tab's lifetime only. */
+export const session = {
+  get() {
+    try {
+      return JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
+    } catch {
+      return null;
+    }
+  },
+  set(value) {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
+  },
+  clear() {
+    sessionStorage.removeItem(SESSION_KEY);
+  },
+};
+
+/** An error answered by the API (`{"error":{"code","message","fields"}}`) or by the network. */
+export class ApiError extends Error {
+  constructor(status, code, message, fields = []) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    /** `[{ field, message }]`, `field` being a JSON path in the request body. */
+    this.fields = fields;
+  }
+}
+
+/** Fired when the API refuses the token, so the app can send the admin back to sign-in. */
+export const UNAUTHORIZED_EVENT = 'idp-sync:unauthorized';
+
+/**
+ * Calls the API. Returns `{ data, etag }`; throws `ApiError` for any non-2xx answer.
+ * `token` defaults to the session's; `ifMatch` sends an `If-Match` header.
+ */
+export async function request(method, path, { body, ifMatch, token } = {}) {
+  const headers = { Accept: 'application/json' };
+  const bearer = token ?? session.get()?.token;
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (ifMatch) headers['If-Match'] = ifMatch;
+
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Could not reach idp-sync. Check your connection and try again.');
+  }
+
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const err = data?.error ?? {};
+    const apiError = new ApiError(
+      response.status,
+      err.code ?? `http_${response.status}`,
+      err.message ?? `The request failed (${response.status} ${response.statusText}).`,
+      Array.isArray(err.fields) ? err.fields : [],
+    );
+    if (response.status === 401 && !token) {
+      window.dispatchEvent(new CustomEvent(UNAUTHORIZED_EVENT));
+    }
+    throw apiError;
+  }
+  return { data, etag: response.headers.get('ETag') };
+}
+
+/** `/api/v1/orgs/{org}` + `rest`, for the signed-in org. */
+export function orgPath(rest = '') {
+  const org = session.get()?.org?.id ?? '';
+  return `/api/v1/orgs/${encodeURIComponent(org)}${rest}`;
+}
+
+/** `/api/v1/orgs/{org}/directories/{dir}` + `rest`. */
+export function dirPath(dir, rest = '') {
+  return orgPath(`/directories/${encodeURIComponent(dir)}${rest}`);
+}
+
+export const get = (path, opts) => request('GET', path, opts);
+export const post = (path, body, opts) => request('POST', path, { ...opts, body });
+export const put = (path, body, opts) => request('PUT', path, { ...opts, body });
+
+/** The list in a listing answer, whether it is a bare array or `{ [key]: [...] }`. */
+export function listOf(data, key) {
+  if (Array.isArray(data)) return data;
+  return data?.[key] ?? data?.items ?? [];
+}

@@ -1,0 +1,134 @@
+// Synced groups with their product access, and the billable user count that
+// follows from it.
+
+import { get, put, orgPath, listOf } from './api.js';
+import { h, pageTitle, loading, loadFailed, announce, plural, newId } from './ui.js';
+
+async function billableUsers() {
+  const { data } = await get(orgPath('/billing'));
+  return data.billable_users ?? data.billable ?? 0;
+}
+
+function groupRow(group, onToggled) {
+  const id = newId('access');
+  const errorId = `${id}-error`;
+  const name = group.display_name ?? group.name ?? group.id;
+  const error = h('p', { class: 'field-error', id: errorId, hidden: true });
+  const toggle = h('input', {
+    type: 'checkbox',
+    role: 'switch',
+    id,
+    checked: Boolean(group.product_access),
+    'aria-describedby': errorId,
+  });
+  toggle.addEventListener('change', async () => {
+    const enabled = toggle.checked;
+    toggle.disabled = true;
+    error.hidden = true;
+    toggle.removeAttribute('aria-invalid');
+    try {
+      await put(orgPath(`/groups/${encodeURIComponent(group.id)}/product-access`), { enabled });
+      group.product_access = enabled;
+      await onToggled(name, enabled);
+    } catch (err) {
+      toggle.checked = !enabled;
+      error.textContent = err.message;
+      error.hidden = false;
+      toggle.setAttribute('aria-invalid', 'true');
+    } finally {
+      toggle.disabled = false;
+      toggle.focus();
+    }
+  });
+  const members = group.member_count ?? group.user_count ?? group.members;
+  return h(
+    'tr',
+    null,
+    h('th', { scope: 'row' }, h('span', { class: 'group-name' }, name), group.description ? h('span', { class: 'hint' }, group.description) : null),
+    h('td', { 'data-label': 'Users' }, members == null ? '—' : Number(members).toLocaleString()),
+    h(
+      'td',
+      { 'data-label': 'Product access' },
+      h('div', { class: 'switch' }, toggle, h('label', { for: id }, h('span', { class: 'visually-hidden' }, `Product access for ${name}`), h('span', { 'aria-hidden': 'true' }, group.product_access ? 'On' : 'Off'))),
+      error,
+    ),
+  );
+}
+
+export async function renderGroups(main) {
+  main.append(pageTitle('Groups & billing'));
+  const billable = h('output', { class: 'big-number', 'aria-live': 'polite', id: 'billable-count' }, '…');
+  const tbody = h('tbody');
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more groups');
+  const body = h('div', null, loading('Loading groups'));
+  main.append(
+    h(
+      'section',
+      { class: 'card billing', 'aria-labelledby': 'billable-title' },
+      h('h2', { id: 'billable-title' }, 'Billable users'),
+      billable,
+      h('p', { class: 'hint' }, 'Synced users count toward your bill when they belong to at least one group with product access.'),
+    ),
+    body,
+  );
+
+  const refreshBillable = async () => {
+    const n = await billableUsers();
+    billable.textContent = n.toLocaleString();
+    return n;
+  };
+  const onToggled = async (name, enabled) => {
+    const n = await refreshBillable();
+    for (const label of tbody.querySelectorAll('.switch')) {
+      label.querySelector('[aria-hidden]').textContent = label.querySelector('input').checked ? 'On' : 'Off';
+    }
+    announce(`Product access ${enabled ? 'granted to' : 'removed from'} ${name}. ${plural(n, 'billable user')}.`);
+  };
+
+  let cursor = null;
+  const loadPage = async () => {
+    const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
+    const { data } = await get(orgPath(`/groups${query}`));
+    const groups = listOf(data, 'groups');
+    tbody.append(...groups.map((g) => groupRow(g, onToggled)));
+    cursor = data?.next_cursor ?? null;
+    more.hidden = !cursor;
+    return groups.length;
+  };
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const added = await loadPage();
+      announce(`${plural(added, 'more group')} loaded.`);
+    } catch (error) {
+      announce(error.message);
+    } finally {
+      more.disabled = false;
+    }
+  });
+
+  try {
+    const [, count] = await Promise.all([refreshBillable(), loadPage()]);
+    if (!count) {
+      body.replaceChildren(
+        h('p', null, 'No group has been synced yet. Groups appear here after a sync; grant them product access so their users can use your products.'),
+        h('a', { class: 'button', href: '#/directories' }, 'Go to identity providers'),
+      );
+      return;
+    }
+  } catch (error) {
+    body.replaceChildren(loadFailed(error, () => location.reload()));
+    return;
+  }
+  body.replaceChildren(
+    h('p', null, 'Grant product access to a group so its users can use your products. A group that didn’t exist before a sync has no product access until you grant it.'),
+    h(
+      'table',
+      { class: 'groups' },
+      h('caption', { class: 'visually-hidden' }, 'Synced groups and their product access'),
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Group'), h('th', { scope: 'col' }, 'Users'), h('th', { scope: 'col' }, 'Product access'))),
+      tbody,
+    ),
+    more,
+  );
+}

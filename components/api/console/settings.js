@@ -1,0 +1,386 @@
+// The sync settings form: automatic syncing, domains, users and groups,
+// emails to new users and previously synced groups; Sync and Save and sync later.
+
+import { get, put, dirPath, listOf } from './api.js';
+import { h, newId, formError, showErrors, clearErrors, announce, plural } from './ui.js';
+import { confirmAndSync, setAutoSync } from './sync.js';
+
+// The settings as the API sends them <-> the form's state. Only these two
+// functions and the `data-field` paths below know the wire shape.
+function fromApi(data) {
+  const s = data?.settings ?? data ?? {};
+  return {
+    autoSync: Boolean(s.auto_sync),
+    domainsMode: s.domains?.mode === 'specific' ? 'specific' : 'all',
+    domainNames: s.domains?.names ?? [],
+    scopeMode: s.scope?.mode === 'groups' ? 'groups' : 'all',
+    groups: (s.scope?.groups ?? []).map((g) => (typeof g === 'string' ? { id: g } : g)),
+    sendEmail: Boolean(s.send_email),
+    keepPrevious: Boolean(s.keep_previous_groups),
+  };
+}
+
+function toApi(state) {
+  return {
+    auto_sync: state.autoSync,
+    domains: state.domainsMode === 'specific' ? { mode: 'specific', names: state.domainNames } : { mode: 'all_verified' },
+    scope: state.scopeMode === 'groups' ? { mode: 'groups', groups: state.groups.map((g) => g.id) } : { mode: 'all' },
+    send_email: state.sendEmail,
+    keep_previous_groups: state.keepPrevious,
+  };
+}
+
+/** A radio button with its label and an optional hint, inside a `.choice`. */
+function radio(name, value, checked, label, hint) {
+  const id = newId(name);
+  const hintId = hint ? `${id}-hint` : null;
+  return h(
+    'div',
+    { class: 'choice' },
+    h('input', { type: 'radio', id, name, value, checked, 'aria-describedby': hintId }),
+    h('label', { for: id }, label),
+    hint ? h('p', { class: 'hint', id: hintId }, hint) : null,
+  );
+}
+
+/** A checkbox with its label and an optional hint, inside a `.choice` that is also a `.field`. */
+function checkbox(name, field, checked, label, hint) {
+  const id = newId(name);
+  const hintId = hint ? `${id}-hint` : null;
+  const errorId = `${id}-error`;
+  return h(
+    'div',
+    { class: 'choice field', 'data-field': field },
+    h('input', { type: 'checkbox', id, name, checked, 'aria-describedby': [hintId, errorId].filter(Boolean).join(' ') }),
+    h('label', { for: id }, label),
+    hint ? h('p', { class: 'hint', id: hintId }, hint) : null,
+    h('p', { class: 'field-error', id: errorId, hidden: true }),
+  );
+}
+
+/** A fieldset whose legend names it and whose error slot takes the API's messages for `field`. */
+function group(legend, field, ...children) {
+  return h(
+    'fieldset',
+    { class: 'field', 'data-field': field },
+    h('legend', null, legend),
+    h('p', { class: 'field-error', hidden: true }),
+    ...children,
+  );
+}
+
+/** The domain picker: the tenant's domains, unverified ones shown but not selectable. */
+function domainPicker(dir, state) {
+  const list = h('ul', { class: 'options' });
+  const picker = h(
+    'div',
+    { class: 'picker field', 'data-field': 'domains.names' },
+    h('p', { class: 'picker-title', id: newId('domains-title') }, 'Domains in your tenant'),
+    h('p', { class: 'field-error', hidden: true }),
+    list,
+  );
+  list.append(h('li', { class: 'loading', role: 'status' }, 'Loading your tenant’s domains…'));
+
+  const isSelected = (name) => state.domainNames.some((n) => n.toLowerCase() === name.toLowerCase());
+  const option = (name, verified, note) => {
+    const id = newId('domain');
+    const noteId = note ? `${id}-note` : null;
+    return h(
+      'li',
+      { class: verified ? null : 'unavailable' },
+      h('input', {
+        type: 'checkbox',
+        id,
+        name: 'domain',
+        value: name,
+        checked: verified && isSelected(name),
+        disabled: !verified,
+        'aria-describedby': noteId,
+        onchange: (event) => {
+          state.domainNames = state.domainNames.filter((n) => n.toLowerCase() !== name.toLowerCase());
+          if (event.target.checked) state.domainNames.push(name);
+        },
+      }),
+      h('label', { for: id }, name),
+      note ? h('p', { class: 'hint', id: noteId }, note) : null,
+    );
+  };
+
+  get(dirPath(dir, '/tenant/domains'))
+    .then(({ data }) => {
+      const domains = listOf(data, 'domains');
+      const known = new Set(domains.map((d) => d.id.toLowerCase()));
+      const items = domains.map((d) =>
+        d.is_verified
+          ? option(d.id, true)
+          : option(d.id, false, 'Not verified in Azure AD, so it can’t be selected. Verify it in Azure AD first.'),
+      );
+      // A saved domain the tenant no longer has stays visible so it can be removed.
+      for (const name of state.domainNames.filter((n) => !known.has(n.toLowerCase()))) {
+        items.push(option(name, true, 'No longer found in your tenant.'));
+      }
+      list.replaceChildren(...(items.length ? items : [h('li', null, 'Your tenant has no domains.')]));
+    })
+    .catch((error) => {
+      list.replaceChildren(h('li', { class: 'form-error', role: 'alert' }, `Couldn’t read your tenant’s domains: ${error.message}`));
+    });
+  return picker;
+}
+
+/** The group picker: a search over the tenant's groups and the list of selected ones. */
+function groupPicker(dir, state) {
+  const searchId = newId('group-search');
+  const resultsId = newId('group-results');
+  const search = h('input', { type: 'search', id: searchId, name: 'group-search', autocomplete: 'off', 'aria-controls': resultsId });
+  const results = h('ul', { class: 'options', id: resultsId, 'aria-label': 'Groups found' });
+  const resultsStatus = h('p', { class: 'hint', role: 'status', 'aria-live': 'polite' });
+  const selectedList = h('ul', { class: 'selected-groups' });
+  const selectedTitle = h('p', { class: 'picker-title' });
+
+  const isSelected = (id) => state.groups.some((g) => g.id === id);
+  const renderSelected = () => {
+    selectedTitle.textContent = state.groups.length ? `Selected: ${plural(state.groups.length, 'group')}` : 'No group selected yet.';
+    selectedList.replaceChildren(
+      ...state.groups.map((g) =>
+        h(
+          'li',
+          null,
+          h('span', null, g.display_name ?? g.id),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'link-button',
+              'aria-label': `Remove ${g.display_name ?? g.id}`,
+              onclick: () => {
+                state.groups = state.groups.filter((x) => x.id !== g.id);
+                renderSelected();
+                for (const box of results.querySelectorAll('input')) box.checked = isSelected(box.value);
+                announce(`${g.display_name ?? g.id} removed.`);
+                search.focus();
+              },
+            },
+            'Remove',
+          ),
+        ),
+      ),
+    );
+  };
+
+  let seq = 0;
+  const runSearch = async () => {
+    const mine = ++seq;
+    const query = search.value.trim();
+    resultsStatus.textContent = 'Searching…';
+    try {
+      const { data } = await get(dirPath(dir, `/tenant/groups?search=${encodeURIComponent(query)}`));
+      if (mine !== seq) return;
+      const groups = listOf(data, 'groups');
+      // Saved groups come back as ids only; names learned here label them.
+      for (const g of groups) {
+        const saved = state.groups.find((x) => x.id === g.id);
+        if (saved && !saved.display_name) saved.display_name = g.display_name;
+      }
+      renderSelected();
+      results.replaceChildren(
+        ...groups.map((g) => {
+          const id = newId('group');
+          return h(
+            'li',
+            null,
+            h('input', {
+              type: 'checkbox',
+              id,
+              value: g.id,
+              checked: isSelected(g.id),
+              onchange: (event) => {
+                state.groups = state.groups.filter((x) => x.id !== g.id);
+                if (event.target.checked) state.groups.push({ id: g.id, display_name: g.display_name });
+                renderSelected();
+              },
+            }),
+            h('label', { for: id }, g.display_name),
+            g.description ? h('p', { class: 'hint' }, g.description) : null,
+          );
+        }),
+      );
+      const more = data?.next_cursor ? ' Refine the search to see more.' : '';
+      resultsStatus.textContent = groups.length
+        ? `${plural(groups.length, 'group')} found.${more}`
+        : `No group matches “${query}”.`;
+    } catch (error) {
+      if (mine !== seq) return;
+      results.replaceChildren();
+      resultsStatus.textContent = `Couldn’t search your tenant’s groups: ${error.message}`;
+    }
+  };
+  let timer = null;
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(runSearch, 250);
+  });
+  // Enter searches at once instead of submitting the settings form.
+  search.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      clearTimeout(timer);
+      runSearch();
+    }
+  });
+
+  renderSelected();
+  runSearch();
+  return h(
+    'div',
+    { class: 'picker field', 'data-field': 'scope.groups' },
+    h('label', { for: searchId, class: 'picker-title' }, 'Search your tenant’s groups'),
+    h('p', { class: 'field-error', hidden: true }),
+    search,
+    resultsStatus,
+    results,
+    selectedTitle,
+    selectedList,
+  );
+}
+
+/**
+ * Renders the settings form for directory `dir` into `container`.
+ * `status` is the directory's sync status (whether it has synced, auto sync state).
+ */
+export async function renderSettings(container, dir, { hasSynced, autoSyncOn }) {
+  let state;
+  let etag;
+  try {
+    const response = await get(dirPath(dir, '/settings'));
+    state = fromApi(response.data);
+    etag = response.etag;
+  } catch (error) {
+    container.replaceChildren(h('div', { class: 'notice error', role: 'alert' }, error.message));
+    return;
+  }
+  state.autoSync = autoSyncOn ?? state.autoSync;
+
+  const domains = domainPicker(dir, state);
+  const groups = groupPicker(dir, state);
+  domains.hidden = state.domainsMode !== 'specific';
+  groups.hidden = state.scopeMode !== 'groups';
+
+  const saved = h('div', { class: 'notice success', hidden: true });
+  const form = h(
+    'form',
+    { class: 'settings', novalidate: true, 'aria-label': 'Sync settings' },
+    group(
+      'Automatic syncing',
+      'auto_sync',
+      radio('auto_sync', 'on', state.autoSync, 'Enable automatic syncing', 'After you select Sync, we sync your users every 4 hours.'),
+      radio('auto_sync', 'off', !state.autoSync, 'Disable automatic syncing', 'You need to sync manually.'),
+    ),
+    group(
+      'Domains to verify',
+      'domains',
+      h('p', { class: 'hint' }, 'We verify your domains from Azure AD and claim the accounts under them. Only users from verified domains sync; external (guest) users always sync, whatever their domain. A domain must have the Verified status in Azure AD.'),
+      radio('domains_mode', 'all', state.domainsMode === 'all', 'Verify all available domains', 'Every domain that is verified in Azure AD.'),
+      radio('domains_mode', 'specific', state.domainsMode === 'specific', 'Verify only specific domains'),
+      domains,
+    ),
+    group(
+      'Users to sync',
+      'scope',
+      radio('scope_mode', 'all', state.scopeMode === 'all', 'Sync all users and groups', 'New users and groups you create in Azure AD are included in the next sync.'),
+      radio('scope_mode', 'groups', state.scopeMode === 'groups', 'Sync specific groups and their users', 'We sync the groups you select with their users and nested groups. Nested groups are flattened and keep their memberships.'),
+      groups,
+      h('p', { class: 'note' }, 'You can sync up to 10,000 users to a group at a time. Split a larger group into groups of at most 10,000 users.'),
+    ),
+    group(
+      'Emails and previously synced groups',
+      'options',
+      checkbox('send_email', 'send_email', state.sendEmail, 'Send an email to new users about their accounts'),
+      checkbox(
+        'keep_previous_groups',
+        'keep_previous_groups',
+        state.keepPrevious,
+        'Keep syncing all previously synced groups',
+        'Groups you synced before stay in the sync, so you don’t need to grant them product access again.',
+      ),
+    ),
+    formError(),
+    saved,
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', name: 'sync', value: 'sync' }, 'Sync'),
+      h('button', { type: 'submit', name: 'later', value: 'later', class: 'secondary' }, 'Save and sync later'),
+      hasSynced ? h('a', { class: 'button secondary', href: `#/directories/${encodeURIComponent(dir)}/status` }, 'Cancel') : null,
+    ),
+  );
+
+  form.addEventListener('change', (event) => {
+    const { name, value } = event.target;
+    if (name === 'auto_sync') state.autoSync = value === 'on';
+    if (name === 'domains_mode') {
+      state.domainsMode = value;
+      domains.hidden = value !== 'specific';
+    }
+    if (name === 'scope_mode') {
+      state.scopeMode = value;
+      groups.hidden = value !== 'groups';
+    }
+    if (name === 'send_email') state.sendEmail = event.target.checked;
+    if (name === 'keep_previous_groups') state.keepPrevious = event.target.checked;
+  });
+
+  const save = async () => {
+    clearErrors(form);
+    saved.hidden = true;
+    try {
+      const response = await put(dirPath(dir, '/settings'), toApi(state), { ifMatch: etag });
+      etag = response.etag ?? etag;
+      return true;
+    } catch (error) {
+      if (error.status === 412) {
+        error.message = 'Someone else changed these settings since you opened them. Reload the page to see their version.';
+      }
+      showErrors(form, error);
+      return false;
+    }
+  };
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const action = event.submitter?.value ?? 'later';
+    const buttons = [...form.querySelectorAll('.actions button')];
+    buttons.forEach((b) => (b.disabled = true));
+    try {
+      if (!(await save())) return;
+      if (action === 'sync') {
+        const started = await confirmAndSync(dir, { autoSync: state.autoSync, returnFocus: event.submitter });
+        if (started) {
+          location.hash = `#/directories/${encodeURIComponent(dir)}/status`;
+        } else {
+          showSaved('Settings saved. The sync did not start.');
+        }
+        return;
+      }
+      // Save and sync later: automatic syncing is only turned on by Sync, but turning it off applies now.
+      if (!state.autoSync && autoSyncOn) await setAutoSync(dir, false);
+      showSaved(
+        state.autoSync && !autoSyncOn
+          ? 'Settings saved. Select Sync to start syncing and turn on automatic syncing.'
+          : 'Settings saved. They apply to the next sync.',
+      );
+    } catch (error) {
+      showErrors(form, error);
+    } finally {
+      buttons.forEach((b) => (b.disabled = false));
+    }
+  });
+
+  function showSaved(message) {
+    saved.textContent = message;
+    saved.hidden = false;
+    announce(message);
+  }
+
+  container.replaceChildren(form);
+}
+

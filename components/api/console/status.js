@@ -1,0 +1,167 @@
+// Sync status: the run in progress (polled), last and next sync, automatic
+// syncing, and the history of finished runs.
+
+import { get, dirPath, listOf } from './api.js';
+import { h, timeEl, announce, takeFlash, loadFailed, newId } from './ui.js';
+import { confirmAndSync, setAutoSync } from './sync.js';
+import { phaseLabel, isActive, percentDone, countsList, resultBadge, historyItem, triggerLabel } from './runs.js';
+
+const POLL_ACTIVE_MS = 1000;
+const POLL_IDLE_MS = 10000;
+
+/** `GET .../sync` as `{ current, last, nextSyncAt, autoSync }`. */
+export function normalizeStatus(data) {
+  const current = data?.current ?? null;
+  return {
+    current: isActive(current) ? current : null,
+    last: data?.last ?? (current && !isActive(current) ? current : null),
+    nextSyncAt: data?.next_sync_at ?? null,
+    autoSync: data?.auto_sync ?? null,
+  };
+}
+
+function currentRunCard(run) {
+  const labelId = newId('progress-label');
+  const percent = percentDone(run);
+  return h(
+    'section',
+    { class: 'card run-card', 'aria-labelledby': labelId },
+    h('h2', { id: labelId }, 'Sync in progress'),
+    h('p', { class: 'phase' }, h('strong', null, phaseLabel(run.phase)), ` · started `, timeEl(run.started_at), ` · ${triggerLabel(run)}`),
+    h('progress', { max: '100', value: String(percent), 'aria-labelledby': labelId, 'aria-valuetext': `${percent}% · ${phaseLabel(run.phase)}` }),
+    countsList({ ...(run.progress ?? {}), ...(run.counts ?? {}) }),
+    h('p', { class: 'hint' }, 'A sync can’t be stopped once it has started. Changes to the settings apply to the next sync.'),
+  );
+}
+
+function lastNextCard(status, dir, refresh, syncButton) {
+  const last = status.last;
+  const toggle = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      onclick: async () => {
+        toggle.disabled = true;
+        try {
+          await setAutoSync(dir, !status.autoSync);
+          announce(status.autoSync ? 'Automatic syncing turned off.' : 'Automatic syncing turned on.');
+          await refresh();
+        } catch (error) {
+          announce(error.message);
+        } finally {
+          toggle.disabled = false;
+        }
+      },
+    },
+    status.autoSync ? 'Turn off automatic syncing' : 'Turn on automatic syncing',
+  );
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'last-next' },
+    h('h2', { id: 'last-next' }, 'Syncing'),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', null, 'Last sync'),
+      h('dd', null, last ? [timeEl(last.started_at), ' ', resultBadge(last)] : 'Not synced yet'),
+      h('dt', null, 'Next sync'),
+      h('dd', null, status.autoSync ? timeEl(status.nextSyncAt, 'After the current sync') : 'Automatic syncing is off: sync manually.'),
+      h('dt', null, 'Automatic syncing'),
+      h('dd', null, status.autoSync ? 'On, every 4 hours' : 'Off'),
+    ),
+    h(
+      'div',
+      { class: 'actions' },
+      syncButton,
+      h('a', { class: 'button secondary', href: `#/directories/${encodeURIComponent(dir)}/settings` }, 'Edit settings'),
+      toggle,
+    ),
+  );
+}
+
+/** Renders the status page and returns the function that stops its polling. */
+export async function renderStatus(container, dir, initial) {
+  let status = initial;
+  let stopped = false;
+  let timer = null;
+  const flash = takeFlash();
+  const live = h('div', { class: 'live' });
+  const history = h('ol', { class: 'history' });
+  const historyError = h('div');
+  const phaseAnnouncer = h('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
+
+  const syncButton = h('button', { type: 'button', disabled: Boolean(status.current) }, 'Sync now');
+  syncButton.addEventListener('click', async () => {
+    syncButton.disabled = true;
+    try {
+      if (await confirmAndSync(dir, { autoSync: status.autoSync !== false, returnFocus: syncButton })) {
+        const notice = takeFlash();
+        if (notice) live.before(notice);
+        await refresh();
+      }
+    } catch (error) {
+      announce(error.message);
+    } finally {
+      syncButton.disabled = Boolean(status.current);
+    }
+  });
+
+  async function loadHistory() {
+    try {
+      const { data } = await get(dirPath(dir, '/sync/history'));
+      const runs = listOf(data, 'runs');
+      history.replaceChildren(...(runs.length ? runs.map(historyItem) : [h('li', { class: 'hint' }, 'No finished sync yet.')]));
+      historyError.replaceChildren();
+    } catch (error) {
+      historyError.replaceChildren(loadFailed(error, loadHistory));
+    }
+  }
+
+  function draw() {
+    live.replaceChildren(...[status.current ? currentRunCard(status.current) : null, lastNextCard(status, dir, refresh, syncButton)].filter(Boolean));
+    syncButton.disabled = Boolean(status.current);
+  }
+
+  async function refresh() {
+    const wasActive = Boolean(status.current);
+    const previousPhase = status.current?.phase;
+    try {
+      status = normalizeStatus((await get(dirPath(dir, '/sync'))).data);
+    } catch (error) {
+      announce(`Couldn’t refresh the sync status: ${error.message}`);
+      return;
+    }
+    if (stopped) return;
+    draw();
+    if (status.current && status.current.phase !== previousPhase) {
+      phaseAnnouncer.textContent = `Sync: ${phaseLabel(status.current.phase)}`;
+    }
+    if (wasActive && !status.current) {
+      phaseAnnouncer.textContent = status.last ? `Sync finished: ${resultBadge(status.last).textContent}.` : 'Sync finished.';
+      await loadHistory();
+    }
+  }
+
+  function schedule() {
+    if (stopped) return;
+    timer = setTimeout(async () => {
+      await refresh();
+      schedule();
+    }, status.current ? POLL_ACTIVE_MS : POLL_IDLE_MS);
+  }
+
+  container.replaceChildren(
+    ...[flash].filter(Boolean),
+    live,
+    h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Sync history'), historyError, history),
+    phaseAnnouncer,
+  );
+  draw();
+  await loadHistory();
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

@@ -1,0 +1,294 @@
+// The console driven in a real browser against a running idp-sync.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchBrowser, createOrg, connectTenant, signIn, screenshot, api, baseUrl } from './harness.mjs';
+
+const SYNC_TIMEOUT_MS = 60_000;
+let browser;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh org with the demo tenant connected, and a page signed in to it. */
+async function signedInWithTenant(viewport) {
+  const org = await createOrg();
+  const dir = await connectTenant(org);
+  const page = await browser.page(viewport);
+  await signIn(page, org);
+  return { org, dir, page };
+}
+
+/** Starts a sync from the settings page through the confirmation dialog and waits until it completes. */
+async function syncToCompletion(page) {
+  await page.getByRole('button', { name: 'Sync', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Start syncing your users?' });
+  await dialog.getByRole('button', { name: 'Start sync' }).click();
+  await page.locator('main').getByText('Once a sync starts you can’t stop it').waitFor();
+  await page.locator('.facts').getByText('Completed', { exact: true }).waitFor({ timeout: SYNC_TIMEOUT_MS });
+}
+
+test('signing in with a wrong token shows the error next to the token field', async () => {
+  const page = await browser.page();
+  await page.goto(`${baseUrl()}/`);
+  await page.getByLabel('Admin token').fill('not-a-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const field = page.locator('.field', { has: page.getByLabel('Admin token') });
+  await field.locator('.field-error').getByText('not valid').waitFor();
+  assert.equal(await page.getByLabel('Admin token').getAttribute('aria-invalid'), 'true');
+  await page.close();
+});
+
+test('connecting a tenant with a malformed tenant id shows the API error next to that field', async () => {
+  const org = await createOrg();
+  const page = await browser.page();
+  await signIn(page, org);
+  await page.getByRole('link', { name: 'Connect a Microsoft Entra ID tenant' }).click();
+  await page.getByLabel('Tenant ID').fill('not a guid');
+  await page.getByLabel('Client ID').fill('11111111-2222-3333-4444-555555555555');
+  await page.getByLabel('Client secret').fill('secret');
+  await page.getByRole('button', { name: 'Connect' }).click();
+  const error = page.locator('.field', { has: page.getByLabel('Tenant ID') }).locator('.field-error');
+  await error.waitFor();
+  assert.notEqual((await error.textContent()).trim(), '');
+  // The message is what the field is described by, and focus moved to it.
+  assert.equal(await page.evaluate(() => document.activeElement?.name), 'tenant_id');
+  await page.close();
+});
+
+test('Save and sync later keeps the settings and starts nothing', async () => {
+  const { org, dir, page } = await signedInWithTenant();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  await screenshot(page, 'settings');
+  await page.getByLabel('Verify only specific domains').check();
+  const firstVerified = page.locator('[data-field="domains.names"] input[type=checkbox]:not(:disabled)').first();
+  await firstVerified.check();
+  const chosenDomain = await firstVerified.getAttribute('value');
+  await page.getByLabel('Send an email to new users about their accounts').check();
+  await page.getByRole('button', { name: 'Save and sync later' }).click();
+  await page.locator('main').getByText('Settings saved').waitFor();
+
+  const status = await api('GET', `/api/v1/orgs/${org.id}/directories/${dir}/sync`, { token: org.token });
+  assert.ok(!status.current, 'no run was started');
+
+  await page.reload();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  assert.ok(await page.getByLabel('Verify only specific domains').isChecked());
+  assert.ok(await page.getByLabel('Send an email to new users about their accounts').isChecked());
+  await page.locator(`[data-field="domains.names"] input[value="${chosenDomain}"]:checked`).waitFor();
+  await page.close();
+});
+
+test('unverified domains are shown but cannot be selected, with the reason', async () => {
+  const { page } = await signedInWithTenant();
+  await page.getByLabel('Verify only specific domains').check();
+  const unverified = page.locator('[data-field="domains.names"] li.unavailable').first();
+  await unverified.waitFor();
+  assert.ok(await unverified.locator('input').isDisabled());
+  assert.match(await unverified.textContent(), /Not verified in Azure AD/);
+  await page.close();
+});
+
+test('choosing specific domains without picking one shows the API error next to the domain list', async () => {
+  const { page } = await signedInWithTenant();
+  await page.getByLabel('Verify only specific domains').check();
+  await page.getByRole('button', { name: 'Save and sync later' }).click();
+  const error = page.locator('[data-field="domains"] .field-error:visible').first();
+  await error.waitFor();
+  assert.notEqual((await error.textContent()).trim(), '');
+  await page.close();
+});
+
+test('Sync confirms what will sync, then the run progresses to completion with history', async () => {
+  const { page } = await signedInWithTenant();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  await page.getByLabel('Sync specific groups and their users').check();
+  await page.getByLabel('Search your tenant’s groups').fill('a');
+  const firstGroup = page.locator('[data-field="scope.groups"] .options input').first();
+  await firstGroup.check();
+  const groupName = await page.locator('[data-field="scope.groups"] .options label').first().textContent();
+
+  await page.getByRole('button', { name: 'Sync', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Start syncing your users?' });
+  await dialog.waitFor();
+  await dialog.getByRole('heading', { name: 'Groups to sync' }).waitFor();
+  await dialog.getByText(groupName, { exact: true }).waitFor();
+  await dialog.getByRole('heading', { name: 'Domains to verify' }).waitFor();
+  await dialog.getByRole('heading', { name: 'Changes since the previous sync' }).waitFor();
+  await dialog.getByText('you won’t be able to stop it').waitFor();
+  await screenshot(page, 'sync-confirmation');
+  await dialog.getByRole('button', { name: 'Start sync' }).click();
+
+  await page.getByRole('heading', { name: 'Sync status' }).waitFor();
+  await page.locator('main').getByText('Once a sync starts you can’t stop it. You can still edit the sync settings; your changes apply to the next sync.').waitFor();
+  await page.locator('.facts').getByText('Completed', { exact: true }).waitFor({ timeout: SYNC_TIMEOUT_MS });
+  const run = page.locator('.history details').first();
+  await run.locator('summary').click();
+  await run.getByRole('heading', { name: 'Troubleshooting log' }).waitFor();
+  await screenshot(page, 'status-history');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('live progress shows the phase and a progress bar while the run goes', async () => {
+  const { page } = await signedInWithTenant();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  await page.getByRole('button', { name: 'Sync', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Start sync' }).click();
+  await page.getByRole('heading', { name: 'Sync status' }).waitFor();
+  // A fast run may finish before the first poll; either way the page ends on a completed run.
+  const progressOrDone = page.locator('progress, .facts .badge.ok').first();
+  await progressOrDone.waitFor({ timeout: SYNC_TIMEOUT_MS });
+  await page.locator('.facts').getByText('Completed', { exact: true }).waitFor({ timeout: SYNC_TIMEOUT_MS });
+  await page.close();
+});
+
+test('granting product access to a group raises the billable user count', async () => {
+  const { page } = await signedInWithTenant();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  await syncToCompletion(page);
+  await page.getByRole('link', { name: 'Groups & billing' }).click();
+  const count = page.locator('#billable-count');
+  await page.getByRole('table').waitFor();
+  await count.filter({ hasText: /\d/ }).waitFor();
+  const before = Number((await count.textContent()).replace(/\D/g, ''));
+
+  // Grant access to the first group that has members.
+  const rows = page.locator('table.groups tbody tr');
+  const n = await rows.count();
+  let toggled = null;
+  for (let i = 0; i < n; i += 1) {
+    const users = Number(((await rows.nth(i).locator('td').first().textContent()) ?? '').replace(/\D/g, ''));
+    if (users > 0) {
+      toggled = rows.nth(i).getByRole('switch');
+      break;
+    }
+  }
+  assert.ok(toggled, 'a synced group with users');
+  await toggled.check();
+  await page.waitForFunction((b) => Number(document.getElementById('billable-count').textContent.replace(/\D/g, '')) > b, before);
+  await screenshot(page, 'groups-billing');
+  await toggled.uncheck();
+  await page.waitForFunction((b) => Number(document.getElementById('billable-count').textContent.replace(/\D/g, '')) === b, before);
+  await page.close();
+});
+
+test('SAML is disabled with the reason until a sync has completed, then it can be configured', async () => {
+  const { page } = await signedInWithTenant();
+  await page.getByRole('link', { name: 'SAML single sign-on' }).click();
+  await page.locator('main').getByText('Not available yet.').waitFor();
+  assert.ok(await page.getByLabel('Identity provider SSO URL').isDisabled());
+  await screenshot(page, 'saml-gated');
+
+  await page.getByRole('link', { name: 'Identity providers', exact: true }).first().click();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  await syncToCompletion(page);
+
+  await page.getByRole('link', { name: 'SAML single sign-on' }).click();
+  const ssoUrl = page.getByLabel('Identity provider SSO URL');
+  await ssoUrl.waitFor();
+  assert.ok(await ssoUrl.isEnabled());
+  await page.getByLabel('Identity provider entity ID').fill('https://sts.windows.net/00000000-0000-0000-0000-000000000000/');
+  await ssoUrl.fill('not a url');
+  await page.getByLabel('Public x509 certificate').fill('-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUEXAMPLE\n-----END CERTIFICATE-----');
+  await page.getByRole('button', { name: 'Save SAML configuration' }).click();
+  await page.locator('.field', { has: ssoUrl }).locator('.field-error').waitFor();
+  await ssoUrl.fill('https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/saml2');
+  await page.getByRole('button', { name: 'Save SAML configuration' }).click();
+  await page.locator('main').getByText('SAML single sign-on configuration saved.').waitFor();
+  await screenshot(page, 'saml');
+  await page.close();
+});
+
+/** Presses Tab (or Shift+Tab) until the focused element's accessible name matches `name`. */
+async function tabTo(page, name, { backwards = false, max = 80 } = {}) {
+  for (let i = 0; i < max; i += 1) {
+    await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return '';
+      const label = el.getAttribute('aria-label') ?? el.labels?.[0]?.textContent ?? el.textContent ?? '';
+      return label.replace(/\s+/g, ' ').trim();
+    });
+    if (name instanceof RegExp ? name.test(focused) : focused === name) return;
+  }
+  throw new Error(`could not reach "${name}" with the keyboard`);
+}
+
+const billable = async (page) => Number((await page.locator('#billable-count').textContent()).replace(/\D/g, ''));
+
+test('the main flow works with the keyboard alone', async () => {
+  const org = await createOrg();
+  await connectTenant(org);
+  const page = await browser.page();
+  await page.goto(`${baseUrl()}/`);
+  // Sign-in puts the focus in the token field.
+  await page.keyboard.type(org.token);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+
+  await tabTo(page, 'Sync all users and groups');
+  await page.keyboard.press('ArrowDown');
+  assert.ok(await page.getByLabel('Sync specific groups and their users').isChecked());
+  await tabTo(page, 'Search your tenant’s groups');
+  await page.keyboard.type('a');
+  await page.keyboard.press('Enter');
+  await page.locator('[data-field="scope.groups"] .options input').first().waitFor();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Space');
+  await page.locator('.selected-groups li').first().waitFor();
+
+  await tabTo(page, 'Sync');
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: 'Start syncing your users?' });
+  await dialog.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Start sync');
+  await page.keyboard.press('Enter');
+  await page.locator('.facts').getByText('Completed', { exact: true }).waitFor({ timeout: SYNC_TIMEOUT_MS });
+
+  // The page heading has focus after navigation; the main nav is behind it.
+  await page.getByRole('heading', { name: 'Sync status' }).focus();
+  await tabTo(page, 'Groups & billing', { backwards: true });
+  await page.keyboard.press('Enter');
+  await page.getByRole('table').waitFor();
+  const before = await billable(page);
+  await tabTo(page, /^Product access for /);
+  await page.keyboard.press('Space');
+  await page.waitForFunction((b) => Number(document.getElementById('billable-count').textContent.replace(/\D/g, '')) !== b, before);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('at phone width every main page fits without horizontal scrolling', async () => {
+  const phone = { width: 390, height: 844 };
+  const { page, dir } = await signedInWithTenant(phone);
+  const fits = async (what) => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${what} overflows by ${overflow}px at 390px`);
+  };
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  await page.getByLabel('Verify only specific domains').check();
+  await page.locator('[data-field="domains.names"] input:not(:disabled)').first().check();
+  await page.getByLabel('Sync specific groups and their users').check();
+  await page.locator('[data-field="scope.groups"] .options input').first().check();
+  await fits('settings');
+  await screenshot(page, 'settings-phone');
+  await syncToCompletion(page);
+  await page.locator('.history summary').first().click();
+  await fits('status and history');
+  await page.goto(`${baseUrl()}/#/groups`);
+  await page.getByRole('table').waitFor();
+  await fits('groups and billing');
+  await page.goto(`${baseUrl()}/#/saml`);
+  await page.getByLabel('Identity provider SSO URL').waitFor();
+  await fits('SAML');
+  await page.goto(`${baseUrl()}/#/directories/new`);
+  await page.getByLabel('Tenant ID').waitFor();
+  await fits('connect a tenant');
+  assert.ok(dir);
+  await page.close();
+});
