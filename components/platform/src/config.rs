@@ -23,8 +23,6 @@ pub mod names {
 /// Default time one invocation may spend on sync work: well under the 30 s
 /// request limit of the hosted Spin platforms.
 pub const DEFAULT_INVOCATION_BUDGET_MS: u64 = 20_000;
-/// Default number of Graph pages one invocation may process.
-pub const DEFAULT_PAGE_BUDGET: u32 = 50;
 /// Shortest operator token accepted, so a guessable one is refused at start.
 pub const MIN_OPERATOR_TOKEN_CHARS: usize = 16;
 const BUDGET_MS_RANGE: std::ops::RangeInclusive<u64> = 100..=900_000;
@@ -112,8 +110,8 @@ pub struct AppConfig {
     pub graph_url: String,
     /// Time one invocation may spend on sync work.
     pub invocation_budget: Duration,
-    /// Graph pages one invocation may process.
-    pub page_budget: u32,
+    /// Graph pages one invocation may process; `None`: only time bounds it.
+    pub page_budget: Option<u32>,
     /// Where welcome emails are POSTed as JSON; `None`: they are only logged.
     pub mail_webhook_url: Option<String>,
 }
@@ -134,6 +132,14 @@ impl std::fmt::Debug for AppConfig {
 }
 
 impl AppConfig {
+    /// What one invocation may spend on sync work.
+    pub fn budget(&self) -> engine::Budget {
+        engine::Budget {
+            max_millis: u64::try_from(self.invocation_budget.as_millis()).unwrap_or(u64::MAX),
+            max_pages: self.page_budget,
+        }
+    }
+
     /// Reads and validates every variable; the first problem found is returned.
     pub async fn load(vars: &impl Variables) -> Result<AppConfig, ConfigError> {
         let operator_token = required(vars, names::OPERATOR_TOKEN).await?;
@@ -153,20 +159,14 @@ impl AppConfig {
             .await?
             .unwrap_or_else(|| graph::DEFAULT_GRAPH_BASE.to_owned());
         check_url(names::GRAPH_URL, &graph_url)?;
-        let budget_ms = number(
-            vars,
-            names::INVOCATION_BUDGET_MS,
-            DEFAULT_INVOCATION_BUDGET_MS,
-            BUDGET_MS_RANGE,
-        )
-        .await?;
-        let page_budget = number(
-            vars,
-            names::PAGE_BUDGET,
-            DEFAULT_PAGE_BUDGET,
-            PAGE_BUDGET_RANGE,
-        )
-        .await?;
+        let budget_ms = match optional(vars, names::INVOCATION_BUDGET_MS).await? {
+            None => DEFAULT_INVOCATION_BUDGET_MS,
+            Some(text) => parse_in(names::INVOCATION_BUDGET_MS, &text, BUDGET_MS_RANGE)?,
+        };
+        let page_budget = match optional(vars, names::PAGE_BUDGET).await? {
+            None => None,
+            Some(text) => Some(parse_in(names::PAGE_BUDGET, &text, PAGE_BUDGET_RANGE)?),
+        };
         let mail_webhook_url = optional(vars, names::MAIL_WEBHOOK_URL).await?;
         if let Some(url) = &mail_webhook_url {
             check_url(names::MAIL_WEBHOOK_URL, url)?;
@@ -202,18 +202,14 @@ async fn required(vars: &impl Variables, name: &'static str) -> Result<String, C
         .ok_or(ConfigError::Missing(name))
 }
 
-async fn number<T>(
-    vars: &impl Variables,
+fn parse_in<T>(
     name: &'static str,
-    default: T,
+    text: &str,
     range: std::ops::RangeInclusive<T>,
 ) -> Result<T, ConfigError>
 where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
 {
-    let Some(text) = optional(vars, name).await? else {
-        return Ok(default);
-    };
     let out_of_range = || ConfigError::Invalid {
         name,
         reason: format!(
@@ -268,7 +264,7 @@ mod tests {
         assert_eq!(config.authority_url, "https://login.microsoftonline.com");
         assert_eq!(config.graph_url, "https://graph.microsoft.com");
         assert_eq!(config.invocation_budget, Duration::from_secs(20));
-        assert_eq!(config.page_budget, DEFAULT_PAGE_BUDGET);
+        assert_eq!(config.page_budget, None);
         assert_eq!(config.mail_webhook_url, None);
     }
 
@@ -287,7 +283,7 @@ mod tests {
         assert_eq!(config.authority_url, "http://entra-sim.spin.internal");
         assert_eq!(config.graph_url, "http://entra-sim.spin.internal");
         assert_eq!(config.invocation_budget, Duration::from_secs(5));
-        assert_eq!(config.page_budget, 3);
+        assert_eq!(config.page_budget, Some(3));
         assert_eq!(
             config.mail_webhook_url.as_deref(),
             Some("https://mail.example.com/hook")

@@ -3,19 +3,23 @@
 //! - [`secrets`]: sealing of tenant client secrets (XChaCha20-Poly1305).
 //! - [`config`]: the app configuration from variables, validated.
 //! - [`mailer`]: welcome-email delivery (log, or an HTTP webhook).
-//! - [`clock`]: the wall clock.
+//! - [`source`]: the Graph client of a directory (its secret opened).
+//! - [`tick`]: the scheduler's job, shared by the cron component and the
+//!   API's `POST /api/v1/tick`.
 //! - `spin` (wasm32 only): the key-value store, outbound HTTP, variables and
 //!   monotonic pause over `spin-sdk`.
 #![allow(async_fn_in_trait)]
 
-pub mod clock;
 pub mod config;
 pub mod mailer;
 pub mod secrets;
+pub mod source;
 #[cfg(target_arch = "wasm32")]
 pub mod spin;
+pub mod tick;
 
-pub use clock::SystemClock;
 pub use config::{AppConfig, ConfigError, MapVariables, VariableError, Variables};
 pub use mailer::{AppMailer, LogMailer, WebhookMailer};
-pub use secrets::{SealedSecret, SecretError, SecretKey};
+pub use secrets::{SecretError, SecretKey, client_secret_context};
+pub use source::{SourceBuildError, graph_client_for};
+pub use tick::tick_all;

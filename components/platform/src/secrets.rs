@@ -3,16 +3,15 @@
 //! XChaCha20-Poly1305 (RustCrypto) with a random 192-bit nonce per seal, so
 //! nonces never need to be tracked. The key is 32 bytes, configured as a
 //! base64 Spin secret variable. A sealed secret is
-//! `version(1) || nonce(24) || ciphertext+tag`, carried as base64 text in
-//! JSON records. The caller passes a context (e.g. the directory's store
-//! key) bound as associated data, so a sealed value copied onto another
-//! record does not open.
+//! `version(1) || nonce(24) || ciphertext+tag`. A context is bound as
+//! associated data, so a sealed value copied onto another record does not
+//! open: for client secrets, [`client_secret_context`] (the org, tenant and
+//! client id, all known before the directory gets its id).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use serde::{Deserialize, Serialize};
 
 /// Bytes of an encryption key.
 pub const KEY_BYTES: usize = 32;
@@ -46,15 +45,9 @@ impl std::fmt::Debug for SecretKey {
     }
 }
 
-/// A sealed secret as stored in a record: base64 text, safe to log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SealedSecret(String);
-
-impl SealedSecret {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+/// The context a tenant's client secret is sealed under.
+pub fn client_secret_context(org: &str, tenant_id: &str, client_id: &str) -> String {
+    format!("idp-sync/client-secret/v1/{org}/{tenant_id}/{client_id}")
 }
 
 impl SecretKey {
@@ -72,7 +65,7 @@ impl SecretKey {
     }
 
     /// Seals `plaintext`, bound to `context`.
-    pub fn seal(&self, plaintext: &str, context: &str) -> Result<SealedSecret, SecretError> {
+    pub fn seal(&self, plaintext: &str, context: &str) -> Result<Vec<u8>, SecretError> {
         let mut nonce = [0u8; NONCE_BYTES];
         getrandom::fill(&mut nonce).map_err(|e| SecretError::Random(e.to_string()))?;
         let ciphertext = self
@@ -90,15 +83,14 @@ impl SecretKey {
         sealed.push(FORMAT_V1);
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
-        Ok(SealedSecret(BASE64.encode(sealed)))
+        Ok(sealed)
     }
 
     /// Opens a secret sealed with this key and the same `context`.
-    pub fn open(&self, sealed: &SealedSecret, context: &str) -> Result<String, SecretError> {
-        let bytes = BASE64
-            .decode(&sealed.0)
-            .map_err(|_| SecretError::Malformed("not base64"))?;
-        let (&version, rest) = bytes.split_first().ok_or(SecretError::Malformed("empty"))?;
+    pub fn open(&self, sealed: &[u8], context: &str) -> Result<String, SecretError> {
+        let (&version, rest) = sealed
+            .split_first()
+            .ok_or(SecretError::Malformed("empty"))?;
         if version != FORMAT_V1 {
             return Err(SecretError::Malformed("unknown format version"));
         }
@@ -127,7 +119,7 @@ mod tests {
     const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     const KEY_B: &str = "HxwdHhscGRoXGBUWExQREg8QDQ4LDAkKBwgFBgMEAQI=";
     const SECRET: &str = "Xq8Q~client-secret-value~0123456789";
-    const CONTEXT: &str = "org/acme/dir/entra-1";
+    const CONTEXT: &str = "idp-sync/test";
 
     fn key(text: &str) -> SecretKey {
         SecretKey::from_base64(text).expect("test key is valid")
@@ -151,12 +143,10 @@ mod tests {
     #[test]
     fn the_plaintext_never_appears_in_the_sealed_bytes() {
         let sealed = key(KEY_A).seal(SECRET, CONTEXT).unwrap();
-        let raw = BASE64.decode(sealed.as_str()).unwrap();
-        let needle = SECRET.as_bytes();
-        assert!(!raw.windows(needle.len()).any(|w| w == needle));
-        assert!(!sealed.as_str().contains(SECRET));
-        let json = serde_json::to_string(&sealed).unwrap();
-        assert!(!json.contains("client-secret"));
+        // Nor any 8-byte piece of it.
+        for piece in SECRET.as_bytes().windows(8) {
+            assert!(!sealed.windows(8).any(|w| w == piece));
+        }
     }
 
     #[test]
@@ -169,24 +159,28 @@ mod tests {
     }
 
     #[test]
-    fn a_secret_moved_to_another_record_does_not_open() {
-        let sealed = key(KEY_A).seal(SECRET, CONTEXT).unwrap();
-        assert_eq!(
-            key(KEY_A).open(&sealed, "org/other/dir/entra-1"),
-            Err(SecretError::Unauthentic)
-        );
+    fn a_secret_moved_to_another_org_or_tenant_does_not_open() {
+        let k = key(KEY_A);
+        let context = client_secret_context("acme", "tenant-1", "client-1");
+        let sealed = k.seal(SECRET, &context).unwrap();
+        for other in [
+            client_secret_context("other", "tenant-1", "client-1"),
+            client_secret_context("acme", "tenant-2", "client-1"),
+            client_secret_context("acme", "tenant-1", "client-2"),
+        ] {
+            assert_eq!(k.open(&sealed, &other), Err(SecretError::Unauthentic));
+        }
+        assert_eq!(k.open(&sealed, &context).unwrap(), SECRET);
     }
 
     #[test]
     fn any_flipped_bit_is_detected() {
         let k = key(KEY_A);
         let sealed = k.seal(SECRET, CONTEXT).unwrap();
-        let raw = BASE64.decode(sealed.as_str()).unwrap();
         // Every byte after the version: nonce, ciphertext and tag.
-        for i in 1..raw.len() {
-            let mut tampered = raw.clone();
+        for i in 1..sealed.len() {
+            let mut tampered = sealed.clone();
             tampered[i] ^= 0x01;
-            let tampered = SealedSecret(BASE64.encode(&tampered));
             assert_eq!(
                 k.open(&tampered, CONTEXT),
                 Err(SecretError::Unauthentic),
@@ -198,8 +192,10 @@ mod tests {
     #[test]
     fn truncated_or_foreign_input_is_malformed_not_a_panic() {
         let k = key(KEY_A);
-        for bad in ["", "!!!", "AQID", "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="] {
-            let result = k.open(&SealedSecret(bad.to_owned()), CONTEXT);
+        let mut unknown_version = k.seal(SECRET, CONTEXT).unwrap();
+        unknown_version[0] = 2;
+        for bad in [&[][..], &[1, 2, 3], &unknown_version] {
+            let result = k.open(bad, CONTEXT);
             assert!(
                 matches!(result, Err(SecretError::Malformed(_))),
                 "{bad:?}: {result:?}"
