@@ -100,3 +100,30 @@ export function listOf(data, key) {
   if (Array.isArray(data)) return data;
   return data?.[key] ?? data?.items ?? [];
 }
+
+const groupNameCache = new Map();
+/**
+ * The display name of a synced group, or its id when the org has no such
+ * group (yet). Engine answers (preview changes, access removed) carry ids.
+ */
+export async function groupName(id) {
+  if (!groupNameCache.has(id)) {
+    groupNameCache.set(
+      id,
+      get(orgPath(`/groups/${encodeURIComponent(id)}`))
+        .then(({ data }) => (data.group ?? data).display_name ?? id)
+        .catch(() => id),
+    );
+  }
+  return groupNameCache.get(id);
+}
+
+/** Replaces the text of every `[data-group-id]` element under `root` with the group's name. */
+export async function nameGroups(root) {
+  await Promise.all(
+    [...root.querySelectorAll('[data-group-id]')].map(async (el) => {
+      el.textContent = await groupName(el.dataset.groupId);
+      el.removeAttribute('data-group-id');
+    }),
+  );
+}

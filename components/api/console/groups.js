@@ -1,18 +1,17 @@
 // Synced groups with their product access, and the billable user count that
 // follows from it.
 
-import { get, put, orgPath, listOf } from './api.js';
+import { get, put, orgPath, listOf, nameGroups } from './api.js';
 import { h, pageTitle, loading, loadFailed, announce, plural, newId } from './ui.js';
 
-async function billableUsers() {
-  const { data } = await get(orgPath('/billing'));
-  return data.billable_users ?? data.billable ?? 0;
+async function billing() {
+  return (await get(orgPath('/billing'))).data;
 }
 
 function groupRow(group, onToggled) {
   const id = newId('access');
   const errorId = `${id}-error`;
-  const name = group.display_name ?? group.name ?? group.id;
+  const name = group.display_name;
   const error = h('p', { class: 'field-error', id: errorId, hidden: true });
   const toggle = h('input', {
     type: 'checkbox',
@@ -40,12 +39,21 @@ function groupRow(group, onToggled) {
       toggle.focus();
     }
   });
-  const members = group.member_count ?? group.user_count ?? group.members;
+  const parents = group.parents ?? [];
   return h(
     'tr',
     null,
-    h('th', { scope: 'row' }, h('span', { class: 'group-name' }, name), group.description ? h('span', { class: 'hint' }, group.description) : null),
-    h('td', { 'data-label': 'Users' }, members == null ? '—' : Number(members).toLocaleString()),
+    h(
+      'th',
+      { scope: 'row' },
+      h('span', { class: 'group-name' }, name),
+      group.description ? h('span', { class: 'hint' }, group.description) : null,
+      parents.length ? h('span', { class: 'hint' }, 'Nested in ', parents.map((id, i) => [i ? ', ' : '', h('span', { 'data-group-id': id }, id)])) : null,
+      group.synced === false
+        ? h('span', { class: 'hint warning-text' }, `Not in the latest sync${group.not_synced_reason ? `: ${group.not_synced_reason}` : ''}`)
+        : null,
+    ),
+    h('td', { 'data-label': 'Users' }, Number(group.member_count ?? 0).toLocaleString()),
     h(
       'td',
       { 'data-label': 'Product access' },
@@ -58,6 +66,7 @@ function groupRow(group, onToggled) {
 export async function renderGroups(main) {
   main.append(pageTitle('Groups & billing'));
   const billable = h('output', { class: 'big-number', 'aria-live': 'polite', id: 'billable-count' }, '…');
+  const syncedUsers = h('span');
   const tbody = h('tbody');
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more groups');
   const body = h('div', null, loading('Loading groups'));
@@ -67,14 +76,15 @@ export async function renderGroups(main) {
       { class: 'card billing', 'aria-labelledby': 'billable-title' },
       h('h2', { id: 'billable-title' }, 'Billable users'),
       billable,
-      h('p', { class: 'hint' }, 'Synced users count toward your bill when they belong to at least one group with product access.'),
+      h('p', { class: 'hint' }, 'Synced users count toward your bill when they belong to at least one group with product access. ', syncedUsers),
     ),
     body,
   );
 
   const refreshBillable = async () => {
-    const n = await billableUsers();
+    const { billable_users: n, synced_users: synced } = await billing();
     billable.textContent = n.toLocaleString();
+    syncedUsers.textContent = `Synced users in all: ${synced.toLocaleString()}.`;
     return n;
   };
   const onToggled = async (name, enabled) => {
@@ -91,6 +101,7 @@ export async function renderGroups(main) {
     const { data } = await get(orgPath(`/groups${query}`));
     const groups = listOf(data, 'groups');
     tbody.append(...groups.map((g) => groupRow(g, onToggled)));
+    nameGroups(tbody);
     cursor = data?.next_cursor ?? null;
     more.hidden = !cursor;
     return groups.length;

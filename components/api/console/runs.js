@@ -1,13 +1,14 @@
-// How a sync run reads to an admin: phase names, progress, counts, the
-// summary with skipped users and over-limit groups, the troubleshooting log.
+// How a sync run reads to an admin: phase names, progress, counts, what was
+// skipped and why, and the troubleshooting log.
 
 import { h, timeEl, plural, toDate } from './ui.js';
 
+// The engine's phases, in the order a run goes through them.
 const PHASES = [
   ['domains', 'Verifying domains'],
   ['groups', 'Reading groups'],
-  ['members', 'Reading users and memberships'],
-  ['users', 'Reading users and memberships'],
+  ['members', 'Reading group memberships'],
+  ['users', 'Reading users'],
   ['finalize', 'Applying changes'],
   ['emails', 'Sending emails to new users'],
 ];
@@ -16,56 +17,49 @@ export function phaseLabel(phase) {
   return PHASES.find(([key]) => key === phase)?.[1] ?? String(phase ?? 'Starting');
 }
 
-/** Whether the run is still going (its state is neither finished nor failed). */
-export function isActive(run) {
-  return Boolean(run) && !['completed', 'failed', 'succeeded', 'partial'].includes(run.state ?? run.status);
-}
-
-/** 0-100: the run's own fraction when it knows its total, else how far through the phases it is. */
+/** 0-100 by how far through its phases the run is (the engine does not know totals ahead). */
 export function percentDone(run) {
-  const p = run.progress ?? {};
-  if (p.total > 0) return Math.min(100, Math.round((100 * (p.done ?? 0)) / p.total));
   const index = PHASES.findIndex(([key]) => key === run.phase);
-  return index < 0 ? 0 : Math.round((100 * index) / PHASES.length);
+  return index < 0 ? 0 : Math.round((100 * (index + 0.5)) / PHASES.length);
 }
 
-const COUNT_LABELS = {
-  created: 'Accounts created',
-  updated: 'Accounts updated',
-  unchanged: 'Unchanged',
-  skipped: 'Users skipped',
-  groups_synced: 'Groups synced',
-  groups: 'Groups',
-  users_processed: 'Users processed',
-  pages: 'Pages read',
-  emails_queued: 'Emails queued',
-  access_removed: 'Groups that lost product access',
-};
+/** Live counters worth showing while a run goes. */
+export function progressCounts(counts = {}) {
+  return numbers([
+    ['Pages read', counts.pages],
+    ['Users seen', counts.users_seen],
+    ['Groups seen', counts.groups_seen],
+    ['Accounts created', counts.users_created],
+    ['Accounts updated', counts.users_updated],
+  ]);
+}
 
-const humanize = (key) => COUNT_LABELS[key] ?? key.replaceAll('_', ' ').replace(/^./, (c) => c.toUpperCase());
+/** The final counters of a run. */
+function summaryCounts(counts = {}) {
+  return numbers([
+    ['Accounts created', counts.users_created],
+    ['Accounts updated', counts.users_updated],
+    ['Unchanged', counts.users_unchanged],
+    ['Groups synced', counts.groups_synced],
+    ['Emails queued', counts.emails_queued],
+    ['Left the sync', counts.users_left_scope],
+  ]);
+}
 
-/** A definition list of every number in `counts`. */
-export function countsList(counts) {
-  const entries = Object.entries(counts ?? {}).filter(([, v]) => typeof v === 'number');
-  if (!entries.length) return null;
+function numbers(pairs) {
+  const shown = pairs.filter(([, value]) => typeof value === 'number');
+  if (!shown.length) return null;
   return h(
     'dl',
     { class: 'counts' },
-    entries.map(([key, value]) => h('div', null, h('dt', null, humanize(key)), h('dd', null, value.toLocaleString()))),
+    shown.map(([label, value]) => h('div', null, h('dt', null, label), h('dd', null, value.toLocaleString()))),
   );
 }
 
-export function resultLabel(run) {
-  const state = run.state ?? run.status;
-  if (state === 'failed') return 'Failed';
-  if (isActive(run)) return 'In progress';
-  return (run.summary?.errors?.length ?? 0) > 0 ? 'Completed with errors' : 'Completed';
-}
+export const isFailed = (run) => run.result === 'failed';
 
 export function resultBadge(run) {
-  const label = resultLabel(run);
-  const tone = label === 'Completed' ? 'ok' : label === 'In progress' ? 'info' : 'bad';
-  return h('span', { class: `badge ${tone}` }, label);
+  return isFailed(run) ? h('span', { class: 'badge bad' }, 'Failed') : h('span', { class: 'badge ok' }, 'Completed');
 }
 
 export const triggerLabel = (run) => (run.trigger === 'scheduled' ? 'Automatic' : 'Manual');
@@ -78,11 +72,10 @@ function duration(run) {
   return secs < 60 ? `${secs} s` : `${Math.floor(secs / 60)} min ${secs % 60} s`;
 }
 
-/** The reasons why users or groups were skipped, and what was removed. */
-function summaryDetails(run) {
-  const s = run.summary ?? {};
+/** What was not synced and why, and what the run removed. */
+export function skippedDetails(counts = {}) {
   const parts = [];
-  const overLimit = s.groups_over_limit ?? [];
+  const overLimit = counts.groups_over_limit ?? [];
   if (overLimit.length) {
     parts.push(
       h('h4', null, 'Groups not synced: over the 10,000-user limit'),
@@ -90,52 +83,39 @@ function summaryDetails(run) {
         'ul',
         null,
         overLimit.map((g) =>
-          h('li', null, `${g.display_name ?? g.name ?? g.id}: ${plural(g.user_count ?? g.users ?? 0, 'user')}. Split it into groups of at most 10,000 users and sync them.`),
+          h('li', null, h('strong', null, g.display_name || g.id), `: ${plural(g.users, 'user')}. Split it into groups of at most 10,000 users, then sync those.`),
         ),
       ),
     );
   }
-  const skipped = s.skipped_users ?? s.skipped ?? [];
-  if (Array.isArray(skipped) && skipped.length) {
-    parts.push(
-      h('h4', null, 'Users skipped'),
-      h(
-        'ul',
-        null,
-        skipped.map((u) => h('li', null, h('span', { class: 'mono' }, u.user_principal_name ?? u.upn ?? u.id), ` — ${u.reason}`)),
-      ),
-    );
+  const skipped = [];
+  if (counts.skipped_unverified_domain) {
+    skipped.push(`${plural(counts.skipped_unverified_domain, 'user')}: their sign-in domain is not verified for this sync.`);
   }
-  const removed = s.access_removed ?? [];
-  if (Array.isArray(removed) && removed.length) {
+  if (counts.skipped_non_user_members) {
+    skipped.push(`${plural(counts.skipped_non_user_members, 'group member')}: devices, contacts and service principals are not synced.`);
+  }
+  if (skipped.length) parts.push(h('h4', null, 'Skipped'), h('ul', null, skipped.map((s) => h('li', null, s))));
+  const removed = counts.access_removed ?? [];
+  if (removed.length) {
     parts.push(
       h('h4', null, 'Product access removed (groups no longer synced)'),
-      h('ul', null, removed.map((g) => h('li', null, g.display_name ?? g.name ?? g.id ?? String(g)))),
+      h('ul', null, removed.map((id) => h('li', null, h('span', { 'data-group-id': id }, id)))),
     );
   }
-  const errors = s.errors ?? [];
-  if (errors.length) {
-    parts.push(h('h4', null, 'Errors'), h('ul', { class: 'errors' }, errors.map((e) => h('li', null, e.message ?? String(e)))));
-  }
+  const claimed = counts.domains_claimed ?? [];
+  if (claimed.length) parts.push(h('h4', null, 'Domains verified and claimed'), h('p', null, claimed.join(', ')));
   return parts;
 }
 
 function troubleshootingLog(run) {
-  const log = run.log ?? run.events ?? [];
+  const log = run.log ?? [];
   if (!log.length) return h('p', { class: 'hint' }, 'Nothing notable was logged.');
   return h(
     'ol',
     { class: 'log' },
     log.map((entry) =>
-      h(
-        'li',
-        { class: `level-${entry.level ?? 'info'}` },
-        timeEl(entry.at ?? entry.time),
-        ' ',
-        h('span', { class: 'level' }, entry.level ?? 'info'),
-        ' ',
-        entry.message,
-      ),
+      h('li', { class: `level-${entry.level}` }, timeEl(entry.at), ' ', h('span', { class: 'level' }, entry.level), ' ', entry.message),
     ),
   );
 }
@@ -158,8 +138,15 @@ export function historyItem(run) {
         ' ',
         h('span', { class: 'hint' }, [triggerLabel(run), took].filter(Boolean).join(' · ')),
       ),
-      h('div', { class: 'run-details' }, countsList(run.counts), summaryDetails(run), h('h4', null, 'Troubleshooting log'), troubleshootingLog(run)),
+      h(
+        'div',
+        { class: 'run-details' },
+        isFailed(run) ? h('p', { class: 'form-error' }, `The sync failed and removed nothing: ${run.error}`) : null,
+        summaryCounts(run.counts),
+        skippedDetails(run.counts),
+        h('h4', null, 'Troubleshooting log'),
+        troubleshootingLog(run),
+      ),
     ),
   );
 }
-

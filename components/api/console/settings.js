@@ -1,30 +1,33 @@
 // The sync settings form: automatic syncing, domains, users and groups,
 // emails to new users and previously synced groups; Sync and Save and sync later.
 
-import { get, put, dirPath, listOf } from './api.js';
+import { get, put, dirPath, listOf, groupName } from './api.js';
 import { h, newId, formError, showErrors, clearErrors, announce, plural } from './ui.js';
 import { confirmAndSync, setAutoSync } from './sync.js';
 
 // The settings as the API sends them <-> the form's state. Only these two
 // functions and the `data-field` paths below know the wire shape.
 function fromApi(data) {
-  const s = data?.settings ?? data ?? {};
+  const s = data?.settings ?? {};
   return {
     autoSync: Boolean(s.auto_sync),
-    domainsMode: s.domains?.mode === 'specific' ? 'specific' : 'all',
+    domainsMode: s.domains?.mode === 'only' ? 'only' : 'all',
     domainNames: s.domains?.names ?? [],
-    scopeMode: s.scope?.mode === 'groups' ? 'groups' : 'all',
-    groups: (s.scope?.groups ?? []).map((g) => (typeof g === 'string' ? { id: g } : g)),
+    scopeMode: s.scope?.mode === 'groups' ? 'groups' : 'all_users_and_groups',
+    groups: (s.scope?.group_ids ?? []).map((id) => ({ id })),
     sendEmail: Boolean(s.send_email),
     keepPrevious: Boolean(s.keep_previous_groups),
   };
 }
 
+// `auto_sync` is not sent: only Sync and the automatic-syncing switch change it.
 function toApi(state) {
   return {
-    auto_sync: state.autoSync,
-    domains: state.domainsMode === 'specific' ? { mode: 'specific', names: state.domainNames } : { mode: 'all_verified' },
-    scope: state.scopeMode === 'groups' ? { mode: 'groups', groups: state.groups.map((g) => g.id) } : { mode: 'all' },
+    domains: state.domainsMode === 'only' ? { mode: 'only', names: state.domainNames } : { mode: 'all' },
+    scope:
+      state.scopeMode === 'groups'
+        ? { mode: 'groups', group_ids: state.groups.map((g) => g.id) }
+        : { mode: 'all_users_and_groups' },
     send_email: state.sendEmail,
     keep_previous_groups: state.keepPrevious,
   };
@@ -230,9 +233,15 @@ function groupPicker(dir, state) {
 
   renderSelected();
   runSearch();
+  // Selected groups are saved as ids; synced ones have names to show.
+  Promise.all(
+    state.groups.map(async (g) => {
+      g.display_name ??= await groupName(g.id);
+    }),
+  ).then(renderSelected);
   return h(
     'div',
-    { class: 'picker field', 'data-field': 'scope.groups' },
+    { class: 'picker field', 'data-field': 'scope.group_ids' },
     h('label', { for: searchId, class: 'picker-title' }, 'Search your tenant’s groups'),
     h('p', { class: 'field-error', hidden: true }),
     search,
@@ -262,7 +271,7 @@ export async function renderSettings(container, dir, { hasSynced, autoSyncOn }) 
 
   const domains = domainPicker(dir, state);
   const groups = groupPicker(dir, state);
-  domains.hidden = state.domainsMode !== 'specific';
+  domains.hidden = state.domainsMode !== 'only';
   groups.hidden = state.scopeMode !== 'groups';
 
   const saved = h('div', { class: 'notice success', hidden: true });
@@ -280,13 +289,13 @@ export async function renderSettings(container, dir, { hasSynced, autoSyncOn }) 
       'domains',
       h('p', { class: 'hint' }, 'We verify your domains from Azure AD and claim the accounts under them. Only users from verified domains sync; external (guest) users always sync, whatever their domain. A domain must have the Verified status in Azure AD.'),
       radio('domains_mode', 'all', state.domainsMode === 'all', 'Verify all available domains', 'Every domain that is verified in Azure AD.'),
-      radio('domains_mode', 'specific', state.domainsMode === 'specific', 'Verify only specific domains'),
+      radio('domains_mode', 'only', state.domainsMode === 'only', 'Verify only specific domains'),
       domains,
     ),
     group(
       'Users to sync',
       'scope',
-      radio('scope_mode', 'all', state.scopeMode === 'all', 'Sync all users and groups', 'New users and groups you create in Azure AD are included in the next sync.'),
+      radio('scope_mode', 'all_users_and_groups', state.scopeMode === 'all_users_and_groups', 'Sync all users and groups', 'New users and groups you create in Azure AD are included in the next sync.'),
       radio('scope_mode', 'groups', state.scopeMode === 'groups', 'Sync specific groups and their users', 'We sync the groups you select with their users and nested groups. Nested groups are flattened and keep their memberships.'),
       groups,
       h('p', { class: 'note' }, 'You can sync up to 10,000 users to a group at a time. Split a larger group into groups of at most 10,000 users.'),
@@ -319,7 +328,7 @@ export async function renderSettings(container, dir, { hasSynced, autoSyncOn }) 
     if (name === 'auto_sync') state.autoSync = value === 'on';
     if (name === 'domains_mode') {
       state.domainsMode = value;
-      domains.hidden = value !== 'specific';
+      domains.hidden = value !== 'only';
     }
     if (name === 'scope_mode') {
       state.scopeMode = value;
@@ -353,7 +362,7 @@ export async function renderSettings(container, dir, { hasSynced, autoSyncOn }) 
     try {
       if (!(await save())) return;
       if (action === 'sync') {
-        const started = await confirmAndSync(dir, { autoSync: state.autoSync, returnFocus: event.submitter });
+        const started = await confirmAndSync(dir, { autoSync: state.autoSync, hasSynced, returnFocus: event.submitter });
         if (started) {
           location.hash = `#/directories/${encodeURIComponent(dir)}/status`;
         } else {

@@ -1,35 +1,39 @@
 // Sync status: the run in progress (polled), last and next sync, automatic
 // syncing, and the history of finished runs.
 
-import { get, dirPath, listOf } from './api.js';
+import { get, dirPath, listOf, nameGroups } from './api.js';
 import { h, timeEl, announce, takeFlash, loadFailed, newId } from './ui.js';
 import { confirmAndSync, setAutoSync } from './sync.js';
-import { phaseLabel, isActive, percentDone, countsList, resultBadge, historyItem, triggerLabel } from './runs.js';
+import { phaseLabel, percentDone, progressCounts, skippedDetails, resultBadge, historyItem, triggerLabel } from './runs.js';
 
 const POLL_ACTIVE_MS = 1000;
 const POLL_IDLE_MS = 10000;
 
 /** `GET .../sync` as `{ current, last, nextSyncAt, autoSync }`. */
 export function normalizeStatus(data) {
-  const current = data?.current ?? null;
   return {
-    current: isActive(current) ? current : null,
-    last: data?.last ?? (current && !isActive(current) ? current : null),
-    nextSyncAt: data?.next_sync_at ?? null,
-    autoSync: data?.auto_sync ?? null,
+    current: data?.current ?? null,
+    last: data?.last ?? null,
+    nextSyncAt: data?.next_scheduled_at ?? null,
+    autoSync: Boolean(data?.auto_sync),
   };
 }
 
 function currentRunCard(run) {
   const labelId = newId('progress-label');
   const percent = percentDone(run);
+  const waiting = run.waiting_until
+    ? h('p', { class: 'hint' }, 'Microsoft Graph asked us to slow down; the sync resumes at ', timeEl(run.waiting_until), '.')
+    : null;
   return h(
     'section',
     { class: 'card run-card', 'aria-labelledby': labelId },
     h('h2', { id: labelId }, 'Sync in progress'),
-    h('p', { class: 'phase' }, h('strong', null, phaseLabel(run.phase)), ` · started `, timeEl(run.started_at), ` · ${triggerLabel(run)}`),
+    h('p', { class: 'phase' }, h('strong', null, phaseLabel(run.phase)), ' · started ', timeEl(run.started_at), ` · ${triggerLabel(run)}`),
     h('progress', { max: '100', value: String(percent), 'aria-labelledby': labelId, 'aria-valuetext': `${percent}% · ${phaseLabel(run.phase)}` }),
-    countsList({ ...(run.progress ?? {}), ...(run.counts ?? {}) }),
+    waiting,
+    progressCounts(run.counts),
+    skippedDetails(run.counts),
     h('p', { class: 'hint' }, 'A sync can’t be stopped once it has started. Changes to the settings apply to the next sync.'),
   );
 }
@@ -95,7 +99,7 @@ export async function renderStatus(container, dir, initial) {
   syncButton.addEventListener('click', async () => {
     syncButton.disabled = true;
     try {
-      if (await confirmAndSync(dir, { autoSync: status.autoSync !== false, returnFocus: syncButton })) {
+      if (await confirmAndSync(dir, { autoSync: status.autoSync, hasSynced: true, returnFocus: syncButton })) {
         const notice = takeFlash();
         if (notice) live.before(notice);
         await refresh();
@@ -113,6 +117,7 @@ export async function renderStatus(container, dir, initial) {
       const runs = listOf(data, 'runs');
       history.replaceChildren(...(runs.length ? runs.map(historyItem) : [h('li', { class: 'hint' }, 'No finished sync yet.')]));
       historyError.replaceChildren();
+      await nameGroups(history);
     } catch (error) {
       historyError.replaceChildren(loadFailed(error, loadHistory));
     }
@@ -134,6 +139,7 @@ export async function renderStatus(container, dir, initial) {
     }
     if (stopped) return;
     draw();
+    await nameGroups(live);
     if (status.current && status.current.phase !== previousPhase) {
       phaseAnnouncer.textContent = `Sync: ${phaseLabel(status.current.phase)}`;
     }
@@ -158,7 +164,7 @@ export async function renderStatus(container, dir, initial) {
     phaseAnnouncer,
   );
   draw();
-  await loadHistory();
+  await Promise.all([nameGroups(live), loadHistory()]);
   schedule();
   return () => {
     stopped = true;

@@ -1,8 +1,8 @@
 // Starting a sync: the confirmation (the preview of what will sync), the
 // start itself, and automatic syncing on/off.
 
-import { post, put, dirPath, listOf } from './api.js';
-import { h, newId, plural, setFlash, formError, showErrors } from './ui.js';
+import { post, put, dirPath, nameGroups } from './api.js';
+import { h, newId, setFlash, formError, showErrors } from './ui.js';
 
 export const STARTED_MESSAGE =
   'Sync started. Once a sync starts you can’t stop it. You can still edit the sync settings; your changes apply to the next sync.';
@@ -10,8 +10,6 @@ export const STARTED_MESSAGE =
 export async function setAutoSync(dir, enabled) {
   await put(dirPath(dir, '/auto-sync'), { enabled });
 }
-
-const names = (items) => (items ?? []).map((x) => (typeof x === 'string' ? x : x.display_name ?? x.name ?? x.id));
 
 /** A titled list, or `empty` when there is nothing in it. */
 function section(title, items, empty) {
@@ -24,32 +22,31 @@ function section(title, items, empty) {
   );
 }
 
-/** What the preview says will change since the previous completed sync. */
-function changes(preview) {
+/** What changes since the previous completed sync (group ids resolve to names). */
+function changes(preview, hasSynced) {
   const c = preview.changes ?? {};
+  const groupList = (ids) => ids.map((id, i) => [i ? ', ' : '', h('span', { 'data-group-id': id }, id)]);
   const lines = [];
-  const add = (list, text) => {
-    const n = names(list);
-    if (n.length) lines.push(`${text}: ${n.join(', ')}`);
-  };
-  add(c.groups_added, 'Groups added');
-  add(c.groups_removed, 'Groups removed (they lose product access)');
-  add(c.domains_added, 'Domains added');
-  add(c.domains_removed, 'Domains removed');
-  if (c.scope_changed) lines.push(`Users to sync changed to ${preview.scope === 'all' ? 'all users and groups' : 'specific groups'}`);
-  const first = preview.first_sync ?? c.first_sync;
-  return section('Changes since the previous sync', lines, first ? 'This is your first sync.' : 'No changes since the previous sync.');
+  if (c.groups_added?.length) lines.push(['Groups added: ', groupList(c.groups_added)]);
+  if (c.groups_removed?.length) {
+    lines.push(['Groups removed: ', groupList(c.groups_removed), '. Unless you keep previously synced groups, they lose product access.']);
+  }
+  if (c.domains_added?.length) lines.push(`Domains added: ${c.domains_added.join(', ')}`);
+  if (c.domains_removed?.length) lines.push(`Domains removed: ${c.domains_removed.join(', ')}`);
+  return section('Changes since the previous sync', lines, hasSynced ? 'No changes since the previous sync.' : 'This is your first sync.');
 }
 
 /**
  * Shows what a sync would do now and asks to confirm. Resolves `true` once
  * the run has started, `false` when the admin cancelled.
  */
-export async function confirmAndSync(dir, { autoSync, returnFocus }) {
-  const { data: preview } = await post(dirPath(dir, '/sync/preview'), {});
-  const groups = names(listOf(preview.groups, 'groups'));
-  const domains = names(listOf(preview.domains, 'domains'));
-  const allScope = preview.scope === 'all' || preview.scope?.mode === 'all';
+export async function confirmAndSync(dir, { autoSync, hasSynced, returnFocus }) {
+  const { data: preview } = await post(dirPath(dir, '/sync/preview'));
+  const domains = (preview.domains ?? []).filter((d) => d.will_sync).map((d) => d.name);
+  const groups = (preview.groups ?? []).map((g) =>
+    [g.display_name ?? `${g.id} (not found in your tenant)`, g.kept_from_previous ? ' (previously synced, kept)' : ''].join(''),
+  );
+  const warnings = preview.warnings ?? [];
 
   const titleId = newId('confirm-title');
   const startButton = h('button', { type: 'submit', value: 'start', autofocus: true }, 'Start sync');
@@ -58,10 +55,12 @@ export async function confirmAndSync(dir, { autoSync, returnFocus }) {
     { method: 'dialog' },
     h('h2', { id: titleId }, 'Start syncing your users?'),
     section('Domains to verify', domains, 'No verified domain: only external (guest) users will sync.'),
-    allScope
+    preview.all_users_and_groups
       ? section('Users and groups to sync', ['All users and groups in your tenant'], '')
       : section('Groups to sync', groups, 'No group selected.'),
-    changes(preview),
+    changes(preview, hasSynced),
+    warnings.length ? h('div', { class: 'notice warning' }, h('h3', null, 'Check before you sync'), h('ul', null, warnings.map((w) => h('li', null, w)))) : null,
+    h('p', null, preview.send_email ? 'New users get an email about their account.' : 'New users don’t get an email.'),
     h(
       'p',
       { class: 'notice warning' },
@@ -78,13 +77,14 @@ export async function confirmAndSync(dir, { autoSync, returnFocus }) {
   );
   const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': titleId }, form);
   document.body.append(dialog);
+  nameGroups(form);
 
   return new Promise((resolve) => {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       startButton.disabled = true;
       try {
-        await post(dirPath(dir, '/sync'), {});
+        await post(dirPath(dir, '/sync'));
         // Sync turns automatic syncing on; an admin who chose manual syncing keeps it off.
         if (!autoSync) await setAutoSync(dir, false);
         setFlash(STARTED_MESSAGE);
