@@ -50,17 +50,25 @@ fn parse_json(body: &[u8]) -> Result<Value, (StatusCode, String)> {
     serde_json::from_slice(body).map_err(bad)
 }
 
-/// Merges the given knobs into the current ones; `"expire_delta_tokens":
-/// true` also invalidates every delta token issued so far.
+/// Merges the given knobs into the current ones. Two one-shot actions ride
+/// along: `"expire_delta_tokens": true` (every delta token issued so far
+/// gets 410) and `"revoke_tokens": true` (every access token gets 401).
 fn set_faults(sim: &Sim, body: &[u8]) -> AdminResult {
     let Value::Object(mut patch) = parse_json(body)? else {
         return Err(bad("expected a JSON object of knobs"));
     };
-    if let Some(expire) = patch.remove("expire_delta_tokens") {
-        if expire.as_bool() != Some(true) {
-            return Err(bad("expire_delta_tokens takes true"));
+    type Action = fn(&Sim);
+    let actions: [(&str, Action); 2] = [
+        ("expire_delta_tokens", Sim::expire_delta_tokens),
+        ("revoke_tokens", Sim::revoke_tokens),
+    ];
+    for (name, action) in actions {
+        if let Some(value) = patch.remove(name) {
+            if value.as_bool() != Some(true) {
+                return Err(bad(format!("{name} takes true")));
+            }
+            action(sim);
         }
-        sim.expire_delta_tokens();
     }
     let mut merged = json!(sim.faults());
     if let Value::Object(current) = &mut merged {

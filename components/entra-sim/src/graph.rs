@@ -46,7 +46,12 @@ pub(crate) fn handle(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
-    if let Err(invalid) = token::validate(&state.tenant.credentials, authorization, now) {
+    if let Err(invalid) = token::validate(
+        &state.tenant.credentials,
+        state.token_epoch,
+        authorization,
+        now,
+    ) {
         return graph_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",

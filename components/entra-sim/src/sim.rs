@@ -31,6 +31,9 @@ pub(crate) struct State {
     /// Bumped by `POST /_sim/faults {"expire_delta_tokens": true}`: every
     /// delta token issued before is answered 410 Gone.
     pub delta_epoch: u64,
+    /// Bumped by `POST /_sim/faults {"revoke_tokens": true}`: every access
+    /// token issued before is refused with 401 `InvalidAuthenticationToken`.
+    pub token_epoch: u64,
     /// Requests before this instant (Unix ms) are refused with 429.
     pub throttled_until_ms: u64,
     pub next_drift_ms: Option<u64>,
@@ -52,6 +55,7 @@ impl Sim {
                 stats: Stats::default(),
                 log: VecDeque::new(),
                 delta_epoch: 0,
+                token_epoch: 0,
                 throttled_until_ms: 0,
                 next_drift_ms: None,
                 served: 0,
@@ -88,6 +92,11 @@ impl Sim {
     /// Runs `f` on the tenant (e.g. to look up ids or change data).
     pub fn with_tenant<T>(&self, f: impl FnOnce(&mut Tenant) -> T) -> T {
         f(&mut self.lock().tenant)
+    }
+
+    /// Makes every access token issued so far invalid (401).
+    pub fn revoke_tokens(&self) {
+        self.lock().token_epoch += 1;
     }
 
     /// Makes every delta token issued so far answer 410 Gone.

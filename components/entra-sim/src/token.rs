@@ -106,7 +106,7 @@ pub(crate) fn handle(
             "token_type": "Bearer",
             "expires_in": lifetime,
             "ext_expires_in": lifetime,
-            "access_token": issue(creds, expires_at),
+            "access_token": issue(creds, expires_at, state.token_epoch),
         }),
     )
 }
@@ -116,6 +116,7 @@ pub(crate) enum Invalid {
     Missing,
     Malformed,
     Expired,
+    Revoked,
 }
 
 impl Invalid {
@@ -124,13 +125,17 @@ impl Invalid {
             Invalid::Missing => "Access token is empty.",
             Invalid::Malformed => "Access token validation failure. Invalid audience.",
             Invalid::Expired => "Lifetime validation failed, the token is expired.",
+            Invalid::Revoked => "Access token has been revoked or is no longer valid.",
         }
     }
 }
 
-/// `sim.{hex(expiry ms)}.{signature}`, signed with the tenant's credentials.
-fn issue(creds: &Credentials, expires_at: u64) -> String {
-    let payload = hex(&expires_at.to_be_bytes());
+/// `sim.{hex(expiry ms, epoch)}.{signature}`, signed with the tenant's
+/// credentials.
+fn issue(creds: &Credentials, expires_at: u64, epoch: u64) -> String {
+    let mut bytes = expires_at.to_be_bytes().to_vec();
+    bytes.extend(epoch.to_be_bytes());
+    let payload = hex(&bytes);
     format!("sim.{payload}.{:016x}", sign(creds, &payload))
 }
 
@@ -143,9 +148,11 @@ fn sign(creds: &Credentials, payload: &str) -> u64 {
     ])
 }
 
-/// Checks an `Authorization` header value.
+/// Checks an `Authorization` header value: signed with these credentials,
+/// issued in the current `epoch`, not expired.
 pub(crate) fn validate(
     creds: &Credentials,
+    epoch: u64,
     authorization: Option<&str>,
     now: u64,
 ) -> Result<(), Invalid> {
@@ -163,10 +170,18 @@ pub(crate) fn validate(
     if format!("{:016x}", sign(creds, payload)) != signature {
         return Err(Invalid::Malformed);
     }
-    let expires_at = unhex(payload)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map(u64::from_be_bytes)
-        .ok_or(Invalid::Malformed)?;
+    let bytes = unhex(payload).ok_or(Invalid::Malformed)?;
+    let number = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes)
+            .ok_or(Invalid::Malformed)
+    };
+    let (expires_at, issued_epoch) = (number(0..8)?, number(8..16)?);
+    if issued_epoch != epoch {
+        return Err(Invalid::Revoked);
+    }
     if now >= expires_at {
         return Err(Invalid::Expired);
     }
