@@ -24,17 +24,6 @@ pub async fn load<S: Store, T: DeserializeOwned>(
     }
 }
 
-/// Loads a document together with its raw bytes (for compare-and-swap).
-pub async fn load_raw<S: Store, T: DeserializeOwned>(
-    store: &S,
-    key: &str,
-) -> Result<Option<(T, Vec<u8>)>, EngineError> {
-    match store.get(key).await? {
-        Some(bytes) => Ok(Some((decode(key, &bytes)?, bytes))),
-        None => Ok(None),
-    }
-}
-
 /// Read-modify-write with compare-and-swap, retried on contention. `change`
 /// returns `None` to leave the document as it is.
 pub async fn update<S, T, R, F>(store: &S, key: &str, mut change: F) -> Result<R, EngineError>

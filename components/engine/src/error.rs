@@ -37,6 +37,8 @@ pub enum ConflictReason {
     NoCompletedRun,
     #[error("{what} already exists")]
     AlreadyExists { what: String },
+    #[error("group {group} is not synced; product access can be granted only to synced groups")]
+    GroupNotSynced { group: String },
     #[error("the directory index is full ({max} directories)")]
     TooManyDirectories { max: usize },
 }
@@ -96,6 +98,7 @@ impl EngineError {
             EngineError::Conflict(ConflictReason::CannotStop) => "cannot_stop",
             EngineError::Conflict(ConflictReason::NoCompletedRun) => "no_completed_sync",
             EngineError::Conflict(ConflictReason::AlreadyExists { .. }) => "already_exists",
+            EngineError::Conflict(ConflictReason::GroupNotSynced { .. }) => "group_not_synced",
             EngineError::Conflict(ConflictReason::TooManyDirectories { .. }) => {
                 "too_many_directories"
             }

@@ -14,11 +14,13 @@ pub mod error;
 pub mod ids;
 mod keys;
 pub mod memory_store;
+mod model;
 pub mod orgs;
 pub mod ports;
 mod query;
 pub mod saml;
 pub mod settings;
+mod shards;
 pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;

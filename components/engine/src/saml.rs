@@ -90,7 +90,7 @@ fn is_certificate_pem(pem: &str) -> bool {
     };
     let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
     !b64.is_empty()
-        && b64.len() % 4 == 0
+        && b64.len().is_multiple_of(4)
         && b64
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))

@@ -100,6 +100,7 @@ pub enum DeltaFrom {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)] // a page is mostly upserts: boxing them would only add allocations
 pub enum UserChange {
     Upsert(SourceUser),
     Removed { id: String },

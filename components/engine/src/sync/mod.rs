@@ -1,6 +1,11 @@
-//! Sync runs: starting, the resumable state machine, status.
+//! Sync runs: starting, the resumable state machine, finalize, emails,
+//! status.
 
+pub(crate) mod doc;
+pub(crate) mod emails;
+pub(crate) mod finalize;
 pub(crate) mod run;
 pub(crate) mod start;
+pub(crate) mod state;
 pub(crate) mod status;
 pub mod types;

@@ -1,17 +1,562 @@
+//! The resumable run: one invocation takes the directory's lease, reads
+//! pages until its budget is spent (saving the cursor and the staged data
+//! after every page), finalizes, hands out emails and records the result.
+
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::ids::{DirId, OrgId};
-use crate::ports::{Clock, IdentitySource, Mailer, Store};
-use crate::sync::start::pending;
+use crate::keys;
+use crate::model::{GroupData, UserData};
+use crate::orgs;
+use crate::ports::{
+    Clock, DeltaFrom, GroupChange, IdentitySource, Mailer, Member, MemberKind, SourceError, Store,
+    Timestamp, UserChange,
+};
+use crate::sync::doc::{Lease, RunDoc, SEAL_AT, Staged};
 use crate::sync::types::*;
 
+/// More users than this in one group: the group is not synced.
+pub(crate) const GROUP_USER_LIMIT: u64 = 10_000;
+/// Transient failures in a row before a run gives up.
+const MAX_RETRIES: u32 = 12;
+/// Expired-token restarts before a run gives up.
+const MAX_RESTARTS: u32 = 3;
+/// Member ids per staged line of a group delta (keeps lines small).
+const IDS_PER_LINE: usize = 5_000;
+
+/// The invocation holding the lease, with the document as last written.
+pub(crate) struct Worker<'w, 'a, S, C> {
+    pub e: &'w Engine<'a, S, C>,
+    pub org: &'w OrgId,
+    pub dir: &'w DirId,
+    pub key: String,
+    pub doc: RunDoc,
+    raw: Vec<u8>,
+}
+
+/// The lease was taken over (it expired while we worked): stop quietly.
+pub(crate) struct LostLease;
+
+impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
+    pub fn now(&self) -> Timestamp {
+        self.e.now()
+    }
+
+    pub fn log(&mut self, level: LogLevel, message: impl Into<String>) {
+        let now = self.now();
+        self.doc
+            .head
+            .log(self.e.config.log_cap, now, level, message);
+    }
+
+    /// Writes the document (renewing the lease) if we still hold it.
+    pub async fn save(&mut self) -> Result<std::result::Result<(), LostLease>> {
+        if let Some(lease) = &mut self.doc.head.lease {
+            lease.until = self.e.now() + self.e.config.lease_ms;
+        }
+        let bytes = self.doc.encode();
+        if !self
+            .e
+            .store
+            .compare_and_swap(&self.key, Some(&self.raw), &bytes)
+            .await?
+        {
+            return Ok(Err(LostLease));
+        }
+        self.raw = bytes;
+        Ok(Ok(()))
+    }
+
+    /// Appends staged lines, sealing the tail into a chunk first when it
+    /// would grow past the threshold.
+    async fn stage(&mut self, lines: &[Staged]) -> Result<()> {
+        for line in lines {
+            let bytes = crate::codec::encode(line);
+            if !self.doc.tail.is_empty() && self.doc.tail.len() + bytes.len() > SEAL_AT {
+                let chunk = keys::shard(self.org, self.dir, "stage", 0, self.doc.head.sealed);
+                self.e.store.set(&chunk, &self.doc.tail).await?;
+                self.doc.head.sealed += 1;
+                self.doc.head.cleanup = self.doc.head.cleanup.max(self.doc.head.sealed);
+                self.doc.tail.clear();
+            }
+            self.doc.push(line);
+        }
+        Ok(())
+    }
+
+    /// Every staged line of the run, sealed chunks first.
+    pub async fn staged(&self) -> Result<Vec<Staged>> {
+        let mut out = Vec::new();
+        for i in 0..self.doc.head.sealed {
+            let chunk = keys::shard(self.org, self.dir, "stage", 0, i);
+            let bytes =
+                self.e.store.get(&chunk).await?.ok_or_else(|| {
+                    EngineError::Corrupt(format!("{chunk}: staging chunk missing"))
+                })?;
+            out.extend(crate::sync::doc::parse_lines(&chunk, &bytes)?);
+        }
+        out.extend(crate::sync::doc::parse_lines(&self.key, &self.doc.tail)?);
+        Ok(out)
+    }
+
+    /// Drops everything staged (a full enumeration starts over).
+    fn restart_staging(&mut self) {
+        let h = &mut self.doc.head;
+        h.sealed = 0;
+        h.page = None;
+        h.front_users = 0;
+        h.seen = h.roots.iter().map(|g| g.id.clone()).collect();
+        h.queue = h.roots.iter().map(|g| g.id.clone()).collect();
+        h.counts = RunCounts {
+            groups_seen: h.roots.len() as u64,
+            ..RunCounts::default()
+        };
+        h.incremental = false;
+        h.new_groups_token = None;
+        h.new_users_token = None;
+        h.users_token_in = None;
+        if h.from.is_some() {
+            h.from = Some(DeltaFrom::Start);
+            h.phase = Phase::Groups;
+        } else {
+            h.phase = Phase::Members;
+        }
+        self.doc.tail.clear();
+    }
+}
+
 pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
-    _e: &Engine<'_, S, C>,
-    _org: &OrgId,
-    _dir: &DirId,
-    _source: &I,
-    _mailer: &M,
-    _budget: Budget,
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    source: &I,
+    mailer: &M,
+    budget: Budget,
 ) -> Result<AdvanceOutcome> {
-    Err(pending("advance"))
+    orgs::get(e.store, org, dir).await?;
+    let key = keys::dir_doc(org, dir, "run");
+    let Some(raw) = e.store.get(&key).await? else {
+        return Ok(AdvanceOutcome::Idle);
+    };
+    let mut doc = RunDoc::decode(&key, &raw)?;
+    let now = e.now();
+    let h = &mut doc.head;
+    if !h.active {
+        return Ok(AdvanceOutcome::Idle);
+    }
+    if let Some(lease) = &h.lease
+        && lease.until > now
+    {
+        return Ok(AdvanceOutcome::Busy { until: lease.until });
+    }
+    if let Some(until) = h.waiting_until
+        && until > now
+    {
+        return Ok(AdvanceOutcome::Progressed {
+            run_id: h.run_id,
+            phase: h.phase,
+            waiting_until: Some(until),
+        });
+    }
+    h.lease_seq += 1;
+    h.lease = Some(Lease {
+        holder: h.lease_seq,
+        until: now + e.config.lease_ms,
+    });
+    h.waiting_until = None;
+    let bytes = doc.encode();
+    if !e.store.compare_and_swap(&key, Some(&raw), &bytes).await? {
+        return Ok(AdvanceOutcome::Busy {
+            until: now + e.config.lease_ms,
+        });
+    }
+    let mut w = Worker {
+        e,
+        org,
+        dir,
+        key,
+        doc,
+        raw: bytes,
+    };
+    match work(&mut w, source, mailer, budget, now).await? {
+        Ok(outcome) => Ok(outcome),
+        Err(LostLease) => Ok(AdvanceOutcome::Busy {
+            until: e.now() + e.config.lease_ms,
+        }),
+    }
+}
+
+type Step<T> = Result<std::result::Result<T, LostLease>>;
+
+async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
+    w: &mut Worker<'_, '_, S, C>,
+    source: &I,
+    mailer: &M,
+    budget: Budget,
+    started: Timestamp,
+) -> Step<AdvanceOutcome> {
+    let mut pages = 0u32;
+    loop {
+        let spent = w.now().saturating_sub(started) >= budget.max_millis;
+        let phase = w.doc.head.phase;
+        let reads_page = matches!(
+            phase,
+            Phase::Members | Phase::Groups | Phase::Users | Phase::Domains
+        );
+        if spent || (reads_page && budget.max_pages.is_some_and(|max| pages >= max)) {
+            return release(w, None).await;
+        }
+        let result = match phase {
+            Phase::Domains => {
+                w.doc.head.phase = if w.doc.head.from.is_some() {
+                    Phase::Groups
+                } else {
+                    Phase::Members
+                };
+                Ok(())
+            }
+            Phase::Members => members_page(w, source).await?,
+            Phase::Groups => groups_page(w, source).await?,
+            Phase::Users => users_page(w, source).await?,
+            Phase::Finalize => {
+                crate::sync::finalize::finalize(w).await?;
+                w.doc.head.phase = Phase::Emails;
+                w.doc.tail.clear();
+                w.doc.head.sealed = 0;
+                if let Err(lost) = w.save().await? {
+                    return Ok(Err(lost));
+                }
+                crate::sync::emails::cleanup_staging(w).await?;
+                continue;
+            }
+            Phase::Emails => {
+                crate::sync::emails::cleanup_staging(w).await?;
+                if let Err(lost) = crate::sync::emails::deliver(w, mailer, budget, started).await? {
+                    return Ok(Err(lost));
+                }
+                if !w.doc.head.sending.is_empty()
+                    || w.now().saturating_sub(started) >= budget.max_millis
+                {
+                    return release(w, None).await;
+                }
+                return finish(w, RunResult::Completed).await;
+            }
+        };
+        match result {
+            Ok(()) => {
+                if reads_page {
+                    pages += 1;
+                    w.doc.head.retries = 0;
+                }
+                if let Err(lost) = w.save().await? {
+                    return Ok(Err(lost));
+                }
+            }
+            Err(err) => return source_failed(w, err).await,
+        }
+    }
+}
+
+/// Saves and gives the lease back; the run goes on at the next call.
+async fn release<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    wait: Option<Timestamp>,
+) -> Step<AdvanceOutcome> {
+    w.doc.head.lease = None;
+    w.doc.head.waiting_until = wait;
+    let saved = w.save().await?;
+    let h = &w.doc.head;
+    Ok(saved.map(|()| AdvanceOutcome::Progressed {
+        run_id: h.run_id,
+        phase: h.phase,
+        waiting_until: wait,
+    }))
+}
+
+async fn source_failed<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    err: SourceError,
+) -> Step<AdvanceOutcome> {
+    let h = &w.doc.head;
+    if matches!(err, SourceError::TokenExpired) && h.restarts < MAX_RESTARTS {
+        let what = if h.incremental {
+            "delta token expired: falling back to a full run"
+        } else {
+            "page token expired: restarting the enumeration"
+        };
+        w.log(LogLevel::Warning, what);
+        w.doc.head.restarts += 1;
+        w.restart_staging();
+        return release(w, None).await;
+    }
+    if err.is_transient() && h.retries < MAX_RETRIES {
+        let delay_secs = match &err {
+            SourceError::Throttled { retry_after_secs } => (*retry_after_secs).max(1),
+            _ => 5u64 << h.retries.min(6),
+        };
+        w.doc.head.retries += 1;
+        let until = w.now() + delay_secs * 1000;
+        w.log(
+            LogLevel::Warning,
+            format!("{err}; retrying in {delay_secs}s"),
+        );
+        return release(w, Some(until)).await;
+    }
+    w.log(LogLevel::Error, err.to_string());
+    finish(
+        w,
+        RunResult::Failed {
+            error: err.to_string(),
+        },
+    )
+    .await
+}
+
+/// Records the result in the history and ends the run. A failed run has
+/// changed nothing but its own staging.
+pub(crate) async fn finish<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    result: RunResult,
+) -> Step<AdvanceOutcome> {
+    let now = w.now();
+    if matches!(result, RunResult::Completed) {
+        w.log(
+            LogLevel::Info,
+            format!("run {} completed", w.doc.head.run_id),
+        );
+    }
+    let mut log = w.doc.head.log.clone();
+    if w.doc.head.log_dropped > 0 {
+        log.push(LogEvent {
+            at: now,
+            level: LogLevel::Info,
+            message: format!("{} more events not kept", w.doc.head.log_dropped),
+        });
+    }
+    let h = &w.doc.head;
+    let summary = RunSummary {
+        run_id: h.run_id,
+        trigger: h.trigger,
+        started_at: h.started_at,
+        finished_at: now,
+        result: result.clone(),
+        counts: h.counts.clone(),
+        log,
+    };
+    crate::sync::status::append_history(w.e, w.org, w.dir, summary).await?;
+    if matches!(result, RunResult::Failed { .. }) {
+        w.doc.head.cleanup = w.doc.head.cleanup.max(w.doc.head.sealed);
+        w.doc.head.sealed = 0;
+        w.doc.tail.clear();
+    }
+    w.doc.head.active = false;
+    w.doc.head.lease = None;
+    w.doc.head.waiting_until = None;
+    let run_id = w.doc.head.run_id;
+    let saved = w.save().await?;
+    if saved.is_ok() {
+        crate::sync::emails::cleanup_staging(w).await?;
+    }
+    Ok(saved.map(|()| AdvanceOutcome::Finished { run_id, result }))
+}
+
+/// Group scope: one page of the direct members of the queue's front group.
+async fn members_page<S: Store, C: Clock, I: IdentitySource>(
+    w: &mut Worker<'_, '_, S, C>,
+    source: &I,
+) -> Result<std::result::Result<(), SourceError>> {
+    let Some(group) = w.doc.head.queue.front().cloned() else {
+        w.doc.head.phase = Phase::Finalize;
+        return Ok(Ok(()));
+    };
+    let page = match source
+        .members(&group, false, w.doc.head.page.as_ref())
+        .await
+    {
+        Ok(page) => page,
+        Err(err) => return Ok(Err(err)),
+    };
+    let mut lines = Vec::new();
+    let mut users = Vec::new();
+    let mut subgroups = Vec::new();
+    let h = &mut w.doc.head;
+    for member in page.items {
+        match member {
+            Member::User(u) => users.push(UserData::from(u)),
+            Member::Group(g) => {
+                if h.seen.insert(g.id.clone()) {
+                    h.queue.push_back(g.id.clone());
+                    h.counts.groups_seen += 1;
+                    lines.push(Staged::Group {
+                        g: GroupData::from(g.clone()),
+                    });
+                }
+                subgroups.push(g.id);
+            }
+            Member::Skipped { .. } => h.counts.skipped_non_user_members += 1,
+        }
+    }
+    h.counts.pages += 1;
+    h.counts.users_seen += users.len() as u64;
+    h.front_users += users.len() as u64;
+    lines.push(Staged::Members {
+        g: group.clone(),
+        u: users,
+        sg: subgroups,
+    });
+    let over = h.front_users > GROUP_USER_LIMIT;
+    if over {
+        lines.push(Staged::OverLimit {
+            g: group.clone(),
+            users: h.front_users,
+        });
+    }
+    if page.next.is_some() && !over {
+        h.page = page.next;
+    } else {
+        h.queue.pop_front();
+        h.page = None;
+        h.front_users = 0;
+    }
+    if over {
+        w.log(LogLevel::Warning, format!(
+            "group {group} has more than {GROUP_USER_LIMIT} users and is not synced: split it into groups of at most {GROUP_USER_LIMIT}"
+        ));
+    }
+    w.stage(&lines).await?;
+    Ok(Ok(()))
+}
+
+/// All-users scope: one page of the groups delta (with direct members).
+async fn groups_page<S: Store, C: Clock, I: IdentitySource>(
+    w: &mut Worker<'_, '_, S, C>,
+    source: &I,
+) -> Result<std::result::Result<(), SourceError>> {
+    let from = w.doc.head.from.clone().unwrap_or(DeltaFrom::Start);
+    let page = match source.groups_delta(&from).await {
+        Ok(page) => page,
+        Err(err) => return Ok(Err(err)),
+    };
+    let mut lines = Vec::new();
+    let h = &mut w.doc.head;
+    h.counts.pages += 1;
+    for change in page.items {
+        match change {
+            GroupChange::Upsert {
+                group,
+                members_added,
+                members_removed,
+            } => {
+                h.counts.groups_seen += 1;
+                let mut split = |refs: Vec<crate::ports::MemberRef>| {
+                    let (mut users, mut groups) = (Vec::new(), Vec::new());
+                    for r in refs {
+                        match r.kind {
+                            MemberKind::User => users.push(r.id),
+                            MemberKind::Group => groups.push(r.id),
+                            MemberKind::Skipped(_) => h.counts.skipped_non_user_members += 1,
+                        }
+                    }
+                    (users, groups)
+                };
+                let (au, ag) = split(members_added);
+                let (ru, rg) = split(members_removed);
+                let id = group.id.clone();
+                let mut g = Some(GroupData::from(group));
+                let mut chunks = |ids: Vec<String>, user: bool, added: bool| {
+                    for chunk in ids.chunks(IDS_PER_LINE) {
+                        let mut line = Staged::GroupDelta {
+                            id: id.clone(),
+                            g: g.take(),
+                            au: vec![],
+                            ag: vec![],
+                            ru: vec![],
+                            rg: vec![],
+                            removed: false,
+                        };
+                        if let Staged::GroupDelta { au, ag, ru, rg, .. } = &mut line {
+                            let target = match (user, added) {
+                                (true, true) => au,
+                                (false, true) => ag,
+                                (true, false) => ru,
+                                (false, false) => rg,
+                            };
+                            *target = chunk.to_vec();
+                        }
+                        lines.push(line);
+                    }
+                };
+                chunks(au, true, true);
+                chunks(ag, false, true);
+                chunks(ru, true, false);
+                chunks(rg, false, false);
+                if let Some(g) = g {
+                    lines.push(Staged::GroupDelta {
+                        id,
+                        g: Some(g),
+                        au: vec![],
+                        ag: vec![],
+                        ru: vec![],
+                        rg: vec![],
+                        removed: false,
+                    });
+                }
+            }
+            GroupChange::Removed { id } => lines.push(Staged::GroupDelta {
+                id,
+                g: None,
+                au: vec![],
+                ag: vec![],
+                ru: vec![],
+                rg: vec![],
+                removed: true,
+            }),
+        }
+    }
+    match (page.next, page.delta) {
+        (Some(next), _) => h.from = Some(DeltaFrom::Page(next)),
+        (None, token) => {
+            h.new_groups_token = token;
+            h.phase = Phase::Users;
+            let users_token = if h.incremental {
+                h.users_token_in.clone()
+            } else {
+                None
+            };
+            h.from = Some(users_token.map_or(DeltaFrom::Start, DeltaFrom::Delta));
+        }
+    }
+    w.stage(&lines).await?;
+    Ok(Ok(()))
+}
+
+/// All-users scope: one page of the users delta.
+async fn users_page<S: Store, C: Clock, I: IdentitySource>(
+    w: &mut Worker<'_, '_, S, C>,
+    source: &I,
+) -> Result<std::result::Result<(), SourceError>> {
+    let from = w.doc.head.from.clone().unwrap_or(DeltaFrom::Start);
+    let page = match source.users_delta(&from).await {
+        Ok(page) => page,
+        Err(err) => return Ok(Err(err)),
+    };
+    let h = &mut w.doc.head;
+    h.counts.pages += 1;
+    let (mut up, mut rm) = (Vec::new(), Vec::new());
+    for change in page.items {
+        match change {
+            UserChange::Upsert(u) => up.push(UserData::from(u)),
+            UserChange::Removed { id } => rm.push(id),
+        }
+    }
+    h.counts.users_seen += up.len() as u64;
+    match (page.next, page.delta) {
+        (Some(next), _) => h.from = Some(DeltaFrom::Page(next)),
+        (None, token) => {
+            h.new_users_token = token;
+            h.phase = Phase::Finalize;
+        }
+    }
+    w.stage(&[Staged::Users { up, rm }]).await?;
+    Ok(Ok(()))
 }

@@ -1,39 +1,322 @@
-use crate::engine::Engine;
-use crate::error::{EngineError, Result};
-use crate::ids::{DirId, OrgId};
-use crate::ports::{Clock, IdentitySource, Mailer, Store};
-use crate::sync::types::*;
+//! Preview, Sync (start a run) and the automatic-sync tick.
 
-pub(crate) fn pending(what: &str) -> EngineError {
-    EngineError::Corrupt(format!("{what}: not implemented yet"))
+use crate::codec::load;
+use crate::engine::Engine;
+use crate::error::{ConflictReason, EngineError, Result};
+use crate::ids::{DirId, OrgId};
+use crate::keys;
+use crate::model::GroupData;
+use crate::orgs;
+use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, Store};
+use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
+use crate::sync::doc::{RunDoc, RunHeader};
+use crate::sync::state::{DirState, delta_basis};
+use crate::sync::types::*;
+use std::collections::{BTreeSet, VecDeque};
+
+/// Delta tokens older than this are not trusted (Graph keeps them 7 days).
+const DELTA_MAX_AGE_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+
+pub(crate) const NOTICE: &str = "The sync has started. A started sync cannot be stopped; edits to the settings apply to the next sync.";
+
+/// What a run would start from, beside the user-facing preview.
+struct Plan {
+    claim: BTreeSet<String>,
+    roots: Vec<GroupData>,
+}
+
+pub(crate) async fn load_settings<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+) -> Result<Settings> {
+    let v: VersionedSettings = load(store, &keys::dir_doc(org, dir, "settings"))
+        .await?
+        .ok_or(EngineError::NotFound("settings"))?;
+    Ok(v.settings)
+}
+
+pub(crate) async fn load_state<S: Store>(store: &S, org: &OrgId, dir: &DirId) -> Result<DirState> {
+    Ok(load(store, &keys::dir_doc(org, dir, "state"))
+        .await?
+        .unwrap_or_default())
+}
+
+async fn plan<S: Store, C: Clock, I: IdentitySource>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    source: &I,
+    settings: &Settings,
+) -> Result<(Preview, Plan)> {
+    let state = load_state(e.store, org, dir).await?;
+    let mut warnings = Vec::new();
+
+    let tenant = source.domains().await?;
+    let mut domains: Vec<DomainPlan> = tenant
+        .iter()
+        .map(|d| {
+            let name = d.id.to_ascii_lowercase();
+            let selected = match &settings.domains {
+                DomainSelection::All => true,
+                DomainSelection::Only { names } => names.contains(&name),
+            };
+            DomainPlan {
+                will_sync: selected && d.is_verified,
+                selected,
+                verified_in_entra: d.is_verified,
+                name,
+            }
+        })
+        .collect();
+    domains.sort_by(|a, b| a.name.cmp(&b.name));
+    if let DomainSelection::Only { names } = &settings.domains {
+        for name in names {
+            match domains.iter().find(|d| &d.name == name) {
+                None => warnings.push(format!("domain {name} is not in the tenant and cannot be verified")),
+                Some(d) if !d.verified_in_entra => warnings.push(format!(
+                    "domain {name} is not verified in Entra ID; its users will not sync (except guests)"
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    let claim: BTreeSet<String> = domains
+        .iter()
+        .filter(|d| d.will_sync)
+        .map(|d| d.name.clone())
+        .collect();
+
+    let mut groups = Vec::new();
+    let mut roots = Vec::new();
+    if let UserScope::Groups { group_ids } = &settings.scope {
+        let mut wanted: Vec<(String, bool)> =
+            group_ids.iter().map(|g| (g.clone(), false)).collect();
+        if settings.keep_previous_groups
+            && let Some(last) = &state.last_completed
+        {
+            for g in &last.groups {
+                if !group_ids.contains(g) {
+                    wanted.push((g.clone(), true));
+                }
+            }
+        }
+        for (id, kept) in wanted {
+            let found = source.group(&id).await?;
+            if found.is_none() {
+                warnings.push(format!(
+                    "group {id} does not exist in the tenant and will not be synced"
+                ));
+            }
+            groups.push(GroupPlan {
+                id,
+                display_name: found.as_ref().map(|g| g.display_name.clone()),
+                kept_from_previous: kept,
+            });
+            roots.extend(found.map(GroupData::from));
+        }
+    }
+
+    let mut changes = Changes::default();
+    if let Some(last) = &state.last_completed {
+        changes.domains_added = claim.difference(&last.domains).cloned().collect();
+        changes.domains_removed = last.domains.difference(&claim).cloned().collect();
+        if !roots.is_empty() || matches!(settings.scope, UserScope::Groups { .. }) {
+            let now: BTreeSet<String> = roots.iter().map(|g| g.id.clone()).collect();
+            let before = last.selected.clone().unwrap_or_else(|| last.groups.clone());
+            changes.groups_added = now.difference(&before).cloned().collect();
+            changes.groups_removed = before.difference(&now).cloned().collect();
+        }
+    }
+    for g in &changes.groups_removed {
+        if state.product_access.contains(g) {
+            warnings.push(format!(
+                "group {g} is no longer selected: unless it is nested in a selected group it loses product access"
+            ));
+        }
+    }
+    let preview = Preview {
+        all_users_and_groups: matches!(settings.scope, UserScope::AllUsersAndGroups),
+        groups,
+        domains,
+        changes,
+        warnings,
+        send_email: settings.send_email,
+    };
+    Ok((preview, Plan { claim, roots }))
 }
 
 pub(crate) async fn preview<S: Store, C: Clock, I: IdentitySource>(
-    _e: &Engine<'_, S, C>,
-    _org: &OrgId,
-    _dir: &DirId,
-    _source: &I,
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    source: &I,
 ) -> Result<Preview> {
-    Err(pending("preview"))
+    orgs::get(e.store, org, dir).await?;
+    let settings = load_settings(e.store, org, dir).await?;
+    Ok(plan(e, org, dir, source, &settings).await?.0)
 }
 
 pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
-    _e: &Engine<'_, S, C>,
-    _org: &OrgId,
-    _dir: &DirId,
-    _source: &I,
-    _trigger: Trigger,
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    source: &I,
+    trigger: Trigger,
 ) -> Result<Confirmation> {
-    Err(pending("start"))
+    orgs::get(e.store, org, dir).await?;
+    let key = keys::dir_doc(org, dir, "run");
+    let previous = e.store.get(&key).await?;
+    let last = previous
+        .as_deref()
+        .map(|b| RunDoc::decode_head(&key, b))
+        .transpose()?;
+    if let Some(h) = &last
+        && h.active
+    {
+        return Err(EngineError::Conflict(ConflictReason::RunInProgress {
+            run_id: h.run_id,
+        }));
+    }
+    let settings = load_settings(e.store, org, dir).await?;
+    let (preview, plan) = plan(e, org, dir, source, &settings).await?;
+    let state = load_state(e.store, org, dir).await?;
+    let now = e.now();
+    let run_id = last.as_ref().map_or(1, |h| h.run_id + 1);
+
+    let all_users = matches!(settings.scope, UserScope::AllUsersAndGroups);
+    let delta = state.delta.as_ref().filter(|d| {
+        all_users
+            && d.basis == delta_basis(&settings, &plan.claim)
+            && now.saturating_sub(d.obtained_at) < DELTA_MAX_AGE_MS
+    });
+    let mut head = RunHeader {
+        run_id,
+        active: true,
+        trigger,
+        started_at: now,
+        settings: Settings {
+            auto_sync: true,
+            ..settings
+        },
+        phase: if all_users {
+            Phase::Groups
+        } else {
+            Phase::Members
+        },
+        lease: None,
+        lease_seq: last.as_ref().map_or(0, |h| h.lease_seq),
+        waiting_until: None,
+        retries: 0,
+        restarts: 0,
+        claim: plan.claim,
+        seen: plan.roots.iter().map(|g| g.id.clone()).collect(),
+        queue: plan
+            .roots
+            .iter()
+            .map(|g| g.id.clone())
+            .collect::<VecDeque<_>>(),
+        roots: plan.roots,
+        front_users: 0,
+        page: None,
+        from: all_users
+            .then(|| delta.map_or(DeltaFrom::Start, |d| DeltaFrom::Delta(d.groups.clone()))),
+        incremental: delta.is_some(),
+        users_token_in: delta.map(|d| d.users.clone()),
+        new_users_token: None,
+        new_groups_token: None,
+        sealed: 0,
+        cleanup: 0,
+        sending: Vec::new(),
+        counts: RunCounts::default(),
+        log: Vec::new(),
+        log_dropped: 0,
+    };
+    head.counts.groups_seen = head.roots.len() as u64;
+    let how = match trigger {
+        Trigger::Manual => "manually",
+        Trigger::Scheduled => "by automatic syncing",
+    };
+    let kind = if head.incremental {
+        "incremental"
+    } else {
+        "full"
+    };
+    head.log(
+        e.config.log_cap,
+        now,
+        LogLevel::Info,
+        format!("run {run_id} started {how} ({kind})"),
+    );
+    for w in &preview.warnings {
+        head.log(e.config.log_cap, now, LogLevel::Warning, w.clone());
+    }
+    let doc = RunDoc {
+        head,
+        tail: Vec::new(),
+    };
+    if !e
+        .store
+        .compare_and_swap(&key, previous.as_deref(), &doc.encode())
+        .await?
+    {
+        let current = e.store.get(&key).await?;
+        let run_id = current
+            .as_deref()
+            .map(|b| RunDoc::decode_head(&key, b))
+            .transpose()?
+            .map_or(run_id, |h| h.run_id);
+        return Err(EngineError::Conflict(ConflictReason::RunInProgress {
+            run_id,
+        }));
+    }
+    e.set_auto_sync(org.as_str(), dir.as_str(), true).await?;
+    Ok(Confirmation {
+        run_id,
+        preview,
+        auto_sync: true,
+        notice: NOTICE.to_owned(),
+    })
 }
 
 pub(crate) async fn tick<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
-    _e: &Engine<'_, S, C>,
-    _org: &OrgId,
-    _dir: &DirId,
-    _source: &I,
-    _mailer: &M,
-    _budget: Budget,
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    source: &I,
+    mailer: &M,
+    budget: Budget,
 ) -> Result<TickOutcome> {
-    Err(pending("tick"))
+    orgs::get(e.store, org, dir).await?;
+    let key = keys::dir_doc(org, dir, "run");
+    let head = match e.store.get(&key).await? {
+        Some(b) => Some(RunDoc::decode_head(&key, &b)?),
+        None => None,
+    };
+    let advance = || crate::sync::run::advance(e, org, dir, source, mailer, budget);
+    if head.as_ref().is_some_and(|h| h.active) {
+        return Ok(TickOutcome::Advanced(advance().await?));
+    }
+    if !load_settings(e.store, org, dir).await?.auto_sync {
+        return Ok(TickOutcome::Nothing {
+            next_scheduled_at: None,
+        });
+    }
+    let due = head.map_or(0, |h| h.started_at + e.config.auto_sync_interval_ms);
+    if e.now() < due {
+        return Ok(TickOutcome::Nothing {
+            next_scheduled_at: Some(due),
+        });
+    }
+    match start(e, org, dir, source, Trigger::Scheduled).await {
+        Ok(c) => Ok(TickOutcome::Started {
+            run_id: c.run_id,
+            advance: advance().await?,
+        }),
+        // Another tick started it a moment ago.
+        Err(EngineError::Conflict(ConflictReason::RunInProgress { .. })) => {
+            Ok(TickOutcome::Advanced(advance().await?))
+        }
+        Err(err) => Err(err),
+    }
 }

@@ -1,22 +1,85 @@
+//! Sync status and the bounded history of finished runs.
+
+use crate::codec::{load, update};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::ids::{DirId, OrgId};
+use crate::keys;
+use crate::orgs;
 use crate::ports::{Clock, Store};
-use crate::sync::start::pending;
+use crate::sync::doc::RunDoc;
+use crate::sync::start::load_settings;
 use crate::sync::types::*;
 
 pub(crate) async fn status<S: Store, C: Clock>(
-    _e: &Engine<'_, S, C>,
-    _org: &OrgId,
-    _dir: &DirId,
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
 ) -> Result<SyncStatus> {
-    Err(pending("status"))
+    orgs::get(e.store, org, dir).await?;
+    let settings = load_settings(e.store, org, dir).await?;
+    let key = keys::dir_doc(org, dir, "run");
+    let head = match e.store.get(&key).await? {
+        Some(bytes) => Some(RunDoc::decode_head(&key, &bytes)?),
+        None => None,
+    };
+    let history = history(e, org, dir).await?;
+    let current = head.as_ref().filter(|h| h.active).map(|h| RunStatus {
+        run_id: h.run_id,
+        trigger: h.trigger,
+        phase: h.phase,
+        started_at: h.started_at,
+        waiting_until: h.waiting_until,
+        counts: h.counts.clone(),
+        log: h.log.clone(),
+    });
+    let last_started_at = head.as_ref().map(|h| h.started_at);
+    let next_scheduled_at = match (&head, settings.auto_sync) {
+        (_, false) => None,
+        (Some(h), true) => Some(h.started_at + e.config.auto_sync_interval_ms),
+        (None, true) => Some(e.now()),
+    };
+    Ok(SyncStatus {
+        auto_sync: settings.auto_sync,
+        current,
+        last: history.into_iter().next(),
+        last_started_at,
+        next_scheduled_at,
+    })
 }
 
 pub(crate) async fn history<S: Store, C: Clock>(
-    _e: &Engine<'_, S, C>,
-    _org: &OrgId,
-    _dir: &DirId,
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
 ) -> Result<Vec<RunSummary>> {
-    Err(pending("history"))
+    orgs::get(e.store, org, dir).await?;
+    Ok(load(e.store, &keys::dir_doc(org, dir, "runs"))
+        .await?
+        .unwrap_or_default())
+}
+
+/// Adds a finished run at the front (once per run id, so a retry after a
+/// crash does not duplicate it), keeping the configured number of runs.
+pub(crate) async fn append_history<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    summary: RunSummary,
+) -> Result<()> {
+    let cap = e.config.history_len;
+    update(
+        e.store,
+        &keys::dir_doc(org, dir, "runs"),
+        |runs: Option<Vec<RunSummary>>| {
+            let mut runs = runs.unwrap_or_default();
+            if runs.iter().any(|r| r.run_id == summary.run_id) {
+                return Ok((None, ()));
+            }
+            runs.insert(0, summary.clone());
+            runs.truncate(cap);
+            Ok((Some(runs), ()))
+        },
+    )
+    .await
 }

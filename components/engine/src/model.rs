@@ -1,0 +1,194 @@
+//! The records stored in shard documents, in a compact JSON form (short
+//! field names, absent options omitted) so that a 10,000-user directory fits
+//! in a handful of shards.
+
+use crate::ports::{SourceGroup, SourceUser, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// The synced fields of an Entra user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct UserData {
+    #[serde(rename = "i")]
+    pub id: String,
+    #[serde(rename = "p")]
+    pub upn: String,
+    #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<String>,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub surname: Option<String>,
+    #[serde(rename = "j", default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(rename = "e")]
+    pub enabled: bool,
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub creation_type: Option<String>,
+}
+
+impl From<SourceUser> for UserData {
+    fn from(u: SourceUser) -> Self {
+        UserData {
+            id: u.id,
+            upn: u.user_principal_name,
+            mail: u.mail,
+            display_name: u.display_name,
+            given_name: u.given_name,
+            surname: u.surname,
+            job_title: u.job_title,
+            department: u.department,
+            enabled: u.account_enabled,
+            user_type: u.user_type,
+            creation_type: u.creation_type,
+        }
+    }
+}
+
+impl UserData {
+    /// External users: userType Guest, or `#EXT#` in the UPN.
+    pub fn is_guest(&self) -> bool {
+        self.user_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("guest"))
+            || self.upn.to_ascii_uppercase().contains("#EXT#")
+    }
+
+    /// The lower-cased sign-in domain (after the last '@' of the UPN).
+    pub fn domain(&self) -> String {
+        self.upn
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    }
+
+    /// Where the welcome email goes: mail, else the UPN.
+    pub fn email_address(&self) -> &str {
+        self.mail.as_deref().unwrap_or(&self.upn)
+    }
+}
+
+/// A group's own fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GroupData {
+    #[serde(rename = "i")]
+    pub id: String,
+    #[serde(rename = "n")]
+    pub name: String,
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl From<SourceGroup> for GroupData {
+    fn from(g: SourceGroup) -> Self {
+        GroupData {
+            id: g.id,
+            name: g.display_name,
+            description: g.description,
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A user of a directory, as stored in `users/` shards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct UserRecord {
+    #[serde(rename = "u")]
+    pub data: UserData,
+    /// Present in the source at the latest completed run.
+    #[serde(rename = "src", default, skip_serializing_if = "is_false")]
+    pub in_source: bool,
+    #[serde(rename = "sy", default, skip_serializing_if = "is_false")]
+    pub synced: bool,
+    /// Groups (synced or not) the user is a direct member of.
+    #[serde(rename = "dg", default, skip_serializing_if = "Vec::is_empty")]
+    pub direct_groups: Vec<String>,
+    /// Synced groups the user belongs to, directly or through nesting.
+    #[serde(rename = "gr", default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// The run that created the account (first synced), if any.
+    #[serde(rename = "cr", default, skip_serializing_if = "Option::is_none")]
+    pub created_run: Option<u64>,
+    #[serde(rename = "ca", default)]
+    pub created_at: Timestamp,
+    /// The last run that changed this record.
+    #[serde(rename = "ch", default)]
+    pub changed_run: u64,
+    /// The run that took the user out of scope.
+    #[serde(rename = "lr", default, skip_serializing_if = "Option::is_none")]
+    pub left_run: Option<u64>,
+}
+
+/// A group of a directory, as stored in `groups/` shards. Product access
+/// lives in the directory state, not here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GroupRecord {
+    #[serde(rename = "g")]
+    pub data: GroupData,
+    #[serde(rename = "src", default, skip_serializing_if = "is_false")]
+    pub in_source: bool,
+    #[serde(rename = "sy", default, skip_serializing_if = "is_false")]
+    pub synced: bool,
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub not_synced_reason: Option<String>,
+    /// Direct child groups (all, synced or not).
+    #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    #[serde(rename = "p", default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<String>,
+    /// Users reachable through the group (flattened), synced or not.
+    #[serde(rename = "mc", default)]
+    pub member_count: u64,
+}
+
+/// The synced members of a synced group, in `members/` shards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub(crate) struct MemberList {
+    /// Direct members.
+    #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
+    pub direct: Vec<String>,
+    /// Members only through nested groups.
+    #[serde(rename = "n", default, skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum MailState {
+    #[serde(rename = "q")]
+    Queued,
+    #[serde(rename = "s")]
+    Sent,
+}
+
+/// A welcome email in the `outbox/` shards, keyed by user id: one per account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OutboxRecord {
+    #[serde(rename = "to")]
+    pub to: String,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "st")]
+    pub state: MailState,
+    #[serde(rename = "qa")]
+    pub queued_at: Timestamp,
+    #[serde(rename = "sa", default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<Timestamp>,
+}
+
+pub(crate) const WELCOME_SUBJECT: &str = "Your new account is ready";
+
+pub(crate) fn welcome_body(name: Option<&str>, to: &str) -> String {
+    format!(
+        "Hello {},\n\nAn account was created for you ({to}) by your organization's directory sync.\n",
+        name.unwrap_or(to)
+    )
+}

@@ -1,0 +1,187 @@
+//! The run document (`org/{org}/dir/{dir}/run`): the state machine of the
+//! directory's current (or last) run, followed by the staging tail.
+//!
+//! Encoding: one JSON line (the header), then the tail: JSON lines of
+//! [`Staged`] records accumulated by the pages read so far. When the tail
+//! grows past [`SEAL_AT`] it is moved to a sealed chunk
+//! (`stage/0.{n}`), so one page costs one write of this document and the
+//! staging needs few keys. Every write of the document is a compare-and-swap
+//! against the bytes last read or written: losing it means losing the lease.
+
+use crate::codec::decode;
+use crate::error::EngineError;
+use crate::model::{GroupData, UserData};
+use crate::ports::{DeltaFrom, DeltaToken, PageToken, Timestamp};
+use crate::settings::Settings;
+use crate::sync::types::{LogEvent, LogLevel, Phase, RunCounts, Trigger};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, VecDeque};
+
+/// A tail longer than this is sealed into a chunk before more is appended.
+pub(crate) const SEAL_AT: usize = 640 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Lease {
+    pub holder: u64,
+    pub until: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RunHeader {
+    pub run_id: u64,
+    /// False once the run finished (the document stays, for the schedule).
+    pub active: bool,
+    pub trigger: Trigger,
+    pub started_at: Timestamp,
+    /// The settings the run started with (edits apply to the next run).
+    pub settings: Settings,
+    pub phase: Phase,
+    pub lease: Option<Lease>,
+    pub lease_seq: u64,
+    pub waiting_until: Option<Timestamp>,
+    /// Consecutive transient failures.
+    pub retries: u32,
+    /// Full enumerations restarted after an expired token.
+    pub restarts: u32,
+    /// Lower-case domains this run verifies and claims.
+    pub claim: BTreeSet<String>,
+    /// Group scope: the groups the run starts from (found in the tenant).
+    pub roots: Vec<GroupData>,
+    /// Group scope: groups whose members are still to be read, front first.
+    pub queue: VecDeque<String>,
+    /// Group scope: every group discovered (to handle cycles and diamonds).
+    pub seen: BTreeSet<String>,
+    /// Group scope: direct users of the queue's front group read so far.
+    pub front_users: u64,
+    /// The next page of the current listing.
+    pub page: Option<PageToken>,
+    /// All-users scope: where the current delta listing continues.
+    pub from: Option<DeltaFrom>,
+    /// All-users scope: an incremental run over the previous delta tokens.
+    pub incremental: bool,
+    /// All-users scope, incremental: the users delta token to continue from.
+    pub users_token_in: Option<DeltaToken>,
+    pub new_users_token: Option<DeltaToken>,
+    pub new_groups_token: Option<DeltaToken>,
+    /// Sealed staging chunks `0..sealed`.
+    pub sealed: u32,
+    /// Chunks to delete once finalize is done (idempotent).
+    pub cleanup: u32,
+    /// Emails handed to the mailer and not yet recorded as sent: after a
+    /// crash they count as sent, so no email goes out twice.
+    pub sending: Vec<String>,
+    pub counts: RunCounts,
+    pub log: Vec<LogEvent>,
+    /// How many events were dropped beyond the log cap.
+    pub log_dropped: u32,
+}
+
+impl RunHeader {
+    pub fn log(&mut self, cap: usize, at: Timestamp, level: LogLevel, message: impl Into<String>) {
+        if self.log.len() < cap {
+            self.log.push(LogEvent {
+                at,
+                level,
+                message: message.into(),
+            });
+        } else {
+            self.log_dropped += 1;
+        }
+    }
+}
+
+/// One line of staging.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t")]
+pub(crate) enum Staged {
+    /// Group scope: a nested group discovered.
+    #[serde(rename = "g")]
+    Group { g: GroupData },
+    /// Group scope: one page of a group's direct members.
+    #[serde(rename = "m")]
+    Members {
+        g: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        u: Vec<UserData>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sg: Vec<String>,
+    },
+    /// A group with more than 10,000 direct users (reading it stopped).
+    #[serde(rename = "ov")]
+    OverLimit { g: String, users: u64 },
+    /// All-users scope: users added/changed and removed.
+    #[serde(rename = "u")]
+    Users {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        up: Vec<UserData>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rm: Vec<String>,
+    },
+    /// All-users scope: a group added/changed (with member changes; a big
+    /// change spans several lines, only the first carrying `g`) or removed.
+    #[serde(rename = "gd")]
+    GroupDelta {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        g: Option<GroupData>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        au: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ag: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ru: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rg: Vec<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        removed: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RunDoc {
+    pub head: RunHeader,
+    pub tail: Vec<u8>,
+}
+
+impl RunDoc {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = crate::codec::encode(&self.head);
+        out.push(b'\n');
+        out.extend_from_slice(&self.tail);
+        out
+    }
+
+    pub fn decode(key: &str, bytes: &[u8]) -> Result<RunDoc, EngineError> {
+        let (head, tail) = split(bytes);
+        Ok(RunDoc {
+            head: decode(key, head)?,
+            tail: tail.to_vec(),
+        })
+    }
+
+    /// Only the header (status requests need nothing else).
+    pub fn decode_head(key: &str, bytes: &[u8]) -> Result<RunHeader, EngineError> {
+        decode(key, split(bytes).0)
+    }
+
+    pub fn push(&mut self, line: &Staged) {
+        self.tail.extend_from_slice(&crate::codec::encode(line));
+        self.tail.push(b'\n');
+    }
+}
+
+fn split(bytes: &[u8]) -> (&[u8], &[u8]) {
+    match bytes.iter().position(|b| *b == b'\n') {
+        Some(i) => (&bytes[..i], &bytes[i + 1..]),
+        None => (bytes, &[]),
+    }
+}
+
+/// Parses staging lines (a sealed chunk or a tail).
+pub(crate) fn parse_lines(key: &str, bytes: &[u8]) -> Result<Vec<Staged>, EngineError> {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| decode(key, l))
+        .collect()
+}

@@ -1,0 +1,202 @@
+//! Shared fixtures: an org with one directory over an in-memory store,
+//! tenant, clock and mailer.
+#![allow(dead_code)]
+
+use engine::ports::{MailError, Mailer, OutgoingEmail};
+use engine::testing::{MemoryTenant, user};
+use engine::*;
+use serde_json::{Value, json};
+use std::sync::Mutex;
+
+pub const ORG: &str = "acme";
+pub const T0: u64 = 1_800_000_000_000;
+pub const HOUR: u64 = 60 * 60 * 1000;
+
+/// Records every email; can be told to fail.
+#[derive(Default)]
+pub struct RecordingMailer {
+    pub sent: Mutex<Vec<OutgoingEmail>>,
+    pub fail: Mutex<bool>,
+}
+
+impl RecordingMailer {
+    pub fn addresses(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.sent.lock().unwrap().iter().map(|e| e.to.clone()).collect();
+        v.sort();
+        v
+    }
+}
+
+impl Mailer for RecordingMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        if *self.fail.lock().unwrap() {
+            return Err(MailError("mail server down".into()));
+        }
+        self.sent.lock().unwrap().push(email.clone());
+        Ok(())
+    }
+}
+
+pub struct Env {
+    pub store: MemoryStore,
+    pub clock: ManualClock,
+    pub tenant: MemoryTenant,
+    pub mailer: RecordingMailer,
+    pub dir: String,
+}
+
+pub fn block<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+impl Env {
+    /// An org `acme` with one directory connected; the tenant is empty.
+    pub fn new() -> Env {
+        let env = Env {
+            store: MemoryStore::new(),
+            clock: ManualClock::new(T0),
+            tenant: MemoryTenant::new(),
+            mailer: RecordingMailer::default(),
+            dir: String::new(),
+        };
+        let dir = block(async {
+            let e = env.engine();
+            e.create_org(ORG, "Acme", vec![1, 2, 3]).await.unwrap();
+            e.connect_directory(ORG, NewDirectory {
+                name: "Acme Entra".into(),
+                tenant_id: "tenant-1".into(),
+                client_id: "client-1".into(),
+                sealed_secret: vec![9; 32],
+            })
+            .await
+            .unwrap()
+            .id
+        });
+        Env { dir: dir.to_string(), ..env }
+    }
+
+    pub fn engine(&self) -> Engine<'_, MemoryStore, ManualClock> {
+        Engine::new(&self.store, &self.clock)
+    }
+
+    pub fn save(&self, body: Value) -> VersionedSettings {
+        let input = SettingsInput::from_json(&body).expect("valid settings");
+        block(self.engine().save_settings(ORG, &self.dir, input, None)).unwrap()
+    }
+
+    /// Settings in group scope.
+    pub fn save_groups(&self, groups: &[&str], send_email: bool, keep_previous: bool) {
+        self.save(json!({
+            "domains": {"mode": "all"},
+            "scope": {"mode": "groups", "group_ids": groups},
+            "send_email": send_email,
+            "keep_previous_groups": keep_previous,
+        }));
+    }
+
+    pub fn save_all_users(&self, send_email: bool) {
+        self.save(json!({
+            "domains": {"mode": "all"},
+            "scope": {"mode": "all_users_and_groups"},
+            "send_email": send_email,
+            "keep_previous_groups": false,
+        }));
+    }
+
+    pub fn start(&self) -> Result<Confirmation, EngineError> {
+        block(self.engine().start_sync(ORG, &self.dir, &self.tenant, Trigger::Manual))
+    }
+
+    pub fn advance(&self, budget: Budget) -> Result<AdvanceOutcome, EngineError> {
+        block(self.engine().advance(ORG, &self.dir, &self.tenant, &self.mailer, budget))
+    }
+
+    /// Advances until the run finishes (moving the clock past waits).
+    pub fn run_to_end(&self, budget: Budget) -> RunResult {
+        for _ in 0..100_000 {
+            match self.advance(budget).expect("advance") {
+                AdvanceOutcome::Finished { result, .. } => return result,
+                AdvanceOutcome::Idle => panic!("no run in progress"),
+                AdvanceOutcome::Busy { until } | AdvanceOutcome::Progressed { waiting_until: Some(until), .. } => {
+                    self.clock.set(until.max(self.clock_now()) + 1)
+                }
+                AdvanceOutcome::Progressed { .. } => {}
+            }
+        }
+        panic!("run did not finish");
+    }
+
+    pub fn clock_now(&self) -> u64 {
+        use engine::ports::Clock;
+        self.clock.now()
+    }
+
+    /// Sync now and run to the end in one go.
+    pub fn sync(&self) -> RunResult {
+        self.start().expect("start");
+        self.run_to_end(Budget::default())
+    }
+
+    pub fn users(&self) -> Vec<UserView> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = block(self.engine().list_users(ORG, cursor.as_deref(), 500)).unwrap();
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    pub fn synced_user_ids(&self) -> Vec<String> {
+        self.users().into_iter().filter(|u| u.synced).map(|u| u.id).collect()
+    }
+
+    pub fn user(&self, id: &str) -> UserView {
+        block(self.engine().get_user(ORG, id)).unwrap()
+    }
+
+    pub fn group(&self, id: &str) -> GroupView {
+        block(self.engine().get_group(ORG, id)).unwrap()
+    }
+
+    pub fn members(&self, group: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = block(self.engine().group_members(ORG, group, cursor.as_deref(), 500)).unwrap();
+            out.extend(page.items.into_iter().map(|m| m.user_id));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        out.sort();
+        out
+    }
+
+    pub fn last_summary(&self) -> RunSummary {
+        block(self.engine().sync_history(ORG, &self.dir)).unwrap().remove(0)
+    }
+
+    pub fn set_access(&self, group: &str, on: bool) -> Result<GroupView, EngineError> {
+        block(self.engine().set_product_access(ORG, group, on))
+    }
+
+    pub fn billing(&self) -> Billing {
+        block(self.engine().billing(ORG)).unwrap()
+    }
+
+    pub fn emails(&self) -> Vec<EmailView> {
+        block(self.engine().list_emails(ORG, None, 500)).unwrap().items
+    }
+}
+
+/// `n` users `u{i}` at `@{domain}`, ids `{prefix}{i:05}`.
+pub fn people(prefix: &str, n: usize, domain: &str) -> Vec<engine::ports::SourceUser> {
+    (0..n).map(|i| user(&format!("{prefix}{i:05}"), &format!("{prefix}{i}@{domain}"))).collect()
+}
