@@ -1,1 +1,34 @@
-//! scheduler (being built).
+//! idp-sync's cron component for the `trigger-cron` plugin
+//! (`spin:cron@3.0.0`). Each event runs one tick over every directory:
+//! automatic runs start when due (every 4 hours by rule) and runs in
+//! progress advance by one budgeted chunk. All the work is in
+//! `platform::spin::run_tick`, shared with the API's `POST /api/v1/tick`.
+//!
+//! Native builds compile to nothing: the component exists only on wasm32.
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    spin_sdk::wit_bindgen::generate!({
+        world: "spin-cron",
+        path: "wit",
+        runtime_path: "spin_sdk::wit_bindgen::rt",
+    });
+
+    // The world's `use cron-types.{metadata, error}` brings `Metadata` and
+    // `Error` into this module.
+
+    struct Scheduler;
+
+    impl Guest for Scheduler {
+        async fn handle_cron_event(_metadata: Metadata) -> Result<(), Error> {
+            // Per-directory failures are logged by the job and do not fail
+            // the event; only a tick that could not run at all does.
+            platform::spin::run_tick()
+                .await
+                .map(drop)
+                .map_err(|e| Error::Other(e.to_string()))
+        }
+    }
+
+    export!(Scheduler);
+}

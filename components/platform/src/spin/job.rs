@@ -1,0 +1,39 @@
+//! The tick job wired to Spin: configuration from variables, the `default`
+//! store, outbound HTTP. One call per cron event or `POST /api/v1/tick`.
+
+use engine::ports::StoreError;
+use engine::{Engine, EngineError, SystemClock, TickOutcome, TickReport};
+
+use crate::config::{AppConfig, ConfigError};
+use crate::mailer::AppMailer;
+use crate::spin::{SpinHttp, SpinPause, SpinStore, SpinVariables};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TickJobError {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("opening the key-value store: {0}")]
+    Store(#[from] StoreError),
+    #[error("reading the directory index: {0}")]
+    Engine(#[from] EngineError),
+}
+
+/// Runs [`crate::tick_all`] with the component's own configuration and
+/// store, logs what happened to each directory (errors and work done), and
+/// returns the reports.
+pub async fn run_tick() -> Result<Vec<TickReport>, TickJobError> {
+    let config = AppConfig::load(&SpinVariables).await?;
+    let store = SpinStore::open_default().await?;
+    let engine = Engine::new(&store, &SystemClock);
+    let mailer = AppMailer::from_config(config.mail_webhook_url.as_deref(), SpinHttp);
+    let reports =
+        crate::tick_all(&engine, &config, &SpinHttp, &SpinPause::default(), &mailer).await?;
+    for report in &reports {
+        match &report.outcome {
+            Ok(TickOutcome::Nothing { .. }) => {}
+            Ok(outcome) => eprintln!("tick {}/{}: {outcome:?}", report.org, report.dir),
+            Err(error) => eprintln!("tick {}/{}: error: {error}", report.org, report.dir),
+        }
+    }
+    Ok(reports)
+}
