@@ -14,6 +14,12 @@ after(async () => {
   await browser?.close();
 });
 
+/** Closes the page, failing the test if any script on it threw. */
+async function finish(page) {
+  assert.deepEqual(page.errors.map(String), [], 'no uncaught errors in the console');
+  await page.close();
+}
+
 /** A fresh org with the demo tenant connected, and a page signed in to it. */
 async function signedInWithTenant(viewport) {
   const org = await createOrg();
@@ -40,7 +46,7 @@ test('signing in with a wrong token shows the error next to the token field', as
   const field = page.locator('.field', { has: page.getByLabel('Admin token') });
   await field.locator('.field-error').getByText('not valid').waitFor();
   assert.equal(await page.getByLabel('Admin token').getAttribute('aria-invalid'), 'true');
-  await page.close();
+  await finish(page);
 });
 
 test('connecting a tenant with a malformed tenant id shows the API error next to that field', async () => {
@@ -57,7 +63,7 @@ test('connecting a tenant with a malformed tenant id shows the API error next to
   assert.notEqual((await error.textContent()).trim(), '');
   // The message is what the field is described by, and focus moved to it.
   assert.equal(await page.evaluate(() => document.activeElement?.name), 'tenant_id');
-  await page.close();
+  await finish(page);
 });
 
 test('Save and sync later keeps the settings and starts nothing', async () => {
@@ -80,7 +86,7 @@ test('Save and sync later keeps the settings and starts nothing', async () => {
   assert.ok(await page.getByLabel('Verify only specific domains').isChecked());
   assert.ok(await page.getByLabel('Send an email to new users about their accounts').isChecked());
   await page.locator(`[data-field="domains.names"] input[value="${chosenDomain}"]:checked`).waitFor();
-  await page.close();
+  await finish(page);
 });
 
 test('unverified domains are shown but cannot be selected, with the reason', async () => {
@@ -90,7 +96,7 @@ test('unverified domains are shown but cannot be selected, with the reason', asy
   await unverified.waitFor();
   assert.ok(await unverified.locator('input').isDisabled());
   assert.match(await unverified.textContent(), /Not verified in Azure AD/);
-  await page.close();
+  await finish(page);
 });
 
 test('choosing specific domains without picking one shows the API error next to the domain list', async () => {
@@ -100,7 +106,7 @@ test('choosing specific domains without picking one shows the API error next to 
   const error = page.locator('[data-field="domains"] .field-error:visible').first();
   await error.waitFor();
   assert.notEqual((await error.textContent()).trim(), '');
-  await page.close();
+  await finish(page);
 });
 
 test('Sync confirms what will sync, then the run progresses to completion with history', async () => {
@@ -135,8 +141,7 @@ test('Sync confirms what will sync, then the run progresses to completion with h
     await page.getByRole('heading', { name: 'Troubleshooting log' }).waitFor();
     await screenshot(page, 'status-history');
   }
-  assert.deepEqual(page.errors, []);
-  await page.close();
+  await finish(page);
 });
 
 test('live progress shows the phase and a progress bar while the run goes', async () => {
@@ -149,7 +154,7 @@ test('live progress shows the phase and a progress bar while the run goes', asyn
   const progressOrDone = page.locator('progress, .facts .badge.ok').first();
   await progressOrDone.waitFor({ timeout: SYNC_TIMEOUT_MS });
   await page.locator('.facts').getByText('Completed', { exact: true }).waitFor({ timeout: SYNC_TIMEOUT_MS });
-  await page.close();
+  await finish(page);
 });
 
 test('granting product access to a group raises the billable user count', async () => {
@@ -179,7 +184,7 @@ test('granting product access to a group raises the billable user count', async 
   await screenshot(page, 'groups-billing');
   await toggled.uncheck();
   await page.waitForFunction((b) => Number(document.getElementById('billable-count').textContent.replace(/\D/g, '')) === b, before);
-  await page.close();
+  await finish(page);
 });
 
 test('SAML is disabled with the reason until a sync has completed, then it can be configured', async () => {
@@ -206,7 +211,7 @@ test('SAML is disabled with the reason until a sync has completed, then it can b
   await page.getByRole('button', { name: 'Save SAML configuration' }).click();
   await page.locator('main').getByText('SAML single sign-on configuration saved.').waitFor();
   await screenshot(page, 'saml');
-  await page.close();
+  await finish(page);
 });
 
 /** Presses Tab (or Shift+Tab) until the focused element's accessible name matches `name`. */
@@ -264,8 +269,7 @@ test('the main flow works with the keyboard alone', async () => {
   await tabTo(page, /^Product access for /);
   await page.keyboard.press('Space');
   await page.waitForFunction((b) => Number(document.getElementById('billable-count').textContent.replace(/\D/g, '')) !== b, before);
-  assert.deepEqual(page.errors, []);
-  await page.close();
+  await finish(page);
 });
 
 test('at phone width every main page fits without horizontal scrolling', async () => {
@@ -295,5 +299,5 @@ test('at phone width every main page fits without horizontal scrolling', async (
   await page.getByLabel('Tenant ID').waitFor();
   await fits('connect a tenant');
   assert.ok(dir);
-  await page.close();
+  await finish(page);
 });

@@ -39,7 +39,10 @@ async function route(event) {
   if (!signedIn) {
     document.title = 'Sign in · idp-sync';
     renderSignIn(main, () => {
-      location.hash = '#/directories';
+      // Keep a deep link the admin opened before signing in.
+      const target = location.hash.length > 2 ? location.hash : '#/directories';
+      if (location.hash === target) route({ type: 'hashchange' });
+      else location.hash = target;
     });
     return;
   }
@@ -74,6 +77,11 @@ function signOut() {
 }
 
 document.getElementById('sign-out').addEventListener('click', signOut);
+// The skip link must not touch the hash: the hash is the route.
+document.querySelector('.skip-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  document.getElementById('main').focus();
+});
 window.addEventListener(UNAUTHORIZED_EVENT, signOut);
 window.addEventListener('hashchange', route);
 route();

@@ -41,7 +41,7 @@ export async function renderDirectory(main, dir, tab) {
     body,
   );
   if (active === 'settings') {
-    await renderSettings(body, dir, { hasSynced, autoSyncOn: status.autoSync });
+    await renderSettings(body, dir, { hasSynced, running: Boolean(status.current), autoSyncOn: status.autoSync });
     return undefined;
   }
   return renderStatus(body, dir, status);

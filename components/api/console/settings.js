@@ -254,9 +254,10 @@ function groupPicker(dir, state) {
 
 /**
  * Renders the settings form for directory `dir` into `container`.
- * `status` is the directory's sync status (whether it has synced, auto sync state).
+ * `hasSynced`: a run has started before; `running`: one is in progress now;
+ * `autoSyncOn`: automatic syncing as the sync status reports it.
  */
-export async function renderSettings(container, dir, { hasSynced, autoSyncOn }) {
+export async function renderSettings(container, dir, { hasSynced, running, autoSyncOn }) {
   let state;
   let etag;
   try {
@@ -278,6 +279,9 @@ export async function renderSettings(container, dir, { hasSynced, autoSyncOn }) 
   const form = h(
     'form',
     { class: 'settings', novalidate: true, 'aria-label': 'Sync settings' },
+    running
+      ? h('div', { class: 'notice warning' }, 'A sync is in progress and can’t be stopped. Changes you save here apply to the next sync.')
+      : null,
     group(
       'Automatic syncing',
       'auto_sync',

@@ -63,7 +63,7 @@ function lastNextCard(status, dir, refresh, syncButton) {
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'last-next' },
-    h('h2', { id: 'last-next' }, 'Syncing'),
+    h('h2', { id: 'last-next' }, 'Last and next sync'),
     h(
       'dl',
       { class: 'facts' },

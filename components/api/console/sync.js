@@ -4,7 +4,7 @@
 import { post, put, dirPath, nameGroups } from './api.js';
 import { h, newId, setFlash, formError, showErrors } from './ui.js';
 
-export const STARTED_MESSAGE =
+const STARTED_MESSAGE =
   'Sync started. Once a sync starts you can’t stop it. You can still edit the sync settings; your changes apply to the next sync.';
 
 export async function setAutoSync(dir, enabled) {
