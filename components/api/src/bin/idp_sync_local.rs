@@ -1,0 +1,185 @@
+//! `idp-sync-local`: the API served natively, for development, the console's
+//! browser tests and the native end-to-end suite.
+//!
+//! It keeps everything in memory: the engine's `MemoryStore`, a simulated
+//! Entra tenant (the `demo` preset, or `--preset large|huge`) served on an
+//! ephemeral loopback port, and ticks pumped on the serving thread between
+//! requests, as the cron trigger would. On start it prints, one `key: value`
+//! per line, the operator token, the demo tenant's credentials and, last,
+//! `listening on http://127.0.0.1:PORT`.
+//!
+//! Usage: `idp-sync-local [--port 3000] [--preset demo] [--tick-ms 2000]`.
+//! Variables `IDP_SYNC_OPERATOR_TOKEN`, `IDP_SYNC_ENCRYPTION_KEY`,
+//! `IDP_SYNC_INVOCATION_BUDGET_MS`, `IDP_SYNC_PAGE_BUDGET` override the
+//! generated or default values.
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    match native::run(std::env::args().skip(1).collect()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("idp-sync-local: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use std::time::{Duration, Instant};
+
+    use api::App;
+    use api::local::{read_request, write_response};
+    use base64::Engine as _;
+    use engine::MemoryStore;
+    use engine::SystemClock;
+    use entra_sim::server::SimServer;
+    use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Preset, Sim};
+    use futures::executor::block_on;
+    use graph::native::{ThreadPause, UreqClient};
+    use platform::config::names;
+    use platform::{AppConfig, LogMailer, MapVariables};
+
+    /// Sync work per request or tick when not configured: short, so the
+    /// console stays responsive and progress is visible.
+    const LOCAL_BUDGET_MS: &str = "3000";
+
+    struct Options {
+        port: u16,
+        preset: Preset,
+        tick: Duration,
+    }
+
+    fn parse(args: Vec<String>) -> Result<Options, String> {
+        let mut options = Options {
+            port: 3000,
+            preset: Preset::Demo,
+            tick: Duration::from_secs(2),
+        };
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--port" => {
+                    options.port = value()?.parse().map_err(|_| "--port takes a number")?;
+                }
+                "--preset" => {
+                    let name = value()?;
+                    options.preset = Preset::parse(&name)
+                        .ok_or(format!("unknown preset {name:?} (demo, large, huge)"))?;
+                }
+                "--tick-ms" => {
+                    let ms: u64 = value()?.parse().map_err(|_| "--tick-ms takes a number")?;
+                    options.tick = Duration::from_millis(ms.max(100));
+                }
+                "--help" | "-h" => {
+                    return Err(
+                        "usage: idp-sync-local [--port 3000] [--preset demo|large|huge] [--tick-ms 2000]"
+                            .to_owned(),
+                    );
+                }
+                other => return Err(format!("unknown argument {other:?} (try --help)")),
+            }
+        }
+        Ok(options)
+    }
+
+    fn random_base64(bytes: usize) -> Result<String, String> {
+        let mut buf = vec![0u8; bytes];
+        getrandom::fill(&mut buf).map_err(|e| format!("no randomness: {e}"))?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(buf))
+    }
+
+    pub fn run(args: Vec<String>) -> Result<(), String> {
+        let options = parse(args)?;
+        let sim = SimServer::start_local(Sim::preset(options.preset)).map_err(|e| e.to_string())?;
+
+        let mut vars = MapVariables::from_env("IDP_SYNC_");
+        let mut default = |name: &str, value: String| {
+            if block_on(platform::Variables::get(&vars, name))
+                .ok()
+                .flatten()
+                .is_none()
+            {
+                vars.set(name, &value);
+            }
+        };
+        default(
+            names::OPERATOR_TOKEN,
+            format!("op-{}", random_base64(24)?.replace(['+', '/', '='], "")),
+        );
+        default(names::ENCRYPTION_KEY, random_base64(32)?);
+        default(names::INVOCATION_BUDGET_MS, LOCAL_BUDGET_MS.to_owned());
+        vars.set(names::AUTHORITY_URL, sim.base_url());
+        vars.set(names::GRAPH_URL, sim.base_url());
+        let config = block_on(AppConfig::load(&vars)).map_err(|e| e.to_string())?;
+
+        let server = tiny_http::Server::http(("127.0.0.1", options.port))
+            .map_err(|e| format!("could not listen on 127.0.0.1:{}: {e}", options.port))?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .ok_or("not an IP listener")?;
+
+        println!("operator token: {}", config.operator_token);
+        println!("demo tenant id: {DEMO_TENANT_ID}");
+        println!("demo client id: {DEMO_CLIENT_ID}");
+        println!("demo client secret: {DEMO_CLIENT_SECRET}");
+        println!("simulator: {}", sim.base_url());
+        println!("listening on http://127.0.0.1:{port}");
+
+        let app = App {
+            store: MemoryStore::new(),
+            http: UreqClient::new(Duration::from_secs(10)),
+            clock: SystemClock,
+            mailer: LogMailer,
+            pause: ThreadPause::default(),
+            config,
+        };
+        serve(&server, &app, options.tick);
+        Ok(())
+    }
+
+    /// Answers requests one at a time and ticks every `interval` between
+    /// them, on this one thread (like a single Spin instance).
+    fn serve<S, H, C, M, P>(
+        server: &tiny_http::Server,
+        app: &App<S, H, C, M, P>,
+        interval: Duration,
+    ) where
+        S: engine::ports::Store,
+        H: graph::HttpClient + Clone,
+        C: engine::ports::Clock,
+        M: engine::ports::Mailer,
+        P: graph::Pause + Clone,
+    {
+        let mut next_tick = Instant::now() + interval;
+        loop {
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            match server.recv_timeout(wait) {
+                Ok(Some(mut request)) => {
+                    let response = match read_request(&mut request) {
+                        Ok(req) => block_on(api::handle(app, req)),
+                        Err(e) => api::ApiError::BadRequest(e.to_string()).into_response(),
+                    };
+                    // The client may have gone away; nothing to do about it.
+                    let _ = request.respond(write_response(response));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("idp-sync-local: accepting a connection failed: {e}");
+                }
+            }
+            if Instant::now() >= next_tick {
+                if let Err(e) = block_on(app.tick_all()) {
+                    eprintln!("idp-sync-local: tick failed: {e}");
+                }
+                next_tick = Instant::now() + interval;
+            }
+        }
+    }
+}

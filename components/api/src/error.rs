@@ -1,0 +1,195 @@
+//! API errors and their one JSON shape:
+//! `{"error":{"code":"...","message":"...","fields":[{"field":"...","message":"..."}]}}`.
+
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+use crate::respond::{Response, json};
+use engine::error::EngineError;
+
+/// One field-level validation message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything a request can fail with, each mapped to one status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not the JSON the route expects, or a query parameter is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no token, or not one that grants access here.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// 404: nothing here, or it belongs to another organization (the two
+    /// are indistinguishable on purpose).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 405: the path exists, the method does not.
+    #[error("method not allowed; allowed: {allow}")]
+    MethodNotAllowed { allow: &'static str },
+    /// 409: the request conflicts with the current state; `code` names why.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 412: `If-Match` named a version that is no longer current.
+    #[error("the resource changed since version {sent}; current version is {current}")]
+    PreconditionFailed { sent: String, current: String },
+    /// 413: the body is larger than the route accepts.
+    #[error("request body exceeds {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// 415: a body that is not `application/json`.
+    #[error("request body must be application/json")]
+    UnsupportedMediaType,
+    /// 422: well-formed JSON with invalid values.
+    #[error("{message}")]
+    Validation {
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    /// 502: the identity provider failed in a way the caller should see
+    /// (e.g. refused credentials during a preview).
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
+    /// 503: the key-value store or the identity provider is unavailable for
+    /// now; `retry_after_secs` becomes `Retry-After`.
+    #[error("{message}")]
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
+    /// 500: a bug or an impossible state; the message is safe to show.
+    #[error("{0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    fields: &'a [FieldError],
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::Conflict { code, .. }
+            | ApiError::Upstream { code, .. }
+            | ApiError::Unavailable { code, .. } => code,
+            ApiError::PreconditionFailed { .. } => "precondition_failed",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Validation { .. } => "validation_failed",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn into_response(self) -> Response {
+        let fields: &[FieldError] = match &self {
+            ApiError::Validation { fields, .. } => fields,
+            _ => &[],
+        };
+        let body = Body {
+            error: Inner {
+                code: self.code(),
+                message: self.to_string(),
+                fields,
+            },
+        };
+        let mut response = json(self.status(), &body);
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"idp-sync\""),
+                );
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::Unavailable {
+                retry_after_secs: Some(secs),
+                ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<EngineError> for ApiError {
+    /// The engine says which status each of its errors means; this keeps
+    /// its code and message and adds nothing.
+    fn from(e: EngineError) -> Self {
+        let code = e.code();
+        let retry_after_secs = e.retry_after_secs();
+        let message = e.to_string();
+        match e {
+            EngineError::InvalidId { .. } => ApiError::BadRequest(message),
+            EngineError::Validation(fields) => ApiError::Validation {
+                message: "some fields are invalid".to_owned(),
+                fields: fields
+                    .into_iter()
+                    .map(|f| FieldError::new(f.field, f.message))
+                    .collect(),
+            },
+            EngineError::NotFound(what) => ApiError::NotFound(what),
+            EngineError::PreconditionFailed { expected, current } => ApiError::PreconditionFailed {
+                sent: expected.to_string(),
+                current: current.to_string(),
+            },
+            EngineError::Conflict(_) => ApiError::Conflict { code, message },
+            other => match other.http_status() {
+                502 => ApiError::Upstream { code, message },
+                503 => ApiError::Unavailable {
+                    code,
+                    message,
+                    retry_after_secs,
+                },
+                _ => ApiError::Internal(message),
+            },
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Connecting Entra tenants, listing them, and reading a tenant live for the
+//! settings pickers.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use engine::ports::{Clock, IdentitySource, Mailer, PageToken, SourceDomain, SourceGroup, Store};
+use engine::{DirectoryView, NewDirectory};
+use graph::{HttpClient, Pause};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::request::{Request, json_body, query_param};
+use crate::respond::{Response, json, ok};
+
+/// The body of a connection. No `Debug`: it carries the client secret.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Connect {
+    name: String,
+    tenant_id: String,
+    client_id: String,
+    client_secret: String,
+}
+
+#[derive(Serialize)]
+struct One<'a> {
+    directory: &'a DirectoryView,
+}
+
+#[derive(Serialize)]
+struct Many {
+    items: Vec<DirectoryView>,
+}
+
+#[derive(Serialize)]
+struct TenantDomains {
+    domains: Vec<SourceDomain>,
+}
+
+#[derive(Serialize)]
+struct TenantGroups {
+    groups: Vec<SourceGroup>,
+    next_cursor: Option<String>,
+}
+
+impl<S, H, C, M, P> App<S, H, C, M, P>
+where
+    S: Store,
+    H: HttpClient + Clone,
+    C: Clock,
+    M: Mailer,
+    P: Pause + Clone,
+{
+    /// `POST .../directories`: the secret is sealed before the engine sees it.
+    pub(crate) async fn connect_directory(
+        &self,
+        org: &str,
+        req: &Request,
+    ) -> Result<Response, ApiError> {
+        let body: Connect = json_body(req)?;
+        let sealed_secret = if body.client_secret.is_empty() {
+            // Let the engine report the empty secret with the other fields.
+            Vec::new()
+        } else {
+            self.seal_secret(org, &body.tenant_id, &body.client_id, &body.client_secret)?
+        };
+        let directory = self
+            .engine()
+            .connect_directory(
+                org,
+                NewDirectory {
+                    name: body.name,
+                    tenant_id: body.tenant_id,
+                    client_id: body.client_id,
+                    sealed_secret,
+                },
+            )
+            .await?;
+        Ok(json(
+            StatusCode::CREATED,
+            &One {
+                directory: &directory.view(),
+            },
+        ))
+    }
+
+    pub(crate) async fn list_directories(&self, org: &str) -> Result<Response, ApiError> {
+        let items = self
+            .engine()
+            .list_directories(org)
+            .await?
+            .iter()
+            .map(|d| d.view())
+            .collect();
+        Ok(ok(&Many { items }))
+    }
+
+    pub(crate) async fn get_directory(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
+        let directory = self.engine().get_directory(org, dir).await?;
+        Ok(ok(&One {
+            directory: &directory.view(),
+        }))
+    }
+
+    /// The tenant's domains as Entra reports them, verified or not.
+    pub(crate) async fn tenant_domains(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
+        let directory = self.engine().get_directory(org, dir).await?;
+        let source = self.source_for(&directory)?;
+        let domains = source
+            .domains()
+            .await
+            .map_err(engine::error::EngineError::from)?;
+        Ok(ok(&TenantDomains { domains }))
+    }
+
+    /// One page of the tenant's groups, those whose name contains `search`
+    /// (case-insensitive). `next_cursor` continues with the next Graph page.
+    pub(crate) async fn tenant_groups(
+        &self,
+        org: &str,
+        dir: &str,
+        req: &Request,
+    ) -> Result<Response, ApiError> {
+        let directory = self.engine().get_directory(org, dir).await?;
+        let search = query_param(req, "search")
+            .unwrap_or_default()
+            .to_lowercase();
+        let cursor = query_param(req, "cursor")
+            .filter(|c| !c.is_empty())
+            .map(|c| decode_cursor(&c))
+            .transpose()?;
+        let source = self.source_for(&directory)?;
+        let page = source
+            .groups(cursor.as_ref())
+            .await
+            .map_err(engine::error::EngineError::from)?;
+        let groups = page
+            .items
+            .into_iter()
+            .filter(|g| g.display_name.to_lowercase().contains(&search))
+            .collect();
+        Ok(ok(&TenantGroups {
+            groups,
+            next_cursor: page.next.map(|t| URL_SAFE_NO_PAD.encode(t.0)),
+        }))
+    }
+}
+
+fn decode_cursor(cursor: &str) -> Result<PageToken, ApiError> {
+    let bad = || ApiError::BadRequest("cursor is not one this API returned".to_owned());
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    String::from_utf8(bytes).map(PageToken).map_err(|_| bad())
+}

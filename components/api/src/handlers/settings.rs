@@ -1,0 +1,88 @@
+//! Sync settings with optimistic concurrency (`ETag` / `If-Match`), and the
+//! automatic-syncing switch.
+
+use engine::error::EngineError;
+use engine::ports::{Clock, Mailer, Store};
+use engine::{SettingsInput, VersionedSettings};
+use graph::{HttpClient, Pause};
+use http::{HeaderValue, header};
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::request::{Request, if_match, json_body};
+use crate::respond::{Response, ok};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutoSync {
+    enabled: bool,
+}
+
+impl<S, H, C, M, P> App<S, H, C, M, P>
+where
+    S: Store,
+    H: HttpClient + Clone,
+    C: Clock,
+    M: Mailer,
+    P: Pause + Clone,
+{
+    pub(crate) async fn get_settings(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
+        let settings = self.engine().get_settings(org, dir).await?;
+        Ok(with_etag(&settings))
+    }
+
+    /// "Save and sync later".
+    pub(crate) async fn put_settings(
+        &self,
+        org: &str,
+        dir: &str,
+        req: &Request,
+    ) -> Result<Response, ApiError> {
+        let body: serde_json::Value = json_body(req)?;
+        let input = SettingsInput::from_json(&body).map_err(EngineError::Validation)?;
+        let expected = match if_match(req) {
+            None => None,
+            Some(tag) => Some(self.expected_version(org, dir, &tag).await?),
+        };
+        let settings = self
+            .engine()
+            .save_settings(org, dir, input, expected)
+            .await?;
+        Ok(with_etag(&settings))
+    }
+
+    pub(crate) async fn put_auto_sync(
+        &self,
+        org: &str,
+        dir: &str,
+        req: &Request,
+    ) -> Result<Response, ApiError> {
+        let body: AutoSync = json_body(req)?;
+        let settings = self.engine().set_auto_sync(org, dir, body.enabled).await?;
+        Ok(with_etag(&settings))
+    }
+
+    /// The version an `If-Match` tag names. A tag that is not a version this
+    /// API handed out can never be current: 412 with the current version.
+    async fn expected_version(&self, org: &str, dir: &str, tag: &str) -> Result<u64, ApiError> {
+        match tag.parse() {
+            Ok(version) => Ok(version),
+            Err(_) => {
+                let current = self.engine().get_settings(org, dir).await?;
+                Err(ApiError::PreconditionFailed {
+                    sent: tag.to_owned(),
+                    current: current.version.to_string(),
+                })
+            }
+        }
+    }
+}
+
+fn with_etag(settings: &VersionedSettings) -> Response {
+    let mut response = ok(settings);
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", settings.version)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}

@@ -1,0 +1,89 @@
+//! Preview, Sync (start + first chunk of work), status, history, and the
+//! refused stop.
+
+use engine::ports::{Clock, Mailer, Store};
+use engine::{AdvanceOutcome, Confirmation, RunSummary, SyncStatus, Trigger};
+use graph::{HttpClient, Pause};
+use http::StatusCode;
+use serde::Serialize;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::respond::{Response, json, ok};
+
+#[derive(Serialize)]
+struct Started {
+    confirmation: Confirmation,
+    /// What the request's own chunk of work achieved; `None` when it failed
+    /// (the run is started all the same, and the next tick resumes it).
+    advance: Option<AdvanceOutcome>,
+    status: SyncStatus,
+}
+
+#[derive(Serialize)]
+struct History {
+    items: Vec<RunSummary>,
+}
+
+impl<S, H, C, M, P> App<S, H, C, M, P>
+where
+    S: Store,
+    H: HttpClient + Clone,
+    C: Clock,
+    M: Mailer,
+    P: Pause + Clone,
+{
+    pub(crate) async fn preview(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
+        let engine = self.engine();
+        let directory = engine.get_directory(org, dir).await?;
+        let source = self.source_for(&directory)?;
+        Ok(ok(&engine.preview(org, dir, &source).await?))
+    }
+
+    /// Sync: starts a run (409 while one is in progress), then advances it
+    /// within this request's budget, so small tenants finish right here.
+    pub(crate) async fn start_sync(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
+        let engine = self.engine();
+        let directory = engine.get_directory(org, dir).await?;
+        let source = self.source_for(&directory)?;
+        let confirmation = engine
+            .start_sync(org, dir, &source, Trigger::Manual)
+            .await?;
+        let advance = match engine
+            .advance(org, dir, &source, &self.mailer, self.config.budget())
+            .await
+        {
+            Ok(outcome) => Some(outcome),
+            Err(e) => {
+                eprintln!("sync {org}/{dir}: first chunk failed, the scheduler resumes it: {e}");
+                None
+            }
+        };
+        let status = engine.sync_status(org, dir).await?;
+        Ok(json(
+            StatusCode::ACCEPTED,
+            &Started {
+                confirmation,
+                advance,
+                status,
+            },
+        ))
+    }
+
+    pub(crate) async fn sync_status(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
+        Ok(ok(&self.engine().sync_status(org, dir).await?))
+    }
+
+    pub(crate) async fn sync_history(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
+        let items = self.engine().sync_history(org, dir).await?;
+        Ok(ok(&History { items }))
+    }
+
+    /// Always refused with the reason (404 for an unknown directory).
+    pub(crate) async fn stop_sync(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
+        self.engine().stop_sync(org, dir).await?;
+        Err(ApiError::Internal(
+            "the engine accepted a stop, which it never should".to_owned(),
+        ))
+    }
+}

@@ -1,0 +1,62 @@
+//! `POST /api/v1/tick`: what the cron trigger does, for platforms whose
+//! scheduler calls an HTTP path.
+
+use engine::TickOutcome;
+use engine::TickReport;
+use engine::ports::{Clock, Mailer, Store};
+use graph::{HttpClient, Pause};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::respond::{Response, ok};
+
+#[derive(Serialize)]
+struct Ticked {
+    /// Directories visited (all of them, unless the budget ran out).
+    directories: usize,
+    items: Vec<Item>,
+}
+
+#[derive(Serialize)]
+struct Item {
+    org: String,
+    dir: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<TickOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl From<TickReport> for Item {
+    fn from(report: TickReport) -> Self {
+        let (outcome, error) = match report.outcome {
+            Ok(outcome) => (Some(outcome), None),
+            Err(error) => (None, Some(error)),
+        };
+        Item {
+            org: report.org.to_string(),
+            dir: report.dir.to_string(),
+            outcome,
+            error,
+        }
+    }
+}
+
+impl<S, H, C, M, P> App<S, H, C, M, P>
+where
+    S: Store,
+    H: HttpClient + Clone,
+    C: Clock,
+    M: Mailer,
+    P: Pause + Clone,
+{
+    pub(crate) async fn tick(&self) -> Result<Response, ApiError> {
+        let reports = self.tick_all().await?;
+        let items: Vec<Item> = reports.into_iter().map(Item::from).collect();
+        Ok(ok(&Ticked {
+            directories: items.len(),
+            items,
+        }))
+    }
+}

@@ -1,0 +1,170 @@
+//! The whole API over its router, natively: the engine's in-memory store, a
+//! simulated Entra tenant served on loopback, and a real Graph client.
+#![allow(dead_code)] // each test file uses its own part of the harness
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use api::App;
+use engine::ports::{MailError, Mailer, OutgoingEmail};
+use engine::{ManualClock, MemoryStore};
+use entra_sim::server::SimServer;
+use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Preset, Sim};
+use futures::executor::block_on;
+use graph::native::{ThreadPause, UreqClient};
+use http::{HeaderMap, Method, StatusCode};
+use platform::config::names;
+use platform::{AppConfig, MapVariables};
+use serde_json::{Value, json};
+
+pub const OPERATOR: &str = "operator-token-for-api-tests";
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// 2026-01-01T00:00:00Z.
+pub const T0: u64 = 1_767_225_600_000;
+
+/// Records what it is asked to send.
+#[derive(Default)]
+pub struct RecordingMailer(pub RefCell<Vec<OutgoingEmail>>);
+
+impl Mailer for RecordingMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        self.0.borrow_mut().push(email.clone());
+        Ok(())
+    }
+}
+
+pub type TestApp = App<MemoryStore, UreqClient, ManualClock, RecordingMailer, ThreadPause>;
+
+pub struct Harness {
+    pub app: TestApp,
+    pub sim: SimServer,
+}
+
+/// One answer: status, headers, and the body parsed as JSON (`Null` when
+/// empty or not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `error.code` of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Harness {
+    pub fn new() -> Harness {
+        Harness::with_preset(Preset::Demo)
+    }
+
+    pub fn with_preset(preset: Preset) -> Harness {
+        let sim = SimServer::start_local(Sim::preset(preset)).expect("simulator on loopback");
+        let vars = MapVariables::new([
+            (names::OPERATOR_TOKEN, OPERATOR),
+            (names::ENCRYPTION_KEY, KEY),
+            (names::AUTHORITY_URL, sim.base_url()),
+            (names::GRAPH_URL, sim.base_url()),
+        ]);
+        let config = block_on(AppConfig::load(&vars)).expect("test configuration");
+        let app = App {
+            store: MemoryStore::new(),
+            http: UreqClient::new(Duration::from_secs(10)),
+            clock: ManualClock::new(T0),
+            mailer: RecordingMailer::default(),
+            pause: ThreadPause::default(),
+            config,
+        };
+        Harness { app, sim }
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut builder = http::Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        let bytes = match body {
+            Some(body) => {
+                builder = builder.header("content-type", "application/json");
+                serde_json::to_vec(&body).expect("JSON")
+            }
+            None => Vec::new(),
+        };
+        self.send(builder.body(bytes).expect("request"))
+    }
+
+    pub fn send(&self, req: http::Request<Vec<u8>>) -> Reply {
+        let response = block_on(api::handle(&self.app, req));
+        let (parts, raw) = response.into_parts();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
+            raw,
+        }
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None)
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body))
+    }
+
+    pub fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(token), Some(body))
+    }
+
+    /// Creates an org; returns its admin token.
+    pub fn create_org(&self, id: &str) -> String {
+        let reply = self.post(
+            "/api/v1/orgs",
+            OPERATOR,
+            json!({"name": format!("Org {id}"), "id": id}),
+        );
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["admin_token"]
+            .as_str()
+            .expect("admin token")
+            .to_owned()
+    }
+
+    /// Connects the simulated demo tenant; returns the directory id.
+    pub fn connect_demo(&self, org: &str, token: &str) -> String {
+        let reply = self.post(
+            &format!("/api/v1/orgs/{org}/directories"),
+            token,
+            json!({
+                "name": "Contoso Entra",
+                "tenant_id": DEMO_TENANT_ID,
+                "client_id": DEMO_CLIENT_ID,
+                "client_secret": DEMO_CLIENT_SECRET,
+            }),
+        );
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["directory"]["id"]
+            .as_str()
+            .expect("directory id")
+            .to_owned()
+    }
+
+    pub fn writes(&self) -> u64 {
+        let stats = self.app.store.stats();
+        stats.writes + stats.deletes
+    }
+}

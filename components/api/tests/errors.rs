@@ -1,0 +1,256 @@
+//! Every error status the API answers, in its one JSON shape, and that bad
+//! input changes nothing in the store.
+
+mod common;
+
+use common::{Harness, OPERATOR};
+use http::{Method, StatusCode};
+use serde_json::json;
+
+fn raw(
+    h: &Harness,
+    method: Method,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: &[u8],
+) -> common::Reply {
+    h.send(
+        http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .body(body.to_vec())
+            .expect("request"),
+    )
+}
+
+#[test]
+fn no_or_wrong_token_is_401_with_a_bearer_challenge() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    for reply in [
+        h.call(Method::GET, "/api/v1/orgs/acme/directories", None, None),
+        h.get("/api/v1/orgs/acme/directories", "idps.acme.not-the-secret"),
+        h.get("/api/v1/orgs/acme/directories", "garbage"),
+        h.get("/api/v1/orgs/acme/directories", OPERATOR),
+        h.get("/api/v1/me", "idps.nobody.secret"),
+        h.post("/api/v1/orgs", &token, json!({"name": "Other"})),
+        h.call(Method::POST, "/api/v1/tick", None, None),
+        h.call(Method::POST, "/api/v1/tick", Some(&token), None),
+    ] {
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+        assert_eq!(reply.code(), "unauthorized");
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Bearer realm=\"idp-sync\"")
+        );
+    }
+}
+
+#[test]
+fn the_admin_token_is_shown_once_and_names_its_org() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    let me = h.get("/api/v1/me", &token);
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["org"]["id"], "acme");
+    assert_eq!(me.body["org"]["name"], "Org acme");
+    // Only a hash is stored.
+    for (key, value) in h.app.store.snapshot() {
+        let text = String::from_utf8_lossy(&value);
+        assert!(!text.contains(&token), "token stored in {key}");
+    }
+}
+
+#[test]
+fn an_org_id_is_derived_from_the_name_when_absent_and_taken_ids_conflict() {
+    let h = Harness::new();
+    let reply = h.post("/api/v1/orgs", OPERATOR, json!({"name": "Contoso Ltd."}));
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.body["org"]["id"].as_str().unwrap();
+    assert!(id.starts_with("contoso-ltd-"), "{id}");
+
+    h.create_org("acme");
+    let before = h.writes();
+    let again = h.post(
+        "/api/v1/orgs",
+        OPERATOR,
+        json!({"name": "Again", "id": "acme"}),
+    );
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.code(), "already_exists");
+    assert_eq!(h.writes(), before);
+}
+
+#[test]
+fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    let missing = h.get("/api/v1/nothing-here", &token);
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.code(), "not_found");
+
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/orgs/acme/billing", "GET"),
+        (Method::GET, "/api/v1/orgs", "POST"),
+        (
+            Method::PATCH,
+            "/api/v1/orgs/acme/directories/d1/settings",
+            "GET, PUT",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/orgs/acme/directories/d1/sync",
+            "GET, POST, DELETE",
+        ),
+        (Method::GET, "/api/v1/tick", "POST"),
+    ] {
+        let reply = h.call(method.clone(), path, Some(&token), None);
+        assert_eq!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
+        assert_eq!(reply.code(), "method_not_allowed");
+    }
+}
+
+#[test]
+fn malformed_json_is_400_and_not_json_is_415() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    let path = "/api/v1/orgs/acme/directories";
+    let before = h.writes();
+
+    let malformed = raw(
+        &h,
+        Method::POST,
+        path,
+        &token,
+        "application/json",
+        b"{\"name\": ",
+    );
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.code(), "bad_request");
+
+    let trailing = raw(&h, Method::POST, path, &token, "application/json", b"{} {}");
+    assert_eq!(trailing.status, StatusCode::BAD_REQUEST);
+
+    let form = raw(
+        &h,
+        Method::POST,
+        path,
+        &token,
+        "application/x-www-form-urlencoded",
+        b"name=x",
+    );
+    assert_eq!(form.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(form.code(), "unsupported_media_type");
+
+    let with_charset = raw(
+        &h,
+        Method::POST,
+        path,
+        &token,
+        "application/json; charset=utf-8",
+        b"[]",
+    );
+    assert_eq!(
+        with_charset.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        with_charset.body
+    );
+
+    assert_eq!(h.writes(), before);
+}
+
+#[test]
+fn a_body_over_64_kib_is_413_and_changes_nothing() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    let before = h.writes();
+    let big = json!({"name": "x".repeat(70 * 1024), "tenant_id": "t", "client_id": "c", "client_secret": "s"});
+    let reply = h.post("/api/v1/orgs/acme/directories", &token, big);
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.code(), "payload_too_large");
+    assert_eq!(h.writes(), before);
+}
+
+#[test]
+fn field_errors_are_422_with_the_json_path_of_each_field() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    let before = h.writes();
+
+    let unknown = h.post(
+        "/api/v1/orgs/acme/directories",
+        &token,
+        json!({"name": "n", "tenant_id": "t", "client_id": "c", "client_secret": "s", "colour": "red"}),
+    );
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.body["error"]["fields"][0]["field"], "colour");
+
+    let missing = h.post(
+        "/api/v1/orgs/acme/directories",
+        &token,
+        json!({"name": "n"}),
+    );
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.body["error"]["fields"][0]["field"], "tenant_id");
+
+    let invalid = h.post(
+        "/api/v1/orgs/acme/directories",
+        &token,
+        json!({"name": " ", "tenant_id": "a/b", "client_id": "c", "client_secret": ""}),
+    );
+    assert_eq!(
+        invalid.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        invalid.body
+    );
+    assert_eq!(invalid.code(), "validation_failed");
+    let fields: Vec<&str> = invalid.body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "tenant_id", "client_secret"]);
+
+    let wrong_type = h.put(
+        "/api/v1/orgs/acme/groups/g1/product-access",
+        &token,
+        json!({"enabled": "yes"}),
+    );
+    assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong_type.body["error"]["fields"][0]["field"], "enabled");
+
+    assert_eq!(h.writes(), before);
+}
+
+#[test]
+fn health_and_console_need_no_token() {
+    let h = Harness::new();
+    let health = h.call(Method::GET, "/healthz", None, None);
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body, json!({"status": "ok"}));
+
+    let index = h.call(Method::GET, "/", None, None);
+    assert_eq!(index.status, StatusCode::OK);
+    assert_eq!(
+        index.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(String::from_utf8_lossy(&index.raw).contains("<html"));
+    assert!(index.header("content-security-policy").is_some());
+
+    let same = h.call(Method::GET, "/console/index.html", None, None);
+    assert_eq!(same.raw, index.raw);
+    let missing = h.call(Method::GET, "/no-such-file.js", None, None);
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
