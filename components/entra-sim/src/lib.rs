@@ -10,6 +10,7 @@ mod changes;
 mod faults;
 mod graph;
 mod ids;
+pub mod mount;
 mod presets;
 mod sim;
 mod tenant;
