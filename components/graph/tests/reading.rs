@@ -176,3 +176,14 @@ fn a_missing_group_reads_as_none_and_its_members_as_not_found() {
     assert_eq!(sales.display_name, "Sales");
     assert_eq!(sales.description.as_deref(), Some("Sales department"));
 }
+
+#[test]
+fn a_100000_user_tenant_is_read_in_pages_of_999() {
+    let server = serve(Preset::Huge.build(), Faults::default());
+    let client = client(&server);
+
+    let users = read_all(|page| block_on(client.users(page))).unwrap();
+
+    assert_eq!(users.len(), 100_040);
+    assert_eq!(server.sim().stats().of("users"), 101, "ceil(100,040 / 999)");
+}
