@@ -19,6 +19,8 @@ pub struct StoreStats {
     pub bytes_written: u64,
     /// Largest value ever written.
     pub max_value_bytes: usize,
+    /// Most keys held at once.
+    pub peak_keys: usize,
 }
 
 #[derive(Default)]
@@ -29,6 +31,8 @@ struct Inner {
     /// writes since `fail_write_at` was called) equals this.
     fail_at: Option<u64>,
     writes_seen: u64,
+    /// Keys written (set, swap, delete) since the last `reset_stats`.
+    written: Vec<String>,
 }
 
 #[derive(Default)]
@@ -49,7 +53,17 @@ impl MemoryStore {
     }
 
     pub fn reset_stats(&self) {
-        self.inner().stats = StoreStats::default();
+        let mut inner = self.inner();
+        inner.stats = StoreStats {
+            peak_keys: inner.data.len(),
+            ..StoreStats::default()
+        };
+        inner.written.clear();
+    }
+
+    /// The keys written since the last `reset_stats`, in order.
+    pub fn written_keys(&self) -> Vec<String> {
+        self.inner().written.clone()
     }
 
     /// Makes the `n`-th write from now (0-based; sets, deletes and swaps that
@@ -116,6 +130,8 @@ impl Inner {
         self.stats.bytes_written += value.len() as u64;
         self.stats.max_value_bytes = self.stats.max_value_bytes.max(value.len());
         self.data.insert(key.to_owned(), value.to_vec());
+        self.stats.peak_keys = self.stats.peak_keys.max(self.data.len());
+        self.written.push(key.to_owned());
         Ok(())
     }
 }
@@ -142,6 +158,7 @@ impl Store for MemoryStore {
         inner.stats.deletes += 1;
         inner.stats.writes += 1;
         inner.data.remove(key);
+        inner.written.push(key.to_owned());
         Ok(())
     }
 

@@ -115,12 +115,34 @@ pub(crate) async fn load_one<S: Store, T: DeserializeOwned>(
     Ok(shard.remove(id))
 }
 
-fn encode_shards<T: Serialize>(items: &BTreeMap<String, T>, count: u32) -> Vec<Vec<u8>> {
-    let mut shards: Vec<BTreeMap<&str, &T>> = (0..count).map(|_| BTreeMap::new()).collect();
-    for (id, item) in items {
-        shards[shard_of(id, count) as usize].insert(id, item);
+/// Each record encoded once (`"id":{...}`), reused for every layout tried.
+fn encode_entries<T: Serialize>(items: &BTreeMap<String, T>) -> Vec<(u64, Vec<u8>)> {
+    items
+        .iter()
+        .map(|(id, item)| {
+            let mut entry = encode(id);
+            entry.push(b':');
+            entry.extend_from_slice(&encode(item));
+            (fnv1a(id), entry)
+        })
+        .collect()
+}
+
+/// The shard documents for `count` shards: JSON objects in id order (the
+/// same bytes `serde_json` gives for a `BTreeMap`).
+fn encode_shards(entries: &[(u64, Vec<u8>)], count: u32) -> Vec<Vec<u8>> {
+    let mut shards: Vec<Vec<u8>> = (0..count).map(|_| vec![b'{']).collect();
+    for (hash, entry) in entries {
+        let doc = &mut shards[(hash % u64::from(count)) as usize];
+        if doc.len() > 1 {
+            doc.push(b',');
+        }
+        doc.extend_from_slice(entry);
     }
-    shards.iter().map(encode).collect()
+    for doc in &mut shards {
+        doc.push(b'}');
+    }
+    shards
 }
 
 /// Writes `items` as the new content of the collection; returns the shard
@@ -161,8 +183,9 @@ fn layout<T: Serialize>(
     current: u32,
 ) -> Result<(u32, Vec<Vec<u8>>), EngineError> {
     let fits = |docs: &[Vec<u8>]| docs.iter().all(|d| d.len() <= MAX_BYTES);
+    let entries = encode_entries(items);
     if current > 0 {
-        let docs = encode_shards(items, current);
+        let docs = encode_shards(&entries, current);
         let total: usize = docs.iter().map(Vec::len).sum();
         if docs.iter().all(|d| d.len() <= KEEP_BYTES)
             && total >= (current as usize - 1) * TARGET_BYTES / 4
@@ -170,17 +193,16 @@ fn layout<T: Serialize>(
             return Ok((current, docs));
         }
     }
-    let total: usize = items.values().map(|v| encode(v).len() + 48).sum();
+    let total: usize = entries.iter().map(|(_, e)| e.len() + 1).sum();
     let mut count = total.div_ceil(TARGET_BYTES).max(1) as u32;
     loop {
-        let docs = encode_shards(items, count);
+        let docs = encode_shards(&entries, count);
         if fits(&docs) {
             return Ok((count, docs));
         }
         if count >= 1 << 16 {
             return Err(EngineError::Corrupt(format!(
-                "a record is too large to store ({} bytes)",
-                MAX_BYTES
+                "a record does not fit in a {MAX_BYTES}-byte document"
             )));
         }
         count *= 2;
@@ -210,6 +232,20 @@ mod tests {
         // Fixed values: a change would silently move every record.
         assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn shard_documents_are_plain_json_maps() {
+        let items: BTreeMap<String, u32> = (0..100).map(|i| (format!("id\"{i}"), i)).collect();
+        let (count, docs) = layout(&items, 3).unwrap();
+        let mut back = BTreeMap::new();
+        for (i, doc) in docs.iter().enumerate() {
+            let shard: BTreeMap<String, u32> = serde_json::from_slice(doc).unwrap();
+            assert!(shard.keys().all(|k| shard_of(k, count) == i as u32));
+            assert_eq!(doc, &encode(&shard));
+            back.extend(shard);
+        }
+        assert_eq!(back, items);
     }
 
     #[test]

@@ -243,9 +243,10 @@ impl MemoryTenant {
     }
 }
 
-fn page_of<T>(items: Vec<T>, offset: usize, size: usize, tag: &str) -> Page<T> {
+/// One page of a listing; only the page's items are cloned.
+fn page_of<T: Clone>(items: Vec<&T>, offset: usize, size: usize, tag: &str) -> Page<T> {
     let total = items.len();
-    let items: Vec<T> = items.into_iter().skip(offset).take(size).collect();
+    let items: Vec<T> = items.into_iter().skip(offset).take(size).cloned().collect();
     let next = (offset + size < total).then(|| PageToken(format!("{tag}|{}", offset + size)));
     Page {
         items,
@@ -349,7 +350,7 @@ impl IdentitySource for MemoryTenant {
                 .map(|p| parse_token(&p.0, "users"))
                 .transpose()?
                 .map_or(0, |p| p.0);
-            let all = t.users.values().map(|u| u.0.clone()).collect();
+            let all = t.users.values().map(|u| &u.0).collect();
             Ok(page_of(all, offset, t.page_size, "users"))
         })
     }
@@ -360,7 +361,7 @@ impl IdentitySource for MemoryTenant {
                 .map(|p| parse_token(&p.0, "groups"))
                 .transpose()?
                 .map_or(0, |p| p.0);
-            let all = t.groups.values().map(|g| g.0.clone()).collect();
+            let all = t.groups.values().map(|g| &g.0).collect();
             Ok(page_of(all, offset, t.page_size, "groups"))
         })
     }
@@ -400,8 +401,15 @@ impl IdentitySource for MemoryTenant {
             } else {
                 direct.iter().cloned().collect()
             };
-            let all = refs.iter().filter_map(|r| member_of(t, r)).collect();
-            Ok(page_of(all, offset, t.page_size, &tag))
+            let page: Vec<&Ref> = refs.iter().collect();
+            let mut out = page_of(page, offset, t.page_size, &tag);
+            let items = out.items.iter().filter_map(|r| member_of(t, r)).collect();
+            let next = out.next.take();
+            Ok(Page {
+                items,
+                next,
+                delta: None,
+            })
         })
     }
 

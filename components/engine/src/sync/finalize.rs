@@ -246,39 +246,41 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
             Vec::new()
         };
         let direct_groups = user_direct.remove(id.as_str()).unwrap_or_default();
-        let next = match users.get(id) {
-            None => UserRecord {
-                data: data.clone(),
-                in_source: true,
-                synced,
-                direct_groups,
-                groups,
-                created_run: synced.then_some(run),
-                created_at: if synced { now } else { 0 },
-                changed_run: run,
-                left_run: None,
-            },
-            Some(old) => {
-                let mut rec = old.clone();
-                rec.data = data.clone();
+        if let Some(rec) = users.get_mut(id) {
+            let changed = rec.data != *data
+                || !rec.in_source
+                || rec.synced != synced
+                || rec.direct_groups != direct_groups
+                || rec.groups != groups;
+            if rec.synced && !synced {
+                rec.left_run = Some(run);
+            } else if synced {
+                rec.left_run = None;
+            }
+            if changed {
+                rec.data.clone_from(data);
                 rec.in_source = true;
                 rec.synced = synced;
                 rec.direct_groups = direct_groups;
                 rec.groups = groups;
-                if synced && rec.created_run.is_none() {
-                    rec.created_run = Some(run);
-                    rec.created_at = now;
-                }
-                if old.synced && !synced {
-                    rec.left_run = Some(run);
-                } else if synced {
-                    rec.left_run = None;
-                }
-                if rec != *old {
-                    rec.changed_run = run;
-                }
-                rec
+                rec.changed_run = run;
             }
+            if synced && rec.created_run.is_none() {
+                rec.created_run = Some(run);
+                rec.created_at = now;
+            }
+            continue;
+        }
+        let next = UserRecord {
+            data: data.clone(),
+            in_source: true,
+            synced,
+            direct_groups,
+            groups,
+            created_run: synced.then_some(run),
+            created_at: if synced { now } else { 0 },
+            changed_run: run,
+            left_run: None,
         };
         users.insert(id.clone(), next);
     }

@@ -21,7 +21,13 @@ pub struct RecordingMailer {
 
 impl RecordingMailer {
     pub fn addresses(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.sent.lock().unwrap().iter().map(|e| e.to.clone()).collect();
+        let mut v: Vec<String> = self
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.to.clone())
+            .collect();
         v.sort();
         v
     }
@@ -62,17 +68,23 @@ impl Env {
         let dir = block(async {
             let e = env.engine();
             e.create_org(ORG, "Acme", vec![1, 2, 3]).await.unwrap();
-            e.connect_directory(ORG, NewDirectory {
-                name: "Acme Entra".into(),
-                tenant_id: "tenant-1".into(),
-                client_id: "client-1".into(),
-                sealed_secret: vec![9; 32],
-            })
+            e.connect_directory(
+                ORG,
+                NewDirectory {
+                    name: "Acme Entra".into(),
+                    tenant_id: "tenant-1".into(),
+                    client_id: "client-1".into(),
+                    sealed_secret: vec![9; 32],
+                },
+            )
             .await
             .unwrap()
             .id
         });
-        Env { dir: dir.to_string(), ..env }
+        Env {
+            dir: dir.to_string(),
+            ..env
+        }
     }
 
     pub fn engine(&self) -> Engine<'_, MemoryStore, ManualClock> {
@@ -104,11 +116,17 @@ impl Env {
     }
 
     pub fn start(&self) -> Result<Confirmation, EngineError> {
-        block(self.engine().start_sync(ORG, &self.dir, &self.tenant, Trigger::Manual))
+        block(
+            self.engine()
+                .start_sync(ORG, &self.dir, &self.tenant, Trigger::Manual),
+        )
     }
 
     pub fn advance(&self, budget: Budget) -> Result<AdvanceOutcome, EngineError> {
-        block(self.engine().advance(ORG, &self.dir, &self.tenant, &self.mailer, budget))
+        block(
+            self.engine()
+                .advance(ORG, &self.dir, &self.tenant, &self.mailer, budget),
+        )
     }
 
     /// Advances until the run finishes (moving the clock past waits).
@@ -117,9 +135,11 @@ impl Env {
             match self.advance(budget).expect("advance") {
                 AdvanceOutcome::Finished { result, .. } => return result,
                 AdvanceOutcome::Idle => panic!("no run in progress"),
-                AdvanceOutcome::Busy { until } | AdvanceOutcome::Progressed { waiting_until: Some(until), .. } => {
-                    self.clock.set(until.max(self.clock_now()) + 1)
-                }
+                AdvanceOutcome::Busy { until }
+                | AdvanceOutcome::Progressed {
+                    waiting_until: Some(until),
+                    ..
+                } => self.clock.set(until.max(self.clock_now()) + 1),
                 AdvanceOutcome::Progressed { .. } => {}
             }
         }
@@ -153,7 +173,11 @@ impl Env {
     }
 
     pub fn synced_user_ids(&self) -> Vec<String> {
-        self.users().into_iter().filter(|u| u.synced).map(|u| u.id).collect()
+        self.users()
+            .into_iter()
+            .filter(|u| u.synced)
+            .map(|u| u.id)
+            .collect()
     }
 
     pub fn user(&self, id: &str) -> UserView {
@@ -168,7 +192,11 @@ impl Env {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = block(self.engine().group_members(ORG, group, cursor.as_deref(), 500)).unwrap();
+            let page = block(
+                self.engine()
+                    .group_members(ORG, group, cursor.as_deref(), 500),
+            )
+            .unwrap();
             out.extend(page.items.into_iter().map(|m| m.user_id));
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
@@ -180,7 +208,9 @@ impl Env {
     }
 
     pub fn last_summary(&self) -> RunSummary {
-        block(self.engine().sync_history(ORG, &self.dir)).unwrap().remove(0)
+        block(self.engine().sync_history(ORG, &self.dir))
+            .unwrap()
+            .remove(0)
     }
 
     pub fn set_access(&self, group: &str, on: bool) -> Result<GroupView, EngineError> {
@@ -192,11 +222,15 @@ impl Env {
     }
 
     pub fn emails(&self) -> Vec<EmailView> {
-        block(self.engine().list_emails(ORG, None, 500)).unwrap().items
+        block(self.engine().list_emails(ORG, None, 500))
+            .unwrap()
+            .items
     }
 }
 
 /// `n` users `u{i}` at `@{domain}`, ids `{prefix}{i:05}`.
 pub fn people(prefix: &str, n: usize, domain: &str) -> Vec<engine::ports::SourceUser> {
-    (0..n).map(|i| user(&format!("{prefix}{i:05}"), &format!("{prefix}{i}@{domain}"))).collect()
+    (0..n)
+        .map(|i| user(&format!("{prefix}{i:05}"), &format!("{prefix}{i}@{domain}")))
+        .collect()
 }

@@ -1,0 +1,163 @@
+//! Prints the store and Graph traffic of typical runs:
+//! `cargo run -p engine --example counts --release`.
+
+use engine::ports::{MailError, Mailer, OutgoingEmail};
+use engine::testing::{MemoryTenant, user};
+use engine::*;
+use serde_json::json;
+use std::time::Instant;
+
+struct NullMailer;
+impl Mailer for NullMailer {
+    async fn send(&self, _: &OutgoingEmail) -> Result<(), MailError> {
+        Ok(())
+    }
+}
+
+struct Setup {
+    store: MemoryStore,
+    clock: ManualClock,
+    tenant: MemoryTenant,
+    dir: String,
+}
+
+fn setup(scope: serde_json::Value, send_email: bool) -> Setup {
+    let s = Setup {
+        store: MemoryStore::new(),
+        clock: ManualClock::new(1_800_000_000_000),
+        tenant: MemoryTenant::new(),
+        dir: String::new(),
+    };
+    let dir = futures::executor::block_on(async {
+        let e = Engine::new(&s.store, &s.clock);
+        e.create_org("acme", "Acme", vec![0]).await.expect("org");
+        let d = e
+            .connect_directory(
+                "acme",
+                NewDirectory {
+                    name: "Entra".into(),
+                    tenant_id: "t".into(),
+                    client_id: "c".into(),
+                    sealed_secret: vec![1],
+                },
+            )
+            .await
+            .expect("dir");
+        let input = SettingsInput::from_json(&json!({
+            "domains": {"mode": "all"}, "scope": scope, "send_email": send_email, "keep_previous_groups": false
+        }))
+        .expect("settings");
+        e.save_settings("acme", d.id.as_str(), input, None)
+            .await
+            .expect("save");
+        d.id.to_string()
+    });
+    Setup { dir, ..s }
+}
+
+fn run(s: &Setup, label: &str, budget: Budget) {
+    s.store.reset_stats();
+    let requests = s.tenant.requests();
+    let t = Instant::now();
+    let mut invocations = 0;
+    futures::executor::block_on(async {
+        let e = Engine::new(&s.store, &s.clock);
+        e.start_sync("acme", &s.dir, &s.tenant, Trigger::Manual)
+            .await
+            .expect("start");
+        loop {
+            invocations += 1;
+            match e
+                .advance("acme", &s.dir, &s.tenant, &NullMailer, budget)
+                .await
+                .expect("advance")
+            {
+                AdvanceOutcome::Finished { .. } => break,
+                AdvanceOutcome::Progressed { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+    let st = s.store.stats();
+    println!(
+        "{label:<48} source requests {:>4}  invocations {:>3}  writes {:>4} (deletes {:>2})  reads {:>5}  written {:>6} KiB  largest value {:>4} KiB  keys {:>4} (peak {:>4})  {:>6.2}s",
+        s.tenant.requests() - requests,
+        invocations,
+        st.writes,
+        st.deletes,
+        st.reads,
+        st.bytes_written / 1024,
+        st.max_value_bytes / 1024,
+        s.store.key_count(),
+        st.peak_keys,
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn people(n: usize) -> Vec<engine::ports::SourceUser> {
+    (0..n)
+        .map(|i| {
+            user(
+                &format!("{:08x}-0000-4000-8000-{i:012}", i),
+                &format!("first.last{i}@contoso.com"),
+            )
+        })
+        .collect()
+}
+
+fn main() {
+    let group = setup(json!({"mode": "groups", "group_ids": ["big"]}), true);
+    group.tenant.domain("contoso.com", true);
+    let users = people(10_000);
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    group.tenant.put_users(users).put_group("big", "Sales");
+    group.tenant.add_users_to("big", ids);
+    run(
+        &group,
+        "10,000-user group, first run (emails on)",
+        Budget::default(),
+    );
+    run(
+        &group,
+        "10,000-user group, unchanged re-run",
+        Budget::default(),
+    );
+    run(
+        &group,
+        "10,000-user group, one page per invocation",
+        Budget {
+            max_millis: 20_000,
+            max_pages: Some(1),
+        },
+    );
+
+    let all = setup(json!({"mode": "all_users_and_groups"}), false);
+    all.tenant.domain("contoso.com", true);
+    let users = people(100_000);
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    all.tenant.put_users(users);
+    for g in 0..50 {
+        let id = format!("team-{g}");
+        all.tenant.put_group(&id, &format!("Team {g}"));
+        all.tenant
+            .add_users_to(&id, ids[g * 2000..(g + 1) * 2000].iter().cloned());
+    }
+    run(
+        &all,
+        "100,000-user tenant (all users), first run",
+        Budget::default(),
+    );
+    run(
+        &all,
+        "100,000-user tenant, unchanged (delta) run",
+        Budget::default(),
+    );
+    all.tenant
+        .put_user(user("new-user", "new.user@contoso.com"));
+    all.tenant.add_user_to("team-1", "new-user");
+    run(
+        &all,
+        "100,000-user tenant, one user added (delta)",
+        Budget::default(),
+    );
+}

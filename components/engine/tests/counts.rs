@@ -1,0 +1,79 @@
+//! Store traffic and size: the numbers that keep idp-sync inside serverless
+//! key-value limits. (Performance figures are printed by
+//! `cargo run -p engine --example counts --release`.)
+mod common;
+use common::*;
+use engine::ports::store::MAX_VALUE_BYTES;
+use engine::*;
+
+fn big_group_env(users: usize, send_email: bool) -> Env {
+    let env = Env::new();
+    env.tenant.domain("contoso.com", true);
+    env.tenant.put_users(people("u", users, "contoso.com"));
+    env.tenant.put_group("big", "Everyone in sales");
+    env.tenant
+        .add_users_to("big", (0..users).map(|i| format!("u{i:05}")));
+    env.save_groups(&["big"], send_email, false);
+    env
+}
+
+#[test]
+fn first_run_over_a_10000_user_group_takes_at_most_50_writes() {
+    let env = big_group_env(10_000, true);
+    env.store.reset_stats();
+    assert_eq!(env.sync(), RunResult::Completed);
+    let stats = env.store.stats();
+    assert!(
+        stats.writes <= 50,
+        "{} writes: {:?}",
+        stats.writes,
+        env.store.written_keys()
+    );
+    assert!(stats.max_value_bytes < MAX_VALUE_BYTES, "{stats:?}");
+    assert_eq!(env.synced_user_ids().len(), 10_000);
+    assert_eq!(env.mailer.addresses().len(), 10_000);
+}
+
+#[test]
+fn an_unchanged_rerun_writes_no_user_or_membership_shard() {
+    let env = big_group_env(10_000, true);
+    env.sync();
+    env.store.reset_stats();
+    env.clock.advance_ms(HOUR);
+    assert_eq!(env.sync(), RunResult::Completed);
+    let shard_writes: Vec<String> = env
+        .store
+        .written_keys()
+        .into_iter()
+        .filter(|k| k.contains("/users/") || k.contains("/members/") || k.contains("/groups/"))
+        .collect();
+    assert!(shard_writes.is_empty(), "{shard_writes:?}");
+    assert_eq!(env.last_summary().counts.users_unchanged, 10_000);
+    assert_eq!(env.mailer.addresses().len(), 10_000, "no second email");
+}
+
+#[test]
+fn a_100000_user_tenant_fits_in_300_keys() {
+    let env = Env::new();
+    env.tenant.domain("contoso.com", true);
+    env.tenant.put_users(people("u", 100_000, "contoso.com"));
+    for g in 0..50 {
+        let id = format!("g{g:02}");
+        env.tenant.put_group(&id, &format!("Team {g}"));
+        env.tenant
+            .add_users_to(&id, (0..2_000).map(|i| format!("u{:05}", g * 2_000 + i)));
+    }
+    env.tenant.put_group("all", "All company");
+    env.tenant
+        .add_users_to("all", (0..100_000).map(|i| format!("u{i:05}")));
+    env.save_all_users(false);
+    env.store.reset_stats();
+    assert_eq!(env.sync(), RunResult::Completed);
+    let stats = env.store.stats();
+    assert!(stats.peak_keys <= 300, "{} keys at peak", stats.peak_keys);
+    assert!(stats.max_value_bytes < MAX_VALUE_BYTES, "{stats:?}");
+    let summary = env.last_summary();
+    assert_eq!(summary.counts.users_created, 100_000);
+    assert_eq!(summary.counts.groups_synced, 50);
+    assert_eq!(summary.counts.groups_over_limit[0].id, "all");
+}
