@@ -35,7 +35,7 @@ pub use route::Route;
 
 /// Routes and answers one request. Never panics on outside input and never
 /// fails: every problem is an error response.
-pub async fn handle<S, H, C, M, P>(app: &App<S, H, C, M, P>, req: Request) -> Response
+pub async fn handle<S, H, C, M, P>(app: &App<S, H, C, M, P>, mut req: Request) -> Response
 where
     S: Store,
     H: HttpClient + Clone,
@@ -43,10 +43,19 @@ where
     M: Mailer,
     P: Pause + Clone,
 {
-    match dispatch(app, &req).await {
+    // HEAD is GET without the body.
+    let head = req.method() == Method::HEAD;
+    if head {
+        *req.method_mut() = Method::GET;
+    }
+    let mut response = match dispatch(app, &req).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
+    };
+    if head {
+        response.body_mut().clear();
     }
+    response
 }
 
 async fn dispatch<S, H, C, M, P>(

@@ -249,6 +249,10 @@ fn health_and_console_need_no_token() {
     assert!(String::from_utf8_lossy(&index.raw).contains("<html"));
     assert!(index.header("content-security-policy").is_some());
 
+    let head = h.call(Method::HEAD, "/", None, None);
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.raw.is_empty());
+
     let same = h.call(Method::GET, "/console/index.html", None, None);
     assert_eq!(same.raw, index.raw);
     let missing = h.call(Method::GET, "/no-such-file.js", None, None);

@@ -129,7 +129,12 @@ mod native {
         println!("demo tenant id: {DEMO_TENANT_ID}");
         println!("demo client id: {DEMO_CLIENT_ID}");
         println!("demo client secret: {DEMO_CLIENT_SECRET}");
-        println!("simulator: {}", sim.base_url());
+        // Without a scheme: the first `http://` URL printed is the app's.
+        println!(
+            "simulated tenant: {} ({:?} preset)",
+            sim.base_url().trim_start_matches("http://"),
+            options.preset
+        );
         println!("listening on http://127.0.0.1:{port}");
 
         let app = App {

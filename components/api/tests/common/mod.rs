@@ -66,13 +66,22 @@ impl Harness {
     }
 
     pub fn with_preset(preset: Preset) -> Harness {
+        Harness::build(preset, &[])
+    }
+
+    /// A harness whose configuration variables include `extra` (e.g. a
+    /// page budget of one, so a run spans many invocations).
+    pub fn build(preset: Preset, extra: &[(&str, &str)]) -> Harness {
         let sim = SimServer::start_local(Sim::preset(preset)).expect("simulator on loopback");
-        let vars = MapVariables::new([
+        let mut vars = MapVariables::new([
             (names::OPERATOR_TOKEN, OPERATOR),
             (names::ENCRYPTION_KEY, KEY),
             (names::AUTHORITY_URL, sim.base_url()),
             (names::GRAPH_URL, sim.base_url()),
         ]);
+        for (name, value) in extra {
+            vars.set(name, value);
+        }
         let config = block_on(AppConfig::load(&vars)).expect("test configuration");
         let app = App {
             store: MemoryStore::new(),
@@ -166,5 +175,68 @@ impl Harness {
     pub fn writes(&self) -> u64 {
         let stats = self.app.store.stats();
         stats.writes + stats.deletes
+    }
+}
+
+impl Harness {
+    /// The id of a tenant group, by display name (read live).
+    pub fn tenant_group(&self, org: &str, dir: &str, token: &str, name: &str) -> String {
+        let reply = self.get(
+            &format!(
+                "/api/v1/orgs/{org}/directories/{dir}/tenant/groups?search={}",
+                name.replace(' ', "%20")
+            ),
+            token,
+        );
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .find(|g| g["display_name"] == name)
+            .and_then(|g| g["id"].as_str())
+            .unwrap_or_else(|| panic!("no tenant group {name}"))
+            .to_owned()
+    }
+
+    /// Ticks (operator) until the directory has no run in progress; returns
+    /// the number of ticks it took.
+    pub fn tick_until_idle(&self, org: &str, dir: &str, token: &str) -> usize {
+        for ticks in 0..500 {
+            let status = self.get(&format!("/api/v1/orgs/{org}/directories/{dir}/sync"), token);
+            assert_eq!(status.status, StatusCode::OK, "{}", status.body);
+            if status.body["current"].is_null() {
+                return ticks;
+            }
+            let tick = self.call(Method::POST, "/api/v1/tick", Some(OPERATOR), None);
+            assert_eq!(tick.status, StatusCode::OK, "{}", tick.body);
+        }
+        panic!("the run did not finish in 500 ticks");
+    }
+
+    /// Every item of a paged listing, following `next_cursor`.
+    pub fn all_items(&self, path: &str, token: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}limit=7&cursor={c}"),
+                None => format!("{path}{sep}limit=7"),
+            };
+            let reply = self.get(&url, token);
+            assert_eq!(reply.status, StatusCode::OK, "{url}: {}", reply.body);
+            items.extend(
+                reply.body["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .cloned(),
+            );
+            match reply.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
     }
 }
