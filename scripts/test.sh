@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): every check, in order, failing fast.
+#
+#   format        cargo fmt --check
+#   lint          clippy -D warnings, natively and for the wasm32 components
+#   unit          cargo test: engine, Graph client, simulator, platform, API
+#   wasm          every component in spin.toml built for wasm32-wasip2
+#   e2e           the scenarios over HTTP: against idp-sync-local always,
+#                 and against `spin up` when spin (with trigger-cron) is on PATH
+#   browser       the console in headless Chromium (tests/browser/run.sh)
+#
+# Cargo runs with at most $JOBS jobs (default 2). The wasm components are
+# built where spin.toml expects them (target/), whatever CARGO_TARGET_DIR says.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+JOBS="${JOBS:-2}"
+export CARGO_BUILD_JOBS="$JOBS"
+
+started_all=$(date +%s)
+timings=()
+
+section() {
+  local name="$1"
+  shift
+  local started
+  started=$(date +%s)
+  printf '\n==================== %s ====================\n' "$name"
+  if ! "$@"; then
+    printf '\n!!!!! %s FAILED after %ss\n' "$name" "$(($(date +%s) - started))" >&2
+    exit 1
+  fi
+  local took=$(($(date +%s) - started))
+  timings+=("$(printf '%-10s %5ss' "$name" "$took")")
+  printf -- '---- %s passed in %ss\n' "$name" "$took"
+}
+
+format() {
+  cargo fmt --all --check
+}
+
+lint() {
+  cargo clippy --workspace --all-targets -- -D warnings
+  # The Spin adapters compile only for wasm32: lint them there too.
+  cargo clippy --target wasm32-wasip2 --lib -p platform -p scheduler -p api -p entra-sim -- -D warnings
+}
+
+unit() {
+  cargo test --workspace --exclude e2e
+}
+
+# The build commands of spin.toml's components, one per line.
+spin_build_commands() {
+  sed -n 's/^command = "\(.*\)"$/\1/p' spin.toml
+}
+
+# The wasm files spin.toml loads, one per line.
+spin_sources() {
+  sed -n 's/^source = "\(.*\.wasm\)"$/\1/p' spin.toml
+}
+
+wasm() {
+  if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    rustup target add wasm32-wasip2
+  fi
+  local command
+  while IFS= read -r command; do
+    echo "+ $command"
+    env -u CARGO_TARGET_DIR bash -c "$command"
+  done < <(spin_build_commands)
+  local source
+  while IFS= read -r source; do
+    if [ ! -f "$source" ]; then
+      echo "spin.toml loads $source, which the build did not produce" >&2
+      return 1
+    fi
+    printf '%-50s %8s bytes\n' "$source" "$(wc -c <"$source")"
+  done < <(spin_sources)
+}
+
+e2e() {
+  # The suite builds idp-sync-local itself; IDP_SYNC_ROOT tells it where
+  # spin.toml and the wasm files are for the `spin up` target.
+  IDP_SYNC_ROOT="$root" cargo test -p e2e -- --nocapture --test-threads=1
+}
+
+browser() {
+  if [ -f tests/browser/run.sh ]; then
+    bash tests/browser/run.sh
+  else
+    echo "browser: skipped: tests/browser/run.sh not present"
+  fi
+}
+
+section format format
+section lint lint
+section unit unit
+section wasm wasm
+section e2e e2e
+section browser browser
+
+printf '\n==================== summary ====================\n'
+printf '%s\n' "${timings[@]}"
+printf 'all checks passed in %ss\n' "$(($(date +%s) - started_all))"
