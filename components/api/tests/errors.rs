@@ -72,6 +72,14 @@ fn an_org_id_is_derived_from_the_name_when_absent_and_taken_ids_conflict() {
     let id = reply.body["org"]["id"].as_str().unwrap();
     assert!(id.starts_with("contoso-ltd-"), "{id}");
 
+    let bad_id = h.post(
+        "/api/v1/orgs",
+        OPERATOR,
+        json!({"name": "Bad", "id": "Not/Valid"}),
+    );
+    assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_id.body["error"]["fields"][0]["field"], "id");
+
     h.create_org("acme");
     let before = h.writes();
     let again = h.post(

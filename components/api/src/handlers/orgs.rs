@@ -1,14 +1,14 @@
 //! Creating organizations (operator) and "who am I" (admin).
 
-use engine::Org;
 use engine::ports::{Clock, Mailer, Store, Timestamp};
+use engine::{Org, OrgId};
 use graph::{HttpClient, Pause};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::auth;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::request::{Request, json_body};
 use crate::respond::{Response, json, ok};
 
@@ -62,7 +62,13 @@ where
     pub(crate) async fn create_org(&self, req: &Request) -> Result<Response, ApiError> {
         let body: CreateOrg = json_body(req)?;
         let id = match body.id {
-            Some(id) => id,
+            Some(id) => {
+                OrgId::parse(&id).map_err(|e| ApiError::Validation {
+                    message: e.to_string(),
+                    fields: vec![FieldError::new("id", e.to_string())],
+                })?;
+                id
+            }
             None => derived_id(&body.name)?,
         };
         let minted = auth::mint(&id).map_err(|e| ApiError::Internal(e.to_string()))?;
