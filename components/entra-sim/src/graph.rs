@@ -666,11 +666,25 @@ fn group_changes(tenant: &Tenant, from: u64, to: u64) -> BTreeMap<String, Vec<Va
         .collect()
 }
 
+fn is_guid(id: &str) -> bool {
+    let lengths: Vec<usize> = id.split('-').map(str::len).collect();
+    lengths == [8, 4, 4, 4, 12] && id.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+}
+
 fn removed(id: &str) -> Value {
     json!({"id": id, "@removed": {"reason": "deleted"}})
 }
 
+/// Graph's answer for an unknown object: 400 for an id that cannot be an
+/// object id at all, 404 otherwise.
 fn not_found(id: &str) -> Refusal {
+    if !is_guid(id) {
+        return Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            &format!("Invalid object identifier '{id}'."),
+        );
+    }
     Refusal::new(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",

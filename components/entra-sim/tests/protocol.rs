@@ -326,3 +326,23 @@ fn the_admin_endpoints_drive_the_simulator_over_http() {
             .with_tenant(|t| t.find_user("ann.new@contoso.com").is_none())
     );
 }
+
+#[test]
+fn drift_changes_the_tenant_the_same_way_every_time() {
+    let drifted = || {
+        let mut tenant = Preset::Demo.build();
+        entra_sim::ChangeOp::Drift { count: 3 }
+            .apply(&mut tenant)
+            .unwrap();
+        tenant
+    };
+    let (a, b) = (drifted(), drifted());
+
+    assert!(
+        a.version() >= 3 * 4,
+        "each round adds, removes, renames and moves"
+    );
+    assert_eq!(a.users, b.users);
+    assert_eq!(a.groups, b.groups);
+    assert_ne!(a.users, Preset::Demo.build().users);
+}

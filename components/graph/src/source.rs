@@ -103,6 +103,18 @@ impl<H: HttpClient, P: Pause> IdentitySource for GraphClient<H, P> {
         match self.get_json::<ObjectJson>(&url).await {
             Ok(group) => group.into_group().map(Some),
             Err(SourceError::NotFound(_)) => Ok(None),
+            // Graph refuses an id that is not GUID-shaped instead of saying
+            // 404; no group has such an id either.
+            Err(SourceError::Graph {
+                status: 400,
+                code,
+                message,
+                ..
+            }) if code == "Request_BadRequest"
+                && message.starts_with("Invalid object identifier") =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }

@@ -6,14 +6,20 @@ use engine::ports::{
 };
 use serde::Deserialize;
 
-/// The user properties the engine maps: exactly what `$select` asks for.
-pub(crate) const USER_FIELDS: &str = "id,userPrincipalName,mail,displayName,givenName,surname,\
-jobTitle,department,accountEnabled,userType,creationType";
+/// The user properties the engine maps (a macro so `concat!` can reuse it).
+macro_rules! user_fields {
+    () => {
+        "id,userPrincipalName,mail,displayName,givenName,surname,jobTitle,department,\
+         accountEnabled,userType,creationType"
+    };
+}
+
+/// Exactly what `$select` asks for on users.
+pub(crate) const USER_FIELDS: &str = user_fields!();
 /// The group properties the engine maps.
 pub(crate) const GROUP_FIELDS: &str = "id,displayName,description";
 /// For member listings (users and groups mixed): the union of both.
-pub(crate) const MEMBER_FIELDS: &str = "id,userPrincipalName,mail,displayName,givenName,surname,\
-jobTitle,department,accountEnabled,userType,creationType,description";
+pub(crate) const MEMBER_FIELDS: &str = concat!(user_fields!(), ",description");
 /// Group delta with `members`, so that `members@delta` is returned.
 pub(crate) const GROUP_DELTA_FIELDS: &str = "displayName,description,members";
 

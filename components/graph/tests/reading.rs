@@ -166,6 +166,11 @@ fn a_missing_group_reads_as_none_and_its_members_as_not_found() {
     let missing = "00000000-0000-4000-8000-000000000000";
 
     assert_eq!(block_on(client.group(missing)).unwrap(), None);
+    assert_eq!(
+        block_on(client.group("sales-team")).unwrap(),
+        None,
+        "Graph's 400 for a malformed id also means no such group"
+    );
     assert!(matches!(
         block_on(client.members(missing, true, None)),
         Err(engine::ports::SourceError::NotFound(_))
