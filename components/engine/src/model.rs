@@ -182,6 +182,9 @@ pub(crate) struct OutboxRecord {
     pub queued_at: Timestamp,
     #[serde(rename = "sa", default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<Timestamp>,
+    /// The run that sent it (for that run's count).
+    #[serde(rename = "sr", default, skip_serializing_if = "Option::is_none")]
+    pub sent_run: Option<u64>,
 }
 
 pub(crate) const WELCOME_SUBJECT: &str = "Your new account is ready";

@@ -9,10 +9,14 @@ use serde_json::json;
 /// contoso.com verified, fabrikam.com not; group `eng` (a0-a2) with nested
 /// `ops` (a3, a4 and b0 on the unverified domain).
 fn small_tenant(env: &Env) {
-    env.tenant.domain("Contoso.com", true).domain("fabrikam.com", false);
+    env.tenant
+        .domain("Contoso.com", true)
+        .domain("fabrikam.com", false);
     env.tenant.put_users(people("a", 6, "contoso.com"));
     env.tenant.put_users(people("b", 2, "fabrikam.com"));
-    env.tenant.put_group("eng", "Engineering").put_group("ops", "Operations");
+    env.tenant
+        .put_group("eng", "Engineering")
+        .put_group("ops", "Operations");
     for u in ["a00000", "a00001", "a00002"] {
         env.tenant.add_user_to("eng", u);
     }
@@ -27,7 +31,10 @@ fn save_and_sync_later_keeps_automatic_syncing_off_and_sync_turns_it_on() {
     let env = Env::new();
     small_tenant(&env);
     let v1 = block(env.engine().get_settings(ORG, &env.dir)).unwrap();
-    assert!(!v1.settings.auto_sync, "a new directory does not sync automatically");
+    assert!(
+        !v1.settings.auto_sync,
+        "a new directory does not sync automatically"
+    );
     env.save_groups(&["eng"], false, false);
     let saved = block(env.engine().get_settings(ORG, &env.dir)).unwrap();
     assert!(!saved.settings.auto_sync);
@@ -35,12 +42,22 @@ fn save_and_sync_later_keeps_automatic_syncing_off_and_sync_turns_it_on() {
 
     let confirmation = env.start().unwrap();
     assert!(confirmation.auto_sync);
-    assert!(block(env.engine().get_settings(ORG, &env.dir)).unwrap().settings.auto_sync);
+    assert!(
+        block(env.engine().get_settings(ORG, &env.dir))
+            .unwrap()
+            .settings
+            .auto_sync
+    );
 
     // Saving again (e.g. after switching it off) leaves it as it is.
     block(env.engine().set_auto_sync(ORG, &env.dir, false)).unwrap();
     env.save_groups(&["eng", "ops"], false, false);
-    assert!(!block(env.engine().get_settings(ORG, &env.dir)).unwrap().settings.auto_sync);
+    assert!(
+        !block(env.engine().get_settings(ORG, &env.dir))
+            .unwrap()
+            .settings
+            .auto_sync
+    );
 }
 
 #[test]
@@ -52,9 +69,20 @@ fn a_stale_settings_version_is_refused() {
         "send_email": true, "keep_previous_groups": false
     }))
     .unwrap();
-    let saved = block(env.engine().save_settings(ORG, &env.dir, input.clone(), Some(current.version))).unwrap();
-    let err = block(env.engine().save_settings(ORG, &env.dir, input, Some(current.version))).unwrap_err();
-    assert!(matches!(err, EngineError::PreconditionFailed { current, .. } if current == saved.version));
+    let saved =
+        block(
+            env.engine()
+                .save_settings(ORG, &env.dir, input.clone(), Some(current.version)),
+        )
+        .unwrap();
+    let err = block(
+        env.engine()
+            .save_settings(ORG, &env.dir, input, Some(current.version)),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, EngineError::PreconditionFailed { current, .. } if current == saved.version)
+    );
     assert_eq!(err.http_status(), 412);
 }
 
@@ -65,10 +93,28 @@ fn sync_confirms_the_groups_and_domains_and_the_changes_since_the_last_sync() {
     env.tenant.put_group("sales", "Sales");
     env.save_groups(&["eng", "missing-group"], false, false);
     let c = env.start().unwrap();
-    assert_eq!(c.preview.groups.iter().map(|g| g.display_name.clone()).collect::<Vec<_>>(), [Some("Engineering".into()), None]);
-    let to_sync: Vec<&str> = c.preview.domains.iter().filter(|d| d.will_sync).map(|d| d.name.as_str()).collect();
+    assert_eq!(
+        c.preview
+            .groups
+            .iter()
+            .map(|g| g.display_name.clone())
+            .collect::<Vec<_>>(),
+        [Some("Engineering".into()), None]
+    );
+    let to_sync: Vec<&str> = c
+        .preview
+        .domains
+        .iter()
+        .filter(|d| d.will_sync)
+        .map(|d| d.name.as_str())
+        .collect();
     assert_eq!(to_sync, ["contoso.com"]);
-    assert!(c.preview.warnings.iter().any(|w| w.contains("missing-group")));
+    assert!(
+        c.preview
+            .warnings
+            .iter()
+            .any(|w| w.contains("missing-group"))
+    );
     assert!(c.notice.contains("cannot be stopped"));
     env.run_to_end(Budget::default());
 
@@ -86,10 +132,15 @@ fn a_running_sync_cannot_be_started_again_or_stopped() {
     env.save_groups(&["eng"], false, false);
     let run = env.start().unwrap().run_id;
     let again = env.start().unwrap_err();
-    assert!(matches!(again, EngineError::Conflict(ConflictReason::RunInProgress { run_id }) if run_id == run));
+    assert!(
+        matches!(again, EngineError::Conflict(ConflictReason::RunInProgress { run_id }) if run_id == run)
+    );
     assert_eq!(again.http_status(), 409);
     let stop = block(env.engine().stop_sync(ORG, &env.dir)).unwrap_err();
-    assert!(matches!(stop, EngineError::Conflict(ConflictReason::CannotStop)));
+    assert!(matches!(
+        stop,
+        EngineError::Conflict(ConflictReason::CannotStop)
+    ));
     assert!(stop.to_string().contains("cannot be stopped"));
     env.run_to_end(Budget::default());
     assert!(env.start().is_ok(), "once finished, a new sync can start");
@@ -103,9 +154,16 @@ fn setting_edits_during_a_run_apply_to_the_next_run() {
     env.start().unwrap();
     env.save_groups(&["eng"], false, false);
     env.run_to_end(Budget::default());
-    assert_eq!(env.synced_user_ids(), ["a00003", "a00004"], "the run used the settings it started with");
+    assert_eq!(
+        env.synced_user_ids(),
+        ["a00003", "a00004"],
+        "the run used the settings it started with"
+    );
     env.sync();
-    assert_eq!(env.synced_user_ids(), ["a00000", "a00001", "a00002", "a00003", "a00004"]);
+    assert_eq!(
+        env.synced_user_ids(),
+        ["a00000", "a00001", "a00002", "a00003", "a00004"]
+    );
 }
 
 #[test]
@@ -118,26 +176,45 @@ fn only_domains_verified_in_entra_are_claimed_and_named_ones_match_any_case() {
         "scope": {"mode": "all_users_and_groups"}, "send_email": false, "keep_previous_groups": false
     }));
     let c = env.start().unwrap();
-    assert!(c.preview.warnings.iter().any(|w| w.contains("fabrikam.com") && w.contains("not verified")));
+    assert!(
+        c.preview
+            .warnings
+            .iter()
+            .any(|w| w.contains("fabrikam.com") && w.contains("not verified"))
+    );
     env.run_to_end(Budget::default());
-    let claimed: Vec<String> = block(env.engine().claimed_domains(ORG)).unwrap().into_iter().map(|d| d.name).collect();
-    assert_eq!(claimed, ["contoso.com"], "unverified fabrikam and unselected northwind are not claimed");
+    let claimed: Vec<String> = block(env.engine().claimed_domains(ORG))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(
+        claimed,
+        ["contoso.com"],
+        "unverified fabrikam and unselected northwind are not claimed"
+    );
 }
 
 #[test]
 fn users_sync_only_from_verified_domains_but_guests_always_sync() {
     let env = Env::new();
     small_tenant(&env);
-    env.tenant.put_user(guest("guest-1", "pat@gmail.com", "contoso.onmicrosoft.com"));
+    env.tenant
+        .put_user(guest("guest-1", "pat@gmail.com", "contoso.onmicrosoft.com"));
     let mut by_ext = user("guest-2", "kim_outlook.com#EXT#@fabrikam.com");
     by_ext.user_type = Some("Member".into());
     env.tenant.put_user(by_ext);
-    env.tenant.add_user_to("ops", "guest-1").add_user_to("ops", "guest-2");
+    env.tenant
+        .add_user_to("ops", "guest-1")
+        .add_user_to("ops", "guest-2");
     env.save_groups(&["eng"], false, false);
     env.sync();
     let synced = env.synced_user_ids();
     assert!(synced.contains(&"guest-1".to_string()) && synced.contains(&"guest-2".to_string()));
-    assert!(!synced.contains(&"b00000".to_string()), "fabrikam.com is not verified");
+    assert!(
+        !synced.contains(&"b00000".to_string()),
+        "fabrikam.com is not verified"
+    );
     assert!(!env.user("b00000").synced);
     assert_eq!(env.last_summary().counts.skipped_unverified_domain, 1);
 }
@@ -151,15 +228,32 @@ fn nested_groups_are_flattened_and_the_nesting_is_remembered() {
     for g in ["top", "left", "right", "shared"] {
         env.tenant.put_group(g, g);
     }
-    env.tenant.nest("top", "left").nest("top", "right").nest("left", "shared").nest("right", "shared").nest("shared", "top");
-    env.tenant.add_user_to("top", "u00000").add_user_to("left", "u00001").add_user_to("right", "u00002");
-    env.tenant.add_user_to("shared", "u00003").add_user_to("shared", "u00001");
-    env.tenant.add_other_to("shared", "printer-1", SkippedKind::Device);
+    env.tenant
+        .nest("top", "left")
+        .nest("top", "right")
+        .nest("left", "shared")
+        .nest("right", "shared")
+        .nest("shared", "top");
+    env.tenant
+        .add_user_to("top", "u00000")
+        .add_user_to("left", "u00001")
+        .add_user_to("right", "u00002");
+    env.tenant
+        .add_user_to("shared", "u00003")
+        .add_user_to("shared", "u00001");
+    env.tenant
+        .add_other_to("shared", "printer-1", SkippedKind::Device);
     env.save_groups(&["left"], false, false);
     env.sync();
     // left reaches shared, which reaches top (cycle), and so everything.
-    assert_eq!(env.members("left"), ["u00000", "u00001", "u00002", "u00003"]);
-    assert_eq!(env.members("shared"), ["u00000", "u00001", "u00002", "u00003"]);
+    assert_eq!(
+        env.members("left"),
+        ["u00000", "u00001", "u00002", "u00003"]
+    );
+    assert_eq!(
+        env.members("shared"),
+        ["u00000", "u00001", "u00002", "u00003"]
+    );
     let shared = env.group("shared");
     assert_eq!(shared.parents, ["left", "right"]);
     assert_eq!(shared.children, ["top"]);
@@ -169,7 +263,10 @@ fn nested_groups_are_flattened_and_the_nesting_is_remembered() {
     let summary = env.last_summary();
     assert_eq!(summary.counts.groups_synced, 4);
     assert_eq!(summary.counts.skipped_non_user_members, 1);
-    assert!(!env.synced_user_ids().contains(&"u00004".to_string()), "not in any selected group");
+    assert!(
+        !env.synced_user_ids().contains(&"u00004".to_string()),
+        "not in any selected group"
+    );
 }
 
 #[test]
@@ -177,8 +274,11 @@ fn a_group_over_10000_users_is_not_synced_and_the_others_go_on() {
     let env = Env::new();
     env.tenant.domain("contoso.com", true);
     env.tenant.put_users(people("u", 10_001, "contoso.com"));
-    env.tenant.put_group("huge", "Everyone").put_group("small", "Small");
-    env.tenant.add_users_to("huge", (0..10_001).map(|i| format!("u{i:05}")));
+    env.tenant
+        .put_group("huge", "Everyone")
+        .put_group("small", "Small");
+    env.tenant
+        .add_users_to("huge", (0..10_001).map(|i| format!("u{i:05}")));
     env.tenant.add_user_to("small", "u00007");
     env.save_groups(&["huge", "small"], false, false);
     env.sync();
@@ -209,13 +309,20 @@ fn new_accounts_get_one_welcome_email_only_when_the_setting_is_on() {
     env.clock.advance_ms(HOUR);
     env.sync();
     // a3, a4 had accounts already; a0-a2 are new.
-    assert_eq!(env.mailer.addresses(), ["a0@contoso.com", "a1@contoso.com", "a2@contoso.com"]);
+    assert_eq!(
+        env.mailer.addresses(),
+        ["a0@contoso.com", "a1@contoso.com", "a2@contoso.com"]
+    );
     assert!(env.emails().iter().all(|e| e.status == EmailStatus::Sent));
     assert_eq!(env.last_summary().counts.users_created, 3);
 
     env.clock.advance_ms(HOUR);
     env.sync();
-    assert_eq!(env.mailer.addresses().len(), 3, "never twice for one account");
+    assert_eq!(
+        env.mailer.addresses().len(),
+        3,
+        "never twice for one account"
+    );
 }
 
 #[test]
@@ -238,12 +345,19 @@ fn billable_users_are_the_distinct_users_of_groups_with_product_access() {
     small_tenant(&env);
     env.save_groups(&["eng"], false, false);
     env.sync();
-    assert!(!env.group("eng").product_access, "a new group has no access until granted");
+    assert!(
+        !env.group("eng").product_access,
+        "a new group has no access until granted"
+    );
     assert_eq!(env.billing().billable_users, 0);
     env.set_access("ops", true).unwrap();
     assert_eq!(env.billing().billable_users, 2);
     env.set_access("eng", true).unwrap();
-    assert_eq!(env.billing().billable_users, 5, "ops members are counted once");
+    assert_eq!(
+        env.billing().billable_users,
+        5,
+        "ops members are counted once"
+    );
     env.set_access("ops", false).unwrap();
     assert_eq!(env.billing().billable_users, 5);
     assert_eq!(env.billing().synced_users, 5);
@@ -255,7 +369,9 @@ fn billable_users_are_the_distinct_users_of_groups_with_product_access() {
 fn a_dropped_group_loses_product_access_unless_previous_groups_are_kept() {
     let env = Env::new();
     small_tenant(&env);
-    env.tenant.put_group("sales", "Sales").add_user_to("sales", "a00005");
+    env.tenant
+        .put_group("sales", "Sales")
+        .add_user_to("sales", "a00005");
     env.save_groups(&["eng", "sales"], false, false);
     env.sync();
     env.set_access("sales", true).unwrap();
@@ -314,14 +430,22 @@ fn a_run_that_fails_removes_nothing() {
     env.save_groups(&["ops"], false, false);
     env.clock.advance_ms(HOUR);
     env.start().unwrap();
-    env.tenant.fail_next([SourceError::Unauthorized { code: "invalid_client".into(), message: "secret expired".into() }]);
+    env.tenant.fail_next([SourceError::Unauthorized {
+        code: "invalid_client".into(),
+        message: "secret expired".into(),
+    }]);
     let result = env.run_to_end(Budget::default());
     assert!(matches!(&result, RunResult::Failed { error } if error.contains("secret expired")));
     assert_eq!(env.users(), before, "nothing removed or changed");
     assert!(env.group("eng").synced);
     assert!(env.group("ops").product_access);
     let summary = env.last_summary();
-    assert!(summary.log.iter().any(|e| e.level == LogLevel::Error && e.message.contains("secret expired")));
+    assert!(
+        summary
+            .log
+            .iter()
+            .any(|e| e.level == LogLevel::Error && e.message.contains("secret expired"))
+    );
 }
 
 #[test]
@@ -330,14 +454,28 @@ fn throttling_makes_the_run_wait_and_resume() {
     small_tenant(&env);
     env.save_groups(&["eng"], false, false);
     env.start().unwrap();
-    env.tenant.fail_next([SourceError::Throttled { retry_after_secs: 30 }]);
+    env.tenant.fail_next([SourceError::Throttled {
+        retry_after_secs: 30,
+    }]);
     let outcome = env.advance(Budget::default()).unwrap();
-    let AdvanceOutcome::Progressed { waiting_until: Some(until), .. } = outcome else { panic!("{outcome:?}") };
+    let AdvanceOutcome::Progressed {
+        waiting_until: Some(until),
+        ..
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(until, T0 + 30_000);
     let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
     assert_eq!(status.current.unwrap().waiting_until, Some(until));
     // Too early: nothing happens.
-    assert!(matches!(env.advance(Budget::default()).unwrap(), AdvanceOutcome::Progressed { waiting_until: Some(_), .. }));
+    assert!(matches!(
+        env.advance(Budget::default()).unwrap(),
+        AdvanceOutcome::Progressed {
+            waiting_until: Some(_),
+            ..
+        }
+    ));
     env.clock.set(until);
     assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
     assert_eq!(env.synced_user_ids().len(), 5);
@@ -354,10 +492,16 @@ fn saml_is_refused_until_a_sync_has_completed() {
     }))
     .unwrap();
     let refused = block(env.engine().put_saml(ORG, config.clone())).unwrap_err();
-    assert!(matches!(refused, EngineError::Conflict(ConflictReason::NoCompletedRun)));
+    assert!(matches!(
+        refused,
+        EngineError::Conflict(ConflictReason::NoCompletedRun)
+    ));
     env.save_groups(&["eng"], false, false);
     env.start().unwrap();
-    assert!(block(env.engine().put_saml(ORG, config.clone())).is_err(), "a run in progress is not enough");
+    assert!(
+        block(env.engine().put_saml(ORG, config.clone())).is_err(),
+        "a run in progress is not enough"
+    );
     env.run_to_end(Budget::default());
     block(env.engine().put_saml(ORG, config.clone())).unwrap();
     assert_eq!(block(env.engine().get_saml(ORG)).unwrap(), Some(config));
@@ -368,21 +512,45 @@ fn automatic_syncing_starts_a_run_4_hours_after_the_last_one_started() {
     let env = Env::new();
     small_tenant(&env);
     env.save_groups(&["eng"], false, false);
-    let tick = || block(env.engine().tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default())).unwrap();
-    assert_eq!(tick(), TickOutcome::Nothing { next_scheduled_at: None }, "automatic syncing is off");
+    let tick = || {
+        block(
+            env.engine()
+                .tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default()),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        tick(),
+        TickOutcome::Nothing {
+            next_scheduled_at: None
+        },
+        "automatic syncing is off"
+    );
     env.sync();
     let started = T0;
     env.clock.set(started + 4 * HOUR - 1);
-    assert_eq!(tick(), TickOutcome::Nothing { next_scheduled_at: Some(started + 4 * HOUR) });
+    assert_eq!(
+        tick(),
+        TickOutcome::Nothing {
+            next_scheduled_at: Some(started + 4 * HOUR)
+        }
+    );
     env.clock.set(started + 4 * HOUR);
-    let TickOutcome::Started { run_id, advance } = tick() else { panic!("no run started") };
+    let TickOutcome::Started { run_id, advance } = tick() else {
+        panic!("no run started")
+    };
     assert_eq!(run_id, 2);
     assert!(matches!(advance, AdvanceOutcome::Finished { .. }));
     assert_eq!(env.last_summary().trigger, Trigger::Scheduled);
 
     block(env.engine().set_auto_sync(ORG, &env.dir, false)).unwrap();
     env.clock.set(started + 9 * HOUR);
-    assert_eq!(tick(), TickOutcome::Nothing { next_scheduled_at: None });
+    assert_eq!(
+        tick(),
+        TickOutcome::Nothing {
+            next_scheduled_at: None
+        }
+    );
 }
 
 #[test]
@@ -396,12 +564,32 @@ fn ticks_advance_a_run_in_progress_and_only_one_invocation_works_at_a_time() {
     // second engine while the first is mid-run is not possible in one
     // thread, so take the lease through a one-page advance and crash it.
     env.store.fail_write_at(1);
-    assert!(env.advance(Budget::default()).is_err(), "the invocation died after taking the lease");
-    let busy = block(env.engine().tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default())).unwrap();
-    assert!(matches!(busy, TickOutcome::Advanced(AdvanceOutcome::Busy { .. })), "{busy:?}");
+    assert!(
+        env.advance(Budget::default()).is_err(),
+        "the invocation died after taking the lease"
+    );
+    let busy = block(
+        env.engine()
+            .tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default()),
+    )
+    .unwrap();
+    assert!(
+        matches!(busy, TickOutcome::Advanced(AdvanceOutcome::Busy { .. })),
+        "{busy:?}"
+    );
     env.clock.advance_ms(60_001);
-    let done = block(Engine::new(store2, &env.clock).tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default())).unwrap();
-    assert!(matches!(done, TickOutcome::Advanced(AdvanceOutcome::Finished { .. })), "{done:?}");
+    let done = block(Engine::new(store2, &env.clock).tick(
+        ORG,
+        &env.dir,
+        &env.tenant,
+        &env.mailer,
+        Budget::default(),
+    ))
+    .unwrap();
+    assert!(
+        matches!(done, TickOutcome::Advanced(AdvanceOutcome::Finished { .. })),
+        "{done:?}"
+    );
 }
 
 #[test]
@@ -410,10 +598,17 @@ fn status_shows_the_run_in_progress_and_the_history() {
     small_tenant(&env);
     env.save_groups(&["eng"], false, false);
     env.start().unwrap();
-    env.advance(Budget { max_millis: 20_000, max_pages: Some(1) }).unwrap();
+    env.advance(Budget {
+        max_millis: 20_000,
+        max_pages: Some(1),
+    })
+    .unwrap();
     let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
     let current = status.current.unwrap();
-    assert_eq!((current.run_id, current.trigger, current.started_at), (1, Trigger::Manual, T0));
+    assert_eq!(
+        (current.run_id, current.trigger, current.started_at),
+        (1, Trigger::Manual, T0)
+    );
     assert_eq!(current.counts.pages, 1);
     assert_eq!(status.next_scheduled_at, Some(T0 + 4 * HOUR));
     env.run_to_end(Budget::default());
@@ -430,20 +625,38 @@ fn all_users_scope_syncs_everyone_and_later_runs_read_only_changes() {
     small_tenant(&env);
     env.save_all_users(false);
     env.sync();
-    assert_eq!(env.synced_user_ids().len(), 6, "a0-a5; b* are on an unverified domain");
-    assert_eq!(env.members("eng"), ["a00000", "a00001", "a00002", "a00003", "a00004"]);
+    assert_eq!(
+        env.synced_user_ids().len(),
+        6,
+        "a0-a5; b* are on an unverified domain"
+    );
+    assert_eq!(
+        env.members("eng"),
+        ["a00000", "a00001", "a00002", "a00003", "a00004"]
+    );
 
     // Unchanged tenant: a handful of requests and no shard writes.
     let requests = env.tenant.requests();
     env.store.reset_stats();
     env.clock.advance_ms(HOUR);
     env.sync();
-    assert!(env.tenant.requests() - requests <= 3, "{}", env.tenant.requests() - requests);
-    assert!(env.store.written_keys().iter().all(|k| !k.contains("/users/") && !k.contains("/members/")));
+    assert!(
+        env.tenant.requests() - requests <= 3,
+        "{}",
+        env.tenant.requests() - requests
+    );
+    assert!(
+        env.store
+            .written_keys()
+            .iter()
+            .all(|k| !k.contains("/users/") && !k.contains("/members/"))
+    );
     assert!(env.last_summary().log[0].message.contains("incremental"));
 
     // Changes are picked up from the delta.
-    env.tenant.put_user(user("a00099", "new@contoso.com")).add_user_to("ops", "a00099");
+    env.tenant
+        .put_user(user("a00099", "new@contoso.com"))
+        .add_user_to("ops", "a00099");
     env.tenant.remove_user("a00001");
     env.clock.advance_ms(HOUR);
     env.sync();
@@ -477,15 +690,50 @@ fn one_organization_never_sees_another() {
     env.sync();
     let e = env.engine();
     block(e.create_org("globex", "Globex", vec![7])).unwrap();
-    assert_eq!(block(e.get_directory("globex", &env.dir)).unwrap_err().http_status(), 404);
-    assert_eq!(block(e.get_user("globex", "a00000")).unwrap_err().http_status(), 404);
-    assert_eq!(block(e.get_group("globex", "eng")).unwrap_err().http_status(), 404);
-    assert!(block(e.list_users("globex", None, 50)).unwrap().items.is_empty());
-    assert_eq!(block(e.set_product_access("globex", "eng", true)).unwrap_err().http_status(), 404);
+    assert_eq!(
+        block(e.get_directory("globex", &env.dir))
+            .unwrap_err()
+            .http_status(),
+        404
+    );
+    assert_eq!(
+        block(e.get_user("globex", "a00000"))
+            .unwrap_err()
+            .http_status(),
+        404
+    );
+    assert_eq!(
+        block(e.get_group("globex", "eng"))
+            .unwrap_err()
+            .http_status(),
+        404
+    );
+    assert!(
+        block(e.list_users("globex", None, 50))
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        block(e.set_product_access("globex", "eng", true))
+            .unwrap_err()
+            .http_status(),
+        404
+    );
     assert_eq!(block(e.billing("globex")).unwrap().synced_users, 0);
     // A crafted id cannot reach outside its org's keys.
-    assert_eq!(block(e.get_user("acme/../globex", "a00000")).unwrap_err().http_status(), 400);
-    assert_eq!(block(e.get_user("globex", "../acme")).unwrap_err().http_status(), 400);
+    assert_eq!(
+        block(e.get_user("acme/../globex", "a00000"))
+            .unwrap_err()
+            .http_status(),
+        400
+    );
+    assert_eq!(
+        block(e.get_user("globex", "../acme"))
+            .unwrap_err()
+            .http_status(),
+        400
+    );
 }
 
 #[test]
@@ -493,7 +741,9 @@ fn listings_page_through_everything_with_an_opaque_cursor() {
     let env = Env::new();
     env.tenant.domain("contoso.com", true);
     env.tenant.put_users(people("u", 1_200, "contoso.com"));
-    env.tenant.put_group("all", "All").add_users_to("all", (0..1_200).map(|i| format!("u{i:05}")));
+    env.tenant
+        .put_group("all", "All")
+        .add_users_to("all", (0..1_200).map(|i| format!("u{i:05}")));
     env.save_groups(&["all"], false, false);
     env.sync();
     let mut seen = Vec::new();
@@ -511,5 +761,10 @@ fn listings_page_through_everything_with_an_opaque_cursor() {
     seen.dedup();
     assert_eq!(seen.len(), 1_200);
     assert_eq!(env.members("all").len(), 1_200);
-    assert_eq!(block(env.engine().list_users(ORG, Some("garbage"), 10)).unwrap_err().http_status(), 400);
+    assert_eq!(
+        block(env.engine().list_users(ORG, Some("garbage"), 10))
+            .unwrap_err()
+            .http_status(),
+        400
+    );
 }

@@ -35,6 +35,7 @@ pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
     started: Timestamp,
 ) -> Result<std::result::Result<(), LostLease>> {
     let count = load_state(w.e.store, w.org, w.dir).await?.shards.outbox;
+    let run = w.doc.head.run_id;
     if !w.doc.head.sending.is_empty() {
         // A previous invocation handed these over and stopped before
         // recording it: count them as sent rather than risk a second email.
@@ -54,6 +55,7 @@ pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
                 if let Some(rec) = shard.get_mut(&id).filter(|r| r.state == MailState::Queued) {
                     rec.state = MailState::Sent;
                     rec.sent_at = Some(now);
+                    rec.sent_run = Some(run);
                 }
             }
             w.e.store
@@ -96,7 +98,7 @@ pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
                 Ok(()) => {
                     rec.state = MailState::Sent;
                     rec.sent_at = Some(w.e.now());
-                    w.doc.head.counts.emails_sent += 1;
+                    rec.sent_run = Some(run);
                 }
                 Err(err) => {
                     failures += 1;

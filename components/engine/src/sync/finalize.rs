@@ -381,6 +381,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
                 state: MailState::Queued,
                 queued_at: now,
                 sent_at: None,
+                sent_run: None,
             });
         }
     }

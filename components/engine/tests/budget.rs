@@ -1,0 +1,97 @@
+//! Budgets: a run split over many short invocations ends exactly like one
+//! long invocation.
+mod common;
+use common::*;
+use engine::*;
+
+fn ten_thousand() -> Env {
+    let env = Env::new();
+    env.tenant.domain("contoso.com", true);
+    env.tenant.put_users(people("u", 10_000, "contoso.com"));
+    env.tenant
+        .put_group("big", "Sales")
+        .put_group("nested", "Sales EMEA");
+    env.tenant
+        .add_users_to("big", (0..9_000).map(|i| format!("u{i:05}")));
+    env.tenant
+        .add_users_to("nested", (8_000..10_000).map(|i| format!("u{i:05}")));
+    env.tenant.nest("big", "nested");
+    env.save_groups(&["big"], true, false);
+    env
+}
+
+fn outcome(env: &Env) -> String {
+    let summary = env.last_summary();
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        env.users(),
+        env.members("big"),
+        env.group("nested"),
+        env.emails(),
+        summary.result,
+        (
+            summary.counts.users_created,
+            summary.counts.groups_synced,
+            summary.counts.emails_sent
+        ),
+    )
+}
+
+#[test]
+fn one_page_per_invocation_completes_a_10000_user_group_identically() {
+    let single = ten_thousand();
+    single.start().unwrap();
+    assert!(matches!(
+        single.advance(Budget::default()).unwrap(),
+        AdvanceOutcome::Finished { .. }
+    ));
+
+    let chunked = ten_thousand();
+    chunked.start().unwrap();
+    let one_page = Budget {
+        max_millis: 20_000,
+        max_pages: Some(1),
+    };
+    let mut invocations = 0;
+    loop {
+        invocations += 1;
+        match chunked.advance(one_page).unwrap() {
+            AdvanceOutcome::Finished { .. } => break,
+            AdvanceOutcome::Progressed {
+                waiting_until: None,
+                ..
+            } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    // 10 pages of `big`, 3 of `nested` at 999 per page, then finalize.
+    assert!(invocations >= 13, "{invocations}");
+    assert_eq!(outcome(&chunked), outcome(&single));
+    assert_eq!(chunked.members("big").len(), 10_000);
+}
+
+#[test]
+fn a_spent_time_budget_saves_the_cursor_and_returns() {
+    let env = ten_thousand();
+    env.start().unwrap();
+    // A zero budget does no page at all, and the run is still there.
+    let out = env
+        .advance(Budget {
+            max_millis: 0,
+            max_pages: None,
+        })
+        .unwrap();
+    assert!(
+        matches!(
+            out,
+            AdvanceOutcome::Progressed {
+                phase: Phase::Members,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
+    assert_eq!(status.current.unwrap().counts.pages, 0);
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+}

@@ -1,0 +1,135 @@
+//! Crash and resume: the store fails at every write index of a run in
+//! turn; after resuming, the directory is the same as after a clean run, no
+//! email went out twice, and nothing was removed before finalize.
+mod common;
+use common::*;
+use engine::*;
+
+/// Run 1 syncs `eng` (nested `ops`) and `sales`; `sales` gets product
+/// access. Then the tenant and settings change so that run 2 creates users
+/// (with emails), updates one, takes users out of scope and drops `sales`.
+fn prepare() -> Env {
+    let env = Env::new();
+    env.tenant
+        .domain("contoso.com", true)
+        .domain("fabrikam.com", false);
+    env.tenant.set_page_size(2);
+    env.tenant.put_users(people("a", 9, "contoso.com"));
+    env.tenant.put_users(people("b", 1, "fabrikam.com"));
+    env.tenant
+        .put_group("eng", "Engineering")
+        .put_group("ops", "Ops")
+        .put_group("sales", "Sales");
+    for u in ["a00000", "a00001", "a00002"] {
+        env.tenant.add_user_to("eng", u);
+    }
+    for u in ["a00003", "a00004", "b00000"] {
+        env.tenant.add_user_to("ops", u);
+    }
+    env.tenant.add_user_to("sales", "a00005");
+    env.tenant.nest("eng", "ops");
+    env.save_groups(&["eng", "sales"], true, false);
+    assert_eq!(env.sync(), RunResult::Completed);
+    env.set_access("sales", true).unwrap();
+    env.set_access("eng", true).unwrap();
+
+    for u in ["a00006", "a00007", "a00008"] {
+        env.tenant.add_user_to("ops", u);
+    }
+    env.tenant.remove_user_from("eng", "a00001");
+    let mut renamed = engine::testing::user("a00002", "a2@contoso.com");
+    renamed.display_name = Some("Renamed".into());
+    env.tenant.put_user(renamed);
+    env.save_groups(&["eng"], true, false);
+    env.clock.advance_ms(HOUR);
+    env.mailer.sent.lock().unwrap().clear();
+    env
+}
+
+/// The directory as a user sees it, timestamps left out.
+fn observe(env: &Env) -> String {
+    let mut users = env.users();
+    for u in &mut users {
+        u.created_at = 0;
+    }
+    let groups: Vec<GroupView> = ["eng", "ops", "sales"]
+        .iter()
+        .map(|g| env.group(g))
+        .collect();
+    let members: Vec<Vec<String>> = ["eng", "ops"].iter().map(|g| env.members(g)).collect();
+    let mut emails = env.emails();
+    for e in &mut emails {
+        e.queued_at = 0;
+        e.sent_at = None;
+    }
+    let domains: Vec<String> = block(env.engine().claimed_domains(ORG))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    let summary = env.last_summary();
+    format!(
+        "{users:?}\n{groups:?}\n{members:?}\n{emails:?}\n{:?}\n{domains:?}\n{:?}\n{:?}",
+        env.billing(),
+        summary.result,
+        summary.counts
+    )
+}
+
+/// Nothing that only finalize may remove is gone.
+fn nothing_removed(env: &Env) -> bool {
+    env.user("a00001").synced && env.group("sales").product_access && env.group("sales").synced
+}
+
+fn resume(env: &Env) {
+    match env.start() {
+        Ok(_) | Err(EngineError::Conflict(ConflictReason::RunInProgress { .. })) => {}
+        Err(e) => panic!("start after the crash: {e}"),
+    }
+    // The crashed invocation's lease must expire first.
+    env.clock.advance_ms(61_000);
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+}
+
+#[test]
+fn a_crash_at_any_write_resumes_to_the_same_directory_without_duplicate_emails() {
+    let clean = prepare();
+    clean.store.reset_stats();
+    assert_eq!(clean.sync(), RunResult::Completed);
+    let writes = clean.store.stats().writes;
+    let expected = observe(&clean);
+    let expected_mail = clean.mailer.addresses();
+    assert_eq!(expected_mail.len(), 3, "a6-a8 are new");
+    assert!(writes > 10);
+
+    for k in 0..writes {
+        let env = prepare();
+        env.store.fail_write_at(k);
+        let crashed = match env.start() {
+            Err(_) => true,
+            Ok(_) => env.advance(Budget::default()).is_err(),
+        };
+        assert!(crashed, "write {k} did not fail the run");
+        let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
+        if let Some(run) = status.current
+            && matches!(
+                run.phase,
+                Phase::Domains | Phase::Groups | Phase::Members | Phase::Users
+            )
+        {
+            assert!(nothing_removed(&env), "write {k}: removed before finalize");
+        }
+        resume(&env);
+        let got = observe(&env);
+        let diff: Vec<(&str, &str)> = got
+            .lines()
+            .zip(expected.lines())
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert!(
+            diff.is_empty(),
+            "write {k}: different directory after resuming: {diff:#?}"
+        );
+        assert_eq!(env.mailer.addresses(), expected_mail, "write {k}: emails");
+    }
+}
