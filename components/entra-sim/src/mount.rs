@@ -3,8 +3,9 @@
 
 use crate::LinkBase;
 
-/// Strips the component's route prefix from the path (from `spin-path-info`)
-/// and records the public base URL, so links point back through Spin.
+/// Strips the component's route prefix from the path (by `spin-path-info`,
+/// else `spin-component-route`) and records the public base URL, so links
+/// point back through Spin.
 pub fn rebase(mut req: http::Request<Vec<u8>>) -> Result<http::Request<Vec<u8>>, http::Error> {
     let header = |name: &str| {
         req.headers()
@@ -13,7 +14,13 @@ pub fn rebase(mut req: http::Request<Vec<u8>>) -> Result<http::Request<Vec<u8>>,
             .map(str::to_owned)
     };
     let path = req.uri().path().to_owned();
-    let info = header("spin-path-info").unwrap_or_else(|| path.clone());
+    let info = header("spin-path-info")
+        .or_else(|| {
+            let route = header("spin-component-route")?;
+            let rest = path.strip_prefix(route.trim_end_matches('/'))?;
+            Some(rest.to_owned())
+        })
+        .unwrap_or_else(|| path.clone());
     let prefix = path.strip_suffix(info.as_str()).unwrap_or("").to_owned();
     let full: Option<http::Uri> = header("spin-full-url").and_then(|u| u.parse().ok());
     let scheme = full
@@ -62,6 +69,24 @@ mod tests {
         assert_eq!(
             req.extensions().get::<LinkBase>(),
             Some(&LinkBase("https://demo.example:3000/sim".into()))
+        );
+    }
+
+    #[test]
+    fn without_path_info_the_component_route_is_stripped() {
+        let req = http::Request::builder()
+            .uri("/sim/v1.0/domains")
+            .header("host", "127.0.0.1:3000")
+            .header("spin-component-route", "/sim")
+            .body(Vec::new())
+            .unwrap();
+
+        let req = rebase(req).unwrap();
+
+        assert_eq!(req.uri().to_string(), "/v1.0/domains");
+        assert_eq!(
+            req.extensions().get::<LinkBase>(),
+            Some(&LinkBase("http://127.0.0.1:3000/sim".into()))
         );
     }
 
