@@ -266,3 +266,21 @@ fn health_and_console_need_no_token() {
     let missing = h.call(Method::GET, "/no-such-file.js", None, None);
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[test]
+fn a_failing_store_is_503_and_the_next_request_succeeds() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    h.app.store.fail_write_at(0);
+    let body = json!({"name": "Demo", "tenant_id": "contoso.example", "client_id": "abc", "client_secret": "s"});
+    let failed = h.post("/api/v1/orgs/acme/directories", &token, body.clone());
+    assert_eq!(
+        failed.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        failed.body
+    );
+    assert_eq!(failed.code(), "store_error");
+    let retried = h.post("/api/v1/orgs/acme/directories", &token, body);
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
+}

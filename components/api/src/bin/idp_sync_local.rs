@@ -29,6 +29,7 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::time::{Duration, Instant};
 
     use api::App;
@@ -168,7 +169,16 @@ mod native {
             match server.recv_timeout(wait) {
                 Ok(Some(mut request)) => {
                     let response = match read_request(&mut request) {
-                        Ok(req) => block_on(api::handle(app, req)),
+                        // A bug must cost one request, not the server.
+                        Ok(req) => {
+                            catch_unwind(AssertUnwindSafe(|| block_on(api::handle(app, req))))
+                                .unwrap_or_else(|_| {
+                                    api::ApiError::Internal(
+                                        "the request handler panicked".to_owned(),
+                                    )
+                                    .into_response()
+                                })
+                        }
                         Err(e) => api::ApiError::BadRequest(e.to_string()).into_response(),
                     };
                     // The client may have gone away; nothing to do about it.
@@ -180,8 +190,10 @@ mod native {
                 }
             }
             if Instant::now() >= next_tick {
-                if let Err(e) = block_on(app.tick_all()) {
-                    eprintln!("idp-sync-local: tick failed: {e}");
+                match catch_unwind(AssertUnwindSafe(|| block_on(app.tick_all()))) {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => eprintln!("idp-sync-local: tick failed: {e}"),
+                    Err(_) => eprintln!("idp-sync-local: tick panicked"),
                 }
                 next_tick = Instant::now() + interval;
             }
