@@ -178,3 +178,43 @@ impl Store for MemoryStore {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    #[test]
+    fn limits_counters_and_injected_failures() {
+        let store = MemoryStore::new();
+        block_on(async {
+            let long = "k".repeat(MAX_KEY_BYTES + 1);
+            assert!(matches!(
+                store.set(&long, b"v").await,
+                Err(StoreError::KeyTooLong { .. })
+            ));
+            let big = vec![0u8; MAX_VALUE_BYTES + 1];
+            assert!(matches!(
+                store.set("k", &big).await,
+                Err(StoreError::ValueTooLarge { .. })
+            ));
+            assert!(store.compare_and_swap("k", None, b"1").await.unwrap());
+            assert!(!store.compare_and_swap("k", None, b"2").await.unwrap());
+            assert!(store.compare_and_swap("k", Some(b"1"), b"2").await.unwrap());
+            store.fail_write_at(1);
+            store.set("a", b"x").await.unwrap();
+            assert!(matches!(
+                store.set("b", b"x").await,
+                Err(StoreError::Backend(_))
+            ));
+            store.set("b", b"y").await.unwrap();
+            assert_eq!(store.get("b").await.unwrap(), Some(b"y".to_vec()));
+        });
+        let stats = store.stats();
+        assert_eq!(
+            (stats.writes, stats.max_value_bytes, stats.peak_keys),
+            (4, 1, 3)
+        );
+        assert_eq!(store.written_keys(), ["k", "k", "a", "b"]);
+    }
+}

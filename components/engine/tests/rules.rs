@@ -768,3 +768,60 @@ fn listings_page_through_everything_with_an_opaque_cursor() {
         400
     );
 }
+
+#[test]
+fn the_scheduler_ticks_every_directory_from_the_index() {
+    let env = Env::new();
+    small_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    env.sync();
+    let e = env.engine();
+    let second = block(e.connect_directory(
+        ORG,
+        NewDirectory {
+            name: "Second".into(),
+            tenant_id: "tenant-2".into(),
+            client_id: "client-2".into(),
+            sealed_secret: vec![1],
+        },
+    ))
+    .unwrap();
+    assert_eq!(block(e.directory_index()).unwrap().len(), 2);
+    env.clock.advance_ms(4 * HOUR);
+    let reports = block(e.tick_all(
+        |d: &Directory| {
+            if d.id == second.id {
+                Err("cannot decrypt the secret")
+            } else {
+                Ok(&env.tenant)
+            }
+        },
+        &env.mailer,
+        Budget::default(),
+    ))
+    .unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(
+        matches!(
+            &reports[0].outcome,
+            Ok(TickOutcome::Started { run_id: 2, .. })
+        ),
+        "{:?}",
+        reports[0]
+    );
+    assert_eq!(
+        reports[1].outcome,
+        Err("cannot decrypt the secret".to_string())
+    );
+}
+
+#[test]
+fn a_selected_group_deleted_during_the_sync_is_skipped() {
+    let env = Env::new();
+    small_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    env.start().unwrap();
+    env.tenant.remove_group("ops");
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+    assert_eq!(env.synced_user_ids(), ["a00000", "a00001", "a00002"]);
+}

@@ -187,3 +187,34 @@ pub trait IdentitySource {
     async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError>;
     async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError>;
 }
+
+/// A shared reference to a source is a source (e.g. one tenant client
+/// serving several calls).
+impl<T: IdentitySource> IdentitySource for &T {
+    async fn domains(&self) -> Result<Vec<SourceDomain>, SourceError> {
+        (**self).domains().await
+    }
+    async fn group(&self, id: &str) -> Result<Option<SourceGroup>, SourceError> {
+        (**self).group(id).await
+    }
+    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError> {
+        (**self).users(page).await
+    }
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError> {
+        (**self).groups(page).await
+    }
+    async fn members(
+        &self,
+        group_id: &str,
+        transitive: bool,
+        page: Option<&PageToken>,
+    ) -> Result<Page<Member>, SourceError> {
+        (**self).members(group_id, transitive, page).await
+    }
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
+        (**self).users_delta(from).await
+    }
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
+        (**self).groups_delta(from).await
+    }
+}

@@ -374,6 +374,18 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
         .await
     {
         Ok(page) => page,
+        Err(SourceError::NotFound(_)) => {
+            // Deleted since it was found: nothing of it to sync.
+            w.log(
+                LogLevel::Warning,
+                format!("group {group} was deleted during the sync; skipped"),
+            );
+            let h = &mut w.doc.head;
+            h.queue.pop_front();
+            h.page = None;
+            h.front_users = 0;
+            return Ok(Ok(()));
+        }
         Err(err) => return Ok(Err(err)),
     };
     let mut lines = Vec::new();
