@@ -4,7 +4,8 @@
 // The app is found through the environment (run.sh starts `idp-sync-local`
 // and fills it in; point it at `spin up` or any deployment the same way):
 //   IDP_SYNC_URL, IDP_SYNC_OPERATOR_TOKEN, IDP_SYNC_TENANT_ID,
-//   IDP_SYNC_CLIENT_ID, IDP_SYNC_CLIENT_SECRET
+//   IDP_SYNC_CLIENT_ID, IDP_SYNC_CLIENT_SECRET, and IDP_SYNC_SIM_URL (optional:
+//   the simulated tenant, whose fault knobs the progress test turns)
 // IDP_SYNC_SCREENSHOTS=1 also writes docs/screenshots/*.png.
 
 import { chromium } from 'playwright-core';
@@ -43,6 +44,22 @@ export async function api(method, urlPath, { token, body } = {}) {
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) throw new Error(`${method} ${urlPath}: ${response.status} ${text}`);
   return data;
+}
+
+/**
+ * Sets fault-injection knobs of the simulated tenant (`POST /_sim/faults`),
+ * or returns false when the tenant is not the simulator.
+ */
+export async function simFaults(knobs) {
+  const sim = process.env.IDP_SYNC_SIM_URL;
+  if (!sim) return false;
+  const response = await fetch(`${sim.replace(/\/$/, '')}/_sim/faults`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(knobs),
+  });
+  if (!response.ok) throw new Error(`simulator faults: ${response.status} ${await response.text()}`);
+  return true;
 }
 
 let orgCount = 0;

@@ -8,8 +8,10 @@
 #
 # To test another running deployment instead (e.g. `spin up`), set
 # IDP_SYNC_URL, IDP_SYNC_OPERATOR_TOKEN, IDP_SYNC_TENANT_ID, IDP_SYNC_CLIENT_ID
-# and IDP_SYNC_CLIENT_SECRET: no server is started then.
-# IDP_SYNC_SCREENSHOTS=1 also rewrites docs/screenshots/*.png.
+# and IDP_SYNC_CLIENT_SECRET (and IDP_SYNC_SIM_URL when the tenant is the
+# simulator): no server is started then.
+# IDP_SYNC_SCREENSHOTS=1 also rewrites docs/screenshots/*.png. Arguments go to
+# `node --test` (e.g. --test-name-pattern=SAML).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -21,7 +23,9 @@ if [ -z "${IDP_SYNC_URL:-}" ]; then
   target="${CARGO_TARGET_DIR:-$root/target}"
   (cd "$root" && cargo build --quiet -p api --bin idp-sync-local)
   log="$(mktemp)"
-  "$target/debug/idp-sync-local" --port 0 >"$log" 2>&1 &
+  # One Graph page per request or tick, ticks every second: a run spans a few
+  # invocations, as on a serverless host, so the console shows it in progress.
+  IDP_SYNC_PAGE_BUDGET=1 "$target/debug/idp-sync-local" --port 0 --tick-ms 1000 >"$log" 2>&1 &
   server=$!
   trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 
@@ -44,7 +48,9 @@ if [ -z "${IDP_SYNC_URL:-}" ]; then
   IDP_SYNC_TENANT_ID="$(field '(demo[ _-]?)?tenant[ _-]?id')"
   IDP_SYNC_CLIENT_ID="$(field '(demo[ _-]?)?client[ _-]?id')"
   IDP_SYNC_CLIENT_SECRET="$(field '(demo[ _-]?)?client[ _-]?secret')"
-  export IDP_SYNC_URL IDP_SYNC_OPERATOR_TOKEN IDP_SYNC_TENANT_ID IDP_SYNC_CLIENT_ID IDP_SYNC_CLIENT_SECRET
+  # The simulated tenant's own admin endpoints (fault injection), for the progress test.
+  IDP_SYNC_SIM_URL="$(grep -i -m1 'simulat' "$log" | grep -o -m1 -E '127\.0\.0\.1:[0-9]+' | sed 's|^|http://|' || true)"
+  export IDP_SYNC_SIM_URL IDP_SYNC_URL IDP_SYNC_OPERATOR_TOKEN IDP_SYNC_TENANT_ID IDP_SYNC_CLIENT_ID IDP_SYNC_CLIENT_SECRET
   for name in IDP_SYNC_OPERATOR_TOKEN IDP_SYNC_TENANT_ID IDP_SYNC_CLIENT_ID IDP_SYNC_CLIENT_SECRET; do
     if [ -z "${!name}" ]; then
       echo "could not read ${name} from idp-sync-local's output:" >&2
@@ -55,4 +61,4 @@ if [ -z "${IDP_SYNC_URL:-}" ]; then
 fi
 
 cd "$here"
-node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs
+node --test --test-concurrency=1 --test-reporter=spec "$@" ./*.test.mjs

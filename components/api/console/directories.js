@@ -79,8 +79,12 @@ export function renderConnect(main) {
     event.preventDefault();
     clearErrors(form);
     const value = (name) => form.elements[name].value.trim();
-    const body = { tenant_id: value('tenant_id'), client_id: value('client_id'), client_secret: form.elements.client_secret.value };
-    if (value('name')) body.name = value('name');
+    const body = {
+      name: value('name'),
+      tenant_id: value('tenant_id'),
+      client_id: value('client_id'),
+      client_secret: form.elements.client_secret.value,
+    };
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
     try {

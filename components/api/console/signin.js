@@ -11,7 +11,7 @@ export function renderSignIn(main, onSignedIn) {
       label: 'Admin token',
       name: 'token',
       type: 'password',
-      hint: 'The org admin token you received when your organization was created.',
+      hint: 'The org admin token you received when your organization was created. It is kept in this browser tab only, until you sign out or close the tab.',
       autocomplete: 'current-password',
       required: true,
     }),

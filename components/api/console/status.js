@@ -22,8 +22,9 @@ export function normalizeStatus(data) {
 function currentRunCard(run) {
   const labelId = newId('progress-label');
   const percent = percentDone(run);
-  const waiting = run.waiting_until
-    ? h('p', { class: 'hint' }, 'Microsoft Graph asked us to slow down; the sync resumes at ', timeEl(run.waiting_until), '.')
+  const waitSecs = run.waiting_until ? Math.max(1, Math.round((run.waiting_until - Date.now()) / 1000)) : 0;
+  const waiting = waitSecs
+    ? h('p', { class: 'hint' }, `Microsoft Graph asked us to slow down; the sync resumes in about ${waitSecs} s.`)
     : null;
   return h(
     'section',
