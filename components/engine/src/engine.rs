@@ -402,6 +402,18 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         load(self.store, &keys::saml(&org)).await
     }
 
+    /// Whether SAML may be configured now: `Err(Conflict(NoCompletedRun))`
+    /// exactly when `put_saml` would refuse for that reason (lets a client
+    /// disable the form with the reason before anything is typed).
+    pub async fn saml_configurable(&self, org: &str) -> Result<()> {
+        let org = OrgId::parse(org)?;
+        if crate::query::has_completed_run(self, &org).await? {
+            Ok(())
+        } else {
+            Err(EngineError::Conflict(ConflictReason::NoCompletedRun))
+        }
+    }
+
     /// Stores the SAML configuration; 409 `NoCompletedRun` until one of the
     /// org's directories has completed a sync.
     pub async fn put_saml(&self, org: &str, config: SamlConfig) -> Result<SamlConfig> {

@@ -413,31 +413,72 @@ impl IdentitySource for MemoryTenant {
         })
     }
 
+    /// Upserts in id order, then (for a round after a previous one) the
+    /// removals; a page token holds the last id given, so a page costs only
+    /// its own items.
     async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
+        use std::ops::Bound::{Excluded, Unbounded};
         self.call(|t| {
-            let (since, offset) = delta_round(from, "udelta")?;
-            let mut changes: Vec<UserChange> = t
-                .users
-                .values()
-                .filter(|(_, v)| *v > since)
-                .map(|(u, _)| UserChange::Upsert(u.clone()))
-                .collect();
-            if since > 0 {
-                changes.extend(
-                    t.removed_users
-                        .iter()
-                        .filter(|(_, v)| **v > since)
-                        .map(|(id, _)| UserChange::Removed { id: id.clone() }),
-                );
+            let bad = || SourceError::BadResponse("bad users delta token".into());
+            let (since, after): (u64, Option<String>) = match from {
+                DeltaFrom::Start => (0, None),
+                DeltaFrom::Delta(DeltaToken(token)) => (parse_token(token, "udelta")?.1, None),
+                DeltaFrom::Page(PageToken(token)) => {
+                    let mut parts = token.splitn(3, '|');
+                    if parts.next() != Some("upage") {
+                        return Err(bad());
+                    }
+                    let since = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+                    (since, Some(parts.next().ok_or_else(bad)?.to_owned()))
+                }
+            };
+            let size = t.page_size;
+            let mut items = Vec::new();
+            let mut last = String::new();
+            let mut more = false;
+            let in_removed = after.as_deref().is_some_and(|a| a.starts_with("r:"));
+            if !in_removed {
+                let start = after.as_deref().map_or(Unbounded, |a| Excluded(&a[2..]));
+                for (id, (u, v)) in t.users.range::<str, _>((start, Unbounded)) {
+                    if *v > since {
+                        if items.len() == size {
+                            more = true;
+                            break;
+                        }
+                        items.push(UserChange::Upsert(u.clone()));
+                        last = format!("u:{id}");
+                    }
+                }
             }
-            Ok(delta_page(
-                changes,
-                offset,
-                t.page_size,
-                "udelta",
-                since,
-                t.version,
-            ))
+            if !more && since > 0 {
+                let start = after
+                    .as_deref()
+                    .filter(|_| in_removed)
+                    .map_or(Unbounded, |a| Excluded(&a[2..]));
+                for (id, v) in t.removed_users.range::<str, _>((start, Unbounded)) {
+                    if *v > since {
+                        if items.len() == size {
+                            more = true;
+                            break;
+                        }
+                        items.push(UserChange::Removed { id: id.clone() });
+                        last = format!("r:{id}");
+                    }
+                }
+            }
+            Ok(if more {
+                Page {
+                    items,
+                    next: Some(PageToken(format!("upage|{since}|{last}"))),
+                    delta: None,
+                }
+            } else {
+                Page {
+                    items,
+                    next: None,
+                    delta: Some(DeltaToken(format!("udelta|0|{}", t.version))),
+                }
+            })
         })
     }
 
