@@ -50,6 +50,9 @@ fn a_full_sync_of_all_users_and_groups() {
     assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
 
     // SAML is refused until a sync has completed, and says why.
+    let gated = h.get("/api/v1/orgs/acme/saml", &token);
+    assert_eq!(gated.body["configurable"], false, "{}", gated.body);
+    assert!(gated.body["reason"].as_str().unwrap().contains("completed"));
     let early = h.put("/api/v1/orgs/acme/saml", &token, SAML());
     assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
     assert_eq!(early.code(), "no_completed_sync");
@@ -196,8 +199,9 @@ fn a_full_sync_of_all_users_and_groups() {
     assert!(!emails.is_empty());
     assert!(by(&emails, "to", "adele.vance@contoso.com").is_some());
     assert_eq!(
+        counts["emails_sent"].as_u64().unwrap(),
         h.app.mailer.0.borrow().len() as u64,
-        counts["emails_sent"].as_u64().unwrap()
+        "the run summary's emails_sent must count the emails the mailer delivered"
     );
 
     // Product access drives billing.
@@ -216,6 +220,11 @@ fn a_full_sync_of_all_users_and_groups() {
     assert_eq!(billing(&h), 0);
 
     // SAML is allowed now.
+    let open = h.get("/api/v1/orgs/acme/saml", &token);
+    assert_eq!(
+        open.body,
+        json!({"saml": null, "configurable": true, "reason": null})
+    );
     let saml = h.put("/api/v1/orgs/acme/saml", &token, SAML());
     assert_eq!(saml.status, StatusCode::OK, "{}", saml.body);
     assert_eq!(

@@ -16,6 +16,15 @@ struct Saml {
     saml: Option<SamlConfig>,
 }
 
+/// `GET`: the configuration, and whether it may be configured yet (with the
+/// reason when not), so a client can disable the form up front.
+#[derive(Serialize)]
+struct SamlPage {
+    saml: Option<SamlConfig>,
+    configurable: bool,
+    reason: Option<String>,
+}
+
 impl<S, H, C, M, P> App<S, H, C, M, P>
 where
     S: Store,
@@ -25,8 +34,18 @@ where
     P: Pause + Clone,
 {
     pub(crate) async fn get_saml(&self, org: &str) -> Result<Response, ApiError> {
-        let saml = self.engine().get_saml(org).await?;
-        Ok(ok(&Saml { saml }))
+        let engine = self.engine();
+        let saml = engine.get_saml(org).await?;
+        let reason = match engine.saml_configurable(org).await {
+            Ok(()) => None,
+            Err(EngineError::Conflict(reason)) => Some(reason.to_string()),
+            Err(other) => return Err(other.into()),
+        };
+        Ok(ok(&SamlPage {
+            saml,
+            configurable: reason.is_none(),
+            reason,
+        }))
     }
 
     pub(crate) async fn put_saml(&self, org: &str, req: &Request) -> Result<Response, ApiError> {
