@@ -66,6 +66,7 @@ pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
                 .await?;
         }
     }
+    let mut sent = 0;
     for i in 0..count {
         if w.now().saturating_sub(started) >= budget.max_millis {
             return Ok(Ok(()));
@@ -78,6 +79,7 @@ pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
             .map(|(id, _)| id.clone())
             .collect();
         if queued.is_empty() {
+            sent += sent_by(&shard, run);
             continue;
         }
         w.doc.head.sending = queued.clone();
@@ -121,6 +123,12 @@ pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
             )
             .await?;
         w.doc.head.sending.clear();
+        sent += sent_by(&shard, run);
     }
+    w.doc.head.counts.emails_sent = sent;
     Ok(Ok(()))
+}
+
+fn sent_by(shard: &BTreeMap<String, OutboxRecord>, run: u64) -> u64 {
+    shard.values().filter(|r| r.sent_run == Some(run)).count() as u64
 }
