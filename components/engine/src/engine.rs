@@ -25,6 +25,9 @@ pub struct EngineConfig {
     pub history_len: usize,
     /// Troubleshooting events kept per run.
     pub log_cap: usize,
+    /// Staged pages are moved out of the run document into a chunk key once
+    /// they exceed this (capped at 640 KiB, so the document stays < 1 MiB).
+    pub seal_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -34,6 +37,7 @@ impl Default for EngineConfig {
             lease_ms: 60_000,
             history_len: 20,
             log_cap: 50,
+            seal_bytes: 640 * 1024,
         }
     }
 }

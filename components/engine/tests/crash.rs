@@ -9,7 +9,9 @@ use engine::*;
 /// access. Then the tenant and settings change so that run 2 creates users
 /// (with emails), updates one, takes users out of scope and drops `sales`.
 fn prepare() -> Env {
-    let env = Env::new();
+    let mut env = Env::new();
+    // Seal staged pages into chunk keys after every page or two.
+    env.config.seal_bytes = 300;
     env.tenant
         .domain("contoso.com", true)
         .domain("fabrikam.com", false);
@@ -49,7 +51,8 @@ fn prepare() -> Env {
 /// The same tenant in all-users scope: run 2 is incremental (delta), and
 /// `sales` is deleted from the tenant, so it loses its access.
 fn prepare_all_users() -> Env {
-    let env = Env::new();
+    let mut env = Env::new();
+    env.config.seal_bytes = 300;
     env.tenant
         .domain("contoso.com", true)
         .domain("fabrikam.com", false);
@@ -143,6 +146,16 @@ fn crash_everywhere(prepare: fn() -> Env, expected_new_accounts: usize) {
     let expected_mail = clean.mailer.addresses();
     assert_eq!(expected_mail.len(), expected_new_accounts);
     assert!(writes > 10);
+    let sealed = clean
+        .store
+        .written_keys()
+        .iter()
+        .filter(|k| k.contains("/stage/"))
+        .count();
+    assert!(
+        sealed >= 2,
+        "staging chunks are part of what crashes ({sealed})"
+    );
 
     for k in 0..writes {
         let env = prepare();

@@ -3,7 +3,7 @@
 //!
 //! Encoding: one JSON line (the header), then the tail: JSON lines of
 //! [`Staged`] records accumulated by the pages read so far. When the tail
-//! grows past [`SEAL_AT`] it is moved to a sealed chunk
+//! grows past `EngineConfig::seal_bytes` (640 KiB) it is moved to a sealed chunk
 //! (`stage/0.{n}`), so one page costs one write of this document and the
 //! staging needs few keys. Every write of the document is a compare-and-swap
 //! against the bytes last read or written: losing it means losing the lease.
@@ -17,8 +17,9 @@ use crate::sync::types::{LogEvent, LogLevel, Phase, RunCounts, Trigger};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, VecDeque};
 
-/// A tail longer than this is sealed into a chunk before more is appended.
-pub(crate) const SEAL_AT: usize = 640 * 1024;
+/// The largest staging tail: the run document must stay under 1 MiB with
+/// its header and one more page.
+pub(crate) const MAX_SEAL_BYTES: usize = 640 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Lease {

@@ -12,7 +12,7 @@ use crate::ports::{
     Clock, DeltaFrom, GroupChange, IdentitySource, Mailer, Member, MemberKind, SourceError, Store,
     Timestamp, UserChange,
 };
-use crate::sync::doc::{Lease, RunDoc, SEAL_AT, Staged};
+use crate::sync::doc::{Lease, MAX_SEAL_BYTES, RunDoc, Staged};
 use crate::sync::types::*;
 
 /// More users than this in one group: the group is not synced.
@@ -72,7 +72,8 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     async fn stage(&mut self, lines: &[Staged]) -> Result<()> {
         for line in lines {
             let bytes = crate::codec::encode(line);
-            if !self.doc.tail.is_empty() && self.doc.tail.len() + bytes.len() > SEAL_AT {
+            let seal_at = self.e.config.seal_bytes.min(MAX_SEAL_BYTES);
+            if !self.doc.tail.is_empty() && self.doc.tail.len() + bytes.len() > seal_at {
                 let chunk = keys::shard(self.org, self.dir, "stage", 0, self.doc.head.sealed);
                 self.e.store.set(&chunk, &self.doc.tail).await?;
                 self.doc.head.sealed += 1;

@@ -44,6 +44,7 @@ impl Mailer for RecordingMailer {
 }
 
 pub struct Env {
+    pub config: EngineConfig,
     pub store: MemoryStore,
     pub clock: ManualClock,
     pub tenant: MemoryTenant,
@@ -59,6 +60,7 @@ impl Env {
     /// An org `acme` with one directory connected; the tenant is empty.
     pub fn new() -> Env {
         let env = Env {
+            config: EngineConfig::default(),
             store: MemoryStore::new(),
             clock: ManualClock::new(T0),
             tenant: MemoryTenant::new(),
@@ -88,7 +90,7 @@ impl Env {
     }
 
     pub fn engine(&self) -> Engine<'_, MemoryStore, ManualClock> {
-        Engine::new(&self.store, &self.clock)
+        Engine::new(&self.store, &self.clock).with_config(self.config)
     }
 
     pub fn save(&self, body: Value) -> VersionedSettings {
