@@ -8,7 +8,7 @@
 //! per line, the operator token, the demo tenant's credentials and, last,
 //! `listening on http://127.0.0.1:PORT`.
 //!
-//! Usage: `idp-sync-local [--port 3000] [--preset demo] [--tick-ms 2000]`.
+//! Usage: `idp-sync-local [--port 3000] [--preset demo] [--tick-ms 1000] [--page-budget N]`.
 //! Variables `IDP_SYNC_OPERATOR_TOKEN`, `IDP_SYNC_ENCRYPTION_KEY`,
 //! `IDP_SYNC_INVOCATION_BUDGET_MS`, `IDP_SYNC_PAGE_BUDGET` override the
 //! generated or default values.
@@ -48,17 +48,24 @@ mod native {
     /// console stays responsive and progress is visible.
     const LOCAL_BUDGET_MS: &str = "3000";
 
+    const USAGE: &str = "usage: idp-sync-local [--port 3000] [--preset demo|large|huge] \
+                         [--tick-ms 1000] [--page-budget N]";
+
     struct Options {
         port: u16,
         preset: Preset,
         tick: Duration,
+        /// Graph pages per request or tick (small values make runs visibly
+        /// span many ticks).
+        page_budget: Option<u32>,
     }
 
     fn parse(args: Vec<String>) -> Result<Options, String> {
         let mut options = Options {
             port: 3000,
             preset: Preset::Demo,
-            tick: Duration::from_secs(2),
+            tick: Duration::from_secs(1),
+            page_budget: None,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -76,13 +83,17 @@ mod native {
                     let ms: u64 = value()?.parse().map_err(|_| "--tick-ms takes a number")?;
                     options.tick = Duration::from_millis(ms.max(100));
                 }
-                "--help" | "-h" => {
-                    return Err(
-                        "usage: idp-sync-local [--port 3000] [--preset demo|large|huge] [--tick-ms 2000]"
-                            .to_owned(),
-                    );
+                "--page-budget" => {
+                    let pages = value()?
+                        .parse()
+                        .map_err(|_| "--page-budget takes a number")?;
+                    options.page_budget = Some(pages);
                 }
-                other => return Err(format!("unknown argument {other:?} (try --help)")),
+                "--help" | "-h" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
             }
         }
         Ok(options)
@@ -114,6 +125,9 @@ mod native {
         );
         default(names::ENCRYPTION_KEY, random_base64(32)?);
         default(names::INVOCATION_BUDGET_MS, LOCAL_BUDGET_MS.to_owned());
+        if let Some(pages) = options.page_budget {
+            vars.set(names::PAGE_BUDGET, &pages.to_string());
+        }
         vars.set(names::AUTHORITY_URL, sim.base_url());
         vars.set(names::GRAPH_URL, sim.base_url());
         let config = block_on(AppConfig::load(&vars)).map_err(|e| e.to_string())?;
