@@ -77,3 +77,39 @@ fn a_100000_user_tenant_fits_in_300_keys() {
     assert_eq!(summary.counts.groups_synced, 50);
     assert_eq!(summary.counts.groups_over_limit[0].id, "all");
 }
+
+#[test]
+fn a_growing_directory_gets_more_shards_and_leaves_no_old_ones_behind() {
+    let env = Env::new();
+    env.tenant.domain("contoso.com", true);
+    env.tenant.put_users(people("u", 20, "contoso.com"));
+    env.save_all_users(false);
+    env.sync();
+    let shard_keys = |env: &Env| -> Vec<String> {
+        env.store
+            .dump_sizes()
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.contains("/users/"))
+            .collect()
+    };
+    assert_eq!(shard_keys(&env).len(), 1);
+
+    env.tenant.put_users(people("v", 6_000, "contoso.com"));
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    let grown = shard_keys(&env);
+    assert!(grown.len() > 2, "{grown:?}");
+    assert_eq!(env.synced_user_ids().len(), 6_020);
+
+    // The next finalize deletes the one-shard layout.
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    let after = shard_keys(&env);
+    assert!(
+        after.iter().all(|k| !k.ends_with("/users/1.0")),
+        "{after:?}"
+    );
+    assert_eq!(after.len(), grown.len() - 1);
+    assert_eq!(env.synced_user_ids().len(), 6_020);
+}
