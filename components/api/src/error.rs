@@ -29,6 +29,9 @@ pub enum ApiError {
     /// 400: the body is not the JSON the route expects, or a query parameter is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// 400: an id (path, body or cursor) the engine refuses as malformed.
+    #[error("{0}")]
+    InvalidId(String),
     /// 401: no token, or not one that grants access here.
     #[error("a valid bearer token is required")]
     Unauthorized,
@@ -90,7 +93,7 @@ struct Inner<'a> {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::InvalidId(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -109,6 +112,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::InvalidId(_) => "invalid_id",
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -167,7 +171,7 @@ impl From<EngineError> for ApiError {
         let retry_after_secs = e.retry_after_secs();
         let message = e.to_string();
         match e {
-            EngineError::InvalidId { .. } => ApiError::BadRequest(message),
+            EngineError::InvalidId { .. } => ApiError::InvalidId(message),
             EngineError::Validation(fields) => ApiError::Validation {
                 message: "some fields are invalid".to_owned(),
                 fields: fields

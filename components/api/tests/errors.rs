@@ -284,3 +284,26 @@ fn a_failing_store_is_503_and_the_next_request_succeeds() {
     let retried = h.post("/api/v1/orgs/acme/directories", &token, body);
     assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
 }
+
+#[test]
+fn malformed_ids_and_cursors_are_400() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    for path in [
+        "/api/v1/orgs/acme/users?cursor=not-a-cursor",
+        "/api/v1/orgs/acme/directories/D%201/settings",
+        "/api/v1/orgs/acme/groups/bad.id",
+    ] {
+        let reply = h.get(path, &token);
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            reply.body
+        );
+        assert_eq!(reply.code(), "invalid_id", "{path}");
+    }
+    let limit = h.get("/api/v1/orgs/acme/users?limit=many", &token);
+    assert_eq!(limit.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(limit.body["error"]["fields"][0]["field"], "limit");
+}
