@@ -462,7 +462,6 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
             next.last_completed = Some(LastCompleted {
                 run_id: run,
                 finished_at: now,
-                groups: synced_groups.keys().cloned().collect(),
                 domains: claim.clone(),
                 selected: selected.clone(),
                 access_removed: access_removed.clone(),

@@ -5,10 +5,11 @@ use crate::engine::Engine;
 use crate::error::{ConflictReason, EngineError, Result};
 use crate::ids::{DirId, OrgId};
 use crate::keys;
-use crate::model::GroupData;
+use crate::model::{GroupData, GroupRecord};
 use crate::orgs;
 use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, Store};
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
+use crate::shards::{self, Kind, Loaded};
 use crate::sync::doc::{RunDoc, RunHeader};
 use crate::sync::state::{DirState, delta_basis};
 use crate::sync::types::*;
@@ -87,33 +88,48 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
         .map(|d| d.name.clone())
         .collect();
 
+    // Previously synced groups, from the stored records (no Graph request).
+    let previous: Vec<GroupData> = match &state.last_completed {
+        Some(_) => {
+            let loaded: Loaded<GroupRecord> =
+                shards::load_all(e.store, org, dir, Kind::Groups, state.shards.groups).await?;
+            loaded
+                .items
+                .into_values()
+                .filter(|g| g.synced)
+                .map(|g| g.data)
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let mut groups = Vec::new();
     let mut roots = Vec::new();
     if let UserScope::Groups { group_ids } = &settings.scope {
-        let mut wanted: Vec<(String, bool)> =
-            group_ids.iter().map(|g| (g.clone(), false)).collect();
-        if settings.keep_previous_groups
-            && let Some(last) = &state.last_completed
-        {
-            for g in &last.groups {
-                if !group_ids.contains(g) {
-                    wanted.push((g.clone(), true));
-                }
-            }
-        }
-        for (id, kept) in wanted {
-            let found = source.group(&id).await?;
+        for id in group_ids {
+            let found = source.group(id).await?;
             if found.is_none() {
                 warnings.push(format!(
                     "group {id} does not exist in the tenant and will not be synced"
                 ));
             }
             groups.push(GroupPlan {
-                id,
+                id: id.clone(),
                 display_name: found.as_ref().map(|g| g.display_name.clone()),
-                kept_from_previous: kept,
+                kept_from_previous: false,
             });
             roots.extend(found.map(GroupData::from));
+        }
+        if settings.keep_previous_groups {
+            // Kept as they were; one deleted from the tenant meanwhile is
+            // skipped by the run.
+            for g in previous.iter().filter(|g| !group_ids.contains(&g.id)) {
+                groups.push(GroupPlan {
+                    id: g.id.clone(),
+                    display_name: Some(g.name.clone()),
+                    kept_from_previous: true,
+                });
+                roots.push(g.clone());
+            }
         }
     }
 
@@ -123,7 +139,10 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
         changes.domains_removed = last.domains.difference(&claim).cloned().collect();
         if !roots.is_empty() || matches!(settings.scope, UserScope::Groups { .. }) {
             let now: BTreeSet<String> = roots.iter().map(|g| g.id.clone()).collect();
-            let before = last.selected.clone().unwrap_or_else(|| last.groups.clone());
+            let before = last
+                .selected
+                .clone()
+                .unwrap_or_else(|| previous.iter().map(|g| g.id.clone()).collect());
             changes.groups_added = now.difference(&before).cloned().collect();
             changes.groups_removed = before.difference(&now).cloned().collect();
         }

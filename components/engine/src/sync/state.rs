@@ -27,8 +27,6 @@ pub(crate) struct Claim {
 pub(crate) struct LastCompleted {
     pub run_id: u64,
     pub finished_at: Timestamp,
-    /// Groups synced by that run.
-    pub groups: BTreeSet<String>,
     /// Domains claimed by that run.
     pub domains: BTreeSet<String>,
     /// The groups that run started from (group scope), `None` for all users.

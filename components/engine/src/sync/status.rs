@@ -59,15 +59,33 @@ pub(crate) async fn history<S: Store, C: Clock>(
         .unwrap_or_default())
 }
 
+/// Group lists kept per run in the history (the counts stay exact).
+const LISTED: usize = 100;
+/// The history document stays under this size, dropping the oldest runs.
+const HISTORY_BYTES: usize = 768 * 1024;
+
 /// Adds a finished run at the front (once per run id, so a retry after a
-/// crash does not duplicate it), keeping the configured number of runs.
+/// crash does not duplicate it), keeping the configured number of runs and
+/// a bounded size.
 pub(crate) async fn append_history<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
     dir: &DirId,
-    summary: RunSummary,
+    mut summary: RunSummary,
 ) -> Result<()> {
     let cap = e.config.history_len;
+    let c = &mut summary.counts;
+    let omitted = c.groups_over_limit.len().saturating_sub(LISTED)
+        + c.access_removed.len().saturating_sub(LISTED);
+    if omitted > 0 {
+        c.groups_over_limit.truncate(LISTED);
+        c.access_removed.truncate(LISTED);
+        summary.log.push(LogEvent {
+            at: summary.finished_at,
+            level: LogLevel::Info,
+            message: format!("{omitted} more groups (over the limit, or losing access) not listed"),
+        });
+    }
     update(
         e.store,
         &keys::dir_doc(org, dir, "runs"),
@@ -78,6 +96,9 @@ pub(crate) async fn append_history<S: Store, C: Clock>(
             }
             runs.insert(0, summary.clone());
             runs.truncate(cap);
+            while runs.len() > 1 && crate::codec::encode(&runs).len() > HISTORY_BYTES {
+                runs.pop();
+            }
             Ok((Some(runs), ()))
         },
     )
