@@ -28,7 +28,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON body: {e}")))?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let message = strip_position(&e.into_inner().to_string());
+        let message = e.into_inner().to_string();
         let field = field_of(&path, &message);
         ApiError::Validation {
             message: format!("invalid request body: {message}"),
@@ -38,7 +38,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
 }
 
 /// Checks the content type of a request that must carry a JSON body.
-pub fn require_json(req: &Request) -> Result<(), ApiError> {
+fn require_json(req: &Request) -> Result<(), ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -64,13 +64,6 @@ fn field_of(path: &str, message: &str) -> String {
         (Some(name), parent) => format!("{parent}.{name}"),
         (None, ".") => String::new(),
         (None, path) => path.to_owned(),
-    }
-}
-
-fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
     }
 }
 

@@ -40,10 +40,3 @@ pub fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) 
     );
     response
 }
-
-/// 204 without a body.
-pub fn no_content() -> Response {
-    let mut response = http::Response::new(Vec::new());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    response
-}
