@@ -7,8 +7,11 @@
 //! serve the simulated Entra tenant's `large` preset. [`scenarios`] walks
 //! through what an operator and an org admin do, checking each rule a user
 //! would notice. [`client`] is a small JSON-over-HTTP client.
+//! [`components`] reads the built wasm components' imports and exports, so
+//! their fit with Spin is checked even where Spin is not installed.
 #![cfg(not(target_arch = "wasm32"))]
 
 pub mod client;
+pub mod components;
 pub mod scenarios;
 pub mod server;
