@@ -235,3 +235,41 @@ fn refused_tenant_credentials_are_502_with_the_reason() {
     assert_eq!(domains.code(), "source_unauthorized");
     assert!(!String::from_utf8_lossy(&domains.raw).contains("wrong\""));
 }
+
+#[test]
+fn a_throttled_tenant_is_503_with_retry_after_and_starts_nothing() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    let dir = h.connect_demo("acme", &token);
+    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    h.sim.sim().set_faults(entra_sim::Faults {
+        throttle_every: 1,
+        retry_after_secs: 3600,
+        ..entra_sim::Faults::default()
+    });
+    let preview = h.call(
+        Method::POST,
+        &format!("{base}/sync/preview"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(
+        preview.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        preview.body
+    );
+    assert_eq!(preview.code(), "source_throttled");
+    assert_eq!(preview.header("retry-after"), Some("3600"));
+
+    let sync = h.call(Method::POST, &format!("{base}/sync"), Some(&token), None);
+    assert_eq!(
+        sync.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        sync.body
+    );
+    let status = h.get(&format!("{base}/sync"), &token);
+    assert!(status.body["current"].is_null(), "{}", status.body);
+    assert_eq!(status.body["auto_sync"], false);
+}
