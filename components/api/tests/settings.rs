@@ -213,6 +213,21 @@ fn the_tenant_is_read_live_for_the_pickers() {
         .map(|g| g["display_name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Engineering"]);
+
+    // A cursor is handed back to Graph only if it points at the Graph host.
+    use base64::Engine as _;
+    let foreign =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("https://evil.example/v1.0/groups");
+    let refused = h.get(
+        &format!("/api/v1/orgs/acme/directories/{dir}/tenant/groups?cursor={foreign}"),
+        &token,
+    );
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
+    let garbage = h.get(
+        &format!("/api/v1/orgs/acme/directories/{dir}/tenant/groups?cursor=%%%"),
+        &token,
+    );
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
 }
 
 #[test]
