@@ -95,7 +95,7 @@ fn a_spent_time_budget_saves_the_cursor_and_returns() {
         matches!(
             out,
             AdvanceOutcome::Progressed {
-                phase: Phase::Members,
+                phase: Phase::Domains,
                 ..
             }
         ),

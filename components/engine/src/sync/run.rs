@@ -200,21 +200,20 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     loop {
         let spent = w.now().saturating_sub(started) >= budget.max_millis;
         let phase = w.doc.head.phase;
-        let reads_page = matches!(
-            phase,
-            Phase::Members | Phase::Groups | Phase::Users | Phase::Domains
-        );
+        let reads_page = matches!(phase, Phase::Members | Phase::Groups | Phase::Users);
         if spent || (reads_page && budget.max_pages.is_some_and(|max| pages >= max)) {
             return release(w, None).await;
         }
         let result = match phase {
             Phase::Domains => {
+                // The domains were read and checked when the run started;
+                // this step is saved together with the first page.
                 w.doc.head.phase = if w.doc.head.from.is_some() {
                     Phase::Groups
                 } else {
                     Phase::Members
                 };
-                Ok(())
+                continue;
             }
             Phase::Members => members_page(w, source).await?,
             Phase::Groups => groups_page(w, source).await?,

@@ -218,11 +218,7 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
             auto_sync: true,
             ..settings
         },
-        phase: if all_users {
-            Phase::Groups
-        } else {
-            Phase::Members
-        },
+        phase: Phase::Domains,
         lease: None,
         lease_seq: last.as_ref().map_or(0, |h| h.lease_seq),
         waiting_until: None,
