@@ -262,10 +262,13 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         crate::sync::start::tick(self, &org, &dir, source, mailer, budget).await
     }
 
-    /// `tick` for every directory in the index, sharing `budget` (directories
-    /// are skipped once the time is spent). `source_for` builds the identity
-    /// source of a directory (e.g. a Graph client from its decrypted secret);
-    /// its error is reported for that directory only.
+    /// `tick` for the directories in the index, sharing `budget` fairly: each
+    /// gets an equal share of the time left, and once the time is spent the
+    /// rest wait for the next tick. The starting directory rotates every
+    /// minute, so a large run cannot starve the directories after it.
+    /// `source_for` builds the identity source of a directory (e.g. a Graph
+    /// client from its decrypted secret); its error is reported for that
+    /// directory only.
     pub async fn tick_all<I, M, F, E>(
         &self,
         mut source_for: F,
@@ -279,14 +282,20 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         E: std::fmt::Display,
     {
         let started = self.now();
+        let mut index = orgs::index(self.store).await?;
+        if !index.is_empty() {
+            let turn = (started / 60_000) as usize % index.len();
+            index.rotate_left(turn);
+        }
+        let total = index.len();
         let mut reports = Vec::new();
-        for entry in orgs::index(self.store).await? {
+        for (done, entry) in index.into_iter().enumerate() {
             let spent = self.now().saturating_sub(started);
             if spent >= budget.max_millis {
                 break;
             }
-            let remaining = Budget {
-                max_millis: budget.max_millis - spent,
+            let share = Budget {
+                max_millis: (budget.max_millis - spent) / (total - done) as u64,
                 ..budget
             };
             let outcome = match orgs::get(self.store, &entry.org, &entry.dir).await {
@@ -299,7 +308,7 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
                             entry.dir.as_str(),
                             &source,
                             mailer,
-                            remaining,
+                            share,
                         )
                         .await
                         .map_err(|e| e.to_string()),

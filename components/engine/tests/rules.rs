@@ -801,18 +801,33 @@ fn the_scheduler_ticks_every_directory_from_the_index() {
     ))
     .unwrap();
     assert_eq!(reports.len(), 2);
+    let outcome = |dir: &str| {
+        reports
+            .iter()
+            .find(|r| r.dir.as_str() == dir)
+            .unwrap()
+            .outcome
+            .clone()
+    };
+    let first = outcome(&env.dir);
     assert!(
-        matches!(
-            &reports[0].outcome,
-            Ok(TickOutcome::Started { run_id: 2, .. })
-        ),
-        "{:?}",
-        reports[0]
+        matches!(first, Ok(TickOutcome::Started { run_id: 2, .. })),
+        "{first:?}"
     );
     assert_eq!(
-        reports[1].outcome,
+        outcome(second.id.as_str()),
         Err("cannot decrypt the secret".to_string())
     );
+
+    // A minute later the other directory goes first.
+    env.clock.advance_ms(60_000);
+    let next = block(e.tick_all(
+        |_: &Directory| Ok::<_, String>(&env.tenant),
+        &env.mailer,
+        Budget::default(),
+    ))
+    .unwrap();
+    assert_ne!(next[0].dir, reports[0].dir);
 }
 
 #[test]
