@@ -54,12 +54,10 @@ impl Kind {
     }
 }
 
-/// A collection as read from the store, with the raw bytes of each shard so
-/// a save can skip unchanged ones.
+/// A collection as read from the store.
 pub(crate) struct Loaded<T> {
     pub count: u32,
     pub items: BTreeMap<String, T>,
-    raw: Vec<Option<Vec<u8>>>,
 }
 
 pub(crate) async fn load_all<S: Store, T: DeserializeOwned>(
@@ -70,17 +68,10 @@ pub(crate) async fn load_all<S: Store, T: DeserializeOwned>(
     count: u32,
 ) -> Result<Loaded<T>, EngineError> {
     let mut items = BTreeMap::new();
-    let mut raw = Vec::with_capacity(count as usize);
     for i in 0..count {
-        let key = keys::shard(org, dir, kind.name(), count, i);
-        let bytes = store.get(&key).await?;
-        if let Some(bytes) = &bytes {
-            let shard: BTreeMap<String, T> = decode(&key, bytes)?;
-            items.extend(shard);
-        }
-        raw.push(bytes);
+        items.extend(load_shard::<S, T>(store, org, dir, kind, count, i).await?);
     }
-    Ok(Loaded { count, items, raw })
+    Ok(Loaded { count, items })
 }
 
 /// Reads one shard document (empty when absent).
@@ -115,98 +106,114 @@ pub(crate) async fn load_one<S: Store, T: DeserializeOwned>(
     Ok(shard.remove(id))
 }
 
-/// Each record encoded once (`"id":{...}`), reused for every layout tried.
-fn encode_entries<T: Serialize>(items: &BTreeMap<String, T>) -> Vec<(u64, Vec<u8>)> {
-    items
-        .iter()
-        .map(|(id, item)| {
-            let mut entry = encode(id);
-            entry.push(b':');
-            entry.extend_from_slice(&encode(item));
-            (fnv1a(id), entry)
-        })
-        .collect()
+/// Records encoded once each (`"id":{...}`, with the hash of the id), in id
+/// order; consuming a map drops each record as soon as it is encoded.
+pub(crate) struct Entries(Vec<(u64, Vec<u8>)>);
+
+pub(crate) fn encode_entries<K: AsRef<str>, T: Serialize>(
+    items: impl IntoIterator<Item = (K, T)>,
+) -> Entries {
+    Entries(
+        items
+            .into_iter()
+            .map(|(id, item)| {
+                let id = id.as_ref();
+                let mut entry = encode(&id);
+                entry.push(b':');
+                entry.extend_from_slice(&encode(&item));
+                (fnv1a(id), entry)
+            })
+            .collect(),
+    )
 }
 
-/// The shard documents for `count` shards: JSON objects in id order (the
-/// same bytes `serde_json` gives for a `BTreeMap`).
-fn encode_shards(entries: &[(u64, Vec<u8>)], count: u32) -> Vec<Vec<u8>> {
-    let mut shards: Vec<Vec<u8>> = (0..count).map(|_| vec![b'{']).collect();
-    for (hash, entry) in entries {
-        let doc = &mut shards[(hash % u64::from(count)) as usize];
-        if doc.len() > 1 {
+impl Entries {
+    /// The entries of each of `count` documents.
+    fn split(&self, count: u32) -> Vec<Vec<&[u8]>> {
+        let mut shards: Vec<Vec<&[u8]>> = (0..count).map(|_| Vec::new()).collect();
+        for (hash, entry) in &self.0 {
+            shards[(hash % u64::from(count)) as usize].push(entry);
+        }
+        shards
+    }
+
+    /// Chooses the shard count: the current one while every document stays
+    /// under `KEEP_BYTES` and the collection has not shrunk to a quarter of
+    /// the target, else one sized for the content, doubled until every
+    /// document fits.
+    fn shard_count(&self, current: u32) -> Result<u32, EngineError> {
+        let sizes = |count: u32| -> Vec<usize> {
+            self.split(count)
+                .iter()
+                .map(|d| 2 + d.iter().map(|e| e.len() + 1).sum::<usize>())
+                .collect()
+        };
+        if current > 0 {
+            let s = sizes(current);
+            let total: usize = s.iter().sum();
+            if s.iter().all(|d| *d <= KEEP_BYTES)
+                && total >= (current as usize - 1) * TARGET_BYTES / 4
+            {
+                return Ok(current);
+            }
+        }
+        let total: usize = self.0.iter().map(|(_, e)| e.len() + 1).sum();
+        let mut count = total.div_ceil(TARGET_BYTES).max(1) as u32;
+        while sizes(count).iter().any(|d| *d > MAX_BYTES) {
+            if count >= 1 << 16 {
+                return Err(EngineError::Corrupt(format!(
+                    "a record does not fit in a {MAX_BYTES}-byte document"
+                )));
+            }
+            count *= 2;
+        }
+        Ok(count)
+    }
+}
+
+/// One shard document: a JSON object in id order (the same bytes
+/// `serde_json` gives for a `BTreeMap`).
+fn document(entries: &[&[u8]]) -> Vec<u8> {
+    let mut doc = Vec::with_capacity(2 + entries.iter().map(|e| e.len() + 1).sum::<usize>());
+    doc.push(b'{');
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
             doc.push(b',');
         }
         doc.extend_from_slice(entry);
     }
-    for doc in &mut shards {
-        doc.push(b'}');
-    }
-    shards
+    doc.push(b'}');
+    doc
 }
 
-/// Writes `items` as the new content of the collection; returns the shard
-/// count used (the caller records it in the directory state). Keeps the old
-/// count while it fits, and never writes a document whose bytes are
-/// unchanged (or an empty one that does not exist).
-pub(crate) async fn save_all<S: Store, T: Serialize>(
+/// Writes `entries` as the new content of the collection, one document at
+/// a time; returns the shard count used (the caller records it in the
+/// directory state). A document whose bytes are unchanged is not written,
+/// nor an empty one that does not exist.
+pub(crate) async fn save_all<S: Store>(
     store: &S,
     org: &OrgId,
     dir: &DirId,
     kind: Kind,
-    old: &Loaded<T>,
-    items: &BTreeMap<String, T>,
+    old_count: u32,
+    entries: Entries,
 ) -> Result<u32, EngineError> {
-    let (count, docs) = layout(items, old.count)?;
-    for (i, doc) in docs.iter().enumerate() {
-        let previous = if count == old.count {
-            old.raw.get(i).and_then(Option::as_ref)
+    let count = entries.shard_count(old_count)?;
+    for (i, shard) in entries.split(count).iter().enumerate() {
+        let doc = document(shard);
+        let key = keys::shard(org, dir, kind.name(), count, i as u32);
+        let previous = if count == old_count {
+            store.get(&key).await?
         } else {
             None
         };
-        let unchanged = previous.is_some_and(|p| p == doc);
+        let unchanged = previous.as_deref() == Some(doc.as_slice());
         let empty_and_absent = previous.is_none() && doc.as_slice() == b"{}";
         if !unchanged && !empty_and_absent {
-            store
-                .set(&keys::shard(org, dir, kind.name(), count, i as u32), doc)
-                .await?;
+            store.set(&key, &doc).await?;
         }
     }
     Ok(count)
-}
-
-/// Chooses the shard count: the current one while every document fits and
-/// the collection has not shrunk to a quarter of the target, else one sized
-/// for the content, doubled until every document fits.
-fn layout<T: Serialize>(
-    items: &BTreeMap<String, T>,
-    current: u32,
-) -> Result<(u32, Vec<Vec<u8>>), EngineError> {
-    let fits = |docs: &[Vec<u8>]| docs.iter().all(|d| d.len() <= MAX_BYTES);
-    let entries = encode_entries(items);
-    if current > 0 {
-        let docs = encode_shards(&entries, current);
-        let total: usize = docs.iter().map(Vec::len).sum();
-        if docs.iter().all(|d| d.len() <= KEEP_BYTES)
-            && total >= (current as usize - 1) * TARGET_BYTES / 4
-        {
-            return Ok((current, docs));
-        }
-    }
-    let total: usize = entries.iter().map(|(_, e)| e.len() + 1).sum();
-    let mut count = total.div_ceil(TARGET_BYTES).max(1) as u32;
-    loop {
-        let docs = encode_shards(&entries, count);
-        if fits(&docs) {
-            return Ok((count, docs));
-        }
-        if count >= 1 << 16 {
-            return Err(EngineError::Corrupt(format!(
-                "a record does not fit in a {MAX_BYTES}-byte document"
-            )));
-        }
-        count *= 2;
-    }
 }
 
 /// Deletes every document of a collection laid out with `count` shards.
@@ -237,24 +244,37 @@ mod tests {
     #[test]
     fn shard_documents_are_plain_json_maps() {
         let items: BTreeMap<String, u32> = (0..100).map(|i| (format!("id\"{i}"), i)).collect();
-        let (count, docs) = layout(&items, 3).unwrap();
+        let entries = encode_entries(&items);
+        let count = 3;
         let mut back = BTreeMap::new();
-        for (i, doc) in docs.iter().enumerate() {
-            let shard: BTreeMap<String, u32> = serde_json::from_slice(doc).unwrap();
-            assert!(shard.keys().all(|k| shard_of(k, count) == i as u32));
-            assert_eq!(doc, &encode(&shard));
-            back.extend(shard);
+        for (i, shard) in entries.split(count).iter().enumerate() {
+            let doc = document(shard);
+            let parsed: BTreeMap<String, u32> = serde_json::from_slice(&doc).unwrap();
+            assert!(parsed.keys().all(|k| shard_of(k, count) == i as u32));
+            assert_eq!(doc, encode(&parsed));
+            back.extend(parsed);
         }
         assert_eq!(back, items);
     }
 
     #[test]
-    fn layout_grows_until_every_shard_fits() {
+    fn the_count_grows_until_every_document_fits() {
         let items: BTreeMap<String, String> = (0..3000)
             .map(|i| (format!("id{i}"), "x".repeat(1000)))
             .collect();
-        let (count, docs) = layout(&items, 1).unwrap();
+        let entries = encode_entries(&items);
+        let count = entries.shard_count(1).unwrap();
         assert!(count >= 7, "{count}");
-        assert!(docs.iter().all(|d| d.len() <= MAX_BYTES));
+        assert!(
+            entries
+                .split(count)
+                .iter()
+                .all(|d| document(d).len() <= MAX_BYTES)
+        );
+        assert_eq!(
+            entries.shard_count(count).unwrap(),
+            count,
+            "a fitting count is kept"
+        );
     }
 }

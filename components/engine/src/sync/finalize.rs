@@ -147,13 +147,10 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     for (kind, count) in &state.stale {
         shards::delete_all(store, org, dir, kind, *count).await?;
     }
-    let staged = w.staged().await?;
     let mut old_users: Loaded<UserRecord> =
         shards::load_all(store, org, dir, Kind::Users, state.shards.users).await?;
     let mut old_groups: Loaded<GroupRecord> =
         shards::load_all(store, org, dir, Kind::Groups, state.shards.groups).await?;
-    let old_members: Loaded<MemberList> =
-        shards::load_all(store, org, dir, Kind::Members, state.shards.members).await?;
     let mut old_outbox: Loaded<OutboxRecord> =
         shards::load_all(store, org, dir, Kind::Outbox, state.shards.outbox).await?;
 
@@ -168,9 +165,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     for root in &h.roots {
         view.groups.insert(root.id.clone(), root.clone());
     }
-    for line in staged {
-        view.apply(line);
-    }
+    w.for_each_staged(|line| view.apply(line)).await?;
+    let h = &w.doc.head;
 
     // Groups in scope: all of them, or those reachable from the roots.
     let in_scope: BTreeSet<String> = if all_users {
@@ -407,11 +403,42 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
 
     // Shards first, then the state that points at them.
     let new_counts = ShardCounts {
-        users: shards::save_all(store, org, dir, Kind::Users, &old_users, &users).await?,
-        groups: shards::save_all(store, org, dir, Kind::Groups, &old_groups, &groups).await?,
-        members: shards::save_all(store, org, dir, Kind::Members, &old_members, &synced_groups)
-            .await?,
-        outbox: shards::save_all(store, org, dir, Kind::Outbox, &old_outbox, &outbox).await?,
+        users: shards::save_all(
+            store,
+            org,
+            dir,
+            Kind::Users,
+            old_users.count,
+            shards::encode_entries(users),
+        )
+        .await?,
+        groups: shards::save_all(
+            store,
+            org,
+            dir,
+            Kind::Groups,
+            old_groups.count,
+            shards::encode_entries(groups),
+        )
+        .await?,
+        members: shards::save_all(
+            store,
+            org,
+            dir,
+            Kind::Members,
+            state.shards.members,
+            shards::encode_entries(&synced_groups),
+        )
+        .await?,
+        outbox: shards::save_all(
+            store,
+            org,
+            dir,
+            Kind::Outbox,
+            old_outbox.count,
+            shards::encode_entries(outbox),
+        )
+        .await?,
     };
     let h = &w.doc.head;
     let stale: Vec<(String, u32)> = [

@@ -85,19 +85,23 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         Ok(())
     }
 
-    /// Every staged line of the run, sealed chunks first.
-    pub async fn staged(&self) -> Result<Vec<Staged>> {
-        let mut out = Vec::new();
+    /// Hands every staged line of the run to `apply`, sealed chunks first,
+    /// one chunk in memory at a time.
+    pub async fn for_each_staged(&self, mut apply: impl FnMut(Staged)) -> Result<()> {
         for i in 0..self.doc.head.sealed {
             let chunk = keys::shard(self.org, self.dir, "stage", 0, i);
             let bytes =
                 self.e.store.get(&chunk).await?.ok_or_else(|| {
                     EngineError::Corrupt(format!("{chunk}: staging chunk missing"))
                 })?;
-            out.extend(crate::sync::doc::parse_lines(&chunk, &bytes)?);
+            crate::sync::doc::parse_lines(&chunk, &bytes)?
+                .into_iter()
+                .for_each(&mut apply);
         }
-        out.extend(crate::sync::doc::parse_lines(&self.key, &self.doc.tail)?);
-        Ok(out)
+        crate::sync::doc::parse_lines(&self.key, &self.doc.tail)?
+            .into_iter()
+            .for_each(apply);
+        Ok(())
     }
 
     /// Drops everything staged (a full enumeration starts over).
