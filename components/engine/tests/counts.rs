@@ -113,3 +113,28 @@ fn a_growing_directory_gets_more_shards_and_leaves_no_old_ones_behind() {
     assert_eq!(after.len(), grown.len() - 1);
     assert_eq!(env.synced_user_ids().len(), 6_020);
 }
+
+#[test]
+fn users_with_every_field_at_its_longest_still_fit_the_value_limit() {
+    let env = Env::new();
+    env.tenant.domain("contoso.com", true);
+    let long = |c: char| Some(c.to_string().repeat(256));
+    let users = people("u", 3_000, "contoso.com").into_iter().map(|mut u| {
+        u.display_name = long('d');
+        u.given_name = long('g');
+        u.surname = long('s');
+        u.job_title = long('j');
+        u.department = long('p');
+        u.mail = Some(format!("{}@contoso.com", "m".repeat(200)));
+        u
+    });
+    env.tenant.put_users(users);
+    env.tenant
+        .put_group("g", "G")
+        .add_users_to("g", (0..3_000).map(|i| format!("u{i:05}")));
+    env.save_groups(&["g"], false, false);
+    env.store.reset_stats();
+    assert_eq!(env.sync(), RunResult::Completed);
+    assert!(env.store.stats().max_value_bytes < MAX_VALUE_BYTES);
+    assert_eq!(env.synced_user_ids().len(), 3_000);
+}

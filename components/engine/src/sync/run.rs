@@ -23,6 +23,11 @@ const MAX_RETRIES: u32 = 12;
 const MAX_RESTARTS: u32 = 3;
 /// Member ids per staged line of a group delta (keeps lines small).
 const IDS_PER_LINE: usize = 5_000;
+/// Users per staged line: even with every field at Graph's maximum length a
+/// line stays far below the run document's room.
+const USERS_PER_LINE: usize = 250;
+/// The run document (header and staging tail) stays under this.
+const RUN_DOC_BYTES: usize = 960 * 1024;
 
 /// The invocation holding the lease, with the document as last written.
 pub(crate) struct Worker<'w, 'a, S, C> {
@@ -70,9 +75,11 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     /// Appends staged lines, sealing the tail into a chunk first when it
     /// would grow past the threshold.
     async fn stage(&mut self, lines: &[Staged]) -> Result<()> {
+        // Leave room for the header, which grows with the groups discovered.
+        let room = RUN_DOC_BYTES.saturating_sub(crate::codec::encode(&self.doc.head).len());
+        let seal_at = self.e.config.seal_bytes.min(MAX_SEAL_BYTES).min(room);
         for line in lines {
             let bytes = crate::codec::encode(line);
-            let seal_at = self.e.config.seal_bytes.min(MAX_SEAL_BYTES);
             if !self.doc.tail.is_empty() && self.doc.tail.len() + bytes.len() > seal_at {
                 let chunk = keys::shard(self.org, self.dir, "stage", 0, self.doc.head.sealed);
                 self.e.store.set(&chunk, &self.doc.tail).await?;
@@ -415,11 +422,17 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
     h.counts.pages += 1;
     h.counts.users_seen += users.len() as u64;
     h.front_users += users.len() as u64;
+    let mut chunks = users.chunks(USERS_PER_LINE).map(<[UserData]>::to_vec);
     lines.push(Staged::Members {
         g: group.clone(),
-        u: users,
+        u: chunks.next().unwrap_or_default(),
         sg: subgroups,
     });
+    lines.extend(chunks.map(|u| Staged::Members {
+        g: group.clone(),
+        u,
+        sg: Vec::new(),
+    }));
     let over = h.front_users > GROUP_USER_LIMIT;
     if over {
         lines.push(Staged::OverLimit {
@@ -573,6 +586,14 @@ async fn users_page<S: Store, C: Clock, I: IdentitySource>(
             h.phase = Phase::Finalize;
         }
     }
-    w.stage(&[Staged::Users { up, rm }]).await?;
+    let mut lines: Vec<Staged> = up
+        .chunks(USERS_PER_LINE)
+        .map(|up| Staged::Users {
+            up: up.to_vec(),
+            rm: Vec::new(),
+        })
+        .collect();
+    lines.push(Staged::Users { up: Vec::new(), rm });
+    w.stage(&lines).await?;
     Ok(Ok(()))
 }
