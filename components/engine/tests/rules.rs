@@ -840,3 +840,56 @@ fn a_selected_group_deleted_during_the_sync_is_skipped() {
     assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
     assert_eq!(env.synced_user_ids(), ["a00000", "a00001", "a00002"]);
 }
+
+#[test]
+fn a_kept_previous_group_deleted_from_the_tenant_loses_its_access() {
+    let env = Env::new();
+    small_tenant(&env);
+    env.tenant
+        .put_group("sales", "Sales")
+        .add_user_to("sales", "a00005");
+    env.save_groups(&["eng", "sales"], false, false);
+    env.sync();
+    env.set_access("sales", true).unwrap();
+    env.save_groups(&["eng"], false, true);
+    let preview = block(env.engine().preview(ORG, &env.dir, &env.tenant)).unwrap();
+    let kept: Vec<&str> = preview
+        .groups
+        .iter()
+        .filter(|g| g.kept_from_previous)
+        .map(|g| g.id.as_str())
+        .collect();
+    assert_eq!(
+        kept,
+        ["ops", "sales"],
+        "every previously synced group, nested ones too"
+    );
+    env.tenant.remove_group("sales");
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    let sales = env.group("sales");
+    assert!(!sales.synced && !sales.product_access);
+    assert!(!env.user("a00005").synced);
+}
+
+#[test]
+fn the_preview_lists_domains_added_and_removed_since_the_last_sync() {
+    let env = Env::new();
+    small_tenant(&env);
+    env.tenant.domain("northwind.com", true);
+    env.save(json!({
+        "domains": {"mode": "only", "names": ["contoso.com"]},
+        "scope": {"mode": "groups", "group_ids": ["eng"]}, "send_email": false, "keep_previous_groups": false
+    }));
+    env.sync();
+    env.save(json!({
+        "domains": {"mode": "only", "names": ["northwind.com"]},
+        "scope": {"mode": "groups", "group_ids": ["eng"]}, "send_email": false, "keep_previous_groups": false
+    }));
+    let changes = block(env.engine().preview(ORG, &env.dir, &env.tenant))
+        .unwrap()
+        .changes;
+    assert_eq!(changes.domains_added, ["northwind.com"]);
+    assert_eq!(changes.domains_removed, ["contoso.com"]);
+    assert!(changes.groups_added.is_empty() && changes.groups_removed.is_empty());
+}

@@ -107,6 +107,9 @@ pub(crate) enum Staged {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         sg: Vec<String>,
     },
+    /// Group scope: a group deleted from the tenant while the run read it.
+    #[serde(rename = "x")]
+    Deleted { g: String },
     /// A group with more than 10,000 direct users (reading it stopped).
     #[serde(rename = "ov")]
     OverLimit { g: String, users: u64 },

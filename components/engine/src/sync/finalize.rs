@@ -70,6 +70,11 @@ impl View {
                 }
                 self.children.entry(g).or_default().extend(sg);
             }
+            Staged::Deleted { g } => {
+                self.groups.remove(&g);
+                self.direct_users.remove(&g);
+                self.children.remove(&g);
+            }
             Staged::OverLimit { g, users } => {
                 self.over.insert(g, users);
             }
@@ -172,7 +177,12 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     let in_scope: BTreeSet<String> = if all_users {
         view.groups.keys().cloned().collect()
     } else {
-        let mut reach: BTreeSet<String> = h.roots.iter().map(|g| g.id.clone()).collect();
+        let mut reach: BTreeSet<String> = h
+            .roots
+            .iter()
+            .filter(|g| view.groups.contains_key(&g.id))
+            .map(|g| g.id.clone())
+            .collect();
         let mut stack: Vec<String> = reach.iter().cloned().collect();
         while let Some(g) = stack.pop() {
             for child in view.children.get(&g).into_iter().flatten() {

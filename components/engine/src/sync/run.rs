@@ -395,6 +395,7 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
             h.queue.pop_front();
             h.page = None;
             h.front_users = 0;
+            w.stage(&[Staged::Deleted { g: group }]).await?;
             return Ok(Ok(()));
         }
         Err(err) => return Ok(Err(err)),
