@@ -893,3 +893,121 @@ fn the_preview_lists_domains_added_and_removed_since_the_last_sync() {
     assert_eq!(changes.domains_removed, ["contoso.com"]);
     assert!(changes.groups_added.is_empty() && changes.groups_removed.is_empty());
 }
+
+#[test]
+fn incremental_runs_follow_renames_moves_and_settings_changes() {
+    let env = Env::new();
+    small_tenant(&env);
+    env.tenant.domain("northwind.com", true);
+    env.tenant
+        .put_user(user("n00000", "nina@northwind.com"))
+        .add_user_to("ops", "n00000");
+    env.save(json!({
+        "domains": {"mode": "only", "names": ["contoso.com"]},
+        "scope": {"mode": "all_users_and_groups"}, "send_email": false, "keep_previous_groups": false
+    }));
+    env.sync();
+    assert!(!env.user("n00000").synced);
+    assert!(env.user("a00003").groups.contains(&"eng".to_string()));
+
+    // Changes in the tenant, read through the delta.
+    env.tenant.put_group("ops", "Operations EMEA");
+    env.tenant.unnest("eng", "ops");
+    env.tenant.put_user(user("a00000", "a0@fabrikam.com"));
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    assert!(env.last_summary().log[0].message.contains("incremental"));
+    assert_eq!(env.group("ops").display_name, "Operations EMEA");
+    assert!(env.group("eng").children.is_empty());
+    assert_eq!(
+        env.user("a00003").groups,
+        ["ops"],
+        "no longer reachable through eng"
+    );
+    assert!(!env.user("a00000").synced, "moved to an unverified domain");
+    assert_eq!(env.members("eng"), ["a00001", "a00002"]);
+
+    // A settings change makes the next run a full one, with the new domain.
+    env.save_all_users(false);
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    assert!(env.last_summary().log[0].message.contains("full"));
+    assert!(env.user("n00000").synced);
+}
+
+#[test]
+fn an_org_with_two_directories_lists_and_bills_both() {
+    let env = Env::new();
+    small_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    env.sync();
+    let e = env.engine();
+    let other = engine::testing::MemoryTenant::new();
+    other.domain("fabrikam.com", true);
+    other.put_users(people("f", 4, "fabrikam.com"));
+    other
+        .put_group("fab", "Fabrikam")
+        .add_users_to("fab", (0..4).map(|i| format!("f{i:05}")));
+    let second = block(e.connect_directory(
+        ORG,
+        NewDirectory {
+            name: "Fabrikam".into(),
+            tenant_id: "tenant-2".into(),
+            client_id: "client-2".into(),
+            sealed_secret: vec![1],
+        },
+    ))
+    .unwrap()
+    .id;
+    let input = SettingsInput::from_json(&json!({
+        "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["fab"]},
+        "send_email": false, "keep_previous_groups": false
+    }))
+    .unwrap();
+    block(e.save_settings(ORG, second.as_str(), input, None)).unwrap();
+    block(e.start_sync(ORG, second.as_str(), &other, Trigger::Manual)).unwrap();
+    let done =
+        block(e.advance(ORG, second.as_str(), &other, &env.mailer, Budget::default())).unwrap();
+    assert!(matches!(
+        done,
+        AdvanceOutcome::Finished {
+            result: RunResult::Completed,
+            ..
+        }
+    ));
+
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = block(e.list_users(ORG, cursor.as_deref(), 3)).unwrap();
+        ids.extend(
+            page.items
+                .into_iter()
+                .map(|u| (u.directory.to_string(), u.id)),
+        );
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        ids.len(),
+        6 + 4,
+        "6 users seen in the first tenant (one unverified), 4 in the second"
+    );
+    assert_eq!(
+        ids.iter()
+            .filter(|(d, _)| d.as_str() == second.as_str())
+            .count(),
+        4
+    );
+    env.set_access("eng", true).unwrap();
+    env.set_access("fab", true).unwrap();
+    assert_eq!(env.billing().billable_users, 5 + 4);
+    let domains: Vec<String> = block(e.claimed_domains(ORG))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(domains, ["contoso.com", "fabrikam.com"]);
+}
