@@ -105,3 +105,47 @@ fn a_spent_time_budget_saves_the_cursor_and_returns() {
     assert_eq!(status.current.unwrap().counts.pages, 0);
     assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
 }
+
+#[test]
+fn one_page_per_invocation_gives_the_same_all_users_sync() {
+    let build = || {
+        let env = Env::new();
+        env.tenant.domain("contoso.com", true).set_page_size(3);
+        env.tenant.put_users(people("u", 20, "contoso.com"));
+        for g in 0..4 {
+            let id = format!("g{g}");
+            env.tenant
+                .put_group(&id, &id)
+                .add_users_to(&id, (g * 5..g * 5 + 7).map(|i| format!("u{:05}", i % 20)));
+        }
+        env.tenant.nest("g0", "g1").nest("g1", "g2");
+        env.save_all_users(true);
+        env
+    };
+    let single = build();
+    single.sync();
+    let chunked = build();
+    chunked.start().unwrap();
+    let mut invocations = 0;
+    loop {
+        invocations += 1;
+        let budget = Budget {
+            max_millis: 20_000,
+            max_pages: Some(1),
+        };
+        if matches!(
+            chunked.advance(budget).unwrap(),
+            AdvanceOutcome::Finished { .. }
+        ) {
+            break;
+        }
+    }
+    assert_eq!(
+        invocations, 9,
+        "2 pages of groups and 7 of users, one per call"
+    );
+    let (a, _, _) = outcome(&single);
+    let (b, _, _) = outcome(&chunked);
+    assert_eq!(a, b);
+    assert_eq!(chunked.members("g0").len(), 17);
+}
