@@ -8,7 +8,9 @@
 //! per line, the operator token, the demo tenant's credentials and, last,
 //! `listening on http://127.0.0.1:PORT`.
 //!
-//! Usage: `idp-sync-local [--port 3000] [--preset demo] [--tick-ms 1000] [--page-budget N]`.
+//! Usage: `idp-sync-local [--port 3000] [--preset demo] [--tick-ms 1000]
+//! [--page-budget N] [--sim-latency-ms N]` (the last two make runs visibly
+//! span several ticks, e.g. to watch the console's progress bar).
 //! Variables `IDP_SYNC_OPERATOR_TOKEN`, `IDP_SYNC_ENCRYPTION_KEY`,
 //! `IDP_SYNC_INVOCATION_BUDGET_MS`, `IDP_SYNC_PAGE_BUDGET` override the
 //! generated or default values.
@@ -38,7 +40,7 @@ mod native {
     use engine::MemoryStore;
     use engine::SystemClock;
     use entra_sim::server::SimServer;
-    use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Preset, Sim};
+    use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Faults, Preset, Sim};
     use futures::executor::block_on;
     use graph::native::{ThreadPause, UreqClient};
     use platform::config::names;
@@ -49,7 +51,7 @@ mod native {
     const LOCAL_BUDGET_MS: &str = "3000";
 
     const USAGE: &str = "usage: idp-sync-local [--port 3000] [--preset demo|large|huge] \
-                         [--tick-ms 1000] [--page-budget N]";
+                         [--tick-ms 1000] [--page-budget N] [--sim-latency-ms N]";
 
     struct Options {
         port: u16,
@@ -58,6 +60,8 @@ mod native {
         /// Graph pages per request or tick (small values make runs visibly
         /// span many ticks).
         page_budget: Option<u32>,
+        /// Added to every response of the simulated tenant.
+        sim_latency_ms: u64,
     }
 
     fn parse(args: Vec<String>) -> Result<Options, String> {
@@ -66,6 +70,7 @@ mod native {
             preset: Preset::Demo,
             tick: Duration::from_secs(1),
             page_budget: None,
+            sim_latency_ms: 0,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -89,6 +94,11 @@ mod native {
                         .map_err(|_| "--page-budget takes a number")?;
                     options.page_budget = Some(pages);
                 }
+                "--sim-latency-ms" => {
+                    options.sim_latency_ms = value()?
+                        .parse()
+                        .map_err(|_| "--sim-latency-ms takes a number")?;
+                }
                 "--help" | "-h" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -108,6 +118,10 @@ mod native {
     pub fn run(args: Vec<String>) -> Result<(), String> {
         let options = parse(args)?;
         let sim = SimServer::start_local(Sim::preset(options.preset)).map_err(|e| e.to_string())?;
+        sim.sim().set_faults(Faults {
+            latency_ms: options.sim_latency_ms,
+            ..Faults::default()
+        });
 
         let mut vars = MapVariables::from_env("IDP_SYNC_");
         let mut default = |name: &str, value: String| {
