@@ -48,9 +48,8 @@ fn prepare() -> Env {
     env
 }
 
-/// The same tenant in all-users scope: run 2 is incremental (delta), and
-/// `sales` is deleted from the tenant, so it loses its access.
-fn prepare_all_users() -> Env {
+/// The same tenant in all-users scope after run 1.
+fn all_users_after_one_run() -> Env {
     let mut env = Env::new();
     env.config.seal_bytes = 300;
     env.tenant
@@ -74,7 +73,20 @@ fn prepare_all_users() -> Env {
     assert_eq!(env.sync(), RunResult::Completed);
     env.set_access("sales", true).unwrap();
     env.set_access("eng", true).unwrap();
+    env.clock.advance_ms(HOUR);
+    env.mailer.sent.lock().unwrap().clear();
+    env
+}
 
+/// Run 2 is incremental (delta) over an unchanged tenant.
+fn prepare_unchanged() -> Env {
+    all_users_after_one_run()
+}
+
+/// Run 2 is incremental (delta), and `sales` is deleted from the tenant, so
+/// it loses its access.
+fn prepare_all_users() -> Env {
+    let env = all_users_after_one_run();
     env.tenant.remove_group("sales");
     env.tenant.remove_user("a00001");
     for (id, upn) in [
@@ -85,8 +97,6 @@ fn prepare_all_users() -> Env {
             .put_user(engine::testing::user(id, upn))
             .add_user_to("ops", id);
     }
-    env.clock.advance_ms(HOUR);
-    env.mailer.sent.lock().unwrap().clear();
     env
 }
 
@@ -145,7 +155,7 @@ fn crash_everywhere(prepare: fn() -> Env, expected_new_accounts: usize) {
     let expected = observe(&clean);
     let expected_mail = clean.mailer.addresses();
     assert_eq!(expected_mail.len(), expected_new_accounts);
-    assert!(writes > 10);
+    assert!(writes > 5);
     let sealed = clean
         .store
         .written_keys()
@@ -153,7 +163,7 @@ fn crash_everywhere(prepare: fn() -> Env, expected_new_accounts: usize) {
         .filter(|k| k.contains("/stage/"))
         .count();
     assert!(
-        sealed >= 2,
+        sealed >= 2 || expected_new_accounts == 0,
         "staging chunks are part of what crashes ({sealed})"
     );
 
@@ -197,4 +207,9 @@ fn a_crash_at_any_write_resumes_to_the_same_directory_without_duplicate_emails()
 #[test]
 fn a_crash_at_any_write_of_an_incremental_run_resumes_the_same_way() {
     crash_everywhere(prepare_all_users, 2);
+}
+
+#[test]
+fn a_crash_at_any_write_of_an_unchanged_incremental_run_resumes_the_same_way() {
+    crash_everywhere(prepare_unchanged, 0);
 }

@@ -651,7 +651,23 @@ fn all_users_scope_syncs_everyone_and_later_runs_read_only_changes() {
             .iter()
             .all(|k| !k.contains("/users/") && !k.contains("/members/"))
     );
-    assert!(env.last_summary().log[0].message.contains("incremental"));
+    let unchanged = env.last_summary();
+    assert!(unchanged.log[0].message.contains("incremental"));
+    let c = &unchanged.counts;
+    assert_eq!(
+        (
+            c.users_unchanged,
+            c.users_created,
+            c.groups_synced,
+            c.skipped_unverified_domain
+        ),
+        (6, 0, 2, 2)
+    );
+    assert!(
+        env.store.stats().reads < 30,
+        "the directory is not even read: {:?}",
+        env.store.stats()
+    );
 
     // Changes are picked up from the delta.
     env.tenant

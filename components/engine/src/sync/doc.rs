@@ -141,6 +141,30 @@ pub(crate) enum Staged {
     },
 }
 
+impl Staged {
+    /// Whether the line changes anything (an incremental round over an
+    /// unchanged tenant stages only empty lines).
+    pub fn changes_something(&self) -> bool {
+        match self {
+            Staged::Users { up, rm } => !up.is_empty() || !rm.is_empty(),
+            Staged::GroupDelta {
+                g,
+                au,
+                ag,
+                ru,
+                rg,
+                removed,
+                ..
+            } => {
+                *removed
+                    || g.is_some()
+                    || !(au.is_empty() && ag.is_empty() && ru.is_empty() && rg.is_empty())
+            }
+            _ => true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RunDoc {
     pub head: RunHeader,

@@ -19,7 +19,9 @@ use crate::shards::{self, Kind, Loaded};
 use crate::sync::doc::Staged;
 use crate::sync::run::{GROUP_USER_LIMIT, Worker};
 use crate::sync::start::load_state;
-use crate::sync::state::{Claim, DeltaState, DirState, LastCompleted, ShardCounts, delta_basis};
+use crate::sync::state::{
+    Claim, DeltaState, DirState, LastCompleted, ShardCounts, Tally, delta_basis,
+};
 use crate::sync::types::{LogLevel, OverLimitGroup};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -151,6 +153,14 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     let state = load_state(store, org, dir).await?;
     for (kind, count) in &state.stale {
         shards::delete_all(store, org, dir, kind, *count).await?;
+    }
+    if w.doc.head.incremental && state.last_completed.is_some() {
+        let mut changed = false;
+        w.for_each_staged(|line| changed |= line.changes_something())
+            .await?;
+        if !changed {
+            return unchanged(w, state).await;
+        }
     }
     let mut old_users: Loaded<UserRecord> =
         shards::load_all(store, org, dir, Kind::Users, state.shards.users).await?;
@@ -409,7 +419,6 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     }
     counts.access_removed = access_removed.clone();
     counts.domains_claimed = claim.iter().cloned().collect();
-    counts.users_seen = counts.users_seen.max(view.users.len() as u64);
 
     // Shards first, then the state that points at them.
     let new_counts = ShardCounts {
@@ -471,6 +480,11 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         _ => None,
     };
     let selected = (!all_users).then(|| h.roots.iter().map(|g| g.id.clone()).collect());
+    let tally = Tally {
+        groups_synced: counts.groups_synced,
+        skipped_unverified: counts.skipped_unverified_domain,
+        over_limit: counts.groups_over_limit.clone(),
+    };
     update(
         store,
         &keys::dir_doc(org, dir, "state"),
@@ -502,6 +516,56 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
                 domains: claim.clone(),
                 selected: selected.clone(),
                 access_removed: access_removed.clone(),
+            });
+            next.delta = delta.clone();
+            next.tally = tally.clone();
+            Ok((Some(next), ()))
+        },
+    )
+    .await?;
+    w.doc.head.counts = counts;
+    Ok(())
+}
+
+/// An incremental run that read no change: the directory stays as it is;
+/// only the delta tokens and the last completed run move on.
+async fn unchanged<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    state: DirState,
+) -> Result<()> {
+    let now = w.now();
+    let h = &w.doc.head;
+    let run = h.run_id;
+    let mut counts = h.counts.clone();
+    counts.users_unchanged = state.synced_users;
+    counts.groups_synced = state.tally.groups_synced;
+    counts.skipped_unverified_domain = state.tally.skipped_unverified;
+    counts.groups_over_limit = state.tally.over_limit.clone();
+    counts.domains_claimed = h.claim.iter().cloned().collect();
+    let delta = match (&h.new_users_token, &h.new_groups_token) {
+        (Some(u), Some(g)) => Some(DeltaState {
+            users: u.clone(),
+            groups: g.clone(),
+            obtained_at: now,
+            basis: delta_basis(&h.settings, &h.claim),
+        }),
+        _ => None,
+    };
+    let claim = h.claim.clone();
+    update(
+        w.e.store,
+        &keys::dir_doc(w.org, w.dir, "state"),
+        |cur: Option<DirState>| {
+            let mut next = cur.unwrap_or_default();
+            if next.last_completed.as_ref().is_none_or(|l| l.run_id != run) {
+                next.stale.clear();
+            }
+            next.last_completed = Some(LastCompleted {
+                run_id: run,
+                finished_at: now,
+                domains: claim.clone(),
+                selected: None,
+                access_removed: Vec::new(),
             });
             next.delta = delta.clone();
             Ok((Some(next), ()))

@@ -6,6 +6,7 @@
 
 use crate::ports::{DeltaToken, Timestamp};
 use crate::settings::Settings;
+use crate::sync::types::OverLimitGroup;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -46,6 +47,15 @@ pub(crate) struct DeltaState {
     pub basis: String,
 }
 
+/// Counts of the last completed run that an unchanged incremental run
+/// reports again without reading the directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Tally {
+    pub groups_synced: u64,
+    pub skipped_unverified: u64,
+    pub over_limit: Vec<OverLimitGroup>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DirState {
     pub shards: ShardCounts,
@@ -57,6 +67,8 @@ pub(crate) struct DirState {
     pub synced_users: u64,
     pub last_completed: Option<LastCompleted>,
     pub delta: Option<DeltaState>,
+    #[serde(default)]
+    pub tally: Tally,
 }
 
 /// The fingerprint of what an incremental run must share with the run that
