@@ -120,8 +120,21 @@ fn sync_confirms_the_groups_and_domains_and_the_changes_since_the_last_sync() {
 
     env.save_groups(&["sales"], false, false);
     let preview = block(env.engine().preview(ORG, &env.dir, &env.tenant)).unwrap();
-    assert_eq!(preview.changes.groups_added, ["sales"]);
-    assert_eq!(preview.changes.groups_removed, ["eng"]);
+    // The confirmation names the groups: from the tenant for the added one,
+    // from the stored records for the removed one.
+    let named = |refs: &[GroupRef]| -> Vec<(String, Option<String>)> {
+        refs.iter()
+            .map(|g| (g.id.clone(), g.display_name.clone()))
+            .collect()
+    };
+    assert_eq!(
+        named(&preview.changes.groups_added),
+        [("sales".to_owned(), Some("Sales".to_owned()))]
+    );
+    assert_eq!(
+        named(&preview.changes.groups_removed),
+        [("eng".to_owned(), Some("Engineering".to_owned()))]
+    );
     assert!(preview.changes.domains_removed.is_empty());
 }
 

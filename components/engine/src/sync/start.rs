@@ -13,7 +13,7 @@ use crate::shards::{self, Kind, Loaded};
 use crate::sync::doc::{RunDoc, RunHeader};
 use crate::sync::state::{DirState, delta_basis};
 use crate::sync::types::*;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Delta tokens older than this are not trusted (Graph keeps them 7 days).
 const DELTA_MAX_AGE_MS: u64 = 7 * 24 * 60 * 60 * 1000;
@@ -88,20 +88,20 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
         .map(|d| d.name.clone())
         .collect();
 
-    // Previously synced groups, from the stored records (no Graph request).
-    let previous: Vec<GroupData> = match &state.last_completed {
-        Some(_) => {
-            let loaded: Loaded<GroupRecord> =
-                shards::load_all(e.store, org, dir, Kind::Groups, state.shards.groups).await?;
-            loaded
-                .items
-                .into_values()
-                .filter(|g| g.synced)
-                .map(|g| g.data)
-                .collect()
+    // Previously synced groups, and the names of every stored group (for
+    // the removed ones), from the stored records (no Graph request).
+    let mut previous: Vec<GroupData> = Vec::new();
+    let mut stored_names: BTreeMap<String, String> = BTreeMap::new();
+    if state.last_completed.is_some() {
+        let loaded: Loaded<GroupRecord> =
+            shards::load_all(e.store, org, dir, Kind::Groups, state.shards.groups).await?;
+        for (id, g) in loaded.items {
+            if g.synced {
+                previous.push(g.data.clone());
+            }
+            stored_names.insert(id, g.data.name);
         }
-        None => Vec::new(),
-    };
+    }
     let mut groups = Vec::new();
     let mut roots = Vec::new();
     if let UserScope::Groups { group_ids } = &settings.scope {
@@ -143,14 +143,30 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
                 .selected
                 .clone()
                 .unwrap_or_else(|| previous.iter().map(|g| g.id.clone()).collect());
-            changes.groups_added = now.difference(&before).cloned().collect();
-            changes.groups_removed = before.difference(&now).cloned().collect();
+            changes.groups_added = roots
+                .iter()
+                .filter(|g| !before.contains(&g.id))
+                .map(|g| GroupRef {
+                    id: g.id.clone(),
+                    display_name: Some(g.name.clone()),
+                })
+                .collect();
+            changes.groups_added.sort_by(|a, b| a.id.cmp(&b.id));
+            changes.groups_removed = before
+                .difference(&now)
+                .map(|id| GroupRef {
+                    id: id.clone(),
+                    display_name: stored_names.get(id).cloned(),
+                })
+                .collect();
         }
     }
     for g in &changes.groups_removed {
-        if state.product_access.contains(g) {
+        if state.product_access.contains(&g.id) {
+            let name = g.display_name.as_deref().unwrap_or(&g.id);
             warnings.push(format!(
-                "group {g} is no longer selected: unless it is nested in a selected group it loses product access"
+                "group {name} ({}) is no longer selected: unless it is nested in a selected group it loses product access",
+                g.id
             ));
         }
     }

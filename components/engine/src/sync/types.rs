@@ -61,11 +61,20 @@ pub struct GroupPlan {
     pub kept_from_previous: bool,
 }
 
+/// A group named in a preview's changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRef {
+    pub id: String,
+    /// From the tenant for added groups, from the stored records for removed
+    /// ones; `None` when neither knows the group.
+    pub display_name: Option<String>,
+}
+
 /// Changes relative to the previous completed run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Changes {
-    pub groups_added: Vec<String>,
-    pub groups_removed: Vec<String>,
+    pub groups_added: Vec<GroupRef>,
+    pub groups_removed: Vec<GroupRef>,
     pub domains_added: Vec<String>,
     pub domains_removed: Vec<String>,
 }
