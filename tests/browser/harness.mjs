@@ -29,6 +29,8 @@ export const tenant = () => ({
 
 const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots');
 export const screenshotsWanted = process.env.IDP_SYNC_SCREENSHOTS === '1';
+/** How long a click, a navigation or a wait for an element may take. */
+export const ACTION_TIMEOUT_MS = 60_000;
 
 /** Calls the API directly (for set-up the test is not about). */
 export async function api(method, urlPath, { token, body } = {}) {
@@ -66,14 +68,14 @@ let orgCount = 0;
 /** A new organization: `{ id, token }`. */
 export async function createOrg(name = `Test org ${++orgCount}`) {
   const data = await api('POST', '/api/v1/orgs', { token: env('IDP_SYNC_OPERATOR_TOKEN'), body: { name } });
-  const org = data.org ?? data;
-  return { id: org.id, name, token: data.admin_token ?? data.token };
+  const { org } = data;
+  return { id: org.id, name, token: data.admin_token };
 }
 
 /** Connects the demo tenant to `org` through the API; returns the directory id. */
 export async function connectTenant(org, name = 'Contoso Entra ID') {
   const data = await api('POST', `/api/v1/orgs/${org.id}/directories`, { token: org.token, body: { name, ...tenant() } });
-  return (data.directory ?? data).id;
+  return data.directory.id;
 }
 
 /** A browser with a fresh profile; `close()` removes the profile too. */
@@ -94,6 +96,9 @@ export async function launchBrowser() {
     ],
     viewport: { width: 1280, height: 800 },
   });
+  // Generous: the suite also runs on small CI machines busy compiling Rust.
+  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(ACTION_TIMEOUT_MS);
   return {
     context,
     async page(viewport) {

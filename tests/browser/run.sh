@@ -25,7 +25,7 @@ if [ -z "${IDP_SYNC_URL:-}" ]; then
   log="$(mktemp)"
   # One Graph page per request or tick, ticks every second: a run spans a few
   # invocations, as on a serverless host, so the console shows it in progress.
-  IDP_SYNC_PAGE_BUDGET=1 "$target/debug/idp-sync-local" --port 0 --tick-ms 1000 >"$log" 2>&1 &
+  "$target/debug/idp-sync-local" --port 0 --page-budget 1 --tick-ms 1000 >"$log" 2>&1 &
   server=$!
   trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 
@@ -61,4 +61,10 @@ if [ -z "${IDP_SYNC_URL:-}" ]; then
 fi
 
 cd "$here"
-node --test --test-concurrency=1 --test-reporter=spec "$@" ./*.test.mjs
+status=0
+node --test --test-concurrency=1 --test-reporter=spec "$@" ./*.test.mjs || status=$?
+if [ "$status" != 0 ] && [ -n "${log:-}" ]; then
+  echo "--- last lines of idp-sync-local's output ---" >&2
+  tail -n 40 "$log" >&2
+fi
+exit "$status"

@@ -37,7 +37,7 @@ export const UNAUTHORIZED_EVENT = 'idp-sync:unauthorized';
  * Calls the API. Returns `{ data, etag }`; throws `ApiError` for any non-2xx answer.
  * `token` defaults to the session's; `ifMatch` sends an `If-Match` header.
  */
-export async function request(method, path, { body, ifMatch, token } = {}) {
+async function request(method, path, { body, ifMatch, token } = {}) {
   const headers = { Accept: 'application/json' };
   const bearer = token ?? session.get()?.token;
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -95,10 +95,9 @@ export const get = (path, opts) => request('GET', path, opts);
 export const post = (path, body, opts) => request('POST', path, { ...opts, body });
 export const put = (path, body, opts) => request('PUT', path, { ...opts, body });
 
-/** The list in a listing answer, whether it is a bare array or `{ [key]: [...] }`. */
-export function listOf(data, key) {
-  if (Array.isArray(data)) return data;
-  return data?.[key] ?? data?.items ?? [];
+/** The list under `key` in a listing answer (`items` for paged listings). */
+export function listOf(data, key = 'items') {
+  return Array.isArray(data?.[key]) ? data[key] : [];
 }
 
 const groupNameCache = new Map();
@@ -111,7 +110,7 @@ export async function groupName(id) {
     groupNameCache.set(
       id,
       get(orgPath(`/groups/${encodeURIComponent(id)}`))
-        .then(({ data }) => (data.group ?? data).display_name ?? id)
+        .then(({ data }) => data.group.display_name)
         .catch(() => id),
     );
   }

@@ -10,7 +10,7 @@ export async function renderDirectories(main) {
   main.append(body);
   let directories;
   try {
-    directories = listOf((await get(orgPath('/directories'))).data, 'directories');
+    directories = listOf((await get(orgPath('/directories'))).data);
   } catch (error) {
     body.replaceChildren(loadFailed(error, () => location.reload()));
     return;
@@ -36,12 +36,12 @@ export async function renderDirectories(main) {
         h(
           'li',
           { class: 'card' },
-          h('a', { class: 'directory-link', href: `#/directories/${encodeURIComponent(dir.id)}` }, dir.name || dir.tenant_id || dir.id),
+          h('a', { class: 'directory-link', href: `#/directories/${encodeURIComponent(dir.id)}` }, dir.name),
           h(
             'dl',
             { class: 'facts' },
             h('dt', null, 'Tenant ID'),
-            h('dd', { class: 'mono' }, dir.tenant_id ?? '—'),
+            h('dd', { class: 'mono' }, dir.tenant_id),
             h('dt', null, 'Connected'),
             h('dd', null, timeEl(dir.created_at)),
           ),
@@ -89,7 +89,7 @@ export function renderConnect(main) {
     button.disabled = true;
     try {
       const { data } = await post(orgPath('/directories'), body);
-      const dir = data.directory ?? data;
+      const dir = data.directory;
       location.hash = `#/directories/${encodeURIComponent(dir.id)}/settings`;
     } catch (error) {
       showErrors(form, error);

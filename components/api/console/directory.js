@@ -14,7 +14,7 @@ export async function renderDirectory(main, dir, tab) {
   let status;
   try {
     const [d, s] = await Promise.all([get(dirPath(dir)), get(dirPath(dir, '/sync'))]);
-    directory = d.data.directory ?? d.data;
+    directory = d.data.directory;
     status = normalizeStatus(s.data);
   } catch (error) {
     placeholder.replaceWith(loadFailed(error, () => location.reload()));
@@ -22,7 +22,7 @@ export async function renderDirectory(main, dir, tab) {
   }
   const hasSynced = Boolean(status.current || status.last);
   const active = tab === 'settings' || tab === 'status' ? tab : hasSynced ? 'status' : 'settings';
-  const name = directory.name || directory.tenant_id || dir;
+  const { name } = directory;
 
   const tabLink = (key, label) =>
     h('a', { href: `#/directories/${encodeURIComponent(dir)}/${key}`, 'aria-current': key === active ? 'page' : null }, label);
@@ -35,7 +35,7 @@ export async function renderDirectory(main, dir, tab) {
       { class: 'page-head' },
       h('p', { class: 'eyebrow' }, h('a', { href: '#/directories' }, 'Identity providers'), ' / ', name),
       title,
-      directory.tenant_id ? h('p', { class: 'hint' }, 'Microsoft Entra ID tenant ', h('span', { class: 'mono' }, directory.tenant_id)) : null,
+      h('p', { class: 'hint' }, 'Microsoft Entra ID tenant ', h('span', { class: 'mono' }, directory.tenant_id)),
       h('nav', { class: 'tabs', 'aria-label': 'Directory' }, tabLink('status', 'Sync status'), tabLink('settings', 'Sync settings')),
     ),
     body,

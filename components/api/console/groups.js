@@ -84,7 +84,7 @@ export async function renderGroups(main) {
   const refreshBillable = async () => {
     const { billable_users: n, synced_users: synced } = await billing();
     billable.textContent = n.toLocaleString();
-    syncedUsers.textContent = `Synced users in all: ${synced.toLocaleString()}.`;
+    syncedUsers.textContent = `${plural(synced, 'synced user')} in all.`;
     return n;
   };
   const onToggled = async (name, enabled) => {
@@ -99,7 +99,7 @@ export async function renderGroups(main) {
   const loadPage = async () => {
     const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
     const { data } = await get(orgPath(`/groups${query}`));
-    const groups = listOf(data, 'groups');
+    const groups = listOf(data);
     tbody.append(...groups.map((g) => groupRow(g, onToggled)));
     nameGroups(tbody);
     cursor = data?.next_cursor ?? null;

@@ -56,7 +56,7 @@ function numbers(pairs) {
   );
 }
 
-export const isFailed = (run) => run.result === 'failed';
+const isFailed = (run) => run.result === 'failed';
 
 export function resultBadge(run) {
   return isFailed(run) ? h('span', { class: 'badge bad' }, 'Failed') : h('span', { class: 'badge ok' }, 'Completed');

@@ -30,7 +30,7 @@ export function renderSignIn(main, onSignedIn) {
     button.disabled = true;
     try {
       const { data } = await get('/api/v1/me', { token });
-      session.set({ token, org: { id: data.org.id, name: data.org.name ?? data.org.id } });
+      session.set({ token, org: { id: data.org.id, name: data.org.name } });
       onSignedIn();
     } catch (error) {
       const message = error.status === 401 ? 'This token is not valid for any organization.' : error.message;

@@ -115,7 +115,7 @@ export async function renderStatus(container, dir, initial) {
   async function loadHistory() {
     try {
       const { data } = await get(dirPath(dir, '/sync/history'));
-      const runs = listOf(data, 'runs');
+      const runs = listOf(data);
       history.replaceChildren(...(runs.length ? runs.map(historyItem) : [h('li', { class: 'hint' }, 'No finished sync yet.')]));
       historyError.replaceChildren();
       await nameGroups(history);

@@ -1,7 +1,7 @@
 // Starting a sync: the confirmation (the preview of what will sync), the
 // start itself, and automatic syncing on/off.
 
-import { post, put, dirPath, nameGroups } from './api.js';
+import { post, put, dirPath } from './api.js';
 import { h, newId, setFlash, formError, showErrors } from './ui.js';
 
 const STARTED_MESSAGE =
@@ -22,14 +22,14 @@ function section(title, items, empty) {
   );
 }
 
-/** What changes since the previous completed sync (group ids resolve to names). */
+/** What changes since the previous completed sync. */
 function changes(preview, hasSynced) {
   const c = preview.changes ?? {};
-  const groupList = (ids) => ids.map((id, i) => [i ? ', ' : '', h('span', { 'data-group-id': id }, id)]);
+  const groupList = (refs) => refs.map((g) => g.display_name ?? g.id).join(', ');
   const lines = [];
-  if (c.groups_added?.length) lines.push(['Groups added: ', groupList(c.groups_added)]);
+  if (c.groups_added?.length) lines.push(`Groups added: ${groupList(c.groups_added)}`);
   if (c.groups_removed?.length) {
-    lines.push(['Groups removed: ', groupList(c.groups_removed), '. Unless you keep previously synced groups, they lose product access.']);
+    lines.push(`Groups removed: ${groupList(c.groups_removed)}. Unless you keep previously synced groups, they lose product access.`);
   }
   if (c.domains_added?.length) lines.push(`Domains added: ${c.domains_added.join(', ')}`);
   if (c.domains_removed?.length) lines.push(`Domains removed: ${c.domains_removed.join(', ')}`);
@@ -77,7 +77,6 @@ export async function confirmAndSync(dir, { autoSync, hasSynced, returnFocus }) 
   );
   const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': titleId }, form);
   document.body.append(dialog);
-  nameGroups(form);
 
   return new Promise((resolve) => {
     form.addEventListener('submit', async (event) => {
