@@ -107,6 +107,9 @@ test('choosing specific domains without picking one shows the API error next to 
   const error = page.locator('[data-field="domains"] .field-error:visible').first();
   await error.waitFor();
   assert.notEqual((await error.textContent()).trim(), '');
+  // Focus moved to a domain checkbox, which is described by the message.
+  const describedBy = await page.evaluate(() => document.activeElement?.getAttribute('aria-describedby') ?? '');
+  assert.ok(describedBy.split(' ').includes(await error.getAttribute('id')), 'the focused control is described by the error');
   await finish(page);
 });
 

@@ -33,7 +33,12 @@ export async function renderDirectory(main, dir, tab) {
     h(
       'div',
       { class: 'page-head' },
-      h('p', { class: 'eyebrow' }, h('a', { href: '#/directories' }, 'Identity providers'), ' / ', name),
+      h(
+        'p',
+        { class: 'eyebrow' },
+        `Identity providers / ${name}`,
+        h('a', { class: 'eyebrow-action', href: '#/directories/new' }, 'Connect another tenant'),
+      ),
       title,
       h('p', { class: 'hint' }, 'Microsoft Entra ID tenant ', h('span', { class: 'mono' }, directory.tenant_id)),
       h('nav', { class: 'tabs', 'aria-label': 'Directory' }, tabLink('status', 'Sync status'), tabLink('settings', 'Sync settings')),

@@ -108,6 +108,10 @@ export function showErrors(form, error) {
     const control = container.querySelector('input:not([type=hidden]):not(:disabled), textarea:not(:disabled), select:not(:disabled)');
     if (control) {
       control.setAttribute('aria-invalid', 'true');
+      // The message must be read out when the control gets focus.
+      slot.id ||= newId('error');
+      const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
+      if (!described.includes(slot.id)) control.setAttribute('aria-describedby', [...described, slot.id].join(' '));
       first ??= control;
     } else {
       first ??= slot;
