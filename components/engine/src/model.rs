@@ -128,6 +128,15 @@ pub(crate) struct UserRecord {
     pub left_run: Option<u64>,
 }
 
+impl UserRecord {
+    /// Whether the user has an account: synced now or before. Users seen by
+    /// a run but never synced (unverified domain, only in groups that are not
+    /// synced) are kept for incremental runs but are not accounts.
+    pub fn is_account(&self) -> bool {
+        self.created_run.is_some()
+    }
+}
+
 /// A group of a directory, as stored in `groups/` shards. Product access
 /// lives in the directory state, not here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

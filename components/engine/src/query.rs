@@ -216,21 +216,24 @@ pub(crate) async fn list_users<S: Store, C: Clock>(
         Kind::Users,
         cursor,
         limit,
-        |dir, _, _, rec: UserRecord| Some(user_view(dir, rec)),
+        |dir, _, _, rec: UserRecord| rec.is_account().then(|| user_view(dir, rec)),
     )
     .await
 }
 
-/// Finds the record of `id` in whichever directory of the org holds it.
+/// Finds the record of `id` that `accept` takes in whichever directory of
+/// the org holds it.
 async fn find<S: Store, C: Clock, T: DeserializeOwned>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
     kind: Kind,
     id: &str,
+    accept: impl Fn(&T) -> bool,
 ) -> Result<Option<(DirId, DirState, T)>> {
     for (dir, state) in dirs_with_state(e, org).await? {
         let count = shard_count(&state, kind);
-        if let Some(rec) = shards::load_one(e.store, org, &dir, kind, count, id).await? {
+        let found: Option<T> = shards::load_one(e.store, org, &dir, kind, count, id).await?;
+        if let Some(rec) = found.filter(&accept) {
             return Ok(Some((dir, state, rec)));
         }
     }
@@ -243,7 +246,7 @@ pub(crate) async fn get_user<S: Store, C: Clock>(
     id: &str,
 ) -> Result<UserView> {
     check_object_id("user id", id)?;
-    let (dir, _, rec) = find::<_, _, UserRecord>(e, org, Kind::Users, id)
+    let (dir, _, rec) = find(e, org, Kind::Users, id, UserRecord::is_account)
         .await?
         .ok_or(EngineError::NotFound("user"))?;
     Ok(user_view(&dir, rec))
@@ -272,7 +275,7 @@ pub(crate) async fn find_group<S: Store, C: Clock>(
     id: &str,
 ) -> Result<(DirId, DirState, GroupRecord)> {
     check_object_id("group id", id)?;
-    find(e, org, Kind::Groups, id)
+    find(e, org, Kind::Groups, id, |_: &GroupRecord| true)
         .await?
         .ok_or(EngineError::NotFound("group"))
 }

@@ -228,7 +228,10 @@ fn users_sync_only_from_verified_domains_but_guests_always_sync() {
         !synced.contains(&"b00000".to_string()),
         "fabrikam.com is not verified"
     );
-    assert!(!env.user("b00000").synced);
+    assert!(
+        env.find_user("b00000").is_none(),
+        "never synced: no account"
+    );
     assert_eq!(env.last_summary().counts.skipped_unverified_domain, 1);
 }
 
@@ -307,6 +310,64 @@ fn a_group_over_10000_users_is_not_synced_and_the_others_go_on() {
     assert!(summary.log.iter().any(|e| e.message.contains("split")));
     assert!(env.group("small").synced);
     assert_eq!(env.synced_user_ids(), ["u00007"]);
+}
+
+#[test]
+fn users_never_synced_have_no_account_and_the_run_says_why_it_skipped_them() {
+    let env = Env::new();
+    env.tenant
+        .domain("contoso.com", true)
+        .domain("fabrikam.com", false);
+    env.tenant.put_users(people("u", 10_001, "contoso.com"));
+    env.tenant.put_users(people("b", 2, "fabrikam.com"));
+    env.tenant
+        .put_group("huge", "Everyone")
+        .put_group("small", "Small");
+    env.tenant
+        .add_users_to("huge", (0..10_001).map(|i| format!("u{i:05}")));
+    env.tenant
+        .add_user_to("small", "u00007")
+        .add_user_to("small", "b00000")
+        .add_user_to("small", "b00001");
+    env.save_groups(&["huge", "small"], false, false);
+    env.sync();
+
+    // The directory lists accounts only.
+    let users = env.users();
+    assert_eq!(
+        users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["u00007"]
+    );
+    assert!(users[0].synced && users[0].created_at > 0);
+    assert!(env.find_user("b00000").is_none(), "unverified domain");
+    assert!(env.find_user("u00008").is_none(), "only in the huge group");
+
+    // The run's summary says who was skipped and why.
+    let summary = env.last_summary();
+    assert_eq!(summary.counts.skipped_unverified_domain, 2);
+    assert_eq!(summary.counts.skipped_only_in_unsynced_groups, 10_000);
+    let event = |needle: &str| -> String {
+        summary
+            .log
+            .iter()
+            .find(|e| e.message.contains(needle))
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| panic!("no {needle:?} in {:?}", summary.log))
+    };
+    let unverified = event("not verified");
+    assert!(unverified.starts_with("2 users skipped"), "{unverified}");
+    assert!(unverified.contains("b0@fabrikam.com"), "{unverified}");
+    let unsynced = event("only in groups that are not synced");
+    assert!(unsynced.starts_with("10000 users skipped"), "{unsynced}");
+    assert!(unsynced.matches('@').count() <= 5, "a bounded sample");
+
+    // An account that leaves the scope stays listed, not synced.
+    env.tenant.remove_user_from("small", "u00007");
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    let left = env.find_user("u00007").expect("still an account");
+    assert!(!left.synced && left.created_at > 0);
+    assert_eq!(env.users().len(), 1);
 }
 
 #[test]
@@ -936,7 +997,7 @@ fn incremental_runs_follow_renames_moves_and_settings_changes() {
         "scope": {"mode": "all_users_and_groups"}, "send_email": false, "keep_previous_groups": false
     }));
     env.sync();
-    assert!(!env.user("n00000").synced);
+    assert!(env.find_user("n00000").is_none(), "never synced");
     assert!(env.user("a00003").groups.contains(&"eng".to_string()));
 
     // Changes in the tenant, read through the delta.
@@ -1021,8 +1082,8 @@ fn an_org_with_two_directories_lists_and_bills_both() {
     }
     assert_eq!(
         ids.len(),
-        6 + 4,
-        "6 users seen in the first tenant (one unverified), 4 in the second"
+        5 + 4,
+        "5 accounts from the first tenant (its unverified user has none), 4 from the second"
     );
     assert_eq!(
         ids.iter()

@@ -18,6 +18,7 @@ use crate::settings::UserScope;
 use crate::shards::{self, Kind, Loaded};
 use crate::sync::doc::Staged;
 use crate::sync::run::{GROUP_USER_LIMIT, Worker};
+use crate::sync::skipped::Skipped;
 use crate::sync::start::load_state;
 use crate::sync::state::{
     Claim, DeltaState, DirState, LastCompleted, ShardCounts, Tally, delta_basis,
@@ -318,9 +319,10 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     counts.users_updated = 0;
     counts.users_unchanged = 0;
     counts.users_left_scope = 0;
-    counts.skipped_unverified_domain = view.users.values().filter(|u| !eligible(u)).count() as u64;
+    let mut skipped = Skipped::default();
     let mut synced_users = 0;
     for rec in users.values() {
+        skipped.note(rec, eligible(&rec.data));
         if rec.synced {
             synced_users += 1;
             if rec.created_run == Some(run) {
@@ -333,6 +335,9 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         } else if rec.left_run == Some(run) {
             counts.users_left_scope += 1;
         }
+    }
+    for message in skipped.report(&mut counts) {
+        w.log(LogLevel::Warning, message);
     }
 
     // Groups: nesting among the groups of this run.
@@ -483,6 +488,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     let tally = Tally {
         groups_synced: counts.groups_synced,
         skipped_unverified: counts.skipped_unverified_domain,
+        skipped_unsynced_groups: counts.skipped_only_in_unsynced_groups,
         over_limit: counts.groups_over_limit.clone(),
     };
     update(
@@ -540,6 +546,7 @@ async fn unchanged<S: Store, C: Clock>(
     counts.users_unchanged = state.synced_users;
     counts.groups_synced = state.tally.groups_synced;
     counts.skipped_unverified_domain = state.tally.skipped_unverified;
+    counts.skipped_only_in_unsynced_groups = state.tally.skipped_unsynced_groups;
     counts.groups_over_limit = state.tally.over_limit.clone();
     counts.domains_claimed = h.claim.iter().cloned().collect();
     let delta = match (&h.new_users_token, &h.new_groups_token) {

@@ -53,6 +53,8 @@ pub(crate) struct DeltaState {
 pub(crate) struct Tally {
     pub groups_synced: u64,
     pub skipped_unverified: u64,
+    #[serde(default)]
+    pub skipped_unsynced_groups: u64,
     pub over_limit: Vec<OverLimitGroup>,
 }
 

@@ -127,6 +127,10 @@ pub struct RunCounts {
     /// Synced before, out of scope now: marked not synced, memberships removed.
     pub users_left_scope: u64,
     pub skipped_unverified_domain: u64,
+    /// Group scope: users reached only through groups that are not synced
+    /// (over the 10,000-user limit).
+    #[serde(default)]
+    pub skipped_only_in_unsynced_groups: u64,
     /// Devices, contacts, service principals among group members.
     pub skipped_non_user_members: u64,
     pub groups_synced: u64,

@@ -186,6 +186,15 @@ impl Env {
         block(self.engine().get_user(ORG, id)).unwrap()
     }
 
+    /// The user's account, `None` when the org has none for it (404).
+    pub fn find_user(&self, id: &str) -> Option<UserView> {
+        match block(self.engine().get_user(ORG, id)) {
+            Ok(u) => Some(u),
+            Err(EngineError::NotFound(_)) => None,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     pub fn group(&self, id: &str) -> GroupView {
         block(self.engine().get_group(ORG, id)).unwrap()
     }
