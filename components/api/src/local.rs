@@ -1,47 +1,115 @@
-//! Native serving over `tiny_http` (not in the Spin build): conversions
-//! between `tiny_http` and `http` types. The body is read up to one byte
-//! past the limit, so the router answers 413 exactly as it does in Spin.
+//! Native serving for `idp-sync-local` (not in the Spin build), on plain
+//! `std::net`. Every connection gets its own thread, which reads one request,
+//! hands it to the single thread that owns the `App` (its store is not
+//! `Sync`) and writes the answer with `Connection: close`. With one request
+//! per connection no thread ever sits in an idle keep-alive socket while
+//! another connection's request waits: a browser opening six connections at
+//! once gets six answers at once.
 
-use std::io::Read;
+mod wire;
 
-use crate::request::MAX_BODY_BYTES;
+use std::io::{self, BufReader, BufWriter};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread;
+use std::time::Duration;
+
+use http::Method;
+
+use wire::{read_request, write_response};
+
 use crate::respond::{Request, Response};
 
-/// Why a `tiny_http` request could not be turned into an `http` one.
-#[derive(Debug, thiserror::Error)]
-pub enum ConvertError {
-    #[error("malformed request: {0}")]
-    Http(#[from] http::Error),
-    #[error("reading the request body: {0}")]
-    Body(#[from] std::io::Error),
+/// How long a connection may stay silent before the request is complete;
+/// browsers open spare connections they may use only seconds later.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// After answering, what a client still sends (e.g. the rest of a refused
+/// body) is read and dropped, within these bounds, so closing does not reset
+/// the connection before the client has read the answer.
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+const LINGER_BYTES: u64 = 1024 * 1024;
+
+/// A request waiting for the serving thread, and where its answer goes.
+pub struct Exchange {
+    pub request: Request,
+    /// The connection's thread waits on the other end; if the client has
+    /// gone, sending fails and there is nothing to do about it.
+    pub reply: Sender<Response>,
 }
 
-/// Reads a `tiny_http` request (headers and at most `MAX_BODY_BYTES + 1`
-/// bytes of body) into an `http::Request`.
-pub fn read_request(req: &mut tiny_http::Request) -> Result<Request, ConvertError> {
-    let mut builder = http::Request::builder()
-        .method(req.method().as_str())
-        .uri(req.url());
-    for header in req.headers() {
-        builder = builder.header(header.field.as_str().as_str(), header.value.as_str());
-    }
-    let mut body = Vec::new();
-    req.as_reader()
-        .take(MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut body)?;
-    Ok(builder.body(body)?)
+/// Listens on `addr` and accepts connections on a background thread.
+/// Returns the bound address (for port 0) and the requests as they arrive.
+pub fn listen(addr: impl ToSocketAddrs) -> io::Result<(SocketAddr, Receiver<Exchange>)> {
+    let listener = TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    let (sender, exchanges) = mpsc::channel();
+    thread::Builder::new()
+        .name("accept".to_owned())
+        .spawn(move || accept(&listener, &sender))?;
+    Ok((local, exchanges))
 }
 
-/// Turns an `http::Response` into a `tiny_http` one.
-pub fn write_response(response: Response) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let (parts, body) = response.into_parts();
-    let mut out = tiny_http::Response::from_data(body).with_status_code(parts.status.as_u16());
-    for (name, value) in &parts.headers {
-        if let Ok(header) =
-            tiny_http::Header::from_bytes(name.as_str().as_bytes(), value.as_bytes())
-        {
-            out.add_header(header);
+fn accept(listener: &TcpListener, exchanges: &Sender<Exchange>) {
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                let exchanges = exchanges.clone();
+                let spawned = thread::Builder::new()
+                    .name("connection".to_owned())
+                    .spawn(move || connection(&stream, &exchanges));
+                if let Err(e) = spawned {
+                    eprintln!("idp-sync-local: no thread for a connection: {e}");
+                }
+            }
+            Err(e) => {
+                // E.g. out of file descriptors: give closing connections a moment.
+                eprintln!("idp-sync-local: accepting a connection failed: {e}");
+                thread::sleep(Duration::from_millis(50));
+            }
         }
     }
-    out
+}
+
+/// Serves the one request of `stream`, then closes it.
+fn connection(stream: &TcpStream, exchanges: &Sender<Exchange>) {
+    // Without timeouts a stalled client would only cost this thread; with
+    // them it does not cost it forever.
+    if stream.set_read_timeout(Some(READ_TIMEOUT)).is_err()
+        || stream.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
+    {
+        return;
+    }
+    let mut input = BufReader::new(stream);
+    let (response, head) = match read_request(&mut input, &mut &*stream) {
+        Ok(request) => {
+            let head = request.method() == Method::HEAD;
+            let (reply, answer) = mpsc::channel();
+            if exchanges.send(Exchange { request, reply }).is_err() {
+                return; // the serving thread is gone
+            }
+            match answer.recv() {
+                Ok(response) => (response, head),
+                Err(_) => return,
+            }
+        }
+        Err(error) => match error.response() {
+            Some(response) => (response, false),
+            None => return,
+        },
+    };
+    if write_response(&mut BufWriter::new(stream), &response, head).is_ok() {
+        linger(stream);
+    }
+}
+
+/// Half-closes `stream` and drains what the client still sends, so the
+/// answer is not lost to a reset when unread input remains at close.
+fn linger(stream: &TcpStream) {
+    if stream.shutdown(Shutdown::Write).is_err()
+        || stream.set_read_timeout(Some(LINGER_TIMEOUT)).is_err()
+    {
+        return;
+    }
+    let _ = io::copy(&mut io::Read::take(stream, LINGER_BYTES), &mut io::sink());
 }

@@ -32,10 +32,11 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::mpsc::{Receiver, RecvTimeoutError};
     use std::time::{Duration, Instant};
 
     use api::App;
-    use api::local::{read_request, write_response};
+    use api::local::Exchange;
     use base64::Engine as _;
     use engine::MemoryStore;
     use engine::SystemClock;
@@ -146,13 +147,8 @@ mod native {
         vars.set(names::GRAPH_URL, sim.base_url());
         let config = block_on(AppConfig::load(&vars)).map_err(|e| e.to_string())?;
 
-        let server = tiny_http::Server::http(("127.0.0.1", options.port))
+        let (addr, exchanges) = api::local::listen(("127.0.0.1", options.port))
             .map_err(|e| format!("could not listen on 127.0.0.1:{}: {e}", options.port))?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or("not an IP listener")?;
 
         println!("operator token: {}", config.operator_token);
         println!("demo tenant id: {DEMO_TENANT_ID}");
@@ -164,7 +160,7 @@ mod native {
             sim.base_url().trim_start_matches("http://"),
             options.preset
         );
-        println!("listening on http://127.0.0.1:{port}");
+        println!("listening on http://{addr}");
 
         let app = App {
             store: MemoryStore::new(),
@@ -174,14 +170,15 @@ mod native {
             pause: ThreadPause::default(),
             config,
         };
-        serve(&server, &app, options.tick);
-        Ok(())
+        serve(&exchanges, &app, options.tick);
+        Err("the listener stopped accepting connections".to_owned())
     }
 
     /// Answers requests one at a time and ticks every `interval` between
-    /// them, on this one thread (like a single Spin instance).
+    /// them, on this one thread (like a single Spin instance). Returns only
+    /// when no more requests can arrive.
     fn serve<S, H, C, M, P>(
-        server: &tiny_http::Server,
+        exchanges: &Receiver<Exchange>,
         app: &App<S, H, C, M, P>,
         interval: Duration,
     ) where
@@ -194,28 +191,20 @@ mod native {
         let mut next_tick = Instant::now() + interval;
         loop {
             let wait = next_tick.saturating_duration_since(Instant::now());
-            match server.recv_timeout(wait) {
-                Ok(Some(mut request)) => {
-                    let response = match read_request(&mut request) {
-                        // A bug must cost one request, not the server.
-                        Ok(req) => {
-                            catch_unwind(AssertUnwindSafe(|| block_on(api::handle(app, req))))
-                                .unwrap_or_else(|_| {
-                                    api::ApiError::Internal(
-                                        "the request handler panicked".to_owned(),
-                                    )
+            match exchanges.recv_timeout(wait) {
+                Ok(Exchange { request, reply }) => {
+                    // A bug must cost one request, not the server.
+                    let response =
+                        catch_unwind(AssertUnwindSafe(|| block_on(api::handle(app, request))))
+                            .unwrap_or_else(|_| {
+                                api::ApiError::Internal("the request handler panicked".to_owned())
                                     .into_response()
-                                })
-                        }
-                        Err(e) => api::ApiError::BadRequest(e.to_string()).into_response(),
-                    };
+                            });
                     // The client may have gone away; nothing to do about it.
-                    let _ = request.respond(write_response(response));
+                    let _ = reply.send(response);
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    eprintln!("idp-sync-local: accepting a connection failed: {e}");
-                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
             }
             if Instant::now() >= next_tick {
                 match catch_unwind(AssertUnwindSafe(|| block_on(app.tick_all()))) {

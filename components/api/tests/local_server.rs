@@ -1,0 +1,228 @@
+//! `idp-sync-local` as a browser meets it: the built binary on a free port,
+//! many connections opened at once, JSON round trips over real sockets.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The running binary, killed when the test ends.
+struct Local {
+    child: Child,
+    port: u16,
+    operator_token: String,
+}
+
+impl Local {
+    fn start() -> Local {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_idp-sync-local"))
+            .args(["--port", "0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("idp-sync-local starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut operator_token = None;
+        let mut port = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("startup output");
+            if let Some(token) = line.strip_prefix("operator token: ") {
+                operator_token = Some(token.to_owned());
+            }
+            if let Some(addr) = line.strip_prefix("listening on http://127.0.0.1:") {
+                port = Some(addr.parse().expect("a port number"));
+                break;
+            }
+        }
+        Local {
+            child,
+            port: port.expect("a `listening on` line"),
+            operator_token: operator_token.expect("an `operator token:` line"),
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout set");
+        stream
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+/// Sends `raw` and reads until the server closes the connection, which it
+/// must do after one answer even when the client asks for keep-alive.
+fn exchange(mut stream: TcpStream, raw: &[u8]) -> Answer {
+    stream.write_all(raw).expect("request sent");
+    let mut bytes = Vec::new();
+    stream
+        .read_to_end(&mut bytes)
+        .expect("the server answers and closes the connection");
+    let split = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete head");
+    let head = String::from_utf8(bytes[..split].to_vec()).expect("a text head");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: bytes[split + 4..].to_vec(),
+    }
+}
+
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n").into_bytes()
+}
+
+fn post(path: &str, token: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The console's files as the browser asks for them: `/` and every asset.
+fn console_paths() -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/console");
+    let mut paths = vec!["/".to_owned()];
+    for entry in std::fs::read_dir(dir).expect("the console directory") {
+        let name = entry.expect("a directory entry").file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".js") || name.ends_with(".css") {
+            paths.push(format!("/{name}"));
+        }
+    }
+    paths
+}
+
+#[test]
+fn twelve_connections_opened_at_once_are_all_answered_promptly() {
+    let local = Local::start();
+    let paths = console_paths();
+    // All connected before any request is sent, like a browser's burst.
+    let streams: Vec<TcpStream> = (0..12).map(|_| local.connect()).collect();
+    let started = Instant::now();
+    let workers: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(i, stream)| {
+            let path = paths[i % paths.len()].clone();
+            thread::spawn(move || (exchange(stream, &get(&path)), path))
+        })
+        .collect();
+    for worker in workers {
+        let (answer, path) = worker.join().expect("the client thread finished");
+        assert_eq!(answer.status, 200, "GET {path}");
+        assert_eq!(answer.header("connection"), Some("close"), "GET {path}");
+        assert_eq!(
+            answer.header("content-length"),
+            Some(answer.body.len().to_string().as_str()),
+            "GET {path}"
+        );
+        assert!(!answer.body.is_empty(), "GET {path}");
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "12 answers took {elapsed:?}"
+    );
+}
+
+#[test]
+fn a_json_post_creates_an_org_whose_token_then_works() {
+    let local = Local::start();
+    let created = exchange(
+        local.connect(),
+        &post(
+            "/api/v1/orgs",
+            &local.operator_token,
+            r#"{"name":"Contoso","id":"contoso"}"#,
+        ),
+    );
+    assert_eq!(created.status, 201);
+    let created = created.json();
+    assert_eq!(created["org"]["name"], "Contoso");
+    let admin_token = created["admin_token"].as_str().expect("an admin token");
+
+    let me = exchange(
+        local.connect(),
+        format!(
+            "GET /api/v1/me HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {admin_token}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["org"]["id"], "contoso");
+}
+
+#[test]
+fn head_has_no_body_and_chunked_or_oversized_bodies_are_refused() {
+    let local = Local::start();
+    let head = exchange(
+        local.connect(),
+        b"HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    );
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+
+    let chunked = exchange(
+        local.connect(),
+        format!(
+            "POST /api/v1/orgs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{{}}\r\n0\r\n\r\n",
+            local.operator_token
+        )
+        .as_bytes(),
+    );
+    assert_eq!(chunked.status, 400);
+    assert_eq!(chunked.json()["error"]["code"], "bad_request");
+
+    let big = format!(r#"{{"name":"{}"}}"#, "a".repeat(100 * 1024));
+    let oversized = exchange(
+        local.connect(),
+        &post("/api/v1/orgs", &local.operator_token, &big),
+    );
+    assert_eq!(oversized.status, 413);
+    assert_eq!(oversized.json()["error"]["code"], "payload_too_large");
+}
