@@ -173,6 +173,10 @@ test('live progress shows the phase, a progress bar and throttling while the run
     await page.locator('.run-card .phase strong').filter({ hasText: /\w/ }).waitFor();
     await page.locator('.run-card').getByText('Microsoft Graph asked us to slow down').waitFor({ timeout: SYNC_TIMEOUT_MS });
     await screenshot(page, 'sync-progress');
+    // Polling redraws the progress, but never takes the keyboard focus away.
+    await page.getByRole('button', { name: 'Turn on automatic syncing' }).or(page.getByRole('button', { name: 'Turn off automatic syncing' })).focus();
+    await page.waitForTimeout(2500);
+    assert.match(await page.evaluate(() => document.activeElement?.textContent ?? ''), /automatic syncing/);
   } finally {
     await simFaults({ throttle_every: 0 });
   }

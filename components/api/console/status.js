@@ -29,7 +29,7 @@ function currentRunCard(run) {
   return h(
     'section',
     { class: 'card run-card', 'aria-labelledby': labelId },
-    h('h2', { id: labelId }, 'Sync in progress'),
+    h('h2', { id: labelId, tabindex: '-1' }, 'Sync in progress'),
     h('p', { class: 'phase' }, h('strong', null, phaseLabel(run.phase)), ' · started ', timeEl(run.started_at), ` · ${triggerLabel(run)}`),
     h('progress', { max: '100', value: String(percent), 'aria-labelledby': labelId, 'aria-valuetext': `${percent}% · ${phaseLabel(run.phase)}` }),
     waiting,
@@ -39,76 +39,63 @@ function currentRunCard(run) {
   );
 }
 
-function lastNextCard(status, dir, refresh, syncButton) {
+/** The facts of the "Last and next sync" card. */
+function lastNextFacts(status) {
   const last = status.last;
-  const toggle = h(
-    'button',
-    {
-      type: 'button',
-      class: 'secondary',
-      onclick: async () => {
-        toggle.disabled = true;
-        try {
-          await setAutoSync(dir, !status.autoSync);
-          announce(status.autoSync ? 'Automatic syncing turned off.' : 'Automatic syncing turned on.');
-          await refresh();
-        } catch (error) {
-          announce(error.message);
-        } finally {
-          toggle.disabled = false;
-        }
-      },
-    },
-    status.autoSync ? 'Turn off automatic syncing' : 'Turn on automatic syncing',
-  );
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'last-next' },
-    h('h2', { id: 'last-next' }, 'Last and next sync'),
-    h(
-      'dl',
-      { class: 'facts' },
-      h('dt', null, 'Last sync'),
-      h('dd', null, last ? [timeEl(last.started_at), ' ', resultBadge(last)] : 'Not synced yet'),
-      h('dt', null, 'Next sync'),
-      h('dd', null, status.autoSync ? timeEl(status.nextSyncAt, 'After the current sync') : 'Automatic syncing is off: sync manually.'),
-      h('dt', null, 'Automatic syncing'),
-      h('dd', null, status.autoSync ? 'On, every 4 hours' : 'Off'),
-    ),
-    h(
-      'div',
-      { class: 'actions' },
-      syncButton,
-      h('a', { class: 'button secondary', href: `#/directories/${encodeURIComponent(dir)}/settings` }, 'Edit settings'),
-      toggle,
-    ),
-  );
+  return [
+    h('dt', null, 'Last sync'),
+    h('dd', null, last ? [timeEl(last.started_at), ' ', resultBadge(last)] : 'Not synced yet'),
+    h('dt', null, 'Next sync'),
+    h('dd', null, status.autoSync ? timeEl(status.nextSyncAt, 'After the current sync') : 'Automatic syncing is off: sync manually.'),
+    h('dt', null, 'Automatic syncing'),
+    h('dd', null, status.autoSync ? 'On, every 4 hours' : 'Off'),
+  ];
 }
 
-/** Renders the status page and returns the function that stops its polling. */
+/**
+ * Renders the status page and returns the function that stops its polling.
+ * Polling redraws only what holds no controls, so keyboard focus stays put.
+ */
 export async function renderStatus(container, dir, initial) {
   let status = initial;
   let stopped = false;
   let timer = null;
   const flash = takeFlash();
-  const live = h('div', { class: 'live' });
+  const runSlot = h('div');
+  const facts = h('dl', { class: 'facts' });
   const history = h('ol', { class: 'history' });
   const historyError = h('div');
   const phaseAnnouncer = h('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
 
-  const syncButton = h('button', { type: 'button', disabled: Boolean(status.current) }, 'Sync now');
+  const syncButton = h('button', { type: 'button' }, 'Sync now');
   syncButton.addEventListener('click', async () => {
     syncButton.disabled = true;
     try {
       if (await confirmAndSync(dir, { autoSync: status.autoSync, hasSynced: true, returnFocus: syncButton })) {
         const notice = takeFlash();
-        if (notice) live.before(notice);
+        if (notice) runSlot.before(notice);
         await refresh();
+        // The Sync button is disabled while the run goes; focus follows the run.
+        runSlot.querySelector('h2')?.focus();
       }
     } catch (error) {
       announce(error.message);
     } finally {
       syncButton.disabled = Boolean(status.current);
+    }
+  });
+
+  const toggle = h('button', { type: 'button', class: 'secondary' });
+  toggle.addEventListener('click', async () => {
+    toggle.disabled = true;
+    try {
+      await setAutoSync(dir, !status.autoSync);
+      announce(status.autoSync ? 'Automatic syncing turned off.' : 'Automatic syncing turned on.');
+      await refresh();
+    } catch (error) {
+      announce(error.message);
+    } finally {
+      toggle.disabled = false;
     }
   });
 
@@ -125,8 +112,11 @@ export async function renderStatus(container, dir, initial) {
   }
 
   function draw() {
-    live.replaceChildren(...[status.current ? currentRunCard(status.current) : null, lastNextCard(status, dir, refresh, syncButton)].filter(Boolean));
+    runSlot.replaceChildren(...(status.current ? [currentRunCard(status.current)] : []));
+    facts.replaceChildren(...lastNextFacts(status));
+    toggle.textContent = status.autoSync ? 'Turn off automatic syncing' : 'Turn on automatic syncing';
     syncButton.disabled = Boolean(status.current);
+    return nameGroups(runSlot);
   }
 
   async function refresh() {
@@ -139,8 +129,7 @@ export async function renderStatus(container, dir, initial) {
       return;
     }
     if (stopped) return;
-    draw();
-    await nameGroups(live);
+    await draw();
     if (status.current && status.current.phase !== previousPhase) {
       phaseAnnouncer.textContent = `Sync: ${phaseLabel(status.current.phase)}`;
     }
@@ -160,12 +149,24 @@ export async function renderStatus(container, dir, initial) {
 
   container.replaceChildren(
     ...[flash].filter(Boolean),
-    live,
+    runSlot,
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'last-next' },
+      h('h2', { id: 'last-next' }, 'Last and next sync'),
+      facts,
+      h(
+        'div',
+        { class: 'actions' },
+        syncButton,
+        h('a', { class: 'button secondary', href: `#/directories/${encodeURIComponent(dir)}/settings` }, 'Edit settings'),
+        toggle,
+      ),
+    ),
     h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Sync history'), historyError, history),
     phaseAnnouncer,
   );
-  draw();
-  await Promise.all([nameGroups(live), loadHistory()]);
+  await Promise.all([draw(), loadHistory()]);
   schedule();
   return () => {
     stopped = true;
