@@ -120,6 +120,7 @@ test('Sync confirms what will sync, then the run progresses to completion with h
   // The demo tenant's Contractors are mostly on an unverified domain.
   const groupName = 'Contractors';
   await page.getByLabel('Search your tenant’s groups').fill(groupName);
+  await page.locator('main').getByText('1 group found.').waitFor();
   await page.getByLabel(groupName, { exact: true }).check();
 
   await page.getByRole('button', { name: 'Sync', exact: true }).click();
@@ -356,6 +357,7 @@ test('at phone width every main page fits without horizontal scrolling', async (
   await page.getByLabel('Sync specific groups and their users').check();
   await page.locator('[data-field="scope.group_ids"] .options input').first().check();
   await fits('settings');
+  await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'settings-phone');
   await syncToCompletion(page);
   await page.locator('.history summary').first().click();

@@ -36,8 +36,8 @@ export async function renderDirectory(main, dir, tab) {
       h(
         'p',
         { class: 'eyebrow' },
-        `Identity providers / ${name}`,
-        h('a', { class: 'eyebrow-action', href: '#/directories/new' }, 'Connect another tenant'),
+        h('span', null, `Identity providers / ${name}`),
+        h('a', { href: '#/directories/new' }, 'Connect another tenant'),
       ),
       title,
       h('p', { class: 'hint' }, 'Microsoft Entra ID tenant ', h('span', { class: 'mono' }, directory.tenant_id)),

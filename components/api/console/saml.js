@@ -19,6 +19,7 @@ export async function renderSaml(main) {
   }
   const config = answer.saml ?? {};
 
+  const saved = h('div', { class: 'notice success', hidden: true });
   const fields = h(
     'fieldset',
     null,
@@ -34,15 +35,15 @@ export async function renderSaml(main) {
       label: 'Public x509 certificate',
       name: 'certificate_pem',
       multiline: true,
-      rows: '6',
+      rows: '4',
       value: config.certificate_pem ?? '',
       hint: 'Paste the Base64 certificate, including the BEGIN and END lines.',
     }),
     formError(),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save SAML configuration')),
+    saved,
   );
-  const saved = h('div', { class: 'notice success', hidden: true });
-  const form = h('form', { novalidate: true }, fields, saved);
+  const form = h('form', { novalidate: true }, fields);
   const gate = h('div', { class: 'notice warning', id: 'saml-gated-reason', hidden: true });
 
   /** Disables the form and says why; the reason is what the API answered. */
