@@ -119,13 +119,17 @@ export async function renderStatus(container, dir, initial) {
     return nameGroups(runSlot);
   }
 
+  let refreshFailing = false;
   async function refresh() {
     const wasActive = Boolean(status.current);
     const previousPhase = status.current?.phase;
     try {
       status = normalizeStatus((await get(dirPath(dir, '/sync'))).data);
+      refreshFailing = false;
     } catch (error) {
-      announce(`Couldn’t refresh the sync status: ${error.message}`);
+      // Said once, not on every poll; polling goes on and recovers by itself.
+      if (!refreshFailing) announce(`Couldn’t refresh the sync status: ${error.message}`);
+      refreshFailing = true;
       return;
     }
     if (stopped) return;
