@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -58,6 +59,21 @@ impl std::fmt::Display for Unavailable {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if self.state_dir.is_some() {
+            // `spin up` runs each trigger as a child process in its own
+            // process group: interrupt the group, as Ctrl-C would, so no
+            // trigger outlives the test; kill it if it lingers.
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill").args(["-INT", "--", &group]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(dir) = &self.state_dir {
@@ -231,6 +247,9 @@ pub fn start_spin() -> Result<Result<Server, Unavailable>, StartError> {
     let operator_token = format!("e2e-operator-token-{}-{port}", std::process::id());
     let root = repo_root();
     let mut child = Command::new("spin")
+        // Its own process group, so the triggers it starts can be stopped
+        // together (see `Drop`).
+        .process_group(0)
         .current_dir(&root)
         .arg("up")
         .arg("-f")
