@@ -4,7 +4,8 @@
 #   format        cargo fmt --check
 #   lint          clippy -D warnings, natively and for the wasm32 components
 #   unit          cargo test: engine, Graph client, simulator, platform, API
-#   wasm          every component in spin.toml built for wasm32-wasip2
+#   wasm          every component in spin.toml built for wasm32-wasip2, its
+#                 imports and exports checked against what Spin 4.0 provides
 #   e2e           the scenarios over HTTP: against idp-sync-local always,
 #                 and against `spin up` when spin (with trigger-cron) is on PATH
 #   browser       the console in headless Chromium (tests/browser/run.sh)
@@ -76,12 +77,14 @@ wasm() {
     fi
     printf '%-50s %8s bytes\n' "$source" "$(wc -c <"$source")"
   done < <(spin_sources)
+  # Their imports and exports against what Spin 4.0 and trigger-cron expect.
+  IDP_SYNC_ROOT="$root" cargo test -p e2e --test components -- --nocapture
 }
 
 e2e() {
   # The suite builds idp-sync-local itself; IDP_SYNC_ROOT tells it where
   # spin.toml and the wasm files are for the `spin up` target.
-  IDP_SYNC_ROOT="$root" cargo test -p e2e -- --nocapture --test-threads=1
+  IDP_SYNC_ROOT="$root" cargo test -p e2e --test local --test spin -- --nocapture
 }
 
 browser() {
