@@ -229,6 +229,24 @@ test('the confirmation of a later sync lists the groups added and removed since 
   await finish(page);
 });
 
+test('Sync with automatic syncing enabled schedules the next sync; it can be turned off from the status page', async () => {
+  const { page } = await signedInWithTenant();
+  await page.getByLabel('Enable automatic syncing').check();
+  await page.getByRole('button', { name: 'Sync', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Start syncing your users?' });
+  await dialog.getByText('Automatic syncing will be on: we sync your users every 4 hours.').waitFor();
+  await dialog.getByRole('button', { name: 'Start sync' }).click();
+  const facts = page.locator('.facts');
+  await facts.getByText('Completed', { exact: true }).waitFor({ timeout: SYNC_TIMEOUT_MS });
+  await facts.getByText('On, every 4 hours').waitFor();
+  assert.ok(await facts.locator('dd time').count() >= 2, 'the last and the next sync have times');
+
+  await page.getByRole('button', { name: 'Turn off automatic syncing' }).click();
+  await facts.getByText('Automatic syncing is off: sync manually.').waitFor();
+  await page.getByRole('button', { name: 'Turn on automatic syncing' }).waitFor();
+  await finish(page);
+});
+
 test('granting product access to a group raises the billable user count', async () => {
   const { page } = await signedInWithTenant();
   await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
