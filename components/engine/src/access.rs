@@ -10,10 +10,9 @@ use crate::model::MemberList;
 use crate::ports::{Clock, Store};
 use crate::query::find_group;
 use crate::shards::{self, Kind};
-use crate::sync::finalize::billable;
 use crate::sync::state::DirState;
 use crate::views::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) async fn set_product_access<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
@@ -43,7 +42,7 @@ pub(crate) async fn set_product_access<S: Store, C: Clock>(
             // Recount from the member lists of the groups with access.
             let count = state.shards.members;
             let mut members: BTreeMap<String, MemberList> = BTreeMap::new();
-            let mut loaded = std::collections::BTreeSet::new();
+            let mut loaded = BTreeSet::new();
             for g in &state.product_access {
                 let s = shards::shard_of(g, count);
                 if count > 0 && loaded.insert(s) {
@@ -88,4 +87,15 @@ pub(crate) async fn billing<S: Store, C: Clock>(
         out.groups_with_access += state.product_access.len() as u64;
     }
     Ok(out)
+}
+
+/// Distinct users in at least one group with product access.
+fn billable(members: &BTreeMap<String, MemberList>, access: &BTreeSet<String>) -> u64 {
+    let mut users: BTreeSet<&str> = BTreeSet::new();
+    for g in access {
+        if let Some(list) = members.get(g) {
+            users.extend(list.direct.iter().chain(&list.nested).map(String::as_str));
+        }
+    }
+    users.len() as u64
 }

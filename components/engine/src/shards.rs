@@ -11,9 +11,10 @@ use crate::ports::Store;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 /// Aim for documents of about this size when choosing a shard count.
-const TARGET_BYTES: usize = 448 * 1024;
+pub(crate) const TARGET_BYTES: usize = 448 * 1024;
 /// The current count is kept while every document stays under this.
 const KEEP_BYTES: usize = 700 * 1024;
 /// No document may exceed this (the platform limit is 1 MiB).
@@ -54,24 +55,19 @@ impl Kind {
     }
 }
 
-/// A collection as read from the store.
-pub(crate) struct Loaded<T> {
-    pub count: u32,
-    pub items: BTreeMap<String, T>,
-}
-
+/// Reads a whole collection (for small ones: groups).
 pub(crate) async fn load_all<S: Store, T: DeserializeOwned>(
     store: &S,
     org: &OrgId,
     dir: &DirId,
     kind: Kind,
     count: u32,
-) -> Result<Loaded<T>, EngineError> {
+) -> Result<BTreeMap<String, T>, EngineError> {
     let mut items = BTreeMap::new();
     for i in 0..count {
         items.extend(load_shard::<S, T>(store, org, dir, kind, count, i).await?);
     }
-    Ok(Loaded { count, items })
+    Ok(items)
 }
 
 /// Reads one shard document (empty when absent).
@@ -137,38 +133,49 @@ impl Entries {
         shards
     }
 
-    /// Chooses the shard count: the current one while every document stays
-    /// under `KEEP_BYTES` and the collection has not shrunk to a quarter of
-    /// the target, else one sized for the content, doubled until every
-    /// document fits.
-    fn shard_count(&self, current: u32) -> Result<u32, EngineError> {
-        let sizes = |count: u32| -> Vec<usize> {
-            self.split(count)
-                .iter()
-                .map(|d| 2 + d.iter().map(|e| e.len() + 1).sum::<usize>())
-                .collect()
-        };
-        if current > 0 {
-            let s = sizes(current);
-            let total: usize = s.iter().sum();
-            if s.iter().all(|d| *d <= KEEP_BYTES)
-                && total >= (current as usize - 1) * TARGET_BYTES / 4
-            {
-                return Ok(current);
-            }
-        }
-        let total: usize = self.0.iter().map(|(_, e)| e.len() + 1).sum();
-        let mut count = total.div_ceil(TARGET_BYTES).max(1) as u32;
-        while sizes(count).iter().any(|d| *d > MAX_BYTES) {
-            if count >= 1 << 16 {
-                return Err(EngineError::Corrupt(format!(
-                    "a record does not fit in a {MAX_BYTES}-byte document"
-                )));
-            }
-            count *= 2;
-        }
-        Ok(count)
+    /// The hash and encoded length of each entry.
+    fn sizes(&self) -> Vec<(u64, usize)> {
+        self.0.iter().map(|(h, e)| (*h, e.len())).collect()
     }
+
+    fn shard_count(&self, current: u32) -> Result<u32, EngineError> {
+        choose_count(&self.sizes(), current)
+    }
+}
+
+/// The size of each of `count` documents holding entries of these sizes.
+fn document_sizes(sizes: &[(u64, usize)], count: u32) -> Vec<usize> {
+    let mut docs = vec![2; count as usize];
+    for (hash, len) in sizes {
+        docs[(hash % u64::from(count)) as usize] += len + 1;
+    }
+    docs
+}
+
+/// Chooses the shard count for entries of these sizes: the current one
+/// while every document stays under `KEEP_BYTES` and the collection has not
+/// shrunk to a quarter of the target, else one sized for the content,
+/// doubled until every document fits.
+fn choose_count(sizes: &[(u64, usize)], current: u32) -> Result<u32, EngineError> {
+    if current > 0 {
+        let s = document_sizes(sizes, current);
+        let total: usize = s.iter().sum();
+        if s.iter().all(|d| *d <= KEEP_BYTES) && total >= (current as usize - 1) * TARGET_BYTES / 4
+        {
+            return Ok(current);
+        }
+    }
+    let total: usize = sizes.iter().map(|(_, len)| len + 1).sum();
+    let mut count = total.div_ceil(TARGET_BYTES).max(1) as u32;
+    while document_sizes(sizes, count).iter().any(|d| *d > MAX_BYTES) {
+        if count >= 1 << 16 {
+            return Err(EngineError::Corrupt(format!(
+                "a record does not fit in a {MAX_BYTES}-byte document"
+            )));
+        }
+        count *= 2;
+    }
+    Ok(count)
 }
 
 /// One shard document: a JSON object in id order (the same bytes
@@ -199,9 +206,40 @@ pub(crate) async fn save_all<S: Store>(
     entries: Entries,
 ) -> Result<u32, EngineError> {
     let count = entries.shard_count(old_count)?;
-    for (i, shard) in entries.split(count).iter().enumerate() {
-        let doc = document(shard);
-        let key = keys::shard(org, dir, kind.name(), count, i as u32);
+    let layout = Layout {
+        kind,
+        old_count,
+        count,
+    };
+    save_documents(store, org, dir, &layout, 0..count, entries).await?;
+    Ok(count)
+}
+
+/// Where a rewrite goes: `count` documents, replacing `old_count` ones.
+struct Layout {
+    kind: Kind,
+    old_count: u32,
+    count: u32,
+}
+
+/// Writes documents `range` of the layout, holding exactly `entries`.
+async fn save_documents<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    layout: &Layout,
+    range: Range<u32>,
+    entries: Entries,
+) -> Result<(), EngineError> {
+    let Layout {
+        kind,
+        old_count,
+        count,
+    } = *layout;
+    let split = entries.split(count);
+    for i in range {
+        let doc = document(&split[i as usize]);
+        let key = keys::shard(org, dir, kind.name(), count, i);
         let previous = if count == old_count {
             store.get(&key).await?
         } else {
@@ -212,6 +250,105 @@ pub(crate) async fn save_all<S: Store>(
         if !unchanged && !empty_and_absent {
             store.set(&key, &doc).await?;
         }
+    }
+    Ok(())
+}
+
+/// About this many encoded bytes of a collection are in memory at once
+/// when it is rewritten in passes.
+const PASS_BYTES: usize = 4 << 20;
+
+/// The records one pass covers: the ids whose shard, out of `modulus`,
+/// falls in `shards`.
+pub(crate) struct Slice {
+    modulus: u32,
+    shards: Range<u32>,
+}
+
+impl Slice {
+    pub fn keeps(&self, id: &str) -> bool {
+        self.shards.contains(&shard_of(id, self.modulus))
+    }
+
+    /// The documents of a `count`-shard layout that may hold its ids.
+    pub fn documents(&self, count: u32) -> Range<u32> {
+        if count == self.modulus {
+            self.shards.clone()
+        } else {
+            0..count
+        }
+    }
+}
+
+/// Builds the new records of a collection, one slice at a time (the same
+/// records whenever it is asked for the same slice).
+pub(crate) trait Producer {
+    type Record: Serialize;
+    async fn produce(
+        &mut self,
+        slice: &Slice,
+    ) -> Result<BTreeMap<String, Self::Record>, EngineError>;
+}
+
+/// Rewrites a collection with the records of `producer`, like `save_all`,
+/// but a slice at a time when `estimate` (bytes) says it is large: first
+/// the size of every record (to choose the shard count), then the
+/// documents, about `PASS_BYTES` at a time. `written` sees every record
+/// once. Returns the shard count.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn rewrite<S: Store, P: Producer>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    kind: Kind,
+    old_count: u32,
+    estimate: usize,
+    producer: &mut P,
+    mut written: impl FnMut(&P::Record),
+) -> Result<u32, EngineError> {
+    if estimate <= PASS_BYTES {
+        let items = producer
+            .produce(&Slice {
+                modulus: 1,
+                shards: 0..1,
+            })
+            .await?;
+        items.values().for_each(&mut written);
+        return save_all(store, org, dir, kind, old_count, encode_entries(items)).await;
+    }
+    let slices = estimate.div_ceil(PASS_BYTES) as u32;
+    let mut sizes = Vec::new();
+    for s in 0..slices {
+        let slice = Slice {
+            modulus: slices,
+            shards: s..s + 1,
+        };
+        sizes.extend(encode_entries(producer.produce(&slice).await?).sizes());
+    }
+    let count = choose_count(&sizes, old_count)?;
+    let docs = document_sizes(&sizes, count);
+    drop(sizes);
+    let layout = Layout {
+        kind,
+        old_count,
+        count,
+    };
+    let mut start = 0;
+    while start < count {
+        let mut end = start + 1;
+        let mut bytes = docs[start as usize];
+        while end < count && bytes + docs[end as usize] <= PASS_BYTES {
+            bytes += docs[end as usize];
+            end += 1;
+        }
+        let slice = Slice {
+            modulus: count,
+            shards: start..end,
+        };
+        let items = producer.produce(&slice).await?;
+        items.values().for_each(&mut written);
+        save_documents(store, org, dir, &layout, start..end, encode_entries(items)).await?;
+        start = end;
     }
     Ok(count)
 }

@@ -10,141 +10,20 @@
 use crate::codec::update;
 use crate::error::Result;
 use crate::keys;
-use crate::model::{
-    GroupData, GroupRecord, MailState, MemberList, OutboxRecord, UserData, UserRecord,
-};
+use crate::model::{GroupRecord, MailState, OutboxRecord, UserData, UserRecord};
 use crate::ports::{Clock, Store};
 use crate::settings::UserScope;
-use crate::shards::{self, Kind, Loaded};
-use crate::sync::doc::Staged;
-use crate::sync::run::{GROUP_USER_LIMIT, Worker};
+use crate::shards::{self, Kind, Producer, Slice};
+use crate::sync::doc::{MAX_SEAL_BYTES, Staged};
+use crate::sync::run::Worker;
+use crate::sync::shape::{Resolved, Shape};
 use crate::sync::skipped::Skipped;
 use crate::sync::start::load_state;
 use crate::sync::state::{
     Claim, DeltaState, DirState, LastCompleted, ShardCounts, Tally, delta_basis,
 };
-use crate::sync::types::{LogLevel, OverLimitGroup};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-/// The tenant as this run sees it.
-#[derive(Default)]
-struct View {
-    users: BTreeMap<String, UserData>,
-    groups: BTreeMap<String, GroupData>,
-    direct_users: HashMap<String, BTreeSet<String>>,
-    children: HashMap<String, BTreeSet<String>>,
-    over: BTreeMap<String, u64>,
-}
-
-impl View {
-    /// An incremental run starts from what the last completed run stored.
-    fn from_records(
-        users: &BTreeMap<String, UserRecord>,
-        groups: &BTreeMap<String, GroupRecord>,
-    ) -> View {
-        let mut view = View::default();
-        for (id, rec) in users.iter().filter(|(_, r)| r.in_source) {
-            view.users.insert(id.clone(), rec.data.clone());
-            for g in &rec.direct_groups {
-                view.direct_users
-                    .entry(g.clone())
-                    .or_default()
-                    .insert(id.clone());
-            }
-        }
-        for (id, rec) in groups.iter().filter(|(_, r)| r.in_source) {
-            view.groups.insert(id.clone(), rec.data.clone());
-            view.children
-                .insert(id.clone(), rec.children.iter().cloned().collect());
-        }
-        view
-    }
-
-    fn apply(&mut self, line: Staged) {
-        match line {
-            Staged::Group { g } => {
-                self.groups.insert(g.id.clone(), g);
-            }
-            Staged::Members { g, u, sg } => {
-                let direct = self.direct_users.entry(g.clone()).or_default();
-                for user in u {
-                    direct.insert(user.id.clone());
-                    self.users.insert(user.id.clone(), user);
-                }
-                self.children.entry(g).or_default().extend(sg);
-            }
-            Staged::Deleted { g } => {
-                self.groups.remove(&g);
-                self.direct_users.remove(&g);
-                self.children.remove(&g);
-            }
-            Staged::OverLimit { g, users } => {
-                self.over.insert(g, users);
-            }
-            Staged::Users { up, rm } => {
-                for user in up {
-                    self.users.insert(user.id.clone(), user);
-                }
-                for id in rm {
-                    self.users.remove(&id);
-                }
-            }
-            Staged::GroupDelta {
-                id,
-                g,
-                au,
-                ag,
-                ru,
-                rg,
-                removed,
-            } => {
-                if removed {
-                    self.groups.remove(&id);
-                    self.direct_users.remove(&id);
-                    self.children.remove(&id);
-                    return;
-                }
-                if let Some(g) = g {
-                    self.groups.insert(id.clone(), g);
-                }
-                let direct = self.direct_users.entry(id.clone()).or_default();
-                direct.extend(au);
-                for u in &ru {
-                    direct.remove(u);
-                }
-                let children = self.children.entry(id).or_default();
-                children.extend(ag);
-                for c in &rg {
-                    children.remove(c);
-                }
-            }
-        }
-    }
-
-    /// Users reachable through `group` (itself and nested groups, cycles and
-    /// diamonds included once), or `None` past the limit.
-    fn flatten(&self, group: &str) -> (u64, Option<BTreeSet<String>>) {
-        let mut users = BTreeSet::new();
-        let mut visited = BTreeSet::from([group.to_owned()]);
-        let mut stack = vec![group.to_owned()];
-        while let Some(g) = stack.pop() {
-            for u in self.direct_users.get(&g).into_iter().flatten() {
-                if self.users.contains_key(u) {
-                    users.insert(u.clone());
-                }
-            }
-            if users.len() as u64 > GROUP_USER_LIMIT {
-                return (users.len() as u64, None);
-            }
-            for child in self.children.get(&g).into_iter().flatten() {
-                if self.groups.contains_key(child) && visited.insert(child.clone()) {
-                    stack.push(child.clone());
-                }
-            }
-        }
-        (users.len() as u64, Some(users))
-    }
-}
+use crate::sync::types::LogLevel;
+use std::collections::{BTreeMap, HashMap};
 
 pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -> Result<()> {
     let (e, org, dir) = (w.e, w.org, w.dir);
@@ -155,7 +34,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     for (kind, count) in &state.stale {
         shards::delete_all(store, org, dir, kind, *count).await?;
     }
-    if w.doc.head.incremental && state.last_completed.is_some() {
+    let incremental = w.doc.head.incremental;
+    if incremental && state.last_completed.is_some() {
         let mut changed = false;
         w.for_each_staged(|line| changed |= line.changes_something())
             .await?;
@@ -163,200 +43,107 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
             return unchanged(w, state).await;
         }
     }
-    let mut old_users: Loaded<UserRecord> =
-        shards::load_all(store, org, dir, Kind::Users, state.shards.users).await?;
-    let mut old_groups: Loaded<GroupRecord> =
+    let old_groups: BTreeMap<String, GroupRecord> =
         shards::load_all(store, org, dir, Kind::Groups, state.shards.groups).await?;
-    let mut old_outbox: Loaded<OutboxRecord> =
-        shards::load_all(store, org, dir, Kind::Outbox, state.shards.outbox).await?;
-
     let h = &w.doc.head;
     let settings = h.settings.clone();
     let all_users = matches!(settings.scope, UserScope::AllUsersAndGroups);
-    let mut view = if h.incremental {
-        View::from_records(&old_users.items, &old_groups.items)
-    } else {
-        View::default()
-    };
-    for root in &h.roots {
-        view.groups.insert(root.id.clone(), root.clone());
-    }
-    w.for_each_staged(|line| view.apply(line)).await?;
-    let h = &w.doc.head;
-
-    // Groups in scope: all of them, or those reachable from the roots.
-    let in_scope: BTreeSet<String> = if all_users {
-        view.groups.keys().cloned().collect()
-    } else {
-        let mut reach: BTreeSet<String> = h
-            .roots
-            .iter()
-            .filter(|g| view.groups.contains_key(&g.id))
-            .map(|g| g.id.clone())
-            .collect();
-        let mut stack: Vec<String> = reach.iter().cloned().collect();
-        while let Some(g) = stack.pop() {
-            for child in view.children.get(&g).into_iter().flatten() {
-                if view.groups.contains_key(child) && reach.insert(child.clone()) {
-                    stack.push(child.clone());
-                }
-            }
-        }
-        reach
-    };
-
     let claim = h.claim.clone();
     let eligible = |u: &UserData| u.is_guest() || claim.contains(&u.domain());
-    let mut counts = h.counts.clone();
-    counts.groups_over_limit.clear();
-    let mut synced_groups: BTreeMap<String, MemberList> = BTreeMap::new();
-    let mut member_counts: HashMap<String, u64> = HashMap::new();
-    let mut reasons: HashMap<String, String> = HashMap::new();
-    let mut user_groups: HashMap<String, Vec<String>> = HashMap::new();
-    for g in &in_scope {
-        let (count, flat) = view.flatten(g);
-        let over = view.over.get(g).copied();
-        match (flat, over) {
-            (Some(flat), None) => {
-                let direct = view.direct_users.get(g);
-                let mut list = MemberList::default();
-                for u in flat.iter().filter(|u| eligible(&view.users[*u])) {
-                    user_groups.entry(u.clone()).or_default().push(g.clone());
-                    if direct.is_some_and(|d| d.contains(u)) {
-                        list.direct.push(u.clone());
-                    } else {
-                        list.nested.push(u.clone());
-                    }
-                }
-                member_counts.insert(g.clone(), count);
-                synced_groups.insert(g.clone(), list);
-            }
-            (_, over) => {
-                let users = over.unwrap_or(count).max(count);
-                member_counts.insert(g.clone(), users);
-                reasons.insert(g.clone(), format!(
-                    "more than {GROUP_USER_LIMIT} users: split it into groups of at most {GROUP_USER_LIMIT} users"
-                ));
-                counts.groups_over_limit.push(OverLimitGroup {
-                    id: g.clone(),
-                    display_name: view.groups[g].name.clone(),
-                    users,
-                });
-            }
-        }
-    }
-    counts.groups_synced = synced_groups.len() as u64;
-    let mut user_direct: HashMap<&str, Vec<String>> = HashMap::new();
-    for g in &in_scope {
-        for u in view.direct_users.get(g).into_iter().flatten() {
-            user_direct.entry(u.as_str()).or_default().push(g.clone());
-        }
-    }
 
-    // Users.
-    let mut users = std::mem::take(&mut old_users.items);
-    for (id, data) in &view.users {
-        let synced = eligible(data) && (all_users || user_groups.contains_key(id));
-        let groups = if synced {
-            user_groups.remove(id).unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let direct_groups = user_direct.remove(id.as_str()).unwrap_or_default();
-        if let Some(rec) = users.get_mut(id) {
-            let changed = rec.data != *data
-                || !rec.in_source
-                || rec.synced != synced
-                || rec.direct_groups != direct_groups
-                || rec.groups != groups;
-            if rec.synced && !synced {
-                rec.left_run = Some(run);
-            } else if synced {
-                rec.left_run = None;
+    // The tenant's shape: an incremental run starts from what the last
+    // completed run stored, a user shard at a time.
+    let mut shape = Shape::default();
+    if incremental {
+        for i in 0..state.shards.users {
+            let shard: BTreeMap<String, UserRecord> =
+                shards::load_shard(store, org, dir, Kind::Users, state.shards.users, i).await?;
+            for (id, rec) in shard.iter().filter(|(_, r)| r.in_source) {
+                shape.add_user(id, eligible(&rec.data), &rec.direct_groups);
             }
-            if changed {
-                rec.data.clone_from(data);
-                rec.in_source = true;
-                rec.synced = synced;
-                rec.direct_groups = direct_groups;
-                rec.groups = groups;
-                rec.changed_run = run;
-            }
-            if synced && rec.created_run.is_none() {
-                rec.created_run = Some(run);
-                rec.created_at = now;
-            }
-            continue;
         }
-        let next = UserRecord {
-            data: data.clone(),
-            in_source: true,
-            synced,
-            direct_groups,
-            groups,
-            created_run: synced.then_some(run),
-            created_at: if synced { now } else { 0 },
-            changed_run: run,
-            left_run: None,
-        };
-        users.insert(id.clone(), next);
+        for rec in old_groups.values().filter(|r| r.in_source) {
+            shape.add_group(rec.data.clone(), rec.children.iter().cloned());
+        }
     }
-    for (id, rec) in users.iter_mut() {
-        if view.users.contains_key(id) || !(rec.in_source || rec.synced || !rec.groups.is_empty()) {
-            continue;
-        }
-        // Left the source or the scope: kept, not synced, no memberships.
-        if rec.synced {
-            rec.left_run = Some(run);
-        }
-        rec.in_source = false;
-        rec.synced = false;
-        rec.groups.clear();
-        rec.direct_groups.clear();
-        rec.changed_run = run;
+    for root in &h.roots {
+        shape.groups.insert(root.id.clone(), root.clone());
     }
+    w.for_each_staged(|line| shape.apply(line, &eligible))
+        .await?;
+    let h = &w.doc.head;
+    let resolved = shape.resolve((!all_users).then_some(h.roots.as_slice()));
+    let mut counts = h.counts.clone();
+    counts.groups_over_limit = resolved.over_limit.clone();
+    counts.groups_synced = resolved.synced.len() as u64;
+
+    // Users, a slice at a time.
     counts.users_created = 0;
     counts.users_updated = 0;
     counts.users_unchanged = 0;
     counts.users_left_scope = 0;
+    counts.emails_queued = 0;
     let mut skipped = Skipped::default();
     let mut synced_users = 0;
-    for rec in users.values() {
-        skipped.note(rec, eligible(&rec.data));
-        if rec.synced {
-            synced_users += 1;
-            if rec.created_run == Some(run) {
-                counts.users_created += 1;
-            } else if rec.changed_run == run {
-                counts.users_updated += 1;
-            } else {
-                counts.users_unchanged += 1;
+    let staged_bytes = h.sealed as usize * MAX_SEAL_BYTES + w.doc.tail.len();
+    let mut users = UserSlices {
+        w: &*w,
+        shape: &shape,
+        resolved: &resolved,
+        old_count: state.shards.users,
+        all_users,
+        eligible: &eligible,
+    };
+    let users_count = shards::rewrite(
+        store,
+        org,
+        dir,
+        Kind::Users,
+        state.shards.users,
+        staged_bytes + state.shards.users as usize * shards::TARGET_BYTES,
+        &mut users,
+        |rec: &UserRecord| {
+            skipped.note(rec, eligible(&rec.data));
+            if rec.synced {
+                synced_users += 1;
+                if rec.created_run == Some(run) {
+                    counts.users_created += 1;
+                } else if rec.changed_run == run {
+                    counts.users_updated += 1;
+                } else {
+                    counts.users_unchanged += 1;
+                }
+            } else if rec.left_run == Some(run) {
+                counts.users_left_scope += 1;
             }
-        } else if rec.left_run == Some(run) {
-            counts.users_left_scope += 1;
-        }
+        },
+    )
+    .await?;
+    if settings.send_email {
+        counts.emails_queued = counts.users_created;
     }
     for message in skipped.report(&mut counts) {
         w.log(LogLevel::Warning, message);
     }
 
     // Groups: nesting among the groups of this run.
+    let in_scope = &resolved.in_scope;
     let mut parents: HashMap<&str, Vec<String>> = HashMap::new();
-    for g in &in_scope {
-        for c in view.children.get(g).into_iter().flatten() {
+    for g in in_scope {
+        for c in shape.children.get(g).into_iter().flatten() {
             if in_scope.contains(c) {
                 parents.entry(c.as_str()).or_default().push(g.clone());
             }
         }
     }
-    let mut groups = std::mem::take(&mut old_groups.items);
-    for g in &in_scope {
-        let children = view
+    let mut groups = old_groups;
+    for g in in_scope {
+        let children = shape
             .children
             .get(g)
             .map(|c| {
                 c.iter()
-                    .filter(|c| view.groups.contains_key(*c))
+                    .filter(|c| shape.groups.contains_key(*c))
                     .cloned()
                     .collect()
             })
@@ -366,13 +153,13 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         groups.insert(
             g.clone(),
             GroupRecord {
-                data: view.groups[g].clone(),
+                data: shape.groups[g].clone(),
                 in_source: true,
-                synced: synced_groups.contains_key(g),
-                not_synced_reason: reasons.remove(g),
+                synced: resolved.synced.contains_key(g),
+                not_synced_reason: resolved.reasons.get(g).cloned(),
                 children,
                 parents: p,
-                member_count: member_counts.get(g).copied().unwrap_or(0),
+                member_count: resolved.member_counts.get(g).copied().unwrap_or(0),
             },
         );
     }
@@ -387,26 +174,6 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         }
     }
 
-    // Welcome emails: one per new account, only when asked for.
-    let mut outbox = std::mem::take(&mut old_outbox.items);
-    counts.emails_queued = 0;
-    if settings.send_email {
-        for (id, rec) in users
-            .iter()
-            .filter(|(_, r)| r.synced && r.created_run == Some(run))
-        {
-            counts.emails_queued += 1;
-            outbox.entry(id.clone()).or_insert_with(|| OutboxRecord {
-                to: rec.data.email_address().to_owned(),
-                name: rec.data.display_name.clone(),
-                state: MailState::Queued,
-                queued_at: now,
-                sent_at: None,
-                sent_run: None,
-            });
-        }
-    }
-
     // Product access of groups that are not synced by this run goes; a
     // re-run after a crash finds it gone already and reuses the list.
     let access_removed: Vec<String> = match &state.last_completed {
@@ -414,7 +181,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         _ => state
             .product_access
             .iter()
-            .filter(|g| !synced_groups.contains_key(*g))
+            .filter(|g| !resolved.synced.contains_key(*g))
             .cloned()
             .collect(),
     };
@@ -426,43 +193,57 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     counts.domains_claimed = claim.iter().cloned().collect();
 
     // Shards first, then the state that points at them.
-    let new_counts = ShardCounts {
-        users: shards::save_all(
-            store,
-            org,
-            dir,
-            Kind::Users,
-            old_users.count,
-            shards::encode_entries(users),
-        )
-        .await?,
-        groups: shards::save_all(
-            store,
-            org,
-            dir,
-            Kind::Groups,
-            old_groups.count,
-            shards::encode_entries(groups),
-        )
-        .await?,
-        members: shards::save_all(
-            store,
-            org,
-            dir,
-            Kind::Members,
-            state.shards.members,
-            shards::encode_entries(&synced_groups),
-        )
-        .await?,
-        outbox: shards::save_all(
+    let groups_count = shards::save_all(
+        store,
+        org,
+        dir,
+        Kind::Groups,
+        state.shards.groups,
+        shards::encode_entries(groups),
+    )
+    .await?;
+    let members_count = shards::save_all(
+        store,
+        org,
+        dir,
+        Kind::Members,
+        state.shards.members,
+        shards::encode_entries(
+            resolved
+                .synced
+                .iter()
+                .map(|(g, m)| (g, shape.member_list(m))),
+        ),
+    )
+    .await?;
+    // Welcome emails: one per new account, only when asked for (the
+    // outbox is untouched when there is none).
+    let outbox_count = if counts.emails_queued > 0 {
+        let mut outbox = OutboxSlices {
+            w: &*w,
+            old_count: state.shards.outbox,
+            users_count,
+        };
+        shards::rewrite(
             store,
             org,
             dir,
             Kind::Outbox,
-            old_outbox.count,
-            shards::encode_entries(outbox),
+            state.shards.outbox,
+            state.shards.outbox as usize * shards::TARGET_BYTES
+                + counts.emails_queued as usize * 256,
+            &mut outbox,
+            |_| {},
         )
-        .await?,
+        .await?
+    } else {
+        state.shards.outbox
+    };
+    let new_counts = ShardCounts {
+        users: users_count,
+        groups: groups_count,
+        members: members_count,
+        outbox: outbox_count,
     };
     let h = &w.doc.head;
     let stale: Vec<(String, u32)> = [
@@ -513,8 +294,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
                 })
                 .collect();
             next.product_access
-                .retain(|g| synced_groups.contains_key(g));
-            next.billable_users = billable(&synced_groups, &next.product_access);
+                .retain(|g| resolved.synced.contains_key(g));
+            next.billable_users = shape.billable(&resolved, &next.product_access);
             next.synced_users = synced_users;
             next.last_completed = Some(LastCompleted {
                 run_id: run,
@@ -531,6 +312,170 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     .await?;
     w.doc.head.counts = counts;
     Ok(())
+}
+
+/// The user records of a slice: the stored ones, updated with what the run
+/// read (staged pages, read again for each slice) and the resolved groups.
+struct UserSlices<'x, 'w, 'a, S, C, E> {
+    w: &'x Worker<'w, 'a, S, C>,
+    shape: &'x Shape,
+    resolved: &'x Resolved,
+    old_count: u32,
+    all_users: bool,
+    eligible: &'x E,
+}
+
+impl<S: Store, C: Clock, E: Fn(&UserData) -> bool> Producer for UserSlices<'_, '_, '_, S, C, E> {
+    type Record = UserRecord;
+
+    async fn produce(&mut self, slice: &Slice) -> Result<BTreeMap<String, UserRecord>> {
+        let w = self.w;
+        let (run, now) = (w.doc.head.run_id, w.now());
+        let mut users: BTreeMap<String, UserRecord> = BTreeMap::new();
+        for i in slice.documents(self.old_count) {
+            let shard: BTreeMap<String, UserRecord> =
+                shards::load_shard(w.e.store, w.org, w.dir, Kind::Users, self.old_count, i).await?;
+            users.extend(shard.into_iter().filter(|(id, _)| slice.keeps(id)));
+        }
+        // The users of the slice as this run sees them.
+        let mut seen: BTreeMap<String, UserData> = if w.doc.head.incremental {
+            users
+                .iter()
+                .filter(|(_, r)| r.in_source)
+                .map(|(id, r)| (id.clone(), r.data.clone()))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        w.for_each_staged(|line| match line {
+            Staged::Members { u, .. } => {
+                seen.extend(
+                    u.into_iter()
+                        .filter(|u| slice.keeps(&u.id))
+                        .map(|u| (u.id.clone(), u)),
+                );
+            }
+            Staged::Users { up, rm } => {
+                seen.extend(
+                    up.into_iter()
+                        .filter(|u| slice.keeps(&u.id))
+                        .map(|u| (u.id.clone(), u)),
+                );
+                for id in rm {
+                    seen.remove(&id);
+                }
+            }
+            _ => {}
+        })
+        .await?;
+        let mut user_groups = self.shape.user_groups(self.resolved, |id| slice.keeps(id));
+        let mut user_direct = self
+            .shape
+            .user_direct_groups(self.resolved, |id| slice.keeps(id));
+
+        for (id, data) in &seen {
+            let synced = (self.eligible)(data) && (self.all_users || user_groups.contains_key(id));
+            let groups = if synced {
+                user_groups.remove(id).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let direct_groups = user_direct.remove(id.as_str()).unwrap_or_default();
+            if let Some(rec) = users.get_mut(id) {
+                let changed = rec.data != *data
+                    || !rec.in_source
+                    || rec.synced != synced
+                    || rec.direct_groups != direct_groups
+                    || rec.groups != groups;
+                if rec.synced && !synced {
+                    rec.left_run = Some(run);
+                } else if synced {
+                    rec.left_run = None;
+                }
+                if changed {
+                    rec.data.clone_from(data);
+                    rec.in_source = true;
+                    rec.synced = synced;
+                    rec.direct_groups = direct_groups;
+                    rec.groups = groups;
+                    rec.changed_run = run;
+                }
+                if synced && rec.created_run.is_none() {
+                    rec.created_run = Some(run);
+                    rec.created_at = now;
+                }
+                continue;
+            }
+            let next = UserRecord {
+                data: data.clone(),
+                in_source: true,
+                synced,
+                direct_groups,
+                groups,
+                created_run: synced.then_some(run),
+                created_at: if synced { now } else { 0 },
+                changed_run: run,
+                left_run: None,
+            };
+            users.insert(id.clone(), next);
+        }
+        for (id, rec) in users.iter_mut() {
+            if seen.contains_key(id) || !(rec.in_source || rec.synced || !rec.groups.is_empty()) {
+                continue;
+            }
+            // Left the source or the scope: kept, not synced, no memberships.
+            if rec.synced {
+                rec.left_run = Some(run);
+            }
+            rec.in_source = false;
+            rec.synced = false;
+            rec.groups.clear();
+            rec.direct_groups.clear();
+            rec.changed_run = run;
+        }
+        Ok(users)
+    }
+}
+
+/// The welcome emails of a slice: the stored ones, plus one for each
+/// account this run created (read back from the user shards just written).
+struct OutboxSlices<'x, 'w, 'a, S, C> {
+    w: &'x Worker<'w, 'a, S, C>,
+    old_count: u32,
+    users_count: u32,
+}
+
+impl<S: Store, C: Clock> Producer for OutboxSlices<'_, '_, '_, S, C> {
+    type Record = OutboxRecord;
+
+    async fn produce(&mut self, slice: &Slice) -> Result<BTreeMap<String, OutboxRecord>> {
+        let w = self.w;
+        let (run, now, store) = (w.doc.head.run_id, w.now(), w.e.store);
+        let mut outbox: BTreeMap<String, OutboxRecord> = BTreeMap::new();
+        for i in slice.documents(self.old_count) {
+            let shard: BTreeMap<String, OutboxRecord> =
+                shards::load_shard(store, w.org, w.dir, Kind::Outbox, self.old_count, i).await?;
+            outbox.extend(shard.into_iter().filter(|(id, _)| slice.keeps(id)));
+        }
+        for i in 0..self.users_count {
+            let shard: BTreeMap<String, UserRecord> =
+                shards::load_shard(store, w.org, w.dir, Kind::Users, self.users_count, i).await?;
+            let created = shard
+                .into_iter()
+                .filter(|(id, r)| r.synced && r.created_run == Some(run) && slice.keeps(id));
+            for (id, rec) in created {
+                outbox.entry(id).or_insert_with(|| OutboxRecord {
+                    to: rec.data.email_address().to_owned(),
+                    name: rec.data.display_name.clone(),
+                    state: MailState::Queued,
+                    queued_at: now,
+                    sent_at: None,
+                    sent_run: None,
+                });
+            }
+        }
+        Ok(outbox)
+    }
 }
 
 /// An incremental run that read no change: the directory stays as it is;
@@ -581,15 +526,4 @@ async fn unchanged<S: Store, C: Clock>(
     .await?;
     w.doc.head.counts = counts;
     Ok(())
-}
-
-/// Distinct users in at least one group with product access.
-pub(crate) fn billable(members: &BTreeMap<String, MemberList>, access: &BTreeSet<String>) -> u64 {
-    let mut users: BTreeSet<&str> = BTreeSet::new();
-    for g in access {
-        if let Some(list) = members.get(g) {
-            users.extend(list.direct.iter().chain(&list.nested).map(String::as_str));
-        }
-    }
-    users.len() as u64
 }

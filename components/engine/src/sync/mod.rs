@@ -5,6 +5,7 @@ pub(crate) mod doc;
 pub(crate) mod emails;
 pub(crate) mod finalize;
 pub(crate) mod run;
+pub(crate) mod shape;
 pub(crate) mod skipped;
 pub(crate) mod start;
 pub(crate) mod state;

@@ -9,7 +9,7 @@ use crate::model::{GroupData, GroupRecord};
 use crate::orgs;
 use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, Store};
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
-use crate::shards::{self, Kind, Loaded};
+use crate::shards::{self, Kind};
 use crate::sync::doc::{RunDoc, RunHeader};
 use crate::sync::state::{DirState, delta_basis};
 use crate::sync::types::*;
@@ -93,9 +93,9 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
     let mut previous: Vec<GroupData> = Vec::new();
     let mut stored_names: BTreeMap<String, String> = BTreeMap::new();
     if state.last_completed.is_some() {
-        let loaded: Loaded<GroupRecord> =
+        let loaded: BTreeMap<String, GroupRecord> =
             shards::load_all(e.store, org, dir, Kind::Groups, state.shards.groups).await?;
-        for (id, g) in loaded.items {
+        for (id, g) in loaded {
             if g.synced {
                 previous.push(g.data.clone());
             }
