@@ -61,9 +61,6 @@ spin_sources() {
 }
 
 wasm() {
-  if ! rustup target list --installed | grep -qx wasm32-wasip2; then
-    rustup target add wasm32-wasip2
-  fi
   local command
   while IFS= read -r command; do
     echo "+ $command"
@@ -94,6 +91,11 @@ browser() {
     echo "browser: skipped: tests/browser/run.sh not present"
   fi
 }
+
+# The lint and wasm steps compile for wasm32-wasip2.
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  rustup target add wasm32-wasip2
+fi
 
 section format format
 section lint lint
