@@ -28,6 +28,10 @@ pub struct EngineConfig {
     /// Staged pages are moved out of the run document into a chunk key once
     /// they exceed this (capped at 640 KiB, so the document stays < 1 MiB).
     pub seal_bytes: usize,
+    /// Finalize rebuilds a large collection (users, outbox) this many
+    /// encoded bytes at a time, so an invocation's memory follows this, not
+    /// the tenant's size.
+    pub pass_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -38,6 +42,7 @@ impl Default for EngineConfig {
             history_len: 20,
             log_cap: 50,
             seal_bytes: 640 * 1024,
+            pass_bytes: 4 << 20,
         }
     }
 }

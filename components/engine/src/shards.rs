@@ -254,9 +254,9 @@ async fn save_documents<S: Store>(
     Ok(())
 }
 
-/// About this many encoded bytes of a collection are in memory at once
-/// when it is rewritten in passes.
-const PASS_BYTES: usize = 4 << 20;
+/// Sizing a large collection reads it in at most this many slices (past
+/// 64 × `pass_bytes`, slices grow rather than the reads).
+const MAX_SIZING_SLICES: usize = 64;
 
 /// The records one pass covers: the ids whose shard, out of `modulus`,
 /// falls in `shards`.
@@ -290,11 +290,19 @@ pub(crate) trait Producer {
     ) -> Result<BTreeMap<String, Self::Record>, EngineError>;
 }
 
+/// How much of a collection to hold in memory at once.
+pub(crate) struct Passes {
+    /// The collection's expected size in encoded bytes (an upper bound).
+    pub estimate: usize,
+    /// Bytes per pass.
+    pub pass_bytes: usize,
+}
+
 /// Rewrites a collection with the records of `producer`, like `save_all`,
-/// but a slice at a time when `estimate` (bytes) says it is large: first
-/// the size of every record (to choose the shard count), then the
-/// documents, about `PASS_BYTES` at a time. `written` sees every record
-/// once. Returns the shard count.
+/// but a slice at a time when the estimate exceeds a pass: first the size
+/// of every record (to choose the shard count), then the documents, about
+/// `pass_bytes` at a time. `written` sees every record once. Returns the
+/// shard count.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn rewrite<S: Store, P: Producer>(
     store: &S,
@@ -302,11 +310,15 @@ pub(crate) async fn rewrite<S: Store, P: Producer>(
     dir: &DirId,
     kind: Kind,
     old_count: u32,
-    estimate: usize,
+    passes: Passes,
     producer: &mut P,
     mut written: impl FnMut(&P::Record),
 ) -> Result<u32, EngineError> {
-    if estimate <= PASS_BYTES {
+    let Passes {
+        estimate,
+        pass_bytes,
+    } = passes;
+    if estimate <= pass_bytes {
         let items = producer
             .produce(&Slice {
                 modulus: 1,
@@ -316,7 +328,7 @@ pub(crate) async fn rewrite<S: Store, P: Producer>(
         items.values().for_each(&mut written);
         return save_all(store, org, dir, kind, old_count, encode_entries(items)).await;
     }
-    let slices = estimate.div_ceil(PASS_BYTES) as u32;
+    let slices = estimate.div_ceil(pass_bytes.max(1)).min(MAX_SIZING_SLICES) as u32;
     let mut sizes = Vec::new();
     for s in 0..slices {
         let slice = Slice {
@@ -337,7 +349,7 @@ pub(crate) async fn rewrite<S: Store, P: Producer>(
     while start < count {
         let mut end = start + 1;
         let mut bytes = docs[start as usize];
-        while end < count && bytes + docs[end as usize] <= PASS_BYTES {
+        while end < count && bytes + docs[end as usize] <= pass_bytes {
             bytes += docs[end as usize];
             end += 1;
         }

@@ -13,7 +13,7 @@ use crate::keys;
 use crate::model::{GroupRecord, MailState, OutboxRecord, UserData, UserRecord};
 use crate::ports::{Clock, Store};
 use crate::settings::UserScope;
-use crate::shards::{self, Kind, Producer, Slice};
+use crate::shards::{self, Kind, Passes, Producer, Slice};
 use crate::sync::doc::{MAX_SEAL_BYTES, Staged};
 use crate::sync::run::Worker;
 use crate::sync::shape::{Resolved, Shape};
@@ -85,7 +85,9 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     counts.emails_queued = 0;
     let mut skipped = Skipped::default();
     let mut synced_users = 0;
-    let staged_bytes = h.sealed as usize * MAX_SEAL_BYTES + w.doc.tail.len();
+    let pass_bytes = e.config.pass_bytes;
+    let staged_bytes =
+        h.sealed as usize * e.config.seal_bytes.min(MAX_SEAL_BYTES) + w.doc.tail.len();
     let mut users = UserSlices {
         w: &*w,
         shape: &shape,
@@ -100,7 +102,10 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         dir,
         Kind::Users,
         state.shards.users,
-        staged_bytes + state.shards.users as usize * shards::TARGET_BYTES,
+        Passes {
+            estimate: staged_bytes + state.shards.users as usize * shards::TARGET_BYTES,
+            pass_bytes,
+        },
         &mut users,
         |rec: &UserRecord| {
             skipped.note(rec, eligible(&rec.data));
@@ -230,8 +235,11 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
             dir,
             Kind::Outbox,
             state.shards.outbox,
-            state.shards.outbox as usize * shards::TARGET_BYTES
-                + counts.emails_queued as usize * 256,
+            Passes {
+                estimate: state.shards.outbox as usize * shards::TARGET_BYTES
+                    + counts.emails_queued as usize * 256,
+                pass_bytes,
+            },
             &mut outbox,
             |_| {},
         )
