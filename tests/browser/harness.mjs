@@ -106,6 +106,12 @@ export async function launchBrowser() {
       if (viewport) await page.setViewportSize(viewport);
       const errors = [];
       page.on('pageerror', (error) => errors.push(error));
+      // Server-side failures explain most test failures: show them in the test output.
+      page.on('response', async (response) => {
+        if (response.status() >= 500) {
+          console.error(`# ${response.request().method()} ${response.url()} -> ${response.status()} ${await response.text().catch(() => '')}`);
+        }
+      });
       page.errors = errors;
       return page;
     },
