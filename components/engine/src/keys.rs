@@ -2,6 +2,7 @@
 //! ids are validated (`ids`) before they reach this module.
 
 use crate::ids::{DirId, OrgId};
+use crate::ports::store::MAX_KEY_BYTES;
 
 /// The global directory index the scheduler iterates (one key, bounded).
 pub const DIRECTORY_INDEX: &str = "index/directories";
@@ -28,4 +29,15 @@ pub fn dir_doc(org: &OrgId, dir: &DirId, doc: &str) -> String {
 /// never overwrites the shards the current state still points at.
 pub fn shard(org: &OrgId, dir: &DirId, kind: &str, count: u32, index: u32) -> String {
     format!("org/{org}/dir/{dir}/{kind}/{count}.{index}")
+}
+
+/// The global claim of a domain (across organizations). A name too long
+/// for a key is hashed (the record holds the name).
+pub fn domain(name: &str) -> String {
+    let key = format!("domains/{name}");
+    if key.len() <= MAX_KEY_BYTES {
+        key
+    } else {
+        format!("domains/#{:016x}", crate::shards::fnv1a(name))
+    }
 }

@@ -9,6 +9,7 @@
 mod access;
 pub mod clock;
 mod codec;
+mod domains;
 mod engine;
 pub mod error;
 pub mod ids;

@@ -8,9 +8,11 @@
 //! records, the same counts and no second email.
 
 use crate::codec::update;
+use crate::domains;
 use crate::error::Result;
 use crate::keys;
 use crate::model::{GroupRecord, MailState, OutboxRecord, UserData, UserRecord};
+use crate::orgs;
 use crate::ports::{Clock, Store};
 use crate::settings::UserScope;
 use crate::shards::{self, Kind, Passes, Producer, Slice};
@@ -23,7 +25,7 @@ use crate::sync::state::{
     Claim, DeltaState, DirState, LastCompleted, ShardCounts, Tally, delta_basis,
 };
 use crate::sync::types::LogLevel;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -> Result<()> {
     let (e, org, dir) = (w.e, w.org, w.dir);
@@ -41,6 +43,16 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
             .await?;
         if !changed {
             return unchanged(w, state).await;
+        }
+    }
+    // The run's domains are claimed now; one that another organization
+    // claimed since the run started is not verified here.
+    for domain in w.doc.head.claim.clone() {
+        if !domains::claim(store, &domain, org).await? {
+            w.doc.head.claim.remove(&domain);
+            w.log(LogLevel::Warning, format!(
+                "domain {domain} was verified by another organization during the sync: it is not claimed here and its users are skipped as unverified"
+            ));
         }
     }
     let old_groups: BTreeMap<String, GroupRecord> =
@@ -274,6 +286,28 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         _ => None,
     };
     let selected = (!all_users).then(|| h.roots.iter().map(|g| g.id.clone()).collect());
+    // Domains this directory no longer verifies are released, unless
+    // another directory of the org verifies them.
+    let dropped: Vec<&String> = state
+        .claimed
+        .iter()
+        .map(|c| &c.name)
+        .filter(|d| !claim.contains(*d))
+        .collect();
+    if !dropped.is_empty() {
+        let mut elsewhere = BTreeSet::new();
+        for other in orgs::list(store, org)
+            .await?
+            .iter()
+            .filter(|d| d.id != *dir)
+        {
+            let other = load_state(store, org, &other.id).await?;
+            elsewhere.extend(other.claimed.into_iter().map(|c| c.name));
+        }
+        for domain in dropped.into_iter().filter(|d| !elsewhere.contains(*d)) {
+            domains::release(store, domain, org).await?;
+        }
+    }
     let tally = Tally {
         groups_synced: counts.groups_synced,
         skipped_unverified: counts.skipped_unverified_domain,

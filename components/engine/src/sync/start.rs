@@ -64,6 +64,7 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
             };
             DomainPlan {
                 will_sync: selected && d.is_verified,
+                claimed_by_another_org: false,
                 selected,
                 verified_in_entra: d.is_verified,
                 name,
@@ -80,6 +81,16 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
                 )),
                 Some(_) => {}
             }
+        }
+    }
+    for d in domains.iter_mut().filter(|d| d.will_sync) {
+        if crate::domains::held_elsewhere(e.store, &d.name, org).await? {
+            d.will_sync = false;
+            d.claimed_by_another_org = true;
+            warnings.push(format!(
+                "domain {} is verified by another organization: it is not claimed here and its users are skipped as unverified",
+                d.name
+            ));
         }
     }
     let claim: BTreeSet<String> = domains

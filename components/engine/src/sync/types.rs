@@ -48,7 +48,11 @@ pub struct DomainPlan {
     pub verified_in_entra: bool,
     /// Selected by the settings (all, or named).
     pub selected: bool,
-    /// Will be verified and claimed: selected and verified in Entra.
+    /// Verified in another organization, which holds the claim: not
+    /// verified here, its users are skipped as unverified.
+    pub claimed_by_another_org: bool,
+    /// Will be verified and claimed: selected, verified in Entra and not
+    /// claimed by another organization.
     pub will_sync: bool,
 }
 
