@@ -102,8 +102,8 @@ export function listOf(data, key = 'items') {
 
 const groupNameCache = new Map();
 /**
- * The display name of a synced group, or its id when the org has no such
- * group (yet). Engine answers (preview changes, access removed) carry ids.
+ * The display name of a group the org has synced, or null when it has none
+ * by that id (yet). Engine answers (access removed, nesting) carry ids.
  */
 export async function groupName(id) {
   if (!groupNameCache.has(id)) {
@@ -111,17 +111,17 @@ export async function groupName(id) {
       id,
       get(orgPath(`/groups/${encodeURIComponent(id)}`))
         .then(({ data }) => data.group.display_name)
-        .catch(() => id),
+        .catch(() => null),
     );
   }
   return groupNameCache.get(id);
 }
 
-/** Replaces the text of every `[data-group-id]` element under `root` with the group's name. */
+/** Replaces the text of every `[data-group-id]` element under `root` with the group's name, when known. */
 export async function nameGroups(root) {
   await Promise.all(
     [...root.querySelectorAll('[data-group-id]')].map(async (el) => {
-      el.textContent = await groupName(el.dataset.groupId);
+      el.textContent = (await groupName(el.dataset.groupId)) ?? el.dataset.groupId;
       el.removeAttribute('data-group-id');
     }),
   );

@@ -233,10 +233,11 @@ function groupPicker(dir, state) {
 
   renderSelected();
   runSearch();
-  // Selected groups are saved as ids; synced ones have names to show.
+  // Selected groups are saved as ids; synced ones have names to show (the search may teach them first).
   Promise.all(
     state.groups.map(async (g) => {
-      g.display_name ??= await groupName(g.id);
+      const name = await groupName(g.id);
+      if (name && !g.display_name) g.display_name = name;
     }),
   ).then(renderSelected);
   return h(
