@@ -5,6 +5,9 @@ import { h, pageTitle, loading, loadFailed, textField, formError, showErrors, cl
 
 const DEFAULT_REASON = 'You must complete a sync before you can set up SAML single sign-on.';
 
+/** The API's reasons are phrases; shown as a sentence here. */
+const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
+
 export async function renderSaml(main) {
   main.append(pageTitle('SAML single sign-on'));
   const body = h('div', null, loading('Loading SAML configuration'));
@@ -49,7 +52,7 @@ export async function renderSaml(main) {
   /** Disables the form and says why; the reason is what the API answered. */
   const setGated = (reason) => {
     gate.replaceChildren(
-      h('p', null, h('strong', null, 'Not available yet. '), reason || DEFAULT_REASON),
+      h('p', null, h('strong', null, 'Not available yet. '), sentence(reason || DEFAULT_REASON)),
       h('p', null, 'A sync claims your domains, which SAML needs. ', h('a', { href: '#/directories' }, 'Go to identity providers to sync.')),
     );
     gate.hidden = false;
