@@ -1,34 +1,17 @@
 //! Prints the store and Graph traffic of typical runs:
 //! `cargo run -p engine --example counts --release`.
 
+use engine::heap_meter::{self, CountingAlloc};
 use engine::ports::{MailError, Mailer, OutgoingEmail};
 use engine::testing::{MemoryTenant, user};
 use engine::*;
 use serde_json::json;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Counts heap bytes in use, to report the engine's peak above what the
 /// in-memory tenant and store already hold.
-struct Counting;
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAlloc = CountingAlloc;
 
 struct NullMailer;
 impl Mailer for NullMailer {
@@ -81,8 +64,7 @@ fn setup(scope: serde_json::Value, send_email: bool) -> Setup {
 fn run(s: &Setup, label: &str, budget: Budget) {
     s.store.reset_stats();
     let requests = s.tenant.requests();
-    let baseline = IN_USE.load(Ordering::Relaxed);
-    PEAK.store(baseline, Ordering::Relaxed);
+    let baseline = heap_meter::reset_peak();
     let t = Instant::now();
     let mut invocations = 0;
     futures::executor::block_on(async {
@@ -105,9 +87,7 @@ fn run(s: &Setup, label: &str, budget: Budget) {
     });
     let st = s.store.stats();
     // The store grows by what the run wrote; the rest of the peak is the engine's.
-    let engine_peak = PEAK
-        .load(Ordering::Relaxed)
-        .saturating_sub(IN_USE.load(Ordering::Relaxed).max(baseline));
+    let engine_peak = heap_meter::peak().saturating_sub(heap_meter::in_use().max(baseline));
     println!(
         "{label:<48} source requests {:>4}  invocations {:>3}  writes {:>4} (deletes {:>2})  reads {:>5}  written {:>6} KiB  largest value {:>4} KiB  keys {:>4} (peak {:>4})  engine heap peak {:>4} MiB  {:>6.2}s",
         s.tenant.requests() - requests,

@@ -12,6 +12,8 @@ mod codec;
 mod domains;
 mod engine;
 pub mod error;
+#[cfg(feature = "testing")]
+pub mod heap_meter;
 pub mod ids;
 mod keys;
 pub mod memory_store;
