@@ -28,6 +28,11 @@ if [ -z "${IDP_SYNC_URL:-}" ]; then
   "$target/debug/idp-sync-local" --port 0 --page-budget 1 --tick-ms 1000 >"$log" 2>&1 &
   server=$!
   trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT
+  # Signals end the script through `exit`, so the EXIT trap stops the server too.
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 141' PIPE
+  trap 'exit 143' TERM
 
   for _ in $(seq 300); do
     grep -q 'listening on http://' "$log" && break
