@@ -3,7 +3,7 @@
 //! Used by the engine's tests, the API's native tests and the native dev
 //! server.
 
-use crate::ports::store::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use crate::ports::store::{check_key, check_value};
 use crate::ports::{Store, StoreError};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -92,16 +92,6 @@ impl MemoryStore {
     pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
         self.inner().data.clone()
     }
-
-    fn check_key(key: &str) -> Result<(), StoreError> {
-        if key.len() > MAX_KEY_BYTES {
-            return Err(StoreError::KeyTooLong {
-                len: key.len(),
-                max: MAX_KEY_BYTES,
-            });
-        }
-        Ok(())
-    }
 }
 
 impl Inner {
@@ -118,13 +108,7 @@ impl Inner {
     }
 
     fn put(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        if value.len() > MAX_VALUE_BYTES {
-            return Err(StoreError::ValueTooLarge {
-                key: key.to_owned(),
-                len: value.len(),
-                max: MAX_VALUE_BYTES,
-            });
-        }
+        check_value(key, value)?;
         self.begin_write()?;
         self.stats.writes += 1;
         self.stats.bytes_written += value.len() as u64;
@@ -138,7 +122,7 @@ impl Inner {
 
 impl Store for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Self::check_key(key)?;
+        check_key(key)?;
         let mut inner = self.inner();
         inner.stats.reads += 1;
         let value = inner.data.get(key).cloned();
@@ -147,12 +131,12 @@ impl Store for MemoryStore {
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        Self::check_key(key)?;
+        check_key(key)?;
         self.inner().put(key, value)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        Self::check_key(key)?;
+        check_key(key)?;
         let mut inner = self.inner();
         inner.begin_write()?;
         inner.stats.deletes += 1;
@@ -168,7 +152,7 @@ impl Store for MemoryStore {
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> Result<bool, StoreError> {
-        Self::check_key(key)?;
+        check_key(key)?;
         let mut inner = self.inner();
         inner.stats.reads += 1;
         if inner.data.get(key).map(Vec::as_slice) != expected {
@@ -182,6 +166,7 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::store::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
     use futures::executor::block_on;
 
     #[test]

@@ -19,6 +19,30 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// Refuses a key longer than [`MAX_KEY_BYTES`]; every `Store` checks this
+/// before touching its backend, so all platforms fail alike.
+pub fn check_key(key: &str) -> Result<(), StoreError> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(StoreError::KeyTooLong {
+            len: key.len(),
+            max: MAX_KEY_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a value larger than [`MAX_VALUE_BYTES`].
+pub fn check_value(key: &str, value: &[u8]) -> Result<(), StoreError> {
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(StoreError::ValueTooLarge {
+            key: key.to_owned(),
+            len: value.len(),
+            max: MAX_VALUE_BYTES,
+        });
+    }
+    Ok(())
+}
+
 pub trait Store {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;

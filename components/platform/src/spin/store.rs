@@ -1,7 +1,7 @@
 //! [`Store`] over Spin's key-value store, with compare-and-swap through
 //! `wasi:keyvalue/atomics` (the draft the Spin host implements).
 
-use engine::ports::store::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use engine::ports::store::{check_key, check_value};
 use engine::ports::{Store, StoreError};
 use spin_sdk::experimental::wasi::keyvalue::{atomics, store as wasi_store};
 use spin_sdk::key_value;
@@ -26,27 +26,6 @@ impl SpinStore {
 
 fn backend(e: impl std::fmt::Debug) -> StoreError {
     StoreError::Backend(format!("{e:?}"))
-}
-
-fn check_key(key: &str) -> Result<(), StoreError> {
-    if key.len() > MAX_KEY_BYTES {
-        return Err(StoreError::KeyTooLong {
-            len: key.len(),
-            max: MAX_KEY_BYTES,
-        });
-    }
-    Ok(())
-}
-
-fn check_value(key: &str, value: &[u8]) -> Result<(), StoreError> {
-    if value.len() > MAX_VALUE_BYTES {
-        return Err(StoreError::ValueTooLarge {
-            key: key.to_owned(),
-            len: value.len(),
-            max: MAX_VALUE_BYTES,
-        });
-    }
-    Ok(())
 }
 
 impl Store for SpinStore {
