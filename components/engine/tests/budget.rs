@@ -2,6 +2,10 @@
 //! long invocation.
 mod common;
 use common::*;
+use engine::ports::{
+    DeltaFrom, GroupChange, IdentitySource, Member, Page, PageToken, SourceDomain, SourceError,
+    SourceGroup, SourceUser, UserChange,
+};
 use engine::*;
 
 fn ten_thousand() -> Env {
@@ -148,4 +152,88 @@ fn one_page_per_invocation_gives_the_same_all_users_sync() {
     let (b, _, _) = outcome(&chunked);
     assert_eq!(a, b);
     assert_eq!(chunked.members("g0").len(), 17);
+}
+
+/// A tenant whose every request takes `ms` of the engine's clock, like a
+/// slow Graph.
+struct SlowTenant<'a> {
+    tenant: &'a engine::testing::MemoryTenant,
+    clock: &'a ManualClock,
+    ms: u64,
+}
+
+impl SlowTenant<'_> {
+    fn tick(&self) {
+        self.clock.advance_ms(self.ms);
+    }
+}
+
+impl IdentitySource for SlowTenant<'_> {
+    async fn domains(&self) -> Result<Vec<SourceDomain>, SourceError> {
+        self.tick();
+        self.tenant.domains().await
+    }
+    async fn group(&self, id: &str) -> Result<Option<SourceGroup>, SourceError> {
+        self.tick();
+        self.tenant.group(id).await
+    }
+    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError> {
+        self.tick();
+        self.tenant.users(page).await
+    }
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError> {
+        self.tick();
+        self.tenant.groups(page).await
+    }
+    async fn members(
+        &self,
+        group_id: &str,
+        transitive: bool,
+        page: Option<&PageToken>,
+    ) -> Result<Page<Member>, SourceError> {
+        self.tick();
+        self.tenant.members(group_id, transitive, page).await
+    }
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
+        self.tick();
+        self.tenant.users_delta(from).await
+    }
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
+        self.tick();
+        self.tenant.groups_delta(from).await
+    }
+}
+
+#[test]
+fn finalize_waits_for_a_fresh_invocation_when_reading_used_half_the_budget() {
+    let env = ten_thousand();
+    env.start().unwrap();
+    // 13 member pages at 1 s each: 13 s of a 20 s budget are gone when the
+    // last page is in, too late to start rewriting the directory.
+    let slow = SlowTenant {
+        tenant: &env.tenant,
+        clock: &env.clock,
+        ms: 1_000,
+    };
+    let engine = env.engine();
+    let advance =
+        || block(engine.advance(ORG, &env.dir, &slow, &env.mailer, Budget::default())).unwrap();
+    let first = advance();
+    assert!(
+        matches!(
+            first,
+            AdvanceOutcome::Progressed {
+                phase: Phase::Finalize,
+                ..
+            }
+        ),
+        "{first:?}"
+    );
+    let before = block(engine.group_members(ORG, "big", None, 10));
+    assert!(
+        before.map_or(true, |l| l.items.is_empty()),
+        "nothing is written before finalize"
+    );
+    assert!(matches!(advance(), AdvanceOutcome::Finished { .. }));
+    assert_eq!(env.members("big").len(), 10_000);
 }
