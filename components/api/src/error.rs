@@ -7,21 +7,9 @@ use serde::Serialize;
 use crate::respond::{Response, json};
 use engine::error::EngineError;
 
-/// One field-level validation message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+/// One field-level validation message: the engine's, so a rule's message
+/// reaches the client unchanged.
+pub use engine::FieldError;
 
 /// Everything a request can fail with, each mapped to one status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,10 +162,7 @@ impl From<EngineError> for ApiError {
             EngineError::InvalidId { .. } => ApiError::InvalidId(message),
             EngineError::Validation(fields) => ApiError::Validation {
                 message: "some fields are invalid".to_owned(),
-                fields: fields
-                    .into_iter()
-                    .map(|f| FieldError::new(f.field, f.message))
-                    .collect(),
+                fields,
             },
             EngineError::NotFound(what) => ApiError::NotFound(what),
             EngineError::PreconditionFailed { expected, current } => ApiError::PreconditionFailed {
