@@ -5,10 +5,9 @@ mod common;
 use common::*;
 use engine::*;
 
-/// Run 1 syncs `eng` (nested `ops`) and `sales`; `sales` gets product
-/// access. Then the tenant and settings change so that run 2 creates users
-/// (with emails), updates one, takes users out of scope and drops `sales`.
-fn prepare() -> Env {
+/// Two domains (one unverified), ten users, three groups with `eng` holding
+/// three users; pages of two, staged pages sealed after every page or two.
+fn small_tenant() -> Env {
     let mut env = Env::new();
     // Seal staged pages into chunk keys after every page or two.
     env.config.seal_bytes = 300;
@@ -25,6 +24,14 @@ fn prepare() -> Env {
     for u in ["a00000", "a00001", "a00002"] {
         env.tenant.add_user_to("eng", u);
     }
+    env
+}
+
+/// Run 1 syncs `eng` (nested `ops`) and `sales`; `sales` gets product
+/// access. Then the tenant and settings change so that run 2 creates users
+/// (with emails), updates one, takes users out of scope and drops `sales`.
+fn prepare() -> Env {
+    let env = small_tenant();
     for u in ["a00003", "a00004", "b00000"] {
         env.tenant.add_user_to("ops", u);
     }
@@ -50,21 +57,7 @@ fn prepare() -> Env {
 
 /// The same tenant in all-users scope after run 1.
 fn all_users_after_one_run() -> Env {
-    let mut env = Env::new();
-    env.config.seal_bytes = 300;
-    env.tenant
-        .domain("contoso.com", true)
-        .domain("fabrikam.com", false);
-    env.tenant.set_page_size(2);
-    env.tenant.put_users(people("a", 9, "contoso.com"));
-    env.tenant.put_users(people("b", 1, "fabrikam.com"));
-    env.tenant
-        .put_group("eng", "Engineering")
-        .put_group("ops", "Ops")
-        .put_group("sales", "Sales");
-    for u in ["a00000", "a00001", "a00002"] {
-        env.tenant.add_user_to("eng", u);
-    }
+    let env = small_tenant();
     env.tenant
         .add_user_to("ops", "a00003")
         .add_user_to("sales", "a00005")
