@@ -1,18 +1,79 @@
-//! Product access per group and billing. Access lives in the directory
-//! state next to the maintained billable count, so billing is one small
-//! read per directory.
+//! Product access per group and billing.
+//!
+//! The truth is one small grant record per group
+//! (`org/{org}/dir/{dir}/access/{group}`), written only by the admin's
+//! toggle and by finalize's removal of dropped groups: two admins toggling
+//! two groups at once write two keys, so neither grant is lost without
+//! compare-and-swap. The directory state keeps a copy of the set with the
+//! billable count beside it (billing is one small read per directory);
+//! that copy is updated by every toggle and rebuilt from the grant records
+//! by every finalize, so a copy that lost a concurrent toggle is repaired
+//! by the next sync.
 
+use crate::codec::{encode, load, update};
 use crate::engine::Engine;
 use crate::error::{ConflictReason, EngineError, Result};
-use crate::ids::OrgId;
+use crate::ids::{DirId, OrgId};
 use crate::keys;
 use crate::model::MemberList;
-use crate::ports::{Clock, Store};
+use crate::ports::{Clock, Store, Timestamp};
 use crate::query::find_group;
 use crate::shards::{self, Kind};
 use crate::sync::state::DirState;
 use crate::views::*;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// One group's product access as last set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Grant {
+    /// The group (a hashed key may be shared by two very long ids).
+    pub group: String,
+    pub enabled: bool,
+    /// When it was set (ms since the epoch).
+    pub at: Timestamp,
+}
+
+/// The grant record of `group`, if it was ever set.
+pub(crate) async fn grant<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    group: &str,
+) -> Result<Option<Grant>> {
+    let found: Option<Grant> = load(store, &keys::access(org, dir, group)).await?;
+    Ok(found.filter(|g| g.group == group))
+}
+
+/// The groups among `candidates` whose grant record says enabled (one read
+/// per candidate).
+pub(crate) async fn granted<'g, S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    candidates: impl IntoIterator<Item = &'g String>,
+) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for g in candidates {
+        if grant(store, org, dir, g).await?.is_some_and(|r| r.enabled) {
+            out.insert(g.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Sets the grant record of `group`.
+pub(crate) async fn set_grant<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    group: &str,
+    grant: &Grant,
+) -> Result<()> {
+    Ok(store
+        .set(&keys::access(org, dir, group), &encode(grant))
+        .await?)
+}
 
 pub(crate) async fn set_product_access<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
@@ -26,49 +87,68 @@ pub(crate) async fn set_product_access<S: Store, C: Clock>(
             group: id.to_owned(),
         }));
     }
+    let grant = Grant {
+        group: id.to_owned(),
+        enabled,
+        at: e.now(),
+    };
+    set_grant(e.store, org, &dir, id, &grant).await?;
+    // The copy in the directory state, then the billable count of the set
+    // as it stands after the change (stored only if the set is unchanged).
     let key = keys::dir_doc(org, &dir, "state");
-    for _ in 0..16 {
-        let raw = e.store.get(&key).await?;
-        let mut state: DirState = match &raw {
-            Some(b) => crate::codec::decode(&key, b)?,
-            None => DirState::default(),
-        };
+    let toggled: Option<DirState> = update(e.store, &key, |state: Option<DirState>| {
+        let mut state = state.unwrap_or_default();
         let changed = if enabled {
             state.product_access.insert(id.to_owned())
         } else {
             state.product_access.remove(id)
         };
-        if changed {
-            // Recount from the member lists of the groups with access.
-            let count = state.shards.members;
-            let mut members: BTreeMap<String, MemberList> = BTreeMap::new();
-            let mut loaded = BTreeSet::new();
-            for g in &state.product_access {
-                let s = shards::shard_of(g, count);
-                if count > 0 && loaded.insert(s) {
-                    let shard: BTreeMap<String, MemberList> =
-                        shards::load_shard(e.store, org, &dir, Kind::Members, count, s).await?;
-                    members.extend(
-                        shard
-                            .into_iter()
-                            .filter(|(k, _)| state.product_access.contains(k)),
-                    );
-                }
+        Ok(if changed {
+            (Some(state.clone()), Some(state))
+        } else {
+            (None, None)
+        })
+    })
+    .await?;
+    if let Some(state) = toggled {
+        let count = billable_of(e.store, org, &dir, &state).await?;
+        update(e.store, &key, |cur: Option<DirState>| {
+            let mut cur = cur.unwrap_or_default();
+            if cur.product_access != state.product_access || cur.billable_users == count {
+                return Ok((None, ()));
             }
-            state.billable_users = billable(&members, &state.product_access);
-            if !e
-                .store
-                .compare_and_swap(&key, raw.as_deref(), &crate::codec::encode(&state))
-                .await?
-            {
-                continue;
-            }
-        }
-        return crate::query::get_group(e, org, id).await;
+            cur.billable_users = count;
+            Ok((Some(cur), ()))
+        })
+        .await?;
     }
-    Err(EngineError::Store(crate::ports::StoreError::Backend(
-        "directory state: too much contention".to_owned(),
-    )))
+    crate::query::get_group(e, org, id).await
+}
+
+/// Distinct users in the groups of `state.product_access`, from the member
+/// shards the state points at (one read per shard holding such a group).
+async fn billable_of<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    state: &DirState,
+) -> Result<u64> {
+    let count = state.shards.members;
+    let mut members: BTreeMap<String, MemberList> = BTreeMap::new();
+    let mut loaded = BTreeSet::new();
+    for g in &state.product_access {
+        let s = shards::shard_of(g, count);
+        if count > 0 && loaded.insert(s) {
+            let shard: BTreeMap<String, MemberList> =
+                shards::load_shard(store, org, dir, Kind::Members, count, s).await?;
+            members.extend(
+                shard
+                    .into_iter()
+                    .filter(|(k, _)| state.product_access.contains(k)),
+            );
+        }
+    }
+    Ok(billable(&members, &state.product_access))
 }
 
 pub(crate) async fn billing<S: Store, C: Clock>(

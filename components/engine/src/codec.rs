@@ -24,35 +24,44 @@ pub async fn load<S: Store, T: DeserializeOwned>(
     }
 }
 
-/// Read-modify-write with compare-and-swap, retried on contention. `change`
-/// returns `None` to leave the document as it is.
+/// Read-modify-write without compare-and-swap: reads `key`, applies
+/// `change`, writes, and reads the key back. When the read-back shows
+/// another writer's value (it wrote between our read and our read-back),
+/// `change` is applied again on top of it, so both changes survive; a few
+/// rounds at most. `change` returns `None` to leave the document as it is.
+///
+/// What this cannot see: a writer that read before our write and writes
+/// after our read-back replaces our change (a window of one request's
+/// read-to-write time). Documents updated here are small admin records
+/// (settings, the org record, the directory index, the run history) whose
+/// writers are people or once-per-run steps, never two sync workers; see
+/// `docs/decisions/0002-no-compare-and-swap.md`.
 pub async fn update<S, T, R, F>(store: &S, key: &str, mut change: F) -> Result<R, EngineError>
 where
     S: Store,
     T: Serialize + DeserializeOwned,
     F: FnMut(Option<T>) -> Result<(Option<T>, R), EngineError>,
 {
-    const ATTEMPTS: usize = 16;
-    for _ in 0..ATTEMPTS {
-        let current = store.get(key).await?;
+    const ROUNDS: usize = 4;
+    let mut current = store.get(key).await?;
+    let mut out = None;
+    for _ in 0..ROUNDS {
         let value = match &current {
             Some(bytes) => Some(decode::<T>(key, bytes)?),
             None => None,
         };
-        let (next, out) = change(value)?;
-        let Some(next) = next else { return Ok(out) };
+        let (next, result) = change(value)?;
+        let Some(next) = next else { return Ok(result) };
         let bytes = encode(&next);
+        out = Some(result);
         if current.as_deref() == Some(bytes.as_slice()) {
-            return Ok(out);
+            break;
         }
-        if store
-            .compare_and_swap(key, current.as_deref(), &bytes)
-            .await?
-        {
-            return Ok(out);
+        store.set(key, &bytes).await?;
+        current = store.get(key).await?;
+        if current.as_deref() == Some(bytes.as_slice()) {
+            break;
         }
     }
-    Err(EngineError::Store(crate::ports::StoreError::Backend(
-        format!("{key}: too much contention"),
-    )))
+    out.ok_or_else(|| EngineError::Corrupt(format!("{key}: no change applied")))
 }

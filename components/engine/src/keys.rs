@@ -31,6 +31,26 @@ pub fn shard(org: &OrgId, dir: &DirId, kind: &str, count: u32, index: u32) -> St
     format!("org/{org}/dir/{dir}/{kind}/{count}.{index}")
 }
 
+/// The product-access grant of one group of a directory. A group id too
+/// long for a key is hashed (Graph's ids are 36-character GUIDs).
+pub fn access(org: &OrgId, dir: &DirId, group: &str) -> String {
+    let key = format!("org/{org}/dir/{dir}/access/{group}");
+    if key.len() <= MAX_KEY_BYTES {
+        key
+    } else {
+        format!(
+            "org/{org}/dir/{dir}/access/#{:016x}",
+            crate::shards::fnv1a(group)
+        )
+    }
+}
+
+/// A sealed staging chunk of run `run`, named by the hash of its bytes, so
+/// that two invocations sealing different bytes never share a key.
+pub fn stage_chunk(org: &OrgId, dir: &DirId, run: u64, hash: u64) -> String {
+    format!("org/{org}/dir/{dir}/stage/{run}.{hash:016x}")
+}
+
 /// The global claim of a domain (across organizations). A name too long
 /// for a key is hashed (the record holds the name).
 pub fn domain(name: &str) -> String {

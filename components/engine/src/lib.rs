@@ -12,6 +12,7 @@ mod codec;
 mod domains;
 mod engine;
 pub mod error;
+mod hash;
 #[cfg(feature = "testing")]
 pub mod heap_meter;
 pub mod ids;
@@ -27,6 +28,7 @@ mod shards;
 pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod token;
 pub mod views;
 
 pub use clock::{ManualClock, SystemClock};

@@ -31,7 +31,7 @@ struct Inner {
     /// writes since `fail_write_at` was called) equals this.
     fail_at: Option<u64>,
     writes_seen: u64,
-    /// Keys written (set, swap, delete) since the last `reset_stats`.
+    /// Keys written (set, delete) since the last `reset_stats`.
     written: Vec<String>,
 }
 
@@ -66,8 +66,7 @@ impl MemoryStore {
         self.inner().written.clone()
     }
 
-    /// Makes the `n`-th write from now (0-based; sets, deletes and swaps that
-    /// would write) fail with `StoreError::Backend`. Later writes succeed.
+    /// Makes the `n`-th write from now (0-based; sets and deletes) fail with `StoreError::Backend`. Later writes succeed.
     pub fn fail_write_at(&self, n: u64) {
         let mut inner = self.inner();
         inner.fail_at = Some(n);
@@ -145,22 +144,6 @@ impl Store for MemoryStore {
         inner.written.push(key.to_owned());
         Ok(())
     }
-
-    async fn compare_and_swap(
-        &self,
-        key: &str,
-        expected: Option<&[u8]>,
-        new: &[u8],
-    ) -> Result<bool, StoreError> {
-        check_key(key)?;
-        let mut inner = self.inner();
-        inner.stats.reads += 1;
-        if inner.data.get(key).map(Vec::as_slice) != expected {
-            return Ok(false);
-        }
-        inner.put(key, new)?;
-        Ok(true)
-    }
 }
 
 #[cfg(test)]
@@ -183,9 +166,8 @@ mod tests {
                 store.set("k", &big).await,
                 Err(StoreError::ValueTooLarge { .. })
             ));
-            assert!(store.compare_and_swap("k", None, b"1").await.unwrap());
-            assert!(!store.compare_and_swap("k", None, b"2").await.unwrap());
-            assert!(store.compare_and_swap("k", Some(b"1"), b"2").await.unwrap());
+            store.set("k", b"1").await.unwrap();
+            store.set("k", b"2").await.unwrap();
             store.fail_write_at(1);
             store.set("a", b"x").await.unwrap();
             assert!(matches!(

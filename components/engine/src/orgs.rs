@@ -145,16 +145,25 @@ pub(crate) async fn create_org<S: Store>(
         directories: Vec::new(),
         next_directory: 1,
     };
-    let bytes = crate::codec::encode(&record);
-    if store
-        .compare_and_swap(&keys::org(org), None, &bytes)
-        .await?
-    {
-        Ok(record)
-    } else {
-        Err(EngineError::Conflict(ConflictReason::AlreadyExists {
+    let key = keys::org(org);
+    let taken = || {
+        EngineError::Conflict(ConflictReason::AlreadyExists {
             what: format!("organization {org}"),
-        }))
+        })
+    };
+    if store.get(&key).await?.is_some() {
+        return Err(taken());
+    }
+    // No compare-and-swap: write, then read back. Of two requests creating
+    // the same id at once, the one whose admin token the store holds wins
+    // and the other gets 409. A read-back too stale to show the other's
+    // write lets both answer 201; only the stored token then works (the
+    // window is one request's read-to-write time; see the README's Limits).
+    let bytes = crate::codec::encode(&record);
+    store.set(&key, &bytes).await?;
+    match load::<_, Org>(store, &key).await? {
+        Some(stored) if stored.admin_token_hashes == record.admin_token_hashes => Ok(record),
+        _ => Err(taken()),
     }
 }
 

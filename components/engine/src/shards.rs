@@ -23,12 +23,7 @@ pub(crate) const MAX_BYTES: usize = 900 * 1024;
 /// FNV-1a, 64 bits: stable across processes and platforms (unlike std's
 /// randomly seeded hasher).
 pub(crate) fn fnv1a(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    crate::hash::fnv1a(s.as_bytes())
 }
 
 pub(crate) fn shard_of(id: &str, count: u32) -> u32 {

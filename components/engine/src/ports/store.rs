@@ -1,7 +1,12 @@
 //! The key-value store port: Spin's key-value semantics and nothing more.
 //!
 //! No transactions and no prefix scans: listing keys walks the whole store on
-//! every platform, so it is deliberately not part of this port.
+//! every platform, so it is deliberately not part of this port. No
+//! compare-and-swap either: Fermyon Cloud and Akamai Functions offer no
+//! `wasi:keyvalue/atomics`, Spin 4.0.2's Redis `swap` reports a failure even
+//! when it wrote, and SQLite's is not atomic for a new key
+//! (`docs/decisions/0002-no-compare-and-swap.md`). Every write the engine
+//! makes is therefore idempotent and safe to interleave with any other.
 
 /// Strictest key length among the platforms idp-sync targets (Fermyon Cloud).
 pub const MAX_KEY_BYTES: usize = 250;
@@ -43,16 +48,14 @@ pub fn check_value(key: &str, value: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A key-value store with Spin's semantics: last writer wins per key, a
+/// read may return a value that is a little stale (globally replicated
+/// stores), and nothing is atomic across keys.
 pub trait Store {
+    /// The value of `key`, `None` when absent.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Sets `key` to `value` (at most [`MAX_VALUE_BYTES`]).
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Removes `key`; removing an absent key is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
-    /// Atomically sets `key` to `new` if and only if its current value equals
-    /// `expected` (`None`: the key is absent). Returns whether it swapped.
-    async fn compare_and_swap(
-        &self,
-        key: &str,
-        expected: Option<&[u8]>,
-        new: &[u8],
-    ) -> Result<bool, StoreError>;
 }

@@ -4,9 +4,15 @@
 //! Encoding: one JSON line (the header), then the tail: JSON lines of
 //! [`Staged`] records accumulated by the pages read so far. When the tail
 //! grows past `EngineConfig::seal_bytes` (640 KiB) it is moved to a sealed chunk
-//! (`stage/0.{n}`), so one page costs one write of this document and the
-//! staging needs few keys. Every write of the document is a compare-and-swap
-//! against the bytes last read or written: losing it means losing the lease.
+//! (`stage/{run}.{hash}`), so one page costs one write of this document and
+//! the staging needs few keys.
+//!
+//! No compare-and-swap: the lease is written and read back, and every save
+//! first reads the document to check the lease is still ours. Two
+//! invocations may still both believe they hold it (a stale read, or a write
+//! landing between the check and the save); each document either of them
+//! writes is whole and consistent, because a sealed chunk's key is the hash
+//! of its bytes (a chunk is never overwritten with other content).
 
 use crate::codec::decode;
 use crate::error::EngineError;
@@ -21,8 +27,11 @@ use std::collections::{BTreeSet, VecDeque};
 /// its header and one more page.
 pub(crate) const MAX_SEAL_BYTES: usize = 640 * 1024;
 
+/// Who works on the run now: a best-effort lease, to avoid duplicate work
+/// (correctness never depends on it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Lease {
+    /// The holding invocation's token ([`crate::token::fresh`]).
     pub holder: u64,
     pub until: Timestamp,
 }
@@ -30,6 +39,11 @@ pub(crate) struct Lease {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct RunHeader {
     pub run_id: u64,
+    /// The token of the start request that wrote this run: of two Syncs
+    /// racing to start the same run id, the one whose token the store holds
+    /// after both wrote started it; the other answers 409.
+    #[serde(default)]
+    pub start_token: u64,
     /// False once the run finished (the document stays, for the schedule).
     pub active: bool,
     pub trigger: Trigger,
@@ -38,7 +52,6 @@ pub(crate) struct RunHeader {
     pub settings: Settings,
     pub phase: Phase,
     pub lease: Option<Lease>,
-    pub lease_seq: u64,
     pub waiting_until: Option<Timestamp>,
     /// Consecutive transient failures.
     pub retries: u32,
@@ -64,10 +77,12 @@ pub(crate) struct RunHeader {
     pub users_token_in: Option<DeltaToken>,
     pub new_users_token: Option<DeltaToken>,
     pub new_groups_token: Option<DeltaToken>,
-    /// Sealed staging chunks `0..sealed`.
-    pub sealed: u32,
-    /// Chunks to delete once finalize is done (idempotent).
-    pub cleanup: u32,
+    /// Sealed staging chunks, in order: the hashes in their keys
+    /// ([`crate::keys::stage_chunk`]).
+    pub sealed: Vec<u64>,
+    /// Chunks no longer needed (finalize done, run failed, enumeration
+    /// restarted), deleted at the next opportunity (idempotent).
+    pub cleanup: Vec<u64>,
     /// Emails handed to the mailer and not yet recorded as sent: after a
     /// crash they count as sent, so no email goes out twice.
     pub sending: Vec<String>,

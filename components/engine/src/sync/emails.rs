@@ -19,12 +19,12 @@ use std::collections::BTreeMap;
 pub(crate) async fn cleanup_staging<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
 ) -> Result<()> {
-    for i in w.doc.head.sealed..w.doc.head.cleanup {
+    let run = w.doc.head.run_id;
+    for hash in std::mem::take(&mut w.doc.head.cleanup) {
         w.e.store
-            .delete(&keys::shard(w.org, w.dir, "stage", 0, i))
+            .delete(&keys::stage_chunk(w.org, w.dir, run, hash))
             .await?;
     }
-    w.doc.head.cleanup = w.doc.head.sealed;
     Ok(())
 }
 

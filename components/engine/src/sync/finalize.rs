@@ -7,6 +7,7 @@
 //! `changed_run`, `left_run`) makes a re-run after a crash produce the same
 //! records, the same counts and no second email.
 
+use crate::access;
 use crate::codec::update;
 use crate::domains;
 use crate::error::Result;
@@ -48,7 +49,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     // The run's domains are claimed now; one that another organization
     // claimed since the run started is not verified here.
     for domain in w.doc.head.claim.clone() {
-        if !domains::claim(store, &domain, org).await? {
+        if !domains::claim(store, &domain, org, now).await? {
             w.doc.head.claim.remove(&domain);
             w.log(LogLevel::Warning, format!(
                 "domain {domain} was verified by another organization during the sync: it is not claimed here and its users are skipped as unverified"
@@ -98,8 +99,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     let mut skipped = Skipped::default();
     let mut synced_users = 0;
     let pass_bytes = e.config.pass_bytes;
-    let staged_bytes =
-        h.sealed as usize * e.config.seal_bytes.min(MAX_SEAL_BYTES) + w.doc.tail.len();
+    let staged_bytes = h.sealed.len() * e.config.seal_bytes.min(MAX_SEAL_BYTES) + w.doc.tail.len();
     let mut users = UserSlices {
         w: &*w,
         shape: &shape,
@@ -191,17 +191,32 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         }
     }
 
-    // Product access of groups that are not synced by this run goes; a
-    // re-run after a crash finds it gone already and reuses the list.
+    // Product access: the grant records of the groups synced now and of
+    // those that held access are the truth (the state's copy may have missed
+    // a concurrent toggle). Groups not synced by this run lose it; a re-run
+    // after a crash finds the same list (the copy still names them until
+    // the state is written).
+    let candidates: BTreeSet<&String> = resolved
+        .synced
+        .keys()
+        .chain(&state.product_access)
+        .collect();
+    let granted = access::granted(store, org, dir, candidates).await?;
     let access_removed: Vec<String> = match &state.last_completed {
         Some(last) if last.run_id == run => last.access_removed.clone(),
-        _ => state
-            .product_access
+        _ => granted
             .iter()
+            .chain(&state.product_access)
             .filter(|g| !resolved.synced.contains_key(*g))
             .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect(),
     };
+    let product_access: BTreeSet<String> = granted
+        .into_iter()
+        .filter(|g| resolved.synced.contains_key(g))
+        .collect();
     for g in &access_removed {
         let message = format!("product access removed from group {g}: it is not in this sync");
         w.log(LogLevel::Info, message);
@@ -308,6 +323,14 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
             domains::release(store, domain, org).await?;
         }
     }
+    for g in &access_removed {
+        let revoked = access::Grant {
+            group: g.clone(),
+            enabled: false,
+            at: now,
+        };
+        access::set_grant(store, org, dir, g, &revoked).await?;
+    }
     let tally = Tally {
         groups_synced: counts.groups_synced,
         skipped_unverified: counts.skipped_unverified_domain,
@@ -335,8 +358,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
                         .map_or(now, |c| c.claimed_at),
                 })
                 .collect();
-            next.product_access
-                .retain(|g| resolved.synced.contains_key(g));
+            next.product_access = product_access.clone();
             next.billable_users = shape.billable(&resolved, &next.product_access);
             next.synced_users = synced_users;
             next.last_completed = Some(LastCompleted {

@@ -36,11 +36,22 @@ pub(crate) struct Worker<'w, 'a, S, C> {
     pub dir: &'w DirId,
     pub key: String,
     pub doc: RunDoc,
-    raw: Vec<u8>,
+    /// This invocation's lease token.
+    holder: u64,
 }
 
-/// The lease was taken over (it expired while we worked): stop quietly.
+/// The lease was taken over (it expired while we worked, or another
+/// invocation's write landed): stop quietly.
 pub(crate) struct LostLease;
+
+/// Whether the stored run document is still run `run_id` leased by `holder`.
+async fn holds<S: Store>(store: &S, key: &str, run_id: u64, holder: u64) -> Result<bool> {
+    let Some(raw) = store.get(key).await? else {
+        return Ok(false);
+    };
+    let head = RunDoc::decode_head(key, &raw)?;
+    Ok(head.run_id == run_id && head.active && head.lease.is_some_and(|l| l.holder == holder))
+}
 
 impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     pub fn now(&self) -> Timestamp {
@@ -54,21 +65,21 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
             .log(self.e.config.log_cap, now, level, message);
     }
 
-    /// Writes the document (renewing the lease) if we still hold it.
+    /// Whether the stored document still names this invocation's lease.
+    async fn still_holds(&self) -> Result<bool> {
+        holds(self.e.store, &self.key, self.doc.head.run_id, self.holder).await
+    }
+
+    /// Writes the document (renewing the lease) if we still hold it: one
+    /// read to check, one write.
     pub async fn save(&mut self) -> Result<std::result::Result<(), LostLease>> {
+        if !self.still_holds().await? {
+            return Ok(Err(LostLease));
+        }
         if let Some(lease) = &mut self.doc.head.lease {
             lease.until = self.e.now() + self.e.config.lease_ms;
         }
-        let bytes = self.doc.encode();
-        if !self
-            .e
-            .store
-            .compare_and_swap(&self.key, Some(&self.raw), &bytes)
-            .await?
-        {
-            return Ok(Err(LostLease));
-        }
-        self.raw = bytes;
+        self.e.store.set(&self.key, &self.doc.encode()).await?;
         Ok(Ok(()))
     }
 
@@ -81,10 +92,10 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         for line in lines {
             let bytes = crate::codec::encode(line);
             if !self.doc.tail.is_empty() && self.doc.tail.len() + bytes.len() > seal_at {
-                let chunk = keys::shard(self.org, self.dir, "stage", 0, self.doc.head.sealed);
+                let hash = crate::hash::fnv1a(&self.doc.tail);
+                let chunk = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, hash);
                 self.e.store.set(&chunk, &self.doc.tail).await?;
-                self.doc.head.sealed += 1;
-                self.doc.head.cleanup = self.doc.head.cleanup.max(self.doc.head.sealed);
+                self.doc.head.sealed.push(hash);
                 self.doc.tail.clear();
             }
             self.doc.push(line);
@@ -95,8 +106,8 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     /// Hands every staged line of the run to `apply`, sealed chunks first,
     /// one chunk in memory at a time.
     pub async fn for_each_staged(&self, mut apply: impl FnMut(Staged)) -> Result<()> {
-        for i in 0..self.doc.head.sealed {
-            let chunk = keys::shard(self.org, self.dir, "stage", 0, i);
+        for hash in &self.doc.head.sealed {
+            let chunk = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, *hash);
             let bytes =
                 self.e.store.get(&chunk).await?.ok_or_else(|| {
                     EngineError::Corrupt(format!("{chunk}: staging chunk missing"))
@@ -111,10 +122,18 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         Ok(())
     }
 
+    /// Marks every sealed chunk for deletion (staging is done with or
+    /// dropped).
+    pub fn retire_staging(&mut self) {
+        let h = &mut self.doc.head;
+        h.cleanup.append(&mut h.sealed);
+        self.doc.tail.clear();
+    }
+
     /// Drops everything staged (a full enumeration starts over).
     fn restart_staging(&mut self) {
+        self.retire_staging();
         let h = &mut self.doc.head;
-        h.sealed = 0;
         h.page = None;
         h.front_users = 0;
         h.seen = h.roots.iter().map(|g| g.id.clone()).collect();
@@ -133,7 +152,6 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         } else {
             h.phase = Phase::Members;
         }
-        self.doc.tail.clear();
     }
 }
 
@@ -170,14 +188,16 @@ pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
             waiting_until: Some(until),
         });
     }
-    h.lease_seq += 1;
+    let holder = crate::token::fresh(now);
     h.lease = Some(Lease {
-        holder: h.lease_seq,
+        holder,
         until: now + e.config.lease_ms,
     });
     h.waiting_until = None;
-    let bytes = doc.encode();
-    if !e.store.compare_and_swap(&key, Some(&raw), &bytes).await? {
+    // Best effort: write the lease and read it back. Two invocations may
+    // both get here (a stale read); they then do the same idempotent work.
+    e.store.set(&key, &doc.encode()).await?;
+    if !holds(e.store, &key, doc.head.run_id, holder).await? {
         return Ok(AdvanceOutcome::Busy {
             until: now + e.config.lease_ms,
         });
@@ -188,13 +208,21 @@ pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
         dir,
         key,
         doc,
-        raw: bytes,
+        holder,
     };
-    match work(&mut w, source, mailer, budget, now).await? {
-        Ok(outcome) => Ok(outcome),
-        Err(LostLease) => Ok(AdvanceOutcome::Busy {
+    match work(&mut w, source, mailer, budget, now).await {
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(LostLease)) => Ok(AdvanceOutcome::Busy {
             until: e.now() + e.config.lease_ms,
         }),
+        // An invocation that lost the run may find what it was reading gone
+        // (e.g. a staging chunk the new holder cleaned up): not an error.
+        Err(err) => match w.still_holds().await {
+            Ok(false) => Ok(AdvanceOutcome::Busy {
+                until: e.now() + e.config.lease_ms,
+            }),
+            _ => Err(err),
+        },
     }
 }
 
@@ -242,8 +270,7 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
             Phase::Finalize => {
                 crate::sync::finalize::finalize(w).await?;
                 w.doc.head.phase = Phase::Emails;
-                w.doc.tail.clear();
-                w.doc.head.sealed = 0;
+                w.retire_staging();
                 if let Err(lost) = w.save().await? {
                     return Ok(Err(lost));
                 }
@@ -366,9 +393,7 @@ pub(crate) async fn finish<S: Store, C: Clock>(
     };
     crate::sync::status::append_history(w.e, w.org, w.dir, summary).await?;
     if matches!(result, RunResult::Failed { .. }) {
-        w.doc.head.cleanup = w.doc.head.cleanup.max(w.doc.head.sealed);
-        w.doc.head.sealed = 0;
-        w.doc.tail.clear();
+        w.retire_staging();
     }
     w.doc.head.active = false;
     w.doc.head.lease = None;

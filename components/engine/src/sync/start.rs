@@ -212,10 +212,11 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
 ) -> Result<Confirmation> {
     orgs::get(e.store, org, dir).await?;
     let key = keys::dir_doc(org, dir, "run");
-    let previous = e.store.get(&key).await?;
-    let last = previous
-        .as_deref()
-        .map(|b| RunDoc::decode_head(&key, b))
+    let last = e
+        .store
+        .get(&key)
+        .await?
+        .map(|b| RunDoc::decode_head(&key, &b))
         .transpose()?;
     if let Some(h) = &last
         && h.active
@@ -236,8 +237,10 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
             && d.basis == delta_basis(&settings, &plan.claim)
             && now.saturating_sub(d.obtained_at) < DELTA_MAX_AGE_MS
     });
+    let start_token = crate::token::fresh(now);
     let mut head = RunHeader {
         run_id,
+        start_token,
         active: true,
         trigger,
         started_at: now,
@@ -247,7 +250,6 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
         },
         phase: Phase::Domains,
         lease: None,
-        lease_seq: last.as_ref().map_or(0, |h| h.lease_seq),
         waiting_until: None,
         retries: 0,
         restarts: 0,
@@ -267,8 +269,8 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
         users_token_in: delta.map(|d| d.users.clone()),
         new_users_token: None,
         new_groups_token: None,
-        sealed: 0,
-        cleanup: 0,
+        sealed: Vec::new(),
+        cleanup: Vec::new(),
         sending: Vec::new(),
         counts: RunCounts::default(),
         log: Vec::new(),
@@ -297,20 +299,20 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
         head,
         tail: Vec::new(),
     };
-    if !e
-        .store
-        .compare_and_swap(&key, previous.as_deref(), &doc.encode())
-        .await?
-    {
-        let current = e.store.get(&key).await?;
-        let run_id = current
-            .as_deref()
-            .map(|b| RunDoc::decode_head(&key, b))
-            .transpose()?
-            .map_or(run_id, |h| h.run_id);
-        return Err(EngineError::Conflict(ConflictReason::RunInProgress {
-            run_id,
-        }));
+    // No compare-and-swap: write, then read back. Two Syncs racing here
+    // both write run `run_id`; the store keeps one of the two documents,
+    // and the request whose token is not in it reports the run as already
+    // in progress. Both documents hold the same run id, so a race can never
+    // make two runs (and a stale read-back that shows our own document to
+    // both requests still leaves one run: the one the store holds).
+    e.store.set(&key, &doc.encode()).await?;
+    if let Some(stored) = e.store.get(&key).await? {
+        let stored = RunDoc::decode_head(&key, &stored)?;
+        if stored.start_token != start_token {
+            return Err(EngineError::Conflict(ConflictReason::RunInProgress {
+                run_id: stored.run_id,
+            }));
+        }
     }
     e.set_auto_sync(org.as_str(), dir.as_str(), true).await?;
     Ok(Confirmation {
