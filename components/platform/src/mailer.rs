@@ -21,7 +21,11 @@ impl Mailer for LogMailer {
     }
 }
 
-/// POSTs `{"to","subject","body"}` to a webhook; any 2xx is delivery.
+/// POSTs `{"to","subject","body"}` to a webhook with the email's
+/// `Idempotency-Key` header (the IETF draft
+/// `draft-ietf-httpapi-idempotency-key-header`); any 2xx is delivery.
+/// Delivery is at least once: a receiver that deduplicates on the key
+/// delivers each welcome email exactly once.
 #[derive(Debug, Clone)]
 pub struct WebhookMailer<H> {
     http: H,
@@ -51,6 +55,7 @@ impl<H: HttpClient> Mailer for WebhookMailer<H> {
         .map_err(|e| MailError(format!("encoding the email: {e}")))?;
         let request = http::Request::post(&self.url)
             .header(http::header::CONTENT_TYPE, "application/json")
+            .header("idempotency-key", &email.idempotency_key)
             .body(body)
             .map_err(|e| MailError(format!("building the webhook request: {e}")))?;
         let response = self
@@ -110,37 +115,42 @@ mod tests {
             to: "ada@contoso.example".into(),
             subject: "Welcome".into(),
             body: "Your account is ready.".into(),
+            idempotency_key: "welcome/u1".into(),
         }
     }
 
     /// A one-request loopback server answering `status`; returns its URL
     /// and a handle yielding the request body it received.
-    fn webhook(status: u16) -> (String, thread::JoinHandle<(String, String)>) {
+    fn webhook(status: u16) -> (String, thread::JoinHandle<(String, String, String)>) {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
         let url = format!("http://{}/hook", server.server_addr());
         let handle = thread::spawn(move || {
             let mut request = server.recv().expect("one request");
             let mut body = String::new();
             request.as_reader().read_to_string(&mut body).unwrap();
-            let content_type = request
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("content-type"))
-                .map(|h| h.value.to_string())
-                .unwrap_or_default();
+            let header = |name: &'static str| {
+                request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv(name))
+                    .map(|h| h.value.to_string())
+                    .unwrap_or_default()
+            };
+            let (content_type, key) = (header("content-type"), header("idempotency-key"));
             request.respond(tiny_http::Response::empty(status)).unwrap();
-            (content_type, body)
+            (content_type, key, body)
         });
         (url, handle)
     }
 
     #[test]
-    fn the_webhook_receives_the_email_as_json() {
+    fn the_webhook_receives_the_email_as_json_with_its_idempotency_key() {
         let (url, server) = webhook(202);
         let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
         block_on(mailer.send(&email())).unwrap();
-        let (content_type, body) = server.join().unwrap();
+        let (content_type, key, body) = server.join().unwrap();
         assert_eq!(content_type, "application/json");
+        assert_eq!(key, "welcome/u1");
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(
             json,

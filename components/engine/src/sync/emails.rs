@@ -95,6 +95,7 @@ pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
                 to: rec.to.clone(),
                 subject: WELCOME_SUBJECT.to_owned(),
                 body: welcome_body(rec.name.as_deref(), &rec.to),
+                idempotency_key: format!("welcome/{id}"),
             };
             match mailer.send(&email).await {
                 Ok(()) => {
