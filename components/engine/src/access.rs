@@ -81,7 +81,7 @@ pub(crate) async fn set_product_access<S: Store, C: Clock>(
     id: &str,
     enabled: bool,
 ) -> Result<GroupView> {
-    let (dir, _, group) = find_group(e, org, id).await?;
+    let (dir, current, group) = find_group(e, org, id).await?;
     if enabled && !group.synced {
         return Err(EngineError::Conflict(ConflictReason::GroupNotSynced {
             group: id.to_owned(),
@@ -93,11 +93,15 @@ pub(crate) async fn set_product_access<S: Store, C: Clock>(
         at: e.now(),
     };
     set_grant(e.store, org, &dir, id, &grant).await?;
-    // The copy in the directory state, then the billable count of the set
-    // as it stands after the change (stored only if the set is unchanged).
-    let key = keys::dir_doc(org, &dir, "state");
+    // The copy in the current directory state, then the billable count of
+    // the set as it stands after the change (stored only if the set is
+    // unchanged). A state replaced meanwhile by a newer sync is left alone:
+    // that sync read the grant records.
+    let key = keys::state(org, &dir, current.run);
     let toggled: Option<DirState> = update(e.store, &key, |state: Option<DirState>| {
-        let mut state = state.unwrap_or_default();
+        let Some(mut state) = state else {
+            return Ok((None, None));
+        };
         let changed = if enabled {
             state.product_access.insert(id.to_owned())
         } else {
@@ -113,7 +117,9 @@ pub(crate) async fn set_product_access<S: Store, C: Clock>(
     if let Some(state) = toggled {
         let count = billable_of(e.store, org, &dir, &state).await?;
         update(e.store, &key, |cur: Option<DirState>| {
-            let mut cur = cur.unwrap_or_default();
+            let Some(mut cur) = cur else {
+                return Ok((None, ()));
+            };
             if cur.product_access != state.product_access || cur.billable_users == count {
                 return Ok((None, ()));
             }
@@ -133,14 +139,14 @@ async fn billable_of<S: Store>(
     dir: &DirId,
     state: &DirState,
 ) -> Result<u64> {
-    let count = state.shards.members;
+    let layout = &state.shards.members;
     let mut members: BTreeMap<String, MemberList> = BTreeMap::new();
     let mut loaded = BTreeSet::new();
     for g in &state.product_access {
-        let s = shards::shard_of(g, count);
-        if count > 0 && loaded.insert(s) {
+        let s = shards::shard_of(g, layout.count);
+        if layout.count > 0 && loaded.insert(s) {
             let shard: BTreeMap<String, MemberList> =
-                shards::load_shard(store, org, dir, Kind::Members, count, s).await?;
+                shards::load_shard(store, org, dir, Kind::Members, layout, s).await?;
             members.extend(
                 shard
                     .into_iter()
@@ -161,7 +167,7 @@ pub(crate) async fn billing<S: Store, C: Clock>(
         groups_with_access: 0,
     };
     for d in crate::orgs::list(e.store, org).await? {
-        let state = crate::sync::start::load_state(e.store, org, &d.id).await?;
+        let state = crate::sync::state::load_current(e.store, org, &d.id).await?;
         out.billable_users += state.billable_users;
         out.synced_users += state.synced_users;
         out.groups_with_access += state.product_access.len() as u64;

@@ -69,6 +69,10 @@ pub enum EngineError {
     /// 500: a stored document could not be decoded (or would not fit).
     #[error("stored data is corrupt or oversized: {0}")]
     Corrupt(String),
+    /// 503: a document the state read a moment ago points at was replaced
+    /// by a newer sync meanwhile (and deleted); reading again succeeds.
+    #[error("the directory changed while it was read ({0}); retry")]
+    Superseded(String),
 }
 
 impl EngineError {
@@ -82,7 +86,7 @@ impl EngineError {
             EngineError::Conflict(_) => 409,
             EngineError::Source(e) if e.is_transient() => 503,
             EngineError::Source(_) => 502,
-            EngineError::Store(StoreError::Backend(_)) => 503,
+            EngineError::Store(StoreError::Backend(_)) | EngineError::Superseded(_) => 503,
             EngineError::Store(_) | EngineError::Corrupt(_) => 500,
         }
     }
@@ -107,6 +111,7 @@ impl EngineError {
             EngineError::Source(_) => "source_error",
             EngineError::Store(_) => "store_error",
             EngineError::Corrupt(_) => "corrupt_data",
+            EngineError::Superseded(_) => "changed_while_read",
         }
     }
 

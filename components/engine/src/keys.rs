@@ -19,16 +19,26 @@ pub fn directory(org: &OrgId, dir: &DirId) -> String {
     format!("org/{org}/dir/{dir}")
 }
 
-/// A per-directory key: `settings`, `run`, `runs`, `state`.
+/// A per-directory key: `settings`, `runs` (the history), `head`.
 pub fn dir_doc(org: &OrgId, dir: &DirId, doc: &str) -> String {
     format!("org/{org}/dir/{dir}/{doc}")
 }
 
-/// A shard of a sharded collection (`users`, `groups`, `members`, `outbox`,
-/// `stage`): the shard count is part of the key so that growing the count
-/// never overwrites the shards the current state still points at.
-pub fn shard(org: &OrgId, dir: &DirId, kind: &str, count: u32, index: u32) -> String {
-    format!("org/{org}/dir/{dir}/{kind}/{count}.{index}")
+/// The run document of run `run` (one key per run, so that a late write
+/// of an older run never touches a newer one's).
+pub fn run(org: &OrgId, dir: &DirId, run: u64) -> String {
+    format!("org/{org}/dir/{dir}/run/{run}")
+}
+
+/// The directory state that run `run`'s finalize wrote (one key per run).
+pub fn state(org: &OrgId, dir: &DirId, run: u64) -> String {
+    format!("org/{org}/dir/{dir}/state/{run}")
+}
+
+/// Document `index` of `count` of a sharded collection (`users`, `groups`,
+/// `members`, `outbox`) as run `run` wrote it: no two runs share a key.
+pub fn shard(org: &OrgId, dir: &DirId, kind: &str, count: u32, index: u32, run: u64) -> String {
+    format!("org/{org}/dir/{dir}/{kind}/{count}.{index}.{run}")
 }
 
 /// The product-access grant of one group of a directory. A group id too

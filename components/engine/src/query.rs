@@ -9,9 +9,9 @@ use crate::ids::{DirId, OrgId, check_object_id};
 use crate::model::{GroupRecord, MailState, MemberList, OutboxRecord, UserRecord, WELCOME_SUBJECT};
 use crate::orgs;
 use crate::ports::{Clock, Store};
-use crate::shards::{self, Kind};
-use crate::sync::start::load_state;
+use crate::shards::{self, Kind, Layout};
 use crate::sync::state::DirState;
+use crate::sync::state::load_current;
 use crate::views::*;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -89,18 +89,18 @@ async fn dirs_with_state<S: Store, C: Clock>(
 ) -> Result<Vec<(DirId, DirState)>> {
     let mut out = Vec::new();
     for d in orgs::list(e.store, org).await? {
-        let state = load_state(e.store, org, &d.id).await?;
+        let state = load_current(e.store, org, &d.id).await?;
         out.push((d.id, state));
     }
     Ok(out)
 }
 
-fn shard_count(state: &DirState, kind: Kind) -> u32 {
+fn layout(state: &DirState, kind: Kind) -> &Layout {
     match kind {
-        Kind::Users => state.shards.users,
-        Kind::Groups => state.shards.groups,
-        Kind::Members => state.shards.members,
-        Kind::Outbox => state.shards.outbox,
+        Kind::Users => &state.shards.users,
+        Kind::Groups => &state.shards.groups,
+        Kind::Members => &state.shards.members,
+        Kind::Outbox => &state.shards.outbox,
     }
 }
 
@@ -123,7 +123,8 @@ where
     let dirs = dirs_with_state(e, org).await?;
     let mut items = Vec::new();
     while let Some((dir, state)) = dirs.get(at.dir) {
-        let count = shard_count(state, kind);
+        let layout = layout(state, kind);
+        let count = layout.count;
         if at.count != count {
             // First visit, or the layout changed since the cursor was made.
             at = Cursor {
@@ -135,7 +136,7 @@ where
         }
         while at.shard < count {
             let shard: BTreeMap<String, T> =
-                shards::load_shard(e.store, org, dir, kind, count, at.shard).await?;
+                shards::load_shard(e.store, org, dir, kind, layout, at.shard).await?;
             let after = at.after.take();
             let rest = shard
                 .into_iter()
@@ -231,8 +232,8 @@ async fn find<S: Store, C: Clock, T: DeserializeOwned>(
     accept: impl Fn(&T) -> bool,
 ) -> Result<Option<(DirId, DirState, T)>> {
     for (dir, state) in dirs_with_state(e, org).await? {
-        let count = shard_count(&state, kind);
-        let found: Option<T> = shards::load_one(e.store, org, &dir, kind, count, id).await?;
+        let found: Option<T> =
+            shards::load_one(e.store, org, &dir, kind, layout(&state, kind), id).await?;
         if let Some(rec) = found.filter(&accept) {
             return Ok(Some((dir, state, rec)));
         }
@@ -306,7 +307,7 @@ pub(crate) async fn group_members<S: Store, C: Clock>(
         })?,
     };
     let list: MemberList =
-        shards::load_one(e.store, org, &dir, Kind::Members, state.shards.members, id)
+        shards::load_one(e.store, org, &dir, Kind::Members, &state.shards.members, id)
             .await?
             .unwrap_or_default();
     let all: Vec<(&String, bool)> = list
@@ -317,12 +318,13 @@ pub(crate) async fn group_members<S: Store, C: Clock>(
         .collect();
     let page: Vec<(&String, bool)> = all.iter().skip(offset).take(limit).copied().collect();
     // Read each user shard the page touches once.
-    let count = state.shards.users;
+    let users = &state.shards.users;
+    let count = users.count;
     let mut by_shard: BTreeMap<u32, BTreeMap<String, UserRecord>> = BTreeMap::new();
     for (u, _) in &page {
         let s = shards::shard_of(u, count);
         if let std::collections::btree_map::Entry::Vacant(slot) = by_shard.entry(s) {
-            slot.insert(shards::load_shard(e.store, org, &dir, Kind::Users, count, s).await?);
+            slot.insert(shards::load_shard(e.store, org, &dir, Kind::Users, users, s).await?);
         }
     }
     let items = page

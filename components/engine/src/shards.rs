@@ -2,14 +2,21 @@
 //! `count` documents by a stable hash of the id. The count grows with the
 //! collection so every document stays well under the 1 MiB value limit,
 //! and an unchanged document is never rewritten.
+//!
+//! Copy on write: a document's key names the run that wrote it
+//! (`{kind}/{count}.{index}.{run}`), and the directory state of a run lists
+//! which run wrote each document of its [`Layout`]. A run never writes a
+//! key another run wrote, so a late invocation of an older run can never
+//! change what a newer run's state points at; the keys a run stopped
+//! using are garbage, deleted a run later.
 
 use crate::codec::{decode, encode};
 use crate::error::EngineError;
 use crate::ids::{DirId, OrgId};
 use crate::keys;
 use crate::ports::Store;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -28,6 +35,29 @@ pub(crate) fn fnv1a(s: &str) -> u64 {
 
 pub(crate) fn shard_of(id: &str, count: u32) -> u32 {
     (fnv1a(id) % u64::from(count.max(1))) as u32
+}
+
+/// Where a collection's documents are: `count` shards, document `i`
+/// written by run `gens[i]` (0: empty, no document).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Layout {
+    pub count: u32,
+    pub gens: Vec<u64>,
+}
+
+impl Layout {
+    /// The key of document `index`, `None` when it is empty.
+    pub fn key(&self, org: &OrgId, dir: &DirId, kind: Kind, index: u32) -> Option<String> {
+        let gen_ = *self.gens.get(index as usize)?;
+        (gen_ != 0).then(|| keys::shard(org, dir, kind.name(), self.count, index, gen_))
+    }
+
+    /// Every document key of the layout.
+    pub fn keys(&self, org: &OrgId, dir: &DirId, kind: Kind) -> Vec<String> {
+        (0..self.count)
+            .filter_map(|i| self.key(org, dir, kind, i))
+            .collect()
+    }
 }
 
 /// Which collection: part of the key.
@@ -56,31 +86,32 @@ pub(crate) async fn load_all<S: Store, T: DeserializeOwned>(
     org: &OrgId,
     dir: &DirId,
     kind: Kind,
-    count: u32,
+    layout: &Layout,
 ) -> Result<BTreeMap<String, T>, EngineError> {
     let mut items = BTreeMap::new();
-    for i in 0..count {
-        items.extend(load_shard::<S, T>(store, org, dir, kind, count, i).await?);
+    for i in 0..layout.count {
+        items.extend(load_shard::<S, T>(store, org, dir, kind, layout, i).await?);
     }
     Ok(items)
 }
 
-/// Reads one shard document (empty when absent).
+/// Reads one shard document (empty when the layout has none there). A
+/// document the layout names but the store lacks was deleted as garbage of
+/// a newer run: the caller read an outdated state.
 pub(crate) async fn load_shard<S: Store, T: DeserializeOwned>(
     store: &S,
     org: &OrgId,
     dir: &DirId,
     kind: Kind,
-    count: u32,
+    layout: &Layout,
     index: u32,
 ) -> Result<BTreeMap<String, T>, EngineError> {
-    if count == 0 {
+    let Some(key) = layout.key(org, dir, kind, index) else {
         return Ok(BTreeMap::new());
-    }
-    let key = keys::shard(org, dir, kind.name(), count, index);
+    };
     match store.get(&key).await? {
         Some(bytes) => decode(&key, &bytes),
-        None => Ok(BTreeMap::new()),
+        None => Err(EngineError::Superseded(key)),
     }
 }
 
@@ -90,10 +121,11 @@ pub(crate) async fn load_one<S: Store, T: DeserializeOwned>(
     org: &OrgId,
     dir: &DirId,
     kind: Kind,
-    count: u32,
+    layout: &Layout,
     id: &str,
 ) -> Result<Option<T>, EngineError> {
-    let mut shard = load_shard(store, org, dir, kind, count, shard_of(id, count)).await?;
+    let index = shard_of(id, layout.count);
+    let mut shard = load_shard(store, org, dir, kind, layout, index).await?;
     Ok(shard.remove(id))
 }
 
@@ -188,65 +220,103 @@ fn document(entries: &[&[u8]]) -> Vec<u8> {
     doc
 }
 
-/// Writes `entries` as the new content of the collection, one document at
-/// a time; returns the shard count used (the caller records it in the
-/// directory state). A document whose bytes are unchanged is not written,
-/// nor an empty one that does not exist.
+/// What a rewrite produced: the new layout, and the keys of the old one it
+/// no longer uses (garbage, to delete once no reader needs the old state).
+#[derive(Debug, Default)]
+pub(crate) struct Rewritten {
+    pub layout: Layout,
+    pub garbage: Vec<String>,
+}
+
+/// Writes `entries` as run `run`'s content of the collection, one document
+/// at a time. A document whose bytes equal the old layout's is not written
+/// (the new layout keeps pointing at it), nor an empty one.
 pub(crate) async fn save_all<S: Store>(
     store: &S,
     org: &OrgId,
     dir: &DirId,
     kind: Kind,
-    old_count: u32,
+    old: &Layout,
+    run: u64,
     entries: Entries,
-) -> Result<u32, EngineError> {
-    let count = entries.shard_count(old_count)?;
-    let layout = Layout {
-        kind,
-        old_count,
-        count,
-    };
-    save_documents(store, org, dir, &layout, 0..count, entries).await?;
-    Ok(count)
+) -> Result<Rewritten, EngineError> {
+    let count = entries.shard_count(old.count)?;
+    let mut target = Target::new(kind, old, count, run);
+    target
+        .save_documents(store, org, dir, 0..count, entries)
+        .await?;
+    Ok(target.finish(org, dir))
 }
 
-/// Where a rewrite goes: `count` documents, replacing `old_count` ones.
-struct Layout {
+/// A rewrite in progress: `count` documents by run `run`, replacing `old`.
+struct Target<'o> {
     kind: Kind,
-    old_count: u32,
-    count: u32,
+    old: &'o Layout,
+    run: u64,
+    layout: Layout,
+    garbage: Vec<String>,
 }
 
-/// Writes documents `range` of the layout, holding exactly `entries`.
-async fn save_documents<S: Store>(
-    store: &S,
-    org: &OrgId,
-    dir: &DirId,
-    layout: &Layout,
-    range: Range<u32>,
-    entries: Entries,
-) -> Result<(), EngineError> {
-    let Layout {
-        kind,
-        old_count,
-        count,
-    } = *layout;
-    let split = entries.split(count);
-    for i in range {
-        let doc = document(&split[i as usize]);
-        let key = keys::shard(org, dir, kind.name(), count, i);
-        let previous = if count == old_count {
-            store.get(&key).await?
-        } else {
-            None
-        };
-        let unchanged = previous.as_deref() == Some(doc.as_slice());
-        let empty_and_absent = previous.is_none() && doc.as_slice() == b"{}";
-        if !unchanged && !empty_and_absent {
-            store.set(&key, &doc).await?;
+impl<'o> Target<'o> {
+    fn new(kind: Kind, old: &'o Layout, count: u32, run: u64) -> Self {
+        Target {
+            kind,
+            old,
+            run,
+            layout: Layout {
+                count,
+                gens: vec![0; count as usize],
+            },
+            garbage: Vec::new(),
         }
     }
-    Ok(())
+
+    /// Writes documents `range`, holding exactly `entries`.
+    async fn save_documents<S: Store>(
+        &mut self,
+        store: &S,
+        org: &OrgId,
+        dir: &DirId,
+        range: Range<u32>,
+        entries: Entries,
+    ) -> Result<(), EngineError> {
+        let count = self.layout.count;
+        let same_count = count == self.old.count;
+        let split = entries.split(count);
+        for i in range {
+            let doc = document(&split[i as usize]);
+            let old_key = same_count
+                .then(|| self.old.key(org, dir, self.kind, i))
+                .flatten();
+            let previous = match &old_key {
+                Some(key) => store.get(key).await?,
+                None => None,
+            };
+            if previous.as_deref() == Some(doc.as_slice()) {
+                self.layout.gens[i as usize] = self.old.gens[i as usize];
+                continue;
+            }
+            if let Some(key) = old_key {
+                self.garbage.push(key);
+            }
+            if doc.as_slice() != b"{}" {
+                let key = keys::shard(org, dir, self.kind.name(), count, i, self.run);
+                store.set(&key, &doc).await?;
+                self.layout.gens[i as usize] = self.run;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, org: &OrgId, dir: &DirId) -> Rewritten {
+        if self.layout.count != self.old.count {
+            self.garbage = self.old.keys(org, dir, self.kind);
+        }
+        Rewritten {
+            layout: self.layout,
+            garbage: self.garbage,
+        }
+    }
 }
 
 /// Sizing a large collection reads it in at most this many slices (past
@@ -296,19 +366,19 @@ pub(crate) struct Passes {
 /// Rewrites a collection with the records of `producer`, like `save_all`,
 /// but a slice at a time when the estimate exceeds a pass: first the size
 /// of every record (to choose the shard count), then the documents, about
-/// `pass_bytes` at a time. `written` sees every record once. Returns the
-/// shard count.
+/// `pass_bytes` at a time. `written` sees every record once.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn rewrite<S: Store, P: Producer>(
     store: &S,
     org: &OrgId,
     dir: &DirId,
     kind: Kind,
-    old_count: u32,
+    old: &Layout,
+    run: u64,
     passes: Passes,
     producer: &mut P,
     mut written: impl FnMut(&P::Record),
-) -> Result<u32, EngineError> {
+) -> Result<Rewritten, EngineError> {
     let Passes {
         estimate,
         pass_bytes,
@@ -321,7 +391,7 @@ pub(crate) async fn rewrite<S: Store, P: Producer>(
             })
             .await?;
         items.values().for_each(&mut written);
-        return save_all(store, org, dir, kind, old_count, encode_entries(items)).await;
+        return save_all(store, org, dir, kind, old, run, encode_entries(items)).await;
     }
     let slices = estimate.div_ceil(pass_bytes.max(1)).min(MAX_SIZING_SLICES) as u32;
     let mut sizes = Vec::new();
@@ -332,14 +402,10 @@ pub(crate) async fn rewrite<S: Store, P: Producer>(
         };
         sizes.extend(encode_entries(producer.produce(&slice).await?).sizes());
     }
-    let count = choose_count(&sizes, old_count)?;
+    let count = choose_count(&sizes, old.count)?;
     let docs = document_sizes(&sizes, count);
     drop(sizes);
-    let layout = Layout {
-        kind,
-        old_count,
-        count,
-    };
+    let mut target = Target::new(kind, old, count, run);
     let mut start = 0;
     while start < count {
         let mut end = start + 1;
@@ -354,24 +420,12 @@ pub(crate) async fn rewrite<S: Store, P: Producer>(
         };
         let items = producer.produce(&slice).await?;
         items.values().for_each(&mut written);
-        save_documents(store, org, dir, &layout, start..end, encode_entries(items)).await?;
+        target
+            .save_documents(store, org, dir, start..end, encode_entries(items))
+            .await?;
         start = end;
     }
-    Ok(count)
-}
-
-/// Deletes every document of a collection laid out with `count` shards.
-pub(crate) async fn delete_all<S: Store>(
-    store: &S,
-    org: &OrgId,
-    dir: &DirId,
-    kind: &str,
-    count: u32,
-) -> Result<(), EngineError> {
-    for i in 0..count {
-        store.delete(&keys::shard(org, dir, kind, count, i)).await?;
-    }
-    Ok(())
+    Ok(target.finish(org, dir))
 }
 
 #[cfg(test)]

@@ -14,9 +14,12 @@
 //! writes is whole and consistent, because a sealed chunk's key is the hash
 //! of its bytes (a chunk is never overwritten with other content).
 
-use crate::codec::decode;
+use crate::codec::{decode, load};
 use crate::error::EngineError;
+use crate::ids::{DirId, OrgId};
+use crate::keys;
 use crate::model::{GroupData, UserData};
+use crate::ports::Store;
 use crate::ports::{DeltaFrom, DeltaToken, PageToken, Timestamp};
 use crate::settings::Settings;
 use crate::sync::types::{LogEvent, LogLevel, Phase, RunCounts, Trigger};
@@ -44,6 +47,10 @@ pub(crate) struct RunHeader {
     /// after both wrote started it; the other answers 409.
     #[serde(default)]
     pub start_token: u64,
+    /// The run whose state this run started from (its finalize builds on
+    /// it); `None` when no run had finalized.
+    #[serde(default)]
+    pub base: Option<u64>,
     /// False once the run finished (the document stays, for the schedule).
     pub active: bool,
     pub trigger: Trigger,
@@ -83,9 +90,6 @@ pub(crate) struct RunHeader {
     /// Chunks no longer needed (finalize done, run failed, enumeration
     /// restarted), deleted at the next opportunity (idempotent).
     pub cleanup: Vec<u64>,
-    /// Emails handed to the mailer and not yet recorded as sent: after a
-    /// crash they count as sent, so no email goes out twice.
-    pub sending: Vec<String>,
     pub counts: RunCounts,
     pub log: Vec<LogEvent>,
     /// How many events were dropped beyond the log cap.
@@ -227,4 +231,55 @@ pub(crate) fn parse_lines(key: &str, bytes: &[u8]) -> Result<Vec<Staged>, Engine
         .filter(|l| !l.is_empty())
         .map(|l| decode(key, l))
         .collect()
+}
+
+/// Run documents kept besides the newest (older ones are deleted when a run
+/// starts). A `head` hint left behind by more than this many runs (a write
+/// paused that long) is still corrected, by probing further.
+pub(crate) const KEPT_RUNS: u64 = 3;
+
+/// The newest run of a directory: its id and document, `None` before the
+/// first run. Reads the `head` hint (the newest run id as its start wrote
+/// it), then probes the following ids: a hint that a late write set back
+/// costs a read more, never a wrong answer.
+pub(crate) async fn latest<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+) -> Result<Option<(u64, Vec<u8>)>, EngineError> {
+    let hint: u64 = load(store, &keys::dir_doc(org, dir, "head"))
+        .await?
+        .unwrap_or(0);
+    let mut newest = None;
+    let mut misses = 0;
+    let mut id = hint.max(1);
+    loop {
+        match store.get(&keys::run(org, dir, id)).await? {
+            Some(raw) => {
+                newest = Some((id, raw));
+                misses = 0;
+            }
+            None if newest.is_some() || hint == 0 => break,
+            None => {
+                misses += 1;
+                if misses > KEPT_RUNS {
+                    break;
+                }
+            }
+        }
+        id += 1;
+    }
+    Ok(newest)
+}
+
+/// The header of the newest run, `None` before the first run.
+pub(crate) async fn latest_head<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+) -> Result<Option<RunHeader>, EngineError> {
+    match latest(store, org, dir).await? {
+        Some((id, raw)) => Ok(Some(RunDoc::decode_head(&keys::run(org, dir, id), &raw)?)),
+        None => Ok(None),
+    }
 }

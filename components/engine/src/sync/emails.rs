@@ -1,8 +1,6 @@
 //! The emails phase: hands queued welcome emails to the mailer, one outbox
-//! shard at a time, so that no email is ever sent twice. Before a batch goes
-//! out its user ids are recorded in the run document (`sending`); if the
-//! invocation dies before the outbox records them as sent, the next one
-//! marks them sent without sending again.
+//! document at a time, each with its account's idempotency key (delivery
+//! is at least once; see [`deliver`]). Also the clean-up of staging chunks.
 
 use crate::codec::encode;
 use crate::error::Result;
@@ -11,7 +9,7 @@ use crate::model::{MailState, OutboxRecord, WELCOME_SUBJECT, welcome_body};
 use crate::ports::{Clock, Mailer, OutgoingEmail, Store, Timestamp};
 use crate::shards::{self, Kind};
 use crate::sync::run::{LostLease, Worker};
-use crate::sync::start::load_state;
+use crate::sync::state::load_state_of;
 use crate::sync::types::{Budget, LogLevel};
 use std::collections::BTreeMap;
 
@@ -28,108 +26,88 @@ pub(crate) async fn cleanup_staging<S: Store, C: Clock>(
     Ok(())
 }
 
+/// Hands the queued welcome emails of this run's outbox to the mailer, one
+/// outbox document at a time, and records them as sent. Delivery is at
+/// least once: an invocation that dies between handing emails over and
+/// recording them (or two racing over one run) hands them over again, with
+/// the same idempotency key, so a receiver that deduplicates on it delivers
+/// each once. Stops early (`Ok(Ok(()))` with emails still queued) when the
+/// budget is spent.
 pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
     w: &mut Worker<'_, '_, S, C>,
     mailer: &M,
     budget: Budget,
     started: Timestamp,
 ) -> Result<std::result::Result<(), LostLease>> {
-    let count = load_state(w.e.store, w.org, w.dir).await?.shards.outbox;
     let run = w.doc.head.run_id;
-    if !w.doc.head.sending.is_empty() {
-        // A previous invocation handed these over and stopped before
-        // recording it: count them as sent rather than risk a second email.
-        let ids = std::mem::take(&mut w.doc.head.sending);
-        let mut by_shard: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-        for id in ids {
-            by_shard
-                .entry(shards::shard_of(&id, count))
-                .or_default()
-                .push(id);
-        }
-        for (i, ids) in by_shard {
-            let mut shard: BTreeMap<String, OutboxRecord> =
-                shards::load_shard(w.e.store, w.org, w.dir, Kind::Outbox, count, i).await?;
-            let now = w.now();
-            for id in ids {
-                if let Some(rec) = shard.get_mut(&id).filter(|r| r.state == MailState::Queued) {
-                    rec.state = MailState::Sent;
-                    rec.sent_at = Some(now);
-                    rec.sent_run = Some(run);
-                }
-            }
-            w.e.store
-                .set(
-                    &keys::shard(w.org, w.dir, Kind::Outbox.name(), count, i),
-                    &encode(&shard),
-                )
-                .await?;
-        }
-    }
+    let Some(state) = load_state_of(w.e.store, w.org, w.dir, run).await? else {
+        // Finalize's state is not there: another invocation's view, stop.
+        return Ok(Err(LostLease));
+    };
+    let layout = &state.shards.outbox;
     let mut sent = 0;
-    for i in 0..count {
+    for i in 0..layout.count {
         if w.now().saturating_sub(started) >= budget.max_millis {
             return Ok(Ok(()));
         }
+        let Some(key) = layout.key(w.org, w.dir, Kind::Outbox, i) else {
+            continue;
+        };
         let mut shard: BTreeMap<String, OutboxRecord> =
-            shards::load_shard(w.e.store, w.org, w.dir, Kind::Outbox, count, i).await?;
+            shards::load_shard(w.e.store, w.org, w.dir, Kind::Outbox, layout, i).await?;
         let queued: Vec<String> = shard
             .iter()
             .filter(|(_, r)| r.state == MailState::Queued)
             .map(|(id, _)| id.clone())
             .collect();
-        if queued.is_empty() {
-            sent += sent_by(&shard, run);
-            continue;
+        if !queued.is_empty() {
+            hand_over(w, mailer, &mut shard, &queued).await;
+            // In place: the outbox documents are the one collection a run
+            // updates after finalize (sent marks only).
+            w.e.store.set(&key, &encode(&shard)).await?;
         }
-        w.doc.head.sending = queued.clone();
-        if let Err(lost) = w.save().await? {
-            return Ok(Err(lost));
-        }
-        let mut failures = 0u64;
-        for id in &queued {
-            let Some(rec) = shard.get_mut(id) else {
-                continue;
-            };
-            let email = OutgoingEmail {
-                to: rec.to.clone(),
-                subject: WELCOME_SUBJECT.to_owned(),
-                body: welcome_body(rec.name.as_deref(), &rec.to),
-                idempotency_key: format!("welcome/{id}"),
-            };
-            match mailer.send(&email).await {
-                Ok(()) => {
-                    rec.state = MailState::Sent;
-                    rec.sent_at = Some(w.e.now());
-                    rec.sent_run = Some(run);
-                }
-                Err(err) => {
-                    failures += 1;
-                    if failures == 1 {
-                        w.log(
-                            LogLevel::Warning,
-                            format!(
-                                "welcome email to {} not sent ({err}); it stays queued",
-                                rec.to
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-        w.e.store
-            .set(
-                &keys::shard(w.org, w.dir, Kind::Outbox.name(), count, i),
-                &encode(&shard),
-            )
-            .await?;
-        w.doc.head.sending.clear();
-        sent += sent_by(&shard, run);
+        sent += shard.values().filter(|r| r.sent_run == Some(run)).count() as u64;
     }
     w.doc.head.counts.emails_sent = sent;
     Ok(Ok(()))
 }
 
-fn sent_by(shard: &BTreeMap<String, OutboxRecord>, run: u64) -> u64 {
-    shard.values().filter(|r| r.sent_run == Some(run)).count() as u64
+/// Sends the `queued` emails of one outbox document, marking each one the
+/// mailer accepted as sent; a failure leaves it queued (logged once).
+async fn hand_over<S: Store, C: Clock, M: Mailer>(
+    w: &mut Worker<'_, '_, S, C>,
+    mailer: &M,
+    shard: &mut BTreeMap<String, OutboxRecord>,
+    queued: &[String],
+) {
+    let run = w.doc.head.run_id;
+    let mut failures = 0u64;
+    for id in queued {
+        let Some(rec) = shard.get_mut(id) else {
+            continue;
+        };
+        let email = OutgoingEmail {
+            to: rec.to.clone(),
+            subject: WELCOME_SUBJECT.to_owned(),
+            body: welcome_body(rec.name.as_deref(), &rec.to),
+            idempotency_key: format!("welcome/{id}"),
+        };
+        match mailer.send(&email).await {
+            Ok(()) => {
+                rec.state = MailState::Sent;
+                rec.sent_at = Some(w.e.now());
+                rec.sent_run = Some(run);
+            }
+            Err(err) => {
+                failures += 1;
+                if failures == 1 {
+                    let message = format!(
+                        "welcome email to {} not sent ({err}); it stays queued",
+                        rec.to
+                    );
+                    w.log(LogLevel::Warning, message);
+                }
+            }
+        }
+    }
 }

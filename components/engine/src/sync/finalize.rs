@@ -8,22 +8,22 @@
 //! records, the same counts and no second email.
 
 use crate::access;
-use crate::codec::update;
+use crate::codec::encode;
 use crate::domains;
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::keys;
 use crate::model::{GroupRecord, MailState, OutboxRecord, UserData, UserRecord};
 use crate::orgs;
 use crate::ports::{Clock, Store};
 use crate::settings::UserScope;
-use crate::shards::{self, Kind, Passes, Producer, Slice};
+use crate::shards::{self, Kind, Layout, Passes, Producer, Rewritten, Slice};
 use crate::sync::doc::{MAX_SEAL_BYTES, Staged};
 use crate::sync::run::Worker;
 use crate::sync::shape::{Resolved, Shape};
 use crate::sync::skipped::Skipped;
-use crate::sync::start::load_state;
 use crate::sync::state::{
-    Claim, DeltaState, DirState, LastCompleted, ShardCounts, Tally, delta_basis,
+    Claim, DeltaState, DirState, LastCompleted, Shards, Tally, delta_basis, load_current,
+    load_state_of,
 };
 use crate::sync::types::LogLevel;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -33,10 +33,14 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     let store = e.store;
     let now = w.now();
     let run = w.doc.head.run_id;
-    let state = load_state(store, org, dir).await?;
-    for (kind, count) in &state.stale {
-        shards::delete_all(store, org, dir, kind, *count).await?;
-    }
+    // The state this run builds on: the one current when it started
+    // (every invocation finalizing this run reads the same one).
+    let state = match w.doc.head.base {
+        Some(base) => load_state_of(store, org, dir, base)
+            .await?
+            .ok_or_else(|| EngineError::Superseded(keys::state(org, dir, base)))?,
+        None => DirState::default(),
+    };
     let incremental = w.doc.head.incremental;
     if incremental && state.last_completed.is_some() {
         let mut changed = false;
@@ -57,7 +61,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         }
     }
     let old_groups: BTreeMap<String, GroupRecord> =
-        shards::load_all(store, org, dir, Kind::Groups, state.shards.groups).await?;
+        shards::load_all(store, org, dir, Kind::Groups, &state.shards.groups).await?;
     let h = &w.doc.head;
     let settings = h.settings.clone();
     let all_users = matches!(settings.scope, UserScope::AllUsersAndGroups);
@@ -68,9 +72,9 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     // completed run stored, a user shard at a time.
     let mut shape = Shape::default();
     if incremental {
-        for i in 0..state.shards.users {
+        for i in 0..state.shards.users.count {
             let shard: BTreeMap<String, UserRecord> =
-                shards::load_shard(store, org, dir, Kind::Users, state.shards.users, i).await?;
+                shards::load_shard(store, org, dir, Kind::Users, &state.shards.users, i).await?;
             for (id, rec) in shard.iter().filter(|(_, r)| r.in_source) {
                 shape.add_user(id, eligible(&rec.data), &rec.direct_groups);
             }
@@ -104,18 +108,19 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         w: &*w,
         shape: &shape,
         resolved: &resolved,
-        old_count: state.shards.users,
+        old: &state.shards.users,
         all_users,
         eligible: &eligible,
     };
-    let users_count = shards::rewrite(
+    let users = shards::rewrite(
         store,
         org,
         dir,
         Kind::Users,
-        state.shards.users,
+        &state.shards.users,
+        run,
         Passes {
-            estimate: staged_bytes + state.shards.users as usize * shards::TARGET_BYTES,
+            estimate: staged_bytes + state.shards.users.count as usize * shards::TARGET_BYTES,
             pass_bytes,
         },
         &mut users,
@@ -193,26 +198,21 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
 
     // Product access: the grant records of the groups synced now and of
     // those that held access are the truth (the state's copy may have missed
-    // a concurrent toggle). Groups not synced by this run lose it; a re-run
-    // after a crash finds the same list (the copy still names them until
-    // the state is written).
+    // a concurrent toggle). Groups not synced by this run lose it.
     let candidates: BTreeSet<&String> = resolved
         .synced
         .keys()
         .chain(&state.product_access)
         .collect();
     let granted = access::granted(store, org, dir, candidates).await?;
-    let access_removed: Vec<String> = match &state.last_completed {
-        Some(last) if last.run_id == run => last.access_removed.clone(),
-        _ => granted
-            .iter()
-            .chain(&state.product_access)
-            .filter(|g| !resolved.synced.contains_key(*g))
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-    };
+    let access_removed: Vec<String> = granted
+        .iter()
+        .chain(&state.product_access)
+        .filter(|g| !resolved.synced.contains_key(*g))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let product_access: BTreeSet<String> = granted
         .into_iter()
         .filter(|g| resolved.synced.contains_key(g))
@@ -225,21 +225,23 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     counts.domains_claimed = claim.iter().cloned().collect();
 
     // Shards first, then the state that points at them.
-    let groups_count = shards::save_all(
+    let groups = shards::save_all(
         store,
         org,
         dir,
         Kind::Groups,
-        state.shards.groups,
+        &state.shards.groups,
+        run,
         shards::encode_entries(groups),
     )
     .await?;
-    let members_count = shards::save_all(
+    let members = shards::save_all(
         store,
         org,
         dir,
         Kind::Members,
-        state.shards.members,
+        &state.shards.members,
+        run,
         shards::encode_entries(
             resolved
                 .synced
@@ -250,20 +252,21 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     .await?;
     // Welcome emails: one per new account, only when asked for (the
     // outbox is untouched when there is none).
-    let outbox_count = if counts.emails_queued > 0 {
+    let outbox = if counts.emails_queued > 0 {
         let mut outbox = OutboxSlices {
             w: &*w,
-            old_count: state.shards.outbox,
-            users_count,
+            old: &state.shards.outbox,
+            users: &users.layout,
         };
         shards::rewrite(
             store,
             org,
             dir,
             Kind::Outbox,
-            state.shards.outbox,
+            &state.shards.outbox,
+            run,
             Passes {
-                estimate: state.shards.outbox as usize * shards::TARGET_BYTES
+                estimate: state.shards.outbox.count as usize * shards::TARGET_BYTES
                     + counts.emails_queued as usize * 256,
                 pass_bytes,
             },
@@ -272,25 +275,22 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         )
         .await?
     } else {
-        state.shards.outbox
+        Rewritten {
+            layout: state.shards.outbox.clone(),
+            garbage: Vec::new(),
+        }
     };
-    let new_counts = ShardCounts {
-        users: users_count,
-        groups: groups_count,
-        members: members_count,
-        outbox: outbox_count,
+    let garbage: Vec<String> = [&users, &groups, &members, &outbox]
+        .iter()
+        .flat_map(|r| r.garbage.iter().cloned())
+        .collect();
+    let new_shards = Shards {
+        users: users.layout,
+        groups: groups.layout,
+        members: members.layout,
+        outbox: outbox.layout,
     };
     let h = &w.doc.head;
-    let stale: Vec<(String, u32)> = [
-        (Kind::Users, state.shards.users, new_counts.users),
-        (Kind::Groups, state.shards.groups, new_counts.groups),
-        (Kind::Members, state.shards.members, new_counts.members),
-        (Kind::Outbox, state.shards.outbox, new_counts.outbox),
-    ]
-    .into_iter()
-    .filter(|(_, old, new)| *old > 0 && old != new)
-    .map(|(k, old, _)| (k.name().to_owned(), old))
-    .collect();
     let delta = match (all_users, &h.new_users_token, &h.new_groups_token) {
         (true, Some(u), Some(g)) => Some(DeltaState {
             users: u.clone(),
@@ -316,7 +316,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
             .iter()
             .filter(|d| d.id != *dir)
         {
-            let other = load_state(store, org, &other.id).await?;
+            let other = load_current(store, org, &other.id).await?;
             elsewhere.extend(other.claimed.into_iter().map(|c| c.name));
         }
         for domain in dropped.into_iter().filter(|d| !elsewhere.contains(*d)) {
@@ -337,43 +337,35 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         skipped_unsynced_groups: counts.skipped_only_in_unsynced_groups,
         over_limit: counts.groups_over_limit.clone(),
     };
-    update(
-        store,
-        &keys::dir_doc(org, dir, "state"),
-        |cur: Option<DirState>| {
-            let cur = cur.unwrap_or_default();
-            let mut next = cur.clone();
-            next.shards = new_counts.clone();
-            if cur.last_completed.as_ref().is_none_or(|l| l.run_id != run) {
-                next.stale = stale.clone();
-            }
-            next.claimed = claim
+    let mut next = state.clone();
+    next.run = run;
+    next.base = w.doc.head.base;
+    next.shards = new_shards;
+    next.garbage = garbage;
+    next.claimed = claim
+        .iter()
+        .map(|name| Claim {
+            name: name.clone(),
+            claimed_at: state
+                .claimed
                 .iter()
-                .map(|name| Claim {
-                    name: name.clone(),
-                    claimed_at: cur
-                        .claimed
-                        .iter()
-                        .find(|c| &c.name == name)
-                        .map_or(now, |c| c.claimed_at),
-                })
-                .collect();
-            next.product_access = product_access.clone();
-            next.billable_users = shape.billable(&resolved, &next.product_access);
-            next.synced_users = synced_users;
-            next.last_completed = Some(LastCompleted {
-                run_id: run,
-                finished_at: now,
-                domains: claim.clone(),
-                selected: selected.clone(),
-                access_removed: access_removed.clone(),
-            });
-            next.delta = delta.clone();
-            next.tally = tally.clone();
-            Ok((Some(next), ()))
-        },
-    )
-    .await?;
+                .find(|c| &c.name == name)
+                .map_or(now, |c| c.claimed_at),
+        })
+        .collect();
+    next.billable_users = shape.billable(&resolved, &product_access);
+    next.product_access = product_access;
+    next.synced_users = synced_users;
+    next.last_completed = Some(LastCompleted {
+        run_id: run,
+        finished_at: now,
+        domains: claim.clone(),
+        selected,
+        access_removed,
+    });
+    next.delta = delta;
+    next.tally = tally;
+    commit(w, &state, &next).await?;
     w.doc.head.counts = counts;
     Ok(())
 }
@@ -384,7 +376,7 @@ struct UserSlices<'x, 'w, 'a, S, C, E> {
     w: &'x Worker<'w, 'a, S, C>,
     shape: &'x Shape,
     resolved: &'x Resolved,
-    old_count: u32,
+    old: &'x Layout,
     all_users: bool,
     eligible: &'x E,
 }
@@ -396,9 +388,9 @@ impl<S: Store, C: Clock, E: Fn(&UserData) -> bool> Producer for UserSlices<'_, '
         let w = self.w;
         let (run, now) = (w.doc.head.run_id, w.now());
         let mut users: BTreeMap<String, UserRecord> = BTreeMap::new();
-        for i in slice.documents(self.old_count) {
+        for i in slice.documents(self.old.count) {
             let shard: BTreeMap<String, UserRecord> =
-                shards::load_shard(w.e.store, w.org, w.dir, Kind::Users, self.old_count, i).await?;
+                shards::load_shard(w.e.store, w.org, w.dir, Kind::Users, self.old, i).await?;
             users.extend(shard.into_iter().filter(|(id, _)| slice.keeps(id)));
         }
         // The users of the slice as this run sees them.
@@ -505,8 +497,9 @@ impl<S: Store, C: Clock, E: Fn(&UserData) -> bool> Producer for UserSlices<'_, '
 /// account this run created (read back from the user shards just written).
 struct OutboxSlices<'x, 'w, 'a, S, C> {
     w: &'x Worker<'w, 'a, S, C>,
-    old_count: u32,
-    users_count: u32,
+    old: &'x Layout,
+    /// The user documents this run just wrote.
+    users: &'x Layout,
 }
 
 impl<S: Store, C: Clock> Producer for OutboxSlices<'_, '_, '_, S, C> {
@@ -516,14 +509,14 @@ impl<S: Store, C: Clock> Producer for OutboxSlices<'_, '_, '_, S, C> {
         let w = self.w;
         let (run, now, store) = (w.doc.head.run_id, w.now(), w.e.store);
         let mut outbox: BTreeMap<String, OutboxRecord> = BTreeMap::new();
-        for i in slice.documents(self.old_count) {
+        for i in slice.documents(self.old.count) {
             let shard: BTreeMap<String, OutboxRecord> =
-                shards::load_shard(store, w.org, w.dir, Kind::Outbox, self.old_count, i).await?;
+                shards::load_shard(store, w.org, w.dir, Kind::Outbox, self.old, i).await?;
             outbox.extend(shard.into_iter().filter(|(id, _)| slice.keeps(id)));
         }
-        for i in 0..self.users_count {
+        for i in 0..self.users.count {
             let shard: BTreeMap<String, UserRecord> =
-                shards::load_shard(store, w.org, w.dir, Kind::Users, self.users_count, i).await?;
+                shards::load_shard(store, w.org, w.dir, Kind::Users, self.users, i).await?;
             let created = shard
                 .into_iter()
                 .filter(|(id, r)| r.synced && r.created_run == Some(run) && slice.keeps(id));
@@ -567,27 +560,40 @@ async fn unchanged<S: Store, C: Clock>(
         }),
         _ => None,
     };
-    let claim = h.claim.clone();
-    update(
-        w.e.store,
-        &keys::dir_doc(w.org, w.dir, "state"),
-        |cur: Option<DirState>| {
-            let mut next = cur.unwrap_or_default();
-            if next.last_completed.as_ref().is_none_or(|l| l.run_id != run) {
-                next.stale.clear();
-            }
-            next.last_completed = Some(LastCompleted {
-                run_id: run,
-                finished_at: now,
-                domains: claim.clone(),
-                selected: None,
-                access_removed: Vec::new(),
-            });
-            next.delta = delta.clone();
-            Ok((Some(next), ()))
-        },
-    )
-    .await?;
+    let mut next = state.clone();
+    next.run = run;
+    next.base = h.base;
+    next.garbage = Vec::new();
+    next.last_completed = Some(LastCompleted {
+        run_id: run,
+        finished_at: now,
+        domains: h.claim.clone(),
+        selected: None,
+        access_removed: Vec::new(),
+    });
+    next.delta = delta;
+    commit(w, &state, &next).await?;
     w.doc.head.counts = counts;
+    Ok(())
+}
+
+/// Writes this run's state, the moment its result becomes the directory,
+/// then deletes what no reader needs any more: the documents the base state
+/// had stopped using, and the state before the base.
+async fn commit<S: Store, C: Clock>(
+    w: &Worker<'_, '_, S, C>,
+    base: &DirState,
+    next: &DirState,
+) -> Result<()> {
+    let store = w.e.store;
+    store
+        .set(&keys::state(w.org, w.dir, next.run), &encode(next))
+        .await?;
+    for key in &base.garbage {
+        store.delete(key).await?;
+    }
+    if let Some(older) = base.base {
+        store.delete(&keys::state(w.org, w.dir, older)).await?;
+    }
     Ok(())
 }

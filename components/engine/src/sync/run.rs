@@ -164,10 +164,10 @@ pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     budget: Budget,
 ) -> Result<AdvanceOutcome> {
     orgs::get(e.store, org, dir).await?;
-    let key = keys::dir_doc(org, dir, "run");
-    let Some(raw) = e.store.get(&key).await? else {
+    let Some((id, raw)) = crate::sync::doc::latest(e.store, org, dir).await? else {
         return Ok(AdvanceOutcome::Idle);
     };
+    let key = keys::run(org, dir, id);
     let mut doc = RunDoc::decode(&key, &raw)?;
     let now = e.now();
     let h = &mut doc.head;
@@ -282,9 +282,7 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
                 if let Err(lost) = crate::sync::emails::deliver(w, mailer, budget, started).await? {
                     return Ok(Err(lost));
                 }
-                if !w.doc.head.sending.is_empty()
-                    || w.now().saturating_sub(started) >= budget.max_millis
-                {
+                if w.now().saturating_sub(started) >= budget.max_millis {
                     return release(w, None).await;
                 }
                 return finish(w, RunResult::Completed).await;

@@ -10,8 +10,8 @@ use crate::orgs;
 use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, Store};
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
 use crate::shards::{self, Kind};
-use crate::sync::doc::{RunDoc, RunHeader};
-use crate::sync::state::{DirState, delta_basis};
+use crate::sync::doc::{KEPT_RUNS, RunDoc, RunHeader, latest_head};
+use crate::sync::state::{delta_basis, load_current};
 use crate::sync::types::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -37,12 +37,6 @@ pub(crate) async fn load_settings<S: Store>(
     Ok(v.settings)
 }
 
-pub(crate) async fn load_state<S: Store>(store: &S, org: &OrgId, dir: &DirId) -> Result<DirState> {
-    Ok(load(store, &keys::dir_doc(org, dir, "state"))
-        .await?
-        .unwrap_or_default())
-}
-
 async fn plan<S: Store, C: Clock, I: IdentitySource>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
@@ -50,7 +44,7 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
     source: &I,
     settings: &Settings,
 ) -> Result<(Preview, Plan)> {
-    let state = load_state(e.store, org, dir).await?;
+    let state = load_current(e.store, org, dir).await?;
     let mut warnings = Vec::new();
 
     let tenant = source.domains().await?;
@@ -105,7 +99,7 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
     let mut stored_names: BTreeMap<String, String> = BTreeMap::new();
     if state.last_completed.is_some() {
         let loaded: BTreeMap<String, GroupRecord> =
-            shards::load_all(e.store, org, dir, Kind::Groups, state.shards.groups).await?;
+            shards::load_all(e.store, org, dir, Kind::Groups, &state.shards.groups).await?;
         for (id, g) in loaded {
             if g.synced {
                 previous.push(g.data.clone());
@@ -211,13 +205,7 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     trigger: Trigger,
 ) -> Result<Confirmation> {
     orgs::get(e.store, org, dir).await?;
-    let key = keys::dir_doc(org, dir, "run");
-    let last = e
-        .store
-        .get(&key)
-        .await?
-        .map(|b| RunDoc::decode_head(&key, &b))
-        .transpose()?;
+    let last = latest_head(e.store, org, dir).await?;
     if let Some(h) = &last
         && h.active
     {
@@ -227,9 +215,10 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     }
     let settings = load_settings(e.store, org, dir).await?;
     let (preview, plan) = plan(e, org, dir, source, &settings).await?;
-    let state = load_state(e.store, org, dir).await?;
+    let state = load_current(e.store, org, dir).await?;
     let now = e.now();
     let run_id = last.as_ref().map_or(1, |h| h.run_id + 1);
+    let key = keys::run(org, dir, run_id);
 
     let all_users = matches!(settings.scope, UserScope::AllUsersAndGroups);
     let delta = state.delta.as_ref().filter(|d| {
@@ -241,6 +230,7 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     let mut head = RunHeader {
         run_id,
         start_token,
+        base: (state.run > 0).then_some(state.run),
         active: true,
         trigger,
         started_at: now,
@@ -271,7 +261,6 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
         new_groups_token: None,
         sealed: Vec::new(),
         cleanup: Vec::new(),
-        sending: Vec::new(),
         counts: RunCounts::default(),
         log: Vec::new(),
         log_dropped: 0,
@@ -314,6 +303,16 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
             }));
         }
     }
+    // The hint readers start from, and the run documents no one needs.
+    e.store
+        .set(
+            &keys::dir_doc(org, dir, "head"),
+            &crate::codec::encode(&run_id),
+        )
+        .await?;
+    if let Some(old) = run_id.checked_sub(KEPT_RUNS + 1).filter(|id| *id > 0) {
+        e.store.delete(&keys::run(org, dir, old)).await?;
+    }
     e.set_auto_sync(org.as_str(), dir.as_str(), true).await?;
     Ok(Confirmation {
         run_id,
@@ -332,11 +331,7 @@ pub(crate) async fn tick<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     budget: Budget,
 ) -> Result<TickOutcome> {
     orgs::get(e.store, org, dir).await?;
-    let key = keys::dir_doc(org, dir, "run");
-    let head = match e.store.get(&key).await? {
-        Some(b) => Some(RunDoc::decode_head(&key, &b)?),
-        None => None,
-    };
+    let head = latest_head(e.store, org, dir).await?;
     let advance = || crate::sync::run::advance(e, org, dir, source, mailer, budget);
     if head.as_ref().is_some_and(|h| h.active) {
         return Ok(TickOutcome::Advanced(advance().await?));

@@ -1,21 +1,33 @@
-//! The directory state document (`org/{org}/dir/{dir}/state`): shard
-//! counts, claimed domains, product access, billing counters, the last
-//! completed run and the delta tokens. Written at the end of finalize (after
-//! the shards it points at) and by product-access changes, always with
-//! compare-and-swap.
+//! The directory state (`org/{org}/dir/{dir}/state/{run}`): where the
+//! shard documents are, claimed domains, product access, billing counters,
+//! the last completed run and the delta tokens.
+//!
+//! Each run's finalize writes its own state key, last, after the shards it
+//! points at: that write is the moment the run's result becomes the
+//! directory (a run that stops before it changed nothing anyone reads). The
+//! current state is the newest run's if it finalized, else the one that run
+//! started from ([`load_current`]). Product-access toggles update the
+//! current state's copy of the access set in place.
 
-use crate::ports::{DeltaToken, Timestamp};
+use crate::codec::load;
+use crate::error::Result;
+use crate::ids::{DirId, OrgId};
+use crate::keys;
+use crate::ports::{DeltaToken, Store, Timestamp};
 use crate::settings::Settings;
+use crate::shards::Layout;
+use crate::sync::doc::{RunDoc, latest};
 use crate::sync::types::OverLimitGroup;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+/// Where each collection's documents are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ShardCounts {
-    pub users: u32,
-    pub groups: u32,
-    pub members: u32,
-    pub outbox: u32,
+pub(crate) struct Shards {
+    pub users: Layout,
+    pub groups: Layout,
+    pub members: Layout,
+    pub outbox: Layout,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,9 +72,18 @@ pub(crate) struct Tally {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DirState {
-    pub shards: ShardCounts,
-    /// Shard layouts replaced by a larger count, deleted by the next finalize.
-    pub stale: Vec<(String, u32)>,
+    /// The run whose finalize wrote this state (0: no run finalized yet).
+    #[serde(default)]
+    pub run: u64,
+    /// The state this one was built on (`None` for the first).
+    #[serde(default)]
+    pub base: Option<u64>,
+    pub shards: Shards,
+    /// Document keys of the state this one replaced that it no longer
+    /// uses: deleted by the next run's finalize (a reader of the older
+    /// state may still be reading them now).
+    #[serde(default)]
+    pub garbage: Vec<String>,
     pub claimed: Vec<Claim>,
     pub product_access: BTreeSet<String>,
     pub billable_users: u64,
@@ -78,4 +99,36 @@ pub(crate) struct DirState {
 pub(crate) fn delta_basis(settings: &Settings, claimed: &BTreeSet<String>) -> String {
     let domains: Vec<&String> = claimed.iter().collect();
     serde_json::json!([settings.domains, settings.scope, domains]).to_string()
+}
+
+/// The state run `run` wrote, `None` if it never finalized.
+pub(crate) async fn load_state_of<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    run: u64,
+) -> Result<Option<DirState>> {
+    load(store, &keys::state(org, dir, run)).await
+}
+
+/// The directory's current state: the newest run's if it finalized, else
+/// the state that run started from; empty before any run finalized.
+pub(crate) async fn load_current<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+) -> Result<DirState> {
+    let Some((id, raw)) = latest(store, org, dir).await? else {
+        return Ok(DirState::default());
+    };
+    if let Some(state) = load_state_of(store, org, dir, id).await? {
+        return Ok(state);
+    }
+    let head = RunDoc::decode_head(&keys::run(org, dir, id), &raw)?;
+    match head.base {
+        Some(base) => Ok(load_state_of(store, org, dir, base)
+            .await?
+            .unwrap_or_default()),
+        None => Ok(DirState::default()),
+    }
 }

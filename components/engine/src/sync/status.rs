@@ -7,7 +7,7 @@ use crate::ids::{DirId, OrgId};
 use crate::keys;
 use crate::orgs;
 use crate::ports::{Clock, Store};
-use crate::sync::doc::RunDoc;
+use crate::sync::doc::latest_head;
 use crate::sync::start::load_settings;
 use crate::sync::types::*;
 
@@ -18,11 +18,7 @@ pub(crate) async fn status<S: Store, C: Clock>(
 ) -> Result<SyncStatus> {
     orgs::get(e.store, org, dir).await?;
     let settings = load_settings(e.store, org, dir).await?;
-    let key = keys::dir_doc(org, dir, "run");
-    let head = match e.store.get(&key).await? {
-        Some(bytes) => Some(RunDoc::decode_head(&key, &bytes)?),
-        None => None,
-    };
+    let head = latest_head(e.store, org, dir).await?;
     let history = history(e, org, dir).await?;
     let current = head.as_ref().filter(|h| h.active).map(|h| RunStatus {
         run_id: h.run_id,

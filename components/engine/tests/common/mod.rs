@@ -20,6 +20,22 @@ pub struct RecordingMailer {
 }
 
 impl RecordingMailer {
+    /// Each account's email as the receiver keeps it: deliveries
+    /// deduplicated on their idempotency key (delivery is at least once),
+    /// as `(key, address)` in key order.
+    pub fn delivered(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| (e.idempotency_key.clone(), e.to.clone()))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     pub fn addresses(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .sent
