@@ -1,9 +1,10 @@
-//! [`Store`] over Spin's key-value store, with compare-and-swap through
-//! `wasi:keyvalue/atomics` (the draft the Spin host implements).
+//! [`Store`] over Spin's key-value store (`fermyon:spin/key-value@2.0.0`,
+//! which every Spin host provides: Spin 3.x/4.x, SpinKube, Fermyon Cloud,
+//! Akamai Functions). No `wasi:keyvalue/atomics`: Fermyon Cloud and Akamai
+//! Functions do not offer it, and Spin 4.0.2's Redis swap is broken.
 
 use engine::ports::store::{check_key, check_value};
 use engine::ports::{Store, StoreError};
-use spin_sdk::experimental::wasi::keyvalue::{atomics, store as wasi_store};
 use spin_sdk::key_value;
 
 /// The label of the only store every platform offers.
@@ -18,38 +19,43 @@ pub struct SpinStore {
 
 impl SpinStore {
     /// Opens the `default` store (listed in the component's `key_value_stores`).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the host refuses (e.g. the store is not
+    /// granted to the component).
     pub async fn open_default() -> Result<SpinStore, StoreError> {
-        let kv = key_value::Store::open(LABEL).await.map_err(backend)?;
+        let kv = key_value::Store::open(LABEL).map_err(backend)?;
         Ok(SpinStore { kv })
     }
 }
 
-fn backend(e: impl std::fmt::Debug) -> StoreError {
+fn backend(e: key_value::Error) -> StoreError {
     StoreError::Backend(format!("{e:?}"))
 }
 
 impl Store for SpinStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         check_key(key)?;
-        self.kv.get(key).await.map_err(backend)
+        self.kv.get(key).map_err(backend)
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         check_key(key)?;
         check_value(key, value)?;
-        self.kv.set(key, value).await.map_err(backend)
+        self.kv.set(key, value).map_err(backend)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         check_key(key)?;
-        self.kv.delete(key).await.map_err(backend)
+        self.kv.delete(key).map_err(backend)
     }
 
-    /// Reads the current value through a CAS handle and swaps only when it
-    /// equals `expected`. Backends differ in how strong the swap is: Redis
-    /// (WATCH/MULTI) and updates of an existing key in SQLite are atomic;
-    /// Spin 4.0's SQLite store creates an absent key with an upsert, so two
-    /// racing creations of the same key may both succeed there.
+    /// **Not atomic**, and going away: a plain get, compare and set, so two
+    /// callers racing on one key may both see their `expected` value and
+    /// both "swap". The engine is dropping compare-and-swap from its
+    /// `Store` port (no platform-neutral atomic exists: Fermyon Cloud and
+    /// Akamai Functions have no `wasi:keyvalue/atomics`); this stays only
+    /// until the engine stops calling it.
     async fn compare_and_swap(
         &self,
         key: &str,
@@ -58,15 +64,10 @@ impl Store for SpinStore {
     ) -> Result<bool, StoreError> {
         check_key(key)?;
         check_value(key, new)?;
-        let bucket = wasi_store::open(LABEL).map_err(backend)?;
-        let cas = atomics::Cas::new(&bucket, key).map_err(backend)?;
-        if cas.current().map_err(backend)?.as_deref() != expected {
+        if self.get(key).await?.as_deref() != expected {
             return Ok(false);
         }
-        match atomics::swap(cas, new) {
-            Ok(()) => Ok(true),
-            Err(atomics::CasError::CasFailed(_)) => Ok(false),
-            Err(atomics::CasError::StoreError(e)) => Err(backend(e)),
-        }
+        self.kv.set(key, new).map_err(backend)?;
+        Ok(true)
     }
 }
