@@ -7,7 +7,7 @@
 #
 # Spin itself is not installed (it is not in any package registry): the
 # end-to-end suite runs against the native server, and also against
-# `spin up` when `spin` with the trigger-cron plugin is on PATH.
+# `spin up` when `spin` with the trigger-cron plugin 0.4.2 is on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

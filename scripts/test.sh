@@ -5,9 +5,12 @@
 #   lint          clippy -D warnings, natively and for the wasm32 components
 #   unit          cargo test: engine, Graph client, simulator, platform, API
 #   wasm          every component in spin.toml built for wasm32-wasip2, its
-#                 imports and exports checked against what Spin 4.0 provides
+#                 imports and exports checked against each platform profile
+#                 that deploys it (Spin 3.6/4.0 + trigger-cron 0.4.2,
+#                 SpinKube, Fermyon Cloud, Akamai Functions)
 #   e2e           the scenarios over HTTP: against idp-sync-local always,
-#                 and against `spin up` when spin (with trigger-cron) is on PATH
+#                 and against `spin up` when spin (with trigger-cron 0.4.2) is
+#                 on PATH
 #   browser       the console in headless Chromium (tests/browser/run.sh)
 #
 # Cargo runs with at most $JOBS jobs (default 2). The wasm components are
@@ -74,7 +77,8 @@ wasm() {
     fi
     printf '%-50s %8s bytes\n' "$source" "$(wc -c <"$source")"
   done < <(spin_sources)
-  # Their imports and exports against what Spin 4.0 and trigger-cron expect.
+  # Their imports and exports against every platform profile that deploys
+  # them.
   IDP_SYNC_ROOT="$root" cargo test -p e2e --test components -- --nocapture
 }
 

@@ -86,7 +86,7 @@ where
             app.create_org(req).await
         }
         Route::Tick => {
-            require_operator(app, req)?;
+            require_tick_caller(app, req)?;
             app.tick().await
         }
         Route::Me => Ok(handlers::orgs::me(&admin_org(app, req).await?)),
@@ -154,6 +154,20 @@ fn require_operator<S, H, C, M, P>(
     req: &Request,
 ) -> Result<(), ApiError> {
     match request::bearer(req) {
+        Some(token) if auth::is_operator(token, &app.config.operator_token) => Ok(()),
+        _ => Err(ApiError::Unauthorized),
+    }
+}
+
+/// The tick accepts the operator token as a bearer token or, for platform
+/// schedulers that call a URL but cannot send a header (Akamai Functions'
+/// `spin aka cron`), as `?token=` (compared in constant time all the same).
+fn require_tick_caller<S, H, C, M, P>(
+    app: &App<S, H, C, M, P>,
+    req: &Request,
+) -> Result<(), ApiError> {
+    let query_token = request::query_param(req, "token");
+    match request::bearer(req).or(query_token.as_deref()) {
         Some(token) if auth::is_operator(token, &app.config.operator_token) => Ok(()),
         _ => Err(ApiError::Unauthorized),
     }

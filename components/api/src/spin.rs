@@ -1,29 +1,28 @@
-//! The Spin HTTP entry (wasm32 only): converts the request, builds the
-//! [`App`] from the platform's Spin adapters and variables, calls [`handle`],
-//! and converts the response back. Nothing else happens here.
+//! The Spin HTTP entry (wasm32 only; `wasi:http/incoming-handler@0.2.0`
+//! through spin-sdk 5's `#[http_component]`): converts the request, builds
+//! the [`App`] from the platform's Spin adapters and variables, calls
+//! [`handle`], and returns the response. Nothing else happens here.
 
 use engine::SystemClock;
 use futures::StreamExt;
 use platform::spin::{SpinHttp, SpinPause, SpinStore, SpinVariables};
 use platform::{AppConfig, AppMailer};
-use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http::{FullBody, IntoResponse, Request as SpinRequest};
-use spin_sdk::http_service;
+use spin_sdk::http::IncomingRequest;
+use spin_sdk::http_component;
 
 use crate::error::ApiError;
 use crate::request::MAX_BODY_BYTES;
 use crate::{App, Request, Response, handle};
 
-#[http_service]
-async fn entry(req: SpinRequest) -> impl IntoResponse {
-    let response = match serve(req).await {
+#[http_component]
+async fn entry(req: IncomingRequest) -> Response {
+    match serve(req).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
-    };
-    response.map(|body| FullBody::new(bytes::Bytes::from(body)))
+    }
 }
 
-async fn serve(req: SpinRequest) -> Result<Response, ApiError> {
+async fn serve(req: IncomingRequest) -> Result<Response, ApiError> {
     let req = read(req).await?;
     let config = AppConfig::load(&SpinVariables)
         .await
@@ -46,17 +45,23 @@ async fn serve(req: SpinRequest) -> Result<Response, ApiError> {
     Ok(handle(&app, req).await)
 }
 
-/// Reads the body up to one byte past the limit (the router answers 413).
-async fn read(req: SpinRequest) -> Result<Request, ApiError> {
-    let (parts, body) = req.into_parts();
-    let mut stream = body.stream();
+/// The request as `http::Request`, its body read up to one byte past the
+/// limit (the router answers 413).
+async fn read(req: IncomingRequest) -> Result<Request, ApiError> {
+    let bad = |e: &dyn std::fmt::Debug| ApiError::BadRequest(format!("reading the request: {e:?}"));
+    let mut builder = http::Request::builder()
+        .method(http::Method::from(req.method()))
+        .uri(req.uri());
+    for (name, value) in req.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    let mut stream = req.into_body_stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e:?}")))?;
-        bytes.extend_from_slice(&chunk);
+        bytes.extend_from_slice(&chunk.map_err(|e| bad(&e))?);
         if bytes.len() > MAX_BODY_BYTES {
             break;
         }
     }
-    Ok(http::Request::from_parts(parts, bytes))
+    builder.body(bytes).map_err(|e| bad(&e))
 }

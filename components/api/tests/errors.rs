@@ -50,6 +50,45 @@ fn no_or_wrong_token_is_401_with_a_bearer_challenge() {
 }
 
 #[test]
+fn the_tick_accepts_the_operator_token_in_the_query_string_for_header_less_schedulers() {
+    let h = Harness::new();
+    let reply = h.call(
+        Method::POST,
+        &format!("/api/v1/tick?token={OPERATOR}"),
+        None,
+        None,
+    );
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[test]
+fn a_wrong_or_admin_query_token_on_the_tick_is_401() {
+    let h = Harness::new();
+    let admin = h.create_org("acme");
+    for path in [
+        "/api/v1/tick?token=".to_owned(),
+        "/api/v1/tick?token=not-the-operator".to_owned(),
+        format!("/api/v1/tick?token={admin}"),
+    ] {
+        let reply = h.call(Method::POST, &path, None, None);
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
+
+#[test]
+fn the_query_token_opens_only_the_tick() {
+    let h = Harness::new();
+    h.create_org("acme");
+    let reply = h.call(
+        Method::POST,
+        &format!("/api/v1/orgs?token={OPERATOR}"),
+        None,
+        Some(json!({"id": "other", "name": "Other"})),
+    );
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
 fn the_admin_token_is_shown_once_and_names_its_org() {
     let h = Harness::new();
     let token = h.create_org("acme");

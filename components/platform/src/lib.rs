@@ -6,12 +6,15 @@
 //! - [`source`]: the Graph client of a directory (its secret opened).
 //! - [`tick`]: the scheduler's job, shared by the cron component and the
 //!   API's `POST /api/v1/tick`.
+//! - [`outgoing`]: an outbound request shaped for the host's `wasi:http`
+//!   (body length declared, never chunked).
 //! - `spin` (wasm32 only): the key-value store, outbound HTTP, variables and
-//!   monotonic pause over `spin-sdk`.
+//!   monotonic pause over spin-sdk 5 (WASI 0.2).
 #![allow(async_fn_in_trait)]
 
 pub mod config;
 pub mod mailer;
+pub mod outgoing;
 pub mod secrets;
 pub mod source;
 #[cfg(target_arch = "wasm32")]

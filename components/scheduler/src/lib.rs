@@ -1,5 +1,6 @@
-//! idp-sync's cron component for the `trigger-cron` plugin
-//! (`spin:cron@3.0.0`). Each event runs one tick over every directory:
+//! idp-sync's cron component for the `trigger-cron` plugin 0.4.2
+//! (`fermyon:spin-cron@2.0.0`, a synchronous WASI 0.2 world that runs
+//! under Spin 3.x and 4.0). Each event runs one tick over every directory:
 //! automatic runs start when due (every 4 hours by rule) and runs in
 //! progress advance by one budgeted chunk. All the work is in
 //! `platform::spin::run_tick`, shared with the API's `POST /api/v1/tick`.
@@ -20,11 +21,12 @@ mod component {
     struct Scheduler;
 
     impl Guest for Scheduler {
-        async fn handle_cron_event(_metadata: Metadata) -> Result<(), Error> {
-            // Per-directory failures are logged by the job and do not fail
-            // the event; only a tick that could not run at all does.
-            platform::spin::run_tick()
-                .await
+        fn handle_cron_event(_metadata: Metadata) -> Result<(), Error> {
+            // The export is synchronous: the async job runs to completion
+            // on spin-sdk's executor. Per-directory failures are logged by
+            // the job and do not fail the event; only a tick that could not
+            // run at all does.
+            spin_sdk::http::run(platform::spin::run_tick())
                 .map(drop)
                 .map_err(|e| Error::Other(e.to_string()))
         }

@@ -46,12 +46,18 @@ pub enum Unavailable {
     CronPluginMissing,
 }
 
+/// The trigger-cron release whose world (`fermyon:spin-cron@2.0.0`) the
+/// scheduler component exports; other releases export other worlds.
+pub const CRON_PLUGIN_VERSION: &str = "0.4.2";
+
 impl std::fmt::Display for Unavailable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Unavailable::SpinNotOnPath => f.write_str("spin not on PATH"),
-            Unavailable::CronPluginMissing => f.write_str(
-                "the trigger-cron plugin is not installed (spin plugins install trigger-cron)",
+            Unavailable::CronPluginMissing => write!(
+                f,
+                "the trigger-cron plugin {CRON_PLUGIN_VERSION} is not installed \
+                 (spin plugins install trigger-cron --version {CRON_PLUGIN_VERSION})"
             ),
         }
     }
@@ -235,7 +241,8 @@ pub fn start_spin() -> Result<Result<Server, Unavailable>, StartError> {
             what: "spin plugins list",
             message: e.to_string(),
         })?;
-    if !String::from_utf8_lossy(&plugins.stdout).contains("trigger-cron") {
+    let listed = String::from_utf8_lossy(&plugins.stdout);
+    if !listed.contains(&format!("trigger-cron {CRON_PLUGIN_VERSION}")) {
         return Ok(Err(Unavailable::CronPluginMissing));
     }
 

@@ -1,60 +1,114 @@
-//! The built components against what Spin 4.0 and its triggers expect.
-//! Needs the wasm build (scripts/test.sh builds it first); says it skipped
-//! otherwise.
+//! The built components against every platform profile that deploys them
+//! (Spin 3.6 and 4.0 with trigger-cron 0.4.2, SpinKube, Fermyon Cloud,
+//! Akamai Functions). Needs the wasm build (scripts/test.sh builds it
+//! first); says it skipped otherwise.
 
 use std::path::PathBuf;
 
-use e2e::components::{WASI_P3_RC, World};
+use e2e::components::{
+    Deployed, LOCAL_MANIFEST, PRODUCTION_MANIFEST, PROFILES, Profile, TriggerKind, World, deployed,
+};
 use e2e::server::repo_root;
 
-/// `spin.toml`'s component sources, by component id.
 fn built(file: &str) -> Option<PathBuf> {
     let path = repo_root().join("target/wasm32-wasip2/release").join(file);
     path.is_file().then_some(path)
 }
 
-fn check(file: &str, exports: &[&str], extra_imports: &[&str]) {
-    let Some(path) = built(file) else {
-        println!("components: skipped {file}: not built (run scripts/test.sh)");
-        return;
-    };
-    let world = World::read(&path).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(world.exports, exports, "{file} exports");
-    assert_eq!(
-        world.unprovided_imports(extra_imports),
-        Vec::<String>::new(),
-        "{file} imports what Spin 4.0 does not provide: {world:#?}"
-    );
+fn manifest(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Checks each component `profile` deploys; returns how many were built.
+fn check(profile: &Profile) -> usize {
+    let mut checked = 0;
+    for component in deployed(profile.manifest) {
+        let Some(path) = built(component.file) else {
+            println!(
+                "components: skipped {} on {}: not built (run scripts/test.sh)",
+                component.file, profile.name
+            );
+            continue;
+        };
+        let world = World::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        println!(
+            "components: {} ({:?}) on {}: imports {:?}, exports {:?}",
+            component.id, component.trigger, profile.name, world.imports, world.exports
+        );
+        assert_eq!(
+            profile.misfits(&world, component.trigger),
+            [],
+            "{} cannot run on {}",
+            component.id,
+            profile.name
+        );
+        checked += 1;
+    }
+    checked
 }
 
 #[test]
-fn the_http_components_export_the_wasi_0_3_handler_spin_serves() {
-    let handler = format!("wasi:http/handler@{WASI_P3_RC}");
-    check("api.wasm", &[handler.as_str()], &[]);
-    check("entra_sim.wasm", &[handler.as_str()], &[]);
+fn every_component_fits_every_platform_that_deploys_it() {
+    let checked: usize = PROFILES.iter().map(check).sum();
+    println!("components: {checked} component/platform pairs fit");
 }
 
 #[test]
-fn the_scheduler_exports_the_cron_plugins_handle_cron_event() {
-    check(
-        "scheduler.wasm",
-        &["handle-cron-event"],
-        &["spin:cron/cron-types@3.0.0"],
-    );
+fn no_component_imports_keyvalue_atomics_or_a_wasi_0_3_release_candidate() {
+    for component in deployed(LOCAL_MANIFEST) {
+        let Some(path) = built(component.file) else {
+            continue;
+        };
+        let world = World::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        for import in &world.imports {
+            assert!(
+                !import.starts_with("wasi:keyvalue/atomics") && !import.contains("@0.3.0-rc"),
+                "{} imports {import}",
+                component.id
+            );
+        }
+    }
+}
+
+/// The deployment table in `components` must say what the manifests say.
+fn assert_deploys(path: &str, components: &[Deployed]) {
+    let text = manifest(path);
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("[component."))
+        .filter_map(|rest| rest.strip_suffix(']'))
+        .filter(|id| !id.contains('.'))
+        .collect();
+    let expected: Vec<&str> = components.iter().map(|c| c.id).collect();
+    assert_eq!(ids, expected, "{path}'s components");
+    for component in components {
+        let trigger = match component.trigger {
+            TriggerKind::Http => "[[trigger.http]]",
+            TriggerKind::Cron => "[[trigger.cron]]",
+        };
+        let declared = text.split(trigger).skip(1).any(|section| {
+            section
+                .lines()
+                .take_while(|line| !line.starts_with('['))
+                .any(|line| line.trim() == format!("component = \"{}\"", component.id))
+        });
+        assert!(declared, "{path}: {} under {trigger}", component.id);
+        assert!(
+            text.contains(&format!("release/{}\"", component.file)),
+            "{path}: {} loads {}",
+            component.id,
+            component.file
+        );
+    }
 }
 
 #[test]
-fn a_foreign_import_is_reported() {
-    let world = World {
-        imports: vec![
-            "wasi:http/types@0.3.0-rc-2025-01-01".into(),
-            "acme:db/query@1.0.0".into(),
-            "wasi:io/poll@0.2.12".into(),
-        ],
-        exports: vec![],
-    };
-    assert_eq!(
-        world.unprovided_imports(&[]),
-        ["wasi:http/types@0.3.0-rc-2025-01-01", "acme:db/query@1.0.0"]
-    );
+fn the_local_manifest_deploys_the_api_the_simulator_and_the_cron_scheduler() {
+    assert_deploys(LOCAL_MANIFEST, deployed(LOCAL_MANIFEST));
+}
+
+#[test]
+fn the_production_manifest_deploys_only_the_api_and_no_cron_trigger() {
+    assert_deploys(PRODUCTION_MANIFEST, deployed(PRODUCTION_MANIFEST));
+    assert!(!manifest(PRODUCTION_MANIFEST).contains("[[trigger.cron]]"));
 }

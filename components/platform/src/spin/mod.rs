@@ -1,5 +1,5 @@
-//! The ports bound to Spin (wasm32 only): key-value store with
-//! compare-and-swap, outbound HTTP, variables and the monotonic clock; and
+//! The ports bound to Spin (wasm32 only), over spin-sdk 5 and WASI 0.2:
+//! key-value store, outbound HTTP, variables and the monotonic clock; and
 //! the tick job over them.
 
 mod http;
@@ -7,6 +7,7 @@ mod job;
 mod pause;
 mod store;
 mod variables;
+mod wait;
 
 pub use http::SpinHttp;
 pub use job::{TickJobError, run_tick};

@@ -1,11 +1,13 @@
-//! [`graph::Pause`] over the WASI 0.3 monotonic clock.
+//! [`graph::Pause`] over `wasi:clocks/monotonic-clock@0.2.0`.
 
 use std::time::Duration;
 
-use spin_sdk::wasip3::clocks::monotonic_clock;
+use wasi::clocks::monotonic_clock;
 
-/// Monotonic time since this value was created, and async sleeps that
-/// yield to the host instead of blocking the instance.
+use super::wait::ready;
+
+/// Monotonic time since this value was created, and sleeps that park the
+/// task on a clock pollable (`subscribe-instant`) instead of spinning.
 #[derive(Debug, Clone, Copy)]
 pub struct SpinPause {
     origin_ns: u64,
@@ -25,6 +27,10 @@ impl graph::Pause for SpinPause {
     }
 
     async fn sleep(&self, d: Duration) {
-        spin_sdk::time::sleep(d).await;
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let deadline = monotonic_clock::now().saturating_add(ns);
+        while monotonic_clock::now() < deadline {
+            ready(monotonic_clock::subscribe_instant(deadline)).await;
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! [`Variables`] over Spin's component variables.
+//! [`Variables`] over Spin's component variables
+//! (`fermyon:spin/variables@2.0.0`).
 
 use spin_sdk::variables::{self, Error};
 
@@ -10,7 +11,7 @@ pub struct SpinVariables;
 
 impl Variables for SpinVariables {
     async fn get(&self, name: &str) -> Result<Option<String>, VariableError> {
-        match variables::get(name).await {
+        match variables::get(name) {
             Ok(value) => Ok(Some(value)),
             Err(Error::Undefined(_)) => Ok(None),
             Err(e) => Err(VariableError {
