@@ -242,6 +242,10 @@ pub(crate) const KEPT_RUNS: u64 = 3;
 /// first run. Reads the `head` hint (the newest run id as its start wrote
 /// it), then probes the following ids: a hint that a late write set back
 /// costs a read more, never a wrong answer.
+///
+/// # Errors
+/// `Superseded` when the hint names a run but no run document is found (a
+/// stale read): the caller retries rather than believing no run exists.
 pub(crate) async fn latest<S: Store>(
     store: &S,
     org: &OrgId,
@@ -268,6 +272,11 @@ pub(crate) async fn latest<S: Store>(
             }
         }
         id += 1;
+    }
+    if newest.is_none() && hint > 0 {
+        // The hint says a run exists: a read that missed it was stale.
+        // Answering "no run yet" would start run 1 over again.
+        return Err(EngineError::Superseded(keys::run(org, dir, hint)));
     }
     Ok(newest)
 }

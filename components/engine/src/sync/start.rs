@@ -11,7 +11,7 @@ use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, Store};
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
 use crate::shards::{self, Kind};
 use crate::sync::doc::{KEPT_RUNS, RunDoc, RunHeader, latest_head};
-use crate::sync::state::{delta_basis, load_current};
+use crate::sync::state::{delta_basis, load_current, state_as_of};
 use crate::sync::types::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -215,7 +215,7 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     }
     let settings = load_settings(e.store, org, dir).await?;
     let (preview, plan) = plan(e, org, dir, source, &settings).await?;
-    let state = load_current(e.store, org, dir).await?;
+    let state = state_as_of(e.store, org, dir, last.as_ref()).await?;
     let now = e.now();
     let run_id = last.as_ref().map_or(1, |h| h.run_id + 1);
     let key = keys::run(org, dir, run_id);

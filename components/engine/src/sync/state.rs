@@ -16,7 +16,7 @@ use crate::keys;
 use crate::ports::{DeltaToken, Store, Timestamp};
 use crate::settings::Settings;
 use crate::shards::Layout;
-use crate::sync::doc::{RunDoc, latest};
+use crate::sync::doc::{RunHeader, latest_head};
 use crate::sync::types::OverLimitGroup;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -118,13 +118,24 @@ pub(crate) async fn load_current<S: Store>(
     org: &OrgId,
     dir: &DirId,
 ) -> Result<DirState> {
-    let Some((id, raw)) = latest(store, org, dir).await? else {
+    let newest = latest_head(store, org, dir).await?;
+    state_as_of(store, org, dir, newest.as_ref()).await
+}
+
+/// The directory's state as of run `newest` (the newest run's header, as
+/// the caller read it): its own state if it finalized, else its base.
+pub(crate) async fn state_as_of<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    newest: Option<&RunHeader>,
+) -> Result<DirState> {
+    let Some(head) = newest else {
         return Ok(DirState::default());
     };
-    if let Some(state) = load_state_of(store, org, dir, id).await? {
+    if let Some(state) = load_state_of(store, org, dir, head.run_id).await? {
         return Ok(state);
     }
-    let head = RunDoc::decode_head(&keys::run(org, dir, id), &raw)?;
     match head.base {
         Some(base) => Ok(load_state_of(store, org, dir, base)
             .await?
