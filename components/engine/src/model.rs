@@ -30,6 +30,9 @@ pub(crate) struct UserData {
     pub user_type: Option<String>,
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub creation_type: Option<String>,
+    /// Graph's `otherMails`.
+    #[serde(rename = "om", default, skip_serializing_if = "Vec::is_empty")]
+    pub other_mails: Vec<String>,
 }
 
 impl From<SourceUser> for UserData {
@@ -46,6 +49,7 @@ impl From<SourceUser> for UserData {
             enabled: u.account_enabled,
             user_type: u.user_type,
             creation_type: u.creation_type,
+            other_mails: u.other_mails,
         }
     }
 }
@@ -68,9 +72,20 @@ impl UserData {
             .to_ascii_lowercase()
     }
 
-    /// Where the welcome email goes: mail, else the UPN.
-    pub fn email_address(&self) -> &str {
-        self.mail.as_deref().unwrap_or(&self.upn)
+    /// The user's mailbox, where a welcome email may go: `mail`, else the
+    /// first of `otherMails`; `None` when neither is an address. Never the
+    /// sign-in name: a UPN is not a mailbox (a guest's `…#EXT#@tenant` one
+    /// never is, and a member without `mail` has no Exchange mailbox).
+    pub fn mailbox(&self) -> Option<&str> {
+        let is_address = |a: &&str| {
+            a.split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+                && !a.to_ascii_uppercase().contains("#EXT#")
+        };
+        self.mail
+            .as_deref()
+            .filter(is_address)
+            .or_else(|| self.other_mails.iter().map(String::as_str).find(is_address))
     }
 }
 
@@ -154,9 +169,14 @@ pub(crate) struct GroupRecord {
     pub children: Vec<String>,
     #[serde(rename = "p", default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<String>,
-    /// Users reachable through the group (flattened), synced or not.
+    /// Synced users reachable through the group (flattened): the length
+    /// of its member listing; 0 when the group is not synced.
     #[serde(rename = "mc", default)]
     pub member_count: u64,
+    /// Users reachable through the group in Entra ID, synced or not (those
+    /// on domains not verified here included).
+    #[serde(rename = "ec", default)]
+    pub entra_member_count: u64,
 }
 
 /// The synced members of a synced group, in `members/` shards.

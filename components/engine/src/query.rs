@@ -202,6 +202,7 @@ fn group_view(dir: &DirId, state: &DirState, rec: GroupRecord) -> GroupView {
         parents: rec.parents,
         children: rec.children,
         member_count: rec.member_count,
+        entra_member_count: rec.entra_member_count,
     }
 }
 

@@ -50,8 +50,13 @@ pub struct GroupView {
     /// Direct parent and child groups (the remembered nesting).
     pub parents: Vec<String>,
     pub children: Vec<String>,
-    /// Users reachable through this group (flattened).
+    /// Synced users reachable through this group (flattened): exactly the
+    /// users its member listing returns; 0 when the group is not synced.
     pub member_count: u64,
+    /// Users reachable through this group in Entra ID, synced or not (users
+    /// on domains not verified here, or the whole of a group over the
+    /// 10,000-user limit).
+    pub entra_member_count: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

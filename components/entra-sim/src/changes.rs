@@ -114,6 +114,7 @@ impl ChangeOp {
                     account_enabled: true,
                     user_type: if *guest { "Guest" } else { "Member" }.to_owned(),
                     creation_type: guest.then(|| "Invitation".to_owned()),
+                    other_mails: Vec::new(),
                 });
                 for group in group_ids {
                     tenant.add_member(&group, &id);
@@ -250,6 +251,7 @@ fn drift(tenant: &mut Tenant) -> Vec<String> {
         account_enabled: true,
         user_type: "Member".to_owned(),
         creation_type: None,
+        other_mails: Vec::new(),
     });
     if let Some(group) = pick_group(&mut rng) {
         tenant.add_member(&group, &id);

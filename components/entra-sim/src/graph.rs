@@ -722,6 +722,7 @@ fn user_json(user: &User, select: Option<&BTreeSet<String>>) -> Value {
         "id": user.id,
         "userPrincipalName": user.user_principal_name,
         "mail": user.mail,
+        "otherMails": user.other_mails,
         "displayName": user.display_name,
         "givenName": user.given_name,
         "surname": user.surname,

@@ -164,6 +164,7 @@ impl TenantBuilder {
             account_enabled: !n.is_multiple_of(50),
             user_type: "Member".to_owned(),
             creation_type: None,
+            other_mails: Vec::new(),
         };
         self.tenant.users.insert(user.id.clone(), user);
     }
@@ -229,6 +230,7 @@ impl TenantBuilder {
                 account_enabled: enabled,
                 user_type: "Member".to_owned(),
                 creation_type: None,
+                other_mails: Vec::new(),
             });
         }
         for (mail, name) in GUESTS {
@@ -248,6 +250,7 @@ impl TenantBuilder {
                 account_enabled: true,
                 user_type: "Guest".to_owned(),
                 creation_type: Some("Invitation".to_owned()),
+                other_mails: Vec::new(),
             });
         }
         // A disabled service account without mail, a new hire without mail or
@@ -274,6 +277,7 @@ impl TenantBuilder {
                 account_enabled: enabled,
                 user_type: "Member".to_owned(),
                 creation_type: None,
+                other_mails: Vec::new(),
             });
         }
 

@@ -34,6 +34,8 @@ pub struct User {
     pub user_type: String,
     /// `Invitation` for B2B guests.
     pub creation_type: Option<String>,
+    /// `otherMails`: other addresses (a guest's invitation address).
+    pub other_mails: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

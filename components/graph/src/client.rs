@@ -23,12 +23,23 @@ const MAX_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(60);
 /// A cached token is renewed this long before it expires (at most a tenth of
 /// its lifetime, so short-lived tokens are still reused).
 const TOKEN_RENEW_MARGIN: Duration = Duration::from_secs(300);
-/// Graph error codes meaning "this page or delta token is no longer valid".
+/// Graph error codes meaning "this page or delta token is no longer valid",
+/// compared without regard to letter case: Graph's documentation spells
+/// `syncStateNotFound` and `resyncRequired`, responses have been seen with
+/// `SyncStateNotFound` ("Use delta query to track changes in Microsoft Graph
+/// data", learn.microsoft.com; HTTP 400 or 410).
 const EXPIRED_TOKEN_CODES: [&str; 3] = [
     "Directory_ExpiredPageToken",
-    "SyncStateNotFound",
+    "syncStateNotFound",
     "resyncRequired",
 ];
+
+/// Whether `code` is one of [`EXPIRED_TOKEN_CODES`] (any letter case).
+fn is_expired_token_code(code: &str) -> bool {
+    EXPIRED_TOKEN_CODES
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(code))
+}
 
 /// Request counters, for the run's report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -309,7 +320,7 @@ fn graph_error(response: &Response<Vec<u8>>) -> SourceError {
     } else {
         detail.code
     };
-    if status == StatusCode::GONE || EXPIRED_TOKEN_CODES.contains(&code.as_str()) {
+    if status == StatusCode::GONE || is_expired_token_code(&code) {
         return SourceError::TokenExpired;
     }
     match status {

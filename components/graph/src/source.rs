@@ -84,6 +84,32 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
     }
 }
 
+/// A refusal of the *first* delta request (no token yet) means the tenant
+/// has no delta for `collection`: 404 `Request_ResourceNotFound`, or 400
+/// for an unsupported query (Graph's "Use delta query" page lists the
+/// resources and query options delta supports). Later refusals keep their
+/// meaning (an expired token is `TokenExpired` already).
+fn delta_availability<T>(
+    from: &DeltaFrom,
+    collection: &str,
+    page: Result<Page<T>, SourceError>,
+) -> Result<Page<T>, SourceError> {
+    match (from, page) {
+        (DeltaFrom::Start, Err(SourceError::NotFound(message)))
+        | (
+            DeltaFrom::Start,
+            Err(SourceError::Graph {
+                status: 400,
+                message,
+                ..
+            }),
+        ) => Err(SourceError::DeltaUnavailable(format!(
+            "{collection}/delta: {message}"
+        ))),
+        (_, page) => page,
+    }
+}
+
 impl<H: HttpClient, P: Pause> IdentitySource for GraphClient<H, P> {
     async fn domains(&self) -> Result<Vec<SourceDomain>, SourceError> {
         let mut url = self.api_url(&["domains"], "$select=id,isVerified");
@@ -159,7 +185,8 @@ impl<H: HttpClient, P: Pause> IdentitySource for GraphClient<H, P> {
     async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
         let first = self.api_url(&["users", "delta"], &format!("$select={USER_FIELDS}"));
         let url = self.delta_url(from, first)?;
-        self.page(&url, ObjectJson::into_user_change).await
+        let page = self.page(&url, ObjectJson::into_user_change).await;
+        delta_availability(from, "users", page)
     }
 
     async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
@@ -168,6 +195,7 @@ impl<H: HttpClient, P: Pause> IdentitySource for GraphClient<H, P> {
             &format!("$select={GROUP_DELTA_FIELDS}"),
         );
         let url = self.delta_url(from, first)?;
-        self.page(&url, ObjectJson::into_group_change).await
+        let page = self.page(&url, ObjectJson::into_group_change).await;
+        delta_availability(from, "groups", page)
     }
 }

@@ -9,8 +9,8 @@ use serde::Deserialize;
 /// The user properties the engine maps (a macro so `concat!` can reuse it).
 macro_rules! user_fields {
     () => {
-        "id,userPrincipalName,mail,displayName,givenName,surname,jobTitle,department,\
-         accountEnabled,userType,creationType"
+        "id,userPrincipalName,mail,otherMails,displayName,givenName,surname,jobTitle,\
+         department,accountEnabled,userType,creationType"
     };
 }
 
@@ -60,6 +60,8 @@ pub(crate) struct ObjectJson {
     odata_type: Option<String>,
     user_principal_name: Option<String>,
     mail: Option<String>,
+    #[serde(default)]
+    other_mails: Option<Vec<String>>,
     display_name: Option<String>,
     given_name: Option<String>,
     surname: Option<String>,
@@ -103,6 +105,7 @@ impl ObjectJson {
             account_enabled: self.account_enabled.unwrap_or(false),
             user_type: self.user_type,
             creation_type: self.creation_type,
+            other_mails: self.other_mails.unwrap_or_default(),
         })
     }
 

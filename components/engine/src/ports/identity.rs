@@ -30,6 +30,9 @@ pub struct SourceUser {
     pub user_type: Option<String>,
     /// e.g. `Invitation` for B2B guests.
     pub creation_type: Option<String>,
+    /// Graph's `otherMails`: the user's other email addresses (for a B2B
+    /// guest, typically the address the invitation went to).
+    pub other_mails: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,10 +136,21 @@ pub enum SourceError {
     /// The object (e.g. a selected group) does not exist in the tenant.
     #[error("not found in the tenant: {0}")]
     NotFound(String),
-    /// A delta or page token is no longer valid (410 Gone, or too old): the
-    /// engine falls back to a full enumeration.
+    /// A delta or page token is no longer valid (410 Gone, or 400/410 with
+    /// `syncStateNotFound`, `resyncRequired` or `Directory_ExpiredPageToken`,
+    /// in any letter case): the engine restarts that listing from scratch.
     #[error("delta or page token expired")]
     TokenExpired,
+    /// The tenant does not offer delta queries for this collection (Graph
+    /// answers 404 `Request_ResourceNotFound`, or 400 for an unsupported
+    /// query, to the first delta request): the engine enumerates in full.
+    #[error("delta queries are not available: {0}")]
+    DeltaUnavailable(String),
+    /// A listing revisited a page it had already read (Graph's
+    /// `@odata.nextLink` went back), or served a page of nothing new: the
+    /// run fails rather than count the same members twice.
+    #[error("paging went round in a loop while listing {0}")]
+    PagingLoop(String),
     /// An `@odata.nextLink` pointed outside the configured Graph host.
     #[error("refused to follow a link to a foreign host: {0}")]
     ForeignLink(String),

@@ -24,7 +24,7 @@ use crate::ports::{DeltaFrom, DeltaToken, PageToken, Timestamp};
 use crate::settings::Settings;
 use crate::sync::types::{LogEvent, LogLevel, Phase, RunCounts, Trigger};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// The largest staging tail: the run document must stay under 1 MiB with
 /// its header and one more page.
@@ -76,6 +76,21 @@ pub(crate) struct RunHeader {
     pub front_users: u64,
     /// The next page of the current listing.
     pub page: Option<PageToken>,
+    /// The current listing's page links followed so far (hashes): a link
+    /// seen again is a paging loop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub followed: Vec<u64>,
+    /// The hash of the previous page's item ids in the current listing: a
+    /// page repeating it brought nothing new.
+    #[serde(default)]
+    pub last_page: u64,
+    /// Names of the queued groups (for messages), by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, String>,
+    /// All-users scope: the tenant has no delta queries, so users, groups
+    /// and members are enumerated in full (`/users`, `/groups`, members).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_delta: bool,
     /// All-users scope: where the current delta listing continues.
     pub from: Option<DeltaFrom>,
     /// All-users scope: an incremental run over the previous delta tokens.

@@ -28,6 +28,9 @@ use crate::sync::state::{
 use crate::sync::types::LogLevel;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// Names listed in a log message about many users.
+const SAMPLE: usize = 5;
+
 pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -> Result<()> {
     let (e, org, dir) = (w.e, w.org, w.dir);
     let store = e.store;
@@ -100,6 +103,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     counts.users_unchanged = 0;
     counts.users_left_scope = 0;
     counts.emails_queued = 0;
+    counts.emails_no_mailbox = 0;
+    let mut no_mailbox: Vec<String> = Vec::new();
     let mut skipped = Skipped::default();
     let mut synced_users = 0;
     let pass_bytes = e.config.pass_bytes;
@@ -130,6 +135,12 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
                 synced_users += 1;
                 if rec.created_run == Some(run) {
                     counts.users_created += 1;
+                    if rec.data.mailbox().is_none() {
+                        counts.emails_no_mailbox += 1;
+                        if no_mailbox.len() < SAMPLE {
+                            no_mailbox.push(rec.data.upn.clone());
+                        }
+                    }
                 } else if rec.changed_run == run {
                     counts.users_updated += 1;
                 } else {
@@ -142,7 +153,14 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     )
     .await?;
     if settings.send_email {
-        counts.emails_queued = counts.users_created;
+        counts.emails_queued = counts.users_created - counts.emails_no_mailbox;
+        if counts.emails_no_mailbox > 0 {
+            w.log(LogLevel::Warning, format!(
+                "{} new accounts have no mailbox (neither mail nor otherMails in Entra ID) and get no welcome email, e.g. {}",
+                counts.emails_no_mailbox,
+                no_mailbox.join(", ")
+            ));
+        }
     }
     for message in skipped.report(&mut counts) {
         w.log(LogLevel::Warning, message);
@@ -153,7 +171,9 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     let mut parents: HashMap<&str, Vec<String>> = HashMap::new();
     for g in in_scope {
         for c in shape.children.get(g).into_iter().flatten() {
-            if in_scope.contains(c) {
+            // A group is never its own parent (Graph may list a group
+            // among its own members).
+            if c != g && in_scope.contains(c) {
                 parents.entry(c.as_str()).or_default().push(g.clone());
             }
         }
@@ -165,13 +185,14 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
             .get(g)
             .map(|c| {
                 c.iter()
-                    .filter(|c| shape.groups.contains_key(*c))
+                    .filter(|c| *c != g && shape.groups.contains_key(*c))
                     .cloned()
                     .collect()
             })
             .unwrap_or_default();
         let mut p = parents.remove(g.as_str()).unwrap_or_default();
         p.sort();
+        let counts = resolved.member_counts.get(g).copied().unwrap_or_default();
         groups.insert(
             g.clone(),
             GroupRecord {
@@ -181,7 +202,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
                 not_synced_reason: resolved.reasons.get(g).cloned(),
                 children,
                 parents: p,
-                member_count: resolved.member_counts.get(g).copied().unwrap_or(0),
+                member_count: counts.synced,
+                entra_member_count: counts.entra,
             },
         );
     }
@@ -193,6 +215,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
             rec.children.clear();
             rec.parents.clear();
             rec.member_count = 0;
+            rec.entra_member_count = 0;
         }
     }
 
@@ -521,8 +544,11 @@ impl<S: Store, C: Clock> Producer for OutboxSlices<'_, '_, '_, S, C> {
                 .into_iter()
                 .filter(|(id, r)| r.synced && r.created_run == Some(run) && slice.keeps(id));
             for (id, rec) in created {
+                let Some(to) = rec.data.mailbox() else {
+                    continue;
+                };
                 outbox.entry(id).or_insert_with(|| OutboxRecord {
-                    to: rec.data.email_address().to_owned(),
+                    to: to.to_owned(),
                     name: rec.data.display_name.clone(),
                     state: MailState::Queued,
                     queued_at: now,

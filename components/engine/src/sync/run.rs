@@ -9,10 +9,10 @@ use crate::keys;
 use crate::model::{GroupData, UserData};
 use crate::orgs;
 use crate::ports::{
-    Clock, DeltaFrom, GroupChange, IdentitySource, Mailer, Member, MemberKind, SourceError, Store,
-    Timestamp, UserChange,
+    Clock, DeltaFrom, GroupChange, IdentitySource, Mailer, Member, MemberKind, PageToken,
+    SourceError, Store, Timestamp, UserChange,
 };
-use crate::sync::doc::{Lease, MAX_SEAL_BYTES, RunDoc, Staged};
+use crate::sync::doc::{Lease, MAX_SEAL_BYTES, RunDoc, RunHeader, Staged};
 use crate::sync::types::*;
 
 /// More users than this in one group: the group is not synced.
@@ -63,6 +63,19 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         self.doc
             .head
             .log(self.e.config.log_cap, now, level, message);
+    }
+
+    /// A group's name for messages: as the tenant gave it, else its id.
+    fn group_name(&self, id: &str) -> String {
+        let h = &self.doc.head;
+        let name = h
+            .names
+            .get(id)
+            .or_else(|| h.roots.iter().find(|g| g.id == id).map(|g| &g.name));
+        match name {
+            Some(name) => format!("{name} ({id})"),
+            None => id.to_owned(),
+        }
     }
 
     /// Whether the stored document still names this invocation's lease.
@@ -135,6 +148,9 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         self.retire_staging();
         let h = &mut self.doc.head;
         h.page = None;
+        h.followed.clear();
+        h.last_page = 0;
+        h.names.clear();
         h.front_users = 0;
         h.seen = h.roots.iter().map(|g| g.id.clone()).collect();
         h.queue = h.roots.iter().map(|g| g.id.clone()).collect();
@@ -265,7 +281,9 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
                 continue;
             }
             Phase::Members => members_page(w, source).await?,
+            Phase::Groups if w.doc.head.no_delta => all_groups_page(w, source).await?,
             Phase::Groups => groups_page(w, source).await?,
+            Phase::Users if w.doc.head.no_delta => all_users_page(w, source).await?,
             Phase::Users => users_page(w, source).await?,
             Phase::Finalize => {
                 crate::sync::finalize::finalize(w).await?;
@@ -294,6 +312,17 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
                     pages += 1;
                     w.doc.head.retries = 0;
                 }
+                if let Err(lost) = w.save().await? {
+                    return Ok(Err(lost));
+                }
+            }
+            Err(SourceError::DeltaUnavailable(why)) if !w.doc.head.no_delta => {
+                // Delta is an optimisation: enumerate in full instead.
+                w.log(LogLevel::Warning, format!(
+                    "delta queries are not available for this tenant ({why}); reading all users, groups and members instead"
+                ));
+                w.restart_staging();
+                w.doc.head.no_delta = true;
                 if let Err(lost) = w.save().await? {
                     return Ok(Err(lost));
                 }
@@ -410,7 +439,12 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
     source: &I,
 ) -> Result<std::result::Result<(), SourceError>> {
     let Some(group) = w.doc.head.queue.front().cloned() else {
-        w.doc.head.phase = Phase::Finalize;
+        // All users without delta: the users' listing comes after the groups.
+        w.doc.head.phase = if w.doc.head.no_delta {
+            Phase::Users
+        } else {
+            Phase::Finalize
+        };
         return Ok(Ok(()));
     };
     let page = match source
@@ -433,6 +467,16 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
         }
         Err(err) => return Ok(Err(err)),
     };
+    let label = format!("the members of group {}", w.group_name(&group));
+    let ids = page.items.iter().map(|m| match m {
+        Member::User(u) => u.id.as_str(),
+        Member::Group(g) => g.id.as_str(),
+        Member::Skipped { id, .. } => id.as_str(),
+    });
+    let next = match follow(&mut w.doc.head, &label, ids, page.next) {
+        Ok(next) => next,
+        Err(err) => return Ok(Err(err)),
+    };
     let mut lines = Vec::new();
     let mut users = Vec::new();
     let mut subgroups = Vec::new();
@@ -440,9 +484,12 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
     for member in page.items {
         match member {
             Member::User(u) => users.push(UserData::from(u)),
+            // A group listed among its own members: not nesting.
+            Member::Group(g) if g.id == group => {}
             Member::Group(g) => {
                 if h.seen.insert(g.id.clone()) {
                     h.queue.push_back(g.id.clone());
+                    h.names.insert(g.id.clone(), g.display_name.clone());
                     h.counts.groups_seen += 1;
                     lines.push(Staged::Group {
                         g: GroupData::from(g.clone()),
@@ -474,11 +521,14 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
             users: h.front_users,
         });
     }
-    if page.next.is_some() && !over {
-        h.page = page.next;
+    if next.is_some() && !over {
+        h.page = next;
     } else {
         h.queue.pop_front();
+        h.names.remove(&group);
         h.page = None;
+        h.followed.clear();
+        h.last_page = 0;
         h.front_users = 0;
     }
     if over {
@@ -498,6 +548,14 @@ async fn groups_page<S: Store, C: Clock, I: IdentitySource>(
     let from = w.doc.head.from.clone().unwrap_or(DeltaFrom::Start);
     let page = match source.groups_delta(&from).await {
         Ok(page) => page,
+        Err(err) => return Ok(Err(err)),
+    };
+    let ids = page.items.iter().map(|c| match c {
+        GroupChange::Upsert { group, .. } => group.id.as_str(),
+        GroupChange::Removed { id } => id.as_str(),
+    });
+    let next = match follow(&mut w.doc.head, "the groups (delta)", ids, page.next) {
+        Ok(next) => next,
         Err(err) => return Ok(Err(err)),
     };
     let mut lines = Vec::new();
@@ -522,9 +580,11 @@ async fn groups_page<S: Store, C: Clock, I: IdentitySource>(
                     }
                     (users, groups)
                 };
-                let (au, ag) = split(members_added);
-                let (ru, rg) = split(members_removed);
                 let id = group.id.clone();
+                let (au, mut ag) = split(members_added);
+                let (ru, rg) = split(members_removed);
+                // A group listed among its own members: not nesting.
+                ag.retain(|g| *g != id);
                 let mut g = Some(GroupData::from(group));
                 let mut chunks = |ids: Vec<String>, user: bool, added: bool| {
                     for chunk in ids.chunks(IDS_PER_LINE) {
@@ -576,7 +636,7 @@ async fn groups_page<S: Store, C: Clock, I: IdentitySource>(
             }),
         }
     }
-    match (page.next, page.delta) {
+    match (next, page.delta) {
         (Some(next), _) => h.from = Some(DeltaFrom::Page(next)),
         (None, token) => {
             h.new_groups_token = token;
@@ -603,6 +663,14 @@ async fn users_page<S: Store, C: Clock, I: IdentitySource>(
         Ok(page) => page,
         Err(err) => return Ok(Err(err)),
     };
+    let ids = page.items.iter().map(|c| match c {
+        UserChange::Upsert(u) => u.id.as_str(),
+        UserChange::Removed { id } => id.as_str(),
+    });
+    let next = match follow(&mut w.doc.head, "the users (delta)", ids, page.next) {
+        Ok(next) => next,
+        Err(err) => return Ok(Err(err)),
+    };
     let h = &mut w.doc.head;
     h.counts.pages += 1;
     let (mut up, mut rm) = (Vec::new(), Vec::new());
@@ -613,7 +681,7 @@ async fn users_page<S: Store, C: Clock, I: IdentitySource>(
         }
     }
     h.counts.users_seen += up.len() as u64;
-    match (page.next, page.delta) {
+    match (next, page.delta) {
         (Some(next), _) => h.from = Some(DeltaFrom::Page(next)),
         (None, token) => {
             h.new_users_token = token;
@@ -628,6 +696,116 @@ async fn users_page<S: Store, C: Clock, I: IdentitySource>(
         })
         .collect();
     lines.push(Staged::Users { up: Vec::new(), rm });
+    w.stage(&lines).await?;
+    Ok(Ok(()))
+}
+
+/// Accepts the next page of a listing, or reports a paging loop: a link
+/// the listing already followed, or a page whose items repeat the previous
+/// page's exactly. Pages smaller than asked for are normal. `listing` names
+/// what was being read, for the error.
+fn follow<'i>(
+    h: &mut RunHeader,
+    listing: &str,
+    ids: impl Iterator<Item = &'i str>,
+    next: Option<PageToken>,
+) -> std::result::Result<Option<PageToken>, SourceError> {
+    let mut bytes = Vec::new();
+    for id in ids {
+        bytes.extend_from_slice(id.as_bytes());
+        bytes.push(0);
+    }
+    let looped = || SourceError::PagingLoop(listing.to_owned());
+    if !bytes.is_empty() {
+        let page = crate::hash::fnv1a(&bytes);
+        if page == h.last_page {
+            return Err(looped());
+        }
+        h.last_page = page;
+    }
+    match next {
+        None => {
+            h.followed.clear();
+            h.last_page = 0;
+            Ok(None)
+        }
+        Some(token) => {
+            let link = crate::hash::fnv1a(token.0.as_bytes());
+            if h.followed.contains(&link) {
+                return Err(looped());
+            }
+            h.followed.push(link);
+            Ok(Some(token))
+        }
+    }
+}
+
+/// All users without delta: one page of `/groups`; every group is synced
+/// with its direct members, read next.
+async fn all_groups_page<S: Store, C: Clock, I: IdentitySource>(
+    w: &mut Worker<'_, '_, S, C>,
+    source: &I,
+) -> Result<std::result::Result<(), SourceError>> {
+    let page = match source.groups(w.doc.head.page.as_ref()).await {
+        Ok(page) => page,
+        Err(err) => return Ok(Err(err)),
+    };
+    let ids = page.items.iter().map(|g| g.id.as_str());
+    let next = match follow(&mut w.doc.head, "the groups", ids, page.next) {
+        Ok(next) => next,
+        Err(err) => return Ok(Err(err)),
+    };
+    let h = &mut w.doc.head;
+    h.counts.pages += 1;
+    let mut lines = Vec::new();
+    for g in page.items {
+        if h.seen.insert(g.id.clone()) {
+            h.queue.push_back(g.id.clone());
+            h.names.insert(g.id.clone(), g.display_name.clone());
+            h.counts.groups_seen += 1;
+            lines.push(Staged::Group {
+                g: GroupData::from(g),
+            });
+        }
+    }
+    h.page = next;
+    if h.page.is_none() {
+        h.phase = Phase::Members;
+    }
+    w.stage(&lines).await?;
+    Ok(Ok(()))
+}
+
+/// All users without delta: one page of `/users` (after the groups and
+/// their members).
+async fn all_users_page<S: Store, C: Clock, I: IdentitySource>(
+    w: &mut Worker<'_, '_, S, C>,
+    source: &I,
+) -> Result<std::result::Result<(), SourceError>> {
+    let page = match source.users(w.doc.head.page.as_ref()).await {
+        Ok(page) => page,
+        Err(err) => return Ok(Err(err)),
+    };
+    let ids = page.items.iter().map(|u| u.id.as_str());
+    let next = match follow(&mut w.doc.head, "the users", ids, page.next) {
+        Ok(next) => next,
+        Err(err) => return Ok(Err(err)),
+    };
+    let h = &mut w.doc.head;
+    h.counts.pages += 1;
+    h.counts.users_seen += page.items.len() as u64;
+    h.page = next;
+    if h.page.is_none() {
+        h.phase = Phase::Finalize;
+    }
+    let up: Vec<UserData> = page.items.into_iter().map(UserData::from).collect();
+    let lines: Vec<Staged> = up
+        .chunks(USERS_PER_LINE)
+        .map(|up| Staged::Users {
+            up: up.to_vec(),
+            rm: Vec::new(),
+        })
+        .collect();
     w.stage(&lines).await?;
     Ok(Ok(()))
 }

@@ -194,7 +194,14 @@ impl Shape {
                         .partition(|u| direct.is_some_and(|d| d.contains(u)));
                     d.sort_by(|a, b| self.id(*a).cmp(self.id(*b)));
                     n.sort_by(|a, b| self.id(*a).cmp(self.id(*b)));
-                    r.member_counts.insert(g.clone(), count);
+                    let synced = (d.len() + n.len()) as u64;
+                    r.member_counts.insert(
+                        g.clone(),
+                        MemberCounts {
+                            synced,
+                            entra: count,
+                        },
+                    );
                     r.synced.insert(
                         g.clone(),
                         Members {
@@ -205,7 +212,11 @@ impl Shape {
                 }
                 (_, over) => {
                     let users = over.unwrap_or(count).max(count);
-                    r.member_counts.insert(g.clone(), users);
+                    let counts = MemberCounts {
+                        synced: 0,
+                        entra: users,
+                    };
+                    r.member_counts.insert(g.clone(), counts);
                     r.reasons.insert(g.clone(), format!(
                         "more than {GROUP_USER_LIMIT} users: split it into groups of at most {GROUP_USER_LIMIT} users"
                     ));
@@ -277,6 +288,15 @@ impl Shape {
     }
 }
 
+/// How many users a group reaches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct MemberCounts {
+    /// Synced (the member listing's length).
+    pub synced: u64,
+    /// In Entra ID, synced or not.
+    pub entra: u64,
+}
+
 /// A synced group's eligible members, each list in id order.
 pub(crate) struct Members {
     direct: Vec<Ix>,
@@ -287,8 +307,8 @@ pub(crate) struct Members {
 pub(crate) struct Resolved {
     pub in_scope: BTreeSet<String>,
     pub synced: BTreeMap<String, Members>,
-    /// Users reachable through each group (synced or not).
-    pub member_counts: HashMap<String, u64>,
+    /// Each group's member counts.
+    pub member_counts: HashMap<String, MemberCounts>,
     /// Why a group in scope is not synced.
     pub reasons: HashMap<String, String>,
     pub over_limit: Vec<OverLimitGroup>,

@@ -11,7 +11,7 @@ use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, Store};
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
 use crate::shards::{self, Kind};
 use crate::sync::doc::{KEPT_RUNS, RunDoc, RunHeader, latest_head};
-use crate::sync::state::{delta_basis, load_current, state_as_of};
+use crate::sync::state::{DirState, delta_basis, load_current, state_as_of};
 use crate::sync::types::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -43,8 +43,8 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
     dir: &DirId,
     source: &I,
     settings: &Settings,
+    state: &DirState,
 ) -> Result<(Preview, Plan)> {
-    let state = load_current(e.store, org, dir).await?;
     let mut warnings = Vec::new();
 
     let tenant = source.domains().await?;
@@ -194,7 +194,8 @@ pub(crate) async fn preview<S: Store, C: Clock, I: IdentitySource>(
 ) -> Result<Preview> {
     orgs::get(e.store, org, dir).await?;
     let settings = load_settings(e.store, org, dir).await?;
-    Ok(plan(e, org, dir, source, &settings).await?.0)
+    let state = load_current(e.store, org, dir).await?;
+    Ok(plan(e, org, dir, source, &settings, &state).await?.0)
 }
 
 pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
@@ -214,8 +215,8 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
         }));
     }
     let settings = load_settings(e.store, org, dir).await?;
-    let (preview, plan) = plan(e, org, dir, source, &settings).await?;
     let state = state_as_of(e.store, org, dir, last.as_ref()).await?;
+    let (preview, plan) = plan(e, org, dir, source, &settings, &state).await?;
     let now = e.now();
     let run_id = last.as_ref().map_or(1, |h| h.run_id + 1);
     let key = keys::run(org, dir, run_id);
@@ -253,6 +254,10 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
         roots: plan.roots,
         front_users: 0,
         page: None,
+        followed: Vec::new(),
+        last_page: 0,
+        names: BTreeMap::new(),
+        no_delta: false,
         from: all_users
             .then(|| delta.map_or(DeltaFrom::Start, |d| DeltaFrom::Delta(d.groups.clone()))),
         incremental: delta.is_some(),

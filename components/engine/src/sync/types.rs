@@ -142,6 +142,10 @@ pub struct RunCounts {
     /// Groups whose product access was removed by this run.
     pub access_removed: Vec<String>,
     pub emails_queued: u64,
+    /// New accounts without a mailbox (`mail` or `otherMails`): no welcome
+    /// email for them.
+    #[serde(default)]
+    pub emails_no_mailbox: u64,
     pub emails_sent: u64,
     pub domains_claimed: Vec<String>,
 }
