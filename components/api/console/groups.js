@@ -53,7 +53,8 @@ function groupRow(group, onToggled) {
         ? h('span', { class: 'hint warning-text' }, `Not in the latest sync${group.not_synced_reason ? `: ${group.not_synced_reason}` : ''}`)
         : null,
     ),
-    h('td', { 'data-label': 'Users' }, Number(group.member_count ?? 0).toLocaleString()),
+    h('td', { 'data-label': 'Synced users' }, Number(group.member_count ?? 0).toLocaleString()),
+    h('td', { 'data-label': 'In Entra ID' }, Number(group.entra_member_count ?? 0).toLocaleString()),
     h(
       'td',
       { 'data-label': 'Product access' },
@@ -137,7 +138,7 @@ export async function renderGroups(main) {
       'table',
       { class: 'groups' },
       h('caption', { class: 'visually-hidden' }, 'Synced groups and their product access'),
-      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Group'), h('th', { scope: 'col' }, 'Users'), h('th', { scope: 'col' }, 'Product access'))),
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Group'), h('th', { scope: 'col' }, 'Synced users'), h('th', { scope: 'col', title: 'Users in the group in Entra ID, synced or not' }, 'In Entra ID'), h('th', { scope: 'col' }, 'Product access'))),
       tbody,
     ),
     more,

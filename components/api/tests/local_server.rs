@@ -19,8 +19,13 @@ struct Local {
 
 impl Local {
     fn start() -> Local {
+        Local::start_with(&[])
+    }
+
+    fn start_with(args: &[&str]) -> Local {
         let mut child = Command::new(env!("CARGO_BIN_EXE_idp-sync-local"))
             .args(["--port", "0"])
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .expect("idp-sync-local starts");
@@ -225,4 +230,78 @@ fn head_has_no_body_and_chunked_or_oversized_bodies_are_refused() {
     );
     assert_eq!(oversized.status, 413);
     assert_eq!(oversized.json()["error"]["code"], "payload_too_large");
+}
+
+#[test]
+fn with_authority_and_graph_urls_it_reads_that_graph_instead_of_the_built_in_one() {
+    use entra_sim::server::SimServer;
+    use entra_sim::{
+        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Faults, Sim, TenantBuilder,
+    };
+
+    // Another Graph: the demo tenant plus a group the built-in one lacks.
+    let mut tenant = TenantBuilder::demo().build();
+    tenant.put_group(entra_sim::Group {
+        id: "0f5e8c1a-7b2d-4c3e-9a1f-2b3c4d5e6f70".to_owned(),
+        display_name: "Only Elsewhere".to_owned(),
+        description: None,
+        members: Vec::new(),
+    });
+    let elsewhere = SimServer::start_local(Sim::new(tenant, Faults::default())).expect("a Graph");
+    let local = Local::start_with(&[
+        "--authority-url",
+        elsewhere.base_url(),
+        "--graph-url",
+        elsewhere.base_url(),
+    ]);
+    let created = exchange(
+        local.connect(),
+        &post(
+            "/api/v1/orgs",
+            &local.operator_token,
+            r#"{"name":"Acme","id":"acme"}"#,
+        ),
+    );
+    assert_eq!(created.status, 201);
+    let token = created.json()["admin_token"]
+        .as_str()
+        .expect("an admin token")
+        .to_owned();
+    let connected = exchange(
+        local.connect(),
+        &post(
+            "/api/v1/orgs/acme/directories",
+            &token,
+            &serde_json::json!({"name": "Elsewhere", "tenant_id": DEMO_TENANT_ID,
+                                "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET})
+            .to_string(),
+        ),
+    );
+    assert_eq!(connected.status, 201);
+    let dir = connected.json()["directory"]["id"]
+        .as_str()
+        .expect("a directory id")
+        .to_owned();
+    let groups = exchange(
+        local.connect(),
+        format!(
+            "GET /api/v1/orgs/acme/directories/{dir}/tenant/groups?search=Only HTTP/1.1\r\n\
+             Host: localhost\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(
+        groups.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&groups.body)
+    );
+    let names: Vec<String> = groups.json()["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["display_name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["Only Elsewhere"]);
+    assert!(elsewhere.sim().stats().graph_requests > 0);
 }

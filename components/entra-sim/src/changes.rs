@@ -21,6 +21,14 @@ pub enum ChangeOp {
         guest: bool,
         #[serde(default)]
         groups: Vec<String>,
+        /// `mail`; absent: the UPN in lower case, unless `no_mail`.
+        mail: Option<String>,
+        /// `mail` is null (no mailbox in the tenant).
+        #[serde(default)]
+        no_mail: bool,
+        /// `otherMails`.
+        #[serde(default)]
+        other_mails: Vec<String>,
     },
     RemoveUser {
         user: String,
@@ -86,6 +94,9 @@ impl ChangeOp {
                 display_name,
                 guest,
                 groups,
+                mail,
+                no_mail,
+                other_mails,
             } => {
                 if tenant.find_user(user_principal_name).is_some() {
                     return Err(ChangeError::Duplicate(user_principal_name.clone()));
@@ -105,7 +116,11 @@ impl ChangeOp {
                 tenant.put_user(User {
                     id: id.clone(),
                     user_principal_name: user_principal_name.clone(),
-                    mail: Some(user_principal_name.to_lowercase()),
+                    mail: match (mail, no_mail) {
+                        (_, true) => None,
+                        (Some(mail), false) => Some(mail.clone()),
+                        (None, false) => Some(user_principal_name.to_lowercase()),
+                    },
                     display_name: name,
                     given_name: None,
                     surname: None,
@@ -114,7 +129,7 @@ impl ChangeOp {
                     account_enabled: true,
                     user_type: if *guest { "Guest" } else { "Member" }.to_owned(),
                     creation_type: guest.then(|| "Invitation".to_owned()),
-                    other_mails: Vec::new(),
+                    other_mails: other_mails.clone(),
                 });
                 for group in group_ids {
                     tenant.add_member(&group, &id);

@@ -30,6 +30,19 @@ pub struct Faults {
     /// Apply a batch of random changes (add, remove, rename, move) every N
     /// seconds, checked on each request (none = the data stays put).
     pub drift_every_secs: Option<u64>,
+    /// Serve at most this many items per page of every listing, whatever
+    /// `$top` asks (Graph may return smaller pages; none = as asked).
+    pub max_page_size: Option<usize>,
+    /// Member listings never advance past this page (1-based): its
+    /// `@odata.nextLink` is the link that led to the page before it, as
+    /// seen in the wild (none = links advance).
+    pub loop_back_at_page: Option<usize>,
+    /// Answer an expired delta token with 400 `syncStateNotFound` (Graph's
+    /// documented spelling) instead of 410 Gone `SyncStateNotFound`.
+    pub expired_delta_as_400: bool,
+    /// The tenant offers no delta queries: `/users/delta` and
+    /// `/groups/delta` answer 404 `Request_ResourceNotFound`.
+    pub delta_unavailable: bool,
 }
 
 impl Default for Faults {
@@ -44,6 +57,10 @@ impl Default for Faults {
             delta_token_ttl_secs: None,
             next_link_base: None,
             drift_every_secs: None,
+            max_page_size: None,
+            loop_back_at_page: None,
+            expired_delta_as_400: false,
+            delta_unavailable: false,
         }
     }
 }

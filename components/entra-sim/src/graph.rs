@@ -82,6 +82,16 @@ pub(crate) fn handle(
     let result = match segments.as_slice() {
         ["domains"] => Ok(listing.domains()),
         ["users"] => listing.users(),
+        [
+            "users" | "groups",
+            "delta" | "delta()" | "microsoft.graph.delta()",
+        ] if listing.state.faults.delta_unavailable => Err(Refusal::new(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{path}' does not exist or one of its queried reference-property objects are not present."
+            ),
+        )),
         ["users", "delta" | "delta()" | "microsoft.graph.delta()"] => listing.users_delta(),
         ["groups"] => listing.groups(),
         ["groups", "delta" | "delta()" | "microsoft.graph.delta()"] => listing.groups_delta(),
@@ -317,15 +327,20 @@ impl Listing<'_> {
         format!("{}/v1.0/$metadata#{what}", self.base)
     }
 
-    /// The cursor of a skip token for `listing`, or a fresh one.
+    /// The cursor of a skip token for `listing`, or a fresh one (its page
+    /// size capped by the `max_page_size` knob).
     fn cursor(&self, listing: &str, default_size: usize) -> Result<Cursor, Refusal> {
+        let size = match self.state.faults.max_page_size {
+            Some(cap) => default_size.min(cap.max(1)),
+            None => default_size,
+        };
         let Some(token) = &self.query.skip_token else {
             return Ok(Cursor {
                 l: listing.to_owned(),
                 a: None,
                 o: 0,
                 t: self.now,
-                n: default_size,
+                n: size,
                 s: self.query.select.clone(),
                 f: None,
                 v: self.tenant().version(),
@@ -442,8 +457,15 @@ impl Listing<'_> {
             .iter()
             .map(|o| object_json(*o, self.query.select.as_ref()))
             .collect();
-        cursor.o = end;
-        let more = end < objects.len();
+        // The loop knob: page `k`'s next link goes back to page `k - 1`.
+        let page = cursor.o / cursor.n.max(1) + 1;
+        let loops = self
+            .state
+            .faults
+            .loop_back_at_page
+            .is_some_and(|k| k >= 2 && page == k);
+        cursor.o = if loops { (page - 2) * cursor.n } else { end };
+        let more = loops || end < objects.len();
         Ok(self.page("directoryObjects", items, more.then_some(&cursor)))
     }
 
@@ -466,11 +488,19 @@ impl Listing<'_> {
             .delta_token_ttl_secs
             .is_some_and(|ttl| self.now.saturating_sub(previous.t) > ttl.saturating_mul(1000));
         if previous.e != self.state.delta_epoch || too_old {
-            return Err(Refusal::new(
-                StatusCode::GONE,
-                "SyncStateNotFound",
-                "The delta token has expired or is no longer valid; start a new round without it.",
-            ));
+            return Err(if self.state.faults.expired_delta_as_400 {
+                Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "syncStateNotFound",
+                    "The delta token has expired or is no longer valid; start a new round without it.",
+                )
+            } else {
+                Refusal::new(
+                    StatusCode::GONE,
+                    "SyncStateNotFound",
+                    "The delta token has expired or is no longer valid; start a new round without it.",
+                )
+            });
         }
         Ok(Cursor {
             a: None,

@@ -91,6 +91,9 @@ fn later_rounds_carry_only_the_changes_and_cost_a_request_each_when_quiet() {
                 display_name: Some("New Hire".into()),
                 guest: false,
                 groups: vec!["Engineering".into()],
+                mail: None,
+                no_mail: false,
+                other_mails: Vec::new(),
             },
             ChangeOp::UpdateUser {
                 user: "adele.vance@contoso.com".into(),

@@ -47,8 +47,8 @@ fn users_are_read_with_exactly_the_mapped_fields_at_the_largest_page() {
         .find(|r| r.starts_with("GET /v1.0/users?"))
         .expect("the users listing was requested");
     assert!(users_request.contains(
-        "$select=id,userPrincipalName,mail,displayName,givenName,surname,jobTitle,department,\
-         accountEnabled,userType,creationType"
+        "$select=id,userPrincipalName,mail,otherMails,displayName,givenName,surname,jobTitle,\
+         department,accountEnabled,userType,creationType"
     ));
     assert!(users_request.contains("$top=999"));
 

@@ -9,8 +9,12 @@
 //! `listening on http://127.0.0.1:PORT`.
 //!
 //! Usage: `idp-sync-local [--port 3000] [--preset demo] [--tick-ms 1000]
-//! [--page-budget N] [--sim-latency-ms N]` (the last two make runs visibly
-//! span several ticks, e.g. to watch the console's progress bar).
+//! [--page-budget N] [--sim-latency-ms N] [--authority-url URL]
+//! [--graph-url URL]` (`--page-budget` and `--sim-latency-ms` make runs
+//! visibly span several ticks, e.g. to watch the console's progress bar;
+//! `--authority-url` and `--graph-url` read another Graph than the built-in
+//! simulator, e.g. `https://login.microsoftonline.com` and
+//! `https://graph.microsoft.com` for a real tenant).
 //! Variables `IDP_SYNC_OPERATOR_TOKEN`, `IDP_SYNC_ENCRYPTION_KEY`,
 //! `IDP_SYNC_INVOCATION_BUDGET_MS`, `IDP_SYNC_PAGE_BUDGET` override the
 //! generated or default values.
@@ -52,7 +56,8 @@ mod native {
     const LOCAL_BUDGET_MS: &str = "3000";
 
     const USAGE: &str = "usage: idp-sync-local [--port 3000] [--preset demo|large|huge] \
-                         [--tick-ms 1000] [--page-budget N] [--sim-latency-ms N]";
+                         [--tick-ms 1000] [--page-budget N] [--sim-latency-ms N] \
+                         [--authority-url URL] [--graph-url URL]";
 
     struct Options {
         port: u16,
@@ -63,6 +68,10 @@ mod native {
         page_budget: Option<u32>,
         /// Added to every response of the simulated tenant.
         sim_latency_ms: u64,
+        /// The Entra token authority (default: the built-in simulator).
+        authority_url: Option<String>,
+        /// The Graph base URL (default: the built-in simulator).
+        graph_url: Option<String>,
     }
 
     fn parse(args: Vec<String>) -> Result<Options, String> {
@@ -72,6 +81,8 @@ mod native {
             tick: Duration::from_secs(1),
             page_budget: None,
             sim_latency_ms: 0,
+            authority_url: None,
+            graph_url: None,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -100,6 +111,8 @@ mod native {
                         .parse()
                         .map_err(|_| "--sim-latency-ms takes a number")?;
                 }
+                "--authority-url" => options.authority_url = Some(value()?),
+                "--graph-url" => options.graph_url = Some(value()?),
                 "--help" | "-h" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -108,6 +121,14 @@ mod native {
             }
         }
         Ok(options)
+    }
+
+    /// `host/path (scheme)`: the first `http://` URL printed is the app's.
+    fn without_scheme(url: &str) -> String {
+        match url.split_once("://") {
+            Some((scheme, rest)) => format!("{rest} ({scheme})"),
+            None => url.to_owned(),
+        }
     }
 
     fn random_base64(bytes: usize) -> Result<String, String> {
@@ -143,8 +164,10 @@ mod native {
         if let Some(pages) = options.page_budget {
             vars.set(names::PAGE_BUDGET, &pages.to_string());
         }
-        vars.set(names::AUTHORITY_URL, sim.base_url());
-        vars.set(names::GRAPH_URL, sim.base_url());
+        let authority = options.authority_url.as_deref().unwrap_or(sim.base_url());
+        let graph = options.graph_url.as_deref().unwrap_or(sim.base_url());
+        vars.set(names::AUTHORITY_URL, authority);
+        vars.set(names::GRAPH_URL, graph);
         let config = block_on(AppConfig::load(&vars)).map_err(|e| e.to_string())?;
 
         let (addr, exchanges) = api::local::listen(("127.0.0.1", options.port))
@@ -160,6 +183,8 @@ mod native {
             sim.base_url().trim_start_matches("http://"),
             options.preset
         );
+        println!("entra authority: {}", without_scheme(authority));
+        println!("graph: {}", without_scheme(graph));
         println!("listening on http://{addr}");
 
         let app = App {
