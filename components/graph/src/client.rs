@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::config::parse_base;
 use crate::wire::{GraphErrorBody, TokenErrorBody, TokenResponse};
-use crate::{ConfigError, GraphConfig, HttpClient, Pause, TransportError};
+use crate::{ConfigError, Deadline, GraphConfig, HttpClient, Pause, TransportError};
 
 /// The scope of a client-credentials token for Graph.
 const TOKEN_SCOPE: &str = "https://graph.microsoft.com/.default";
@@ -227,7 +227,19 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let request = build().map_err(|e| SourceError::Transport(e.to_string()))?;
+            let mut request = build().map_err(|e| SourceError::Transport(e.to_string()))?;
+            if let Some(deadline) = self.deadline_ms.get() {
+                // The request may take what is left of the budget, no more.
+                let left = deadline.saturating_sub(self.pause.now_ms());
+                if left == 0 {
+                    return Err(SourceError::Transport(
+                        "the invocation's time budget is spent; the request was not sent".into(),
+                    ));
+                }
+                request
+                    .extensions_mut()
+                    .insert(Deadline(Duration::from_millis(left)));
+            }
             self.count(endpoint);
             let backoff = BACKOFF_BASE * 2u32.pow(attempt - 1);
             let (wait, give_up) = match self.http.send(request).await {

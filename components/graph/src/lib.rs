@@ -22,4 +22,4 @@ mod wire;
 pub use client::{ClientStats, GraphClient};
 pub use config::{ConfigError, DEFAULT_AUTHORITY, DEFAULT_GRAPH_BASE, GraphConfig};
 pub use pause::Pause;
-pub use transport::{HttpClient, TransportError};
+pub use transport::{Deadline, HttpClient, TransportError};

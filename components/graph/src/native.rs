@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{HttpClient, Pause, TransportError};
+use crate::{Deadline, HttpClient, Pause, TransportError};
 
 /// [`HttpClient`] over `ureq` (blocking; fine under `block_on`).
 #[derive(Debug, Clone)]
@@ -27,6 +27,27 @@ impl UreqClient {
     }
 }
 
+impl UreqClient {
+    /// Runs `req` with the shorter of the client's timeout and the
+    /// request's [`Deadline`].
+    fn run(
+        &self,
+        req: http::Request<impl ureq::AsSendBody>,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        let cap = self.agent.config().timeouts().global;
+        let timeout = match (cap, req.extensions().get::<Deadline>()) {
+            (Some(cap), Some(Deadline(d))) => Some(cap.min(*d)),
+            (cap, deadline) => cap.or(deadline.map(|Deadline(d)| *d)),
+        };
+        let req = self
+            .agent
+            .configure_request(req)
+            .timeout_global(timeout)
+            .build();
+        self.agent.run(req)
+    }
+}
+
 impl Default for UreqClient {
     fn default() -> Self {
         UreqClient::new(Duration::from_secs(30))
@@ -34,14 +55,16 @@ impl Default for UreqClient {
 }
 
 impl HttpClient for UreqClient {
+    /// Honours a [`Deadline`] in the request's extensions when it is
+    /// shorter than the client's own timeout.
     async fn send(
         &self,
         req: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let response = if req.body().is_empty() {
-            self.agent.run(req.map(|_| ureq::SendBody::none()))
+            self.run(req.map(|_| ureq::SendBody::none()))
         } else {
-            self.agent.run(req)
+            self.run(req)
         }
         .map_err(map_error)?;
         let (parts, mut body) = response.into_parts();

@@ -11,6 +11,15 @@ pub trait HttpClient {
     ) -> Result<http::Response<Vec<u8>>, TransportError>;
 }
 
+/// How long one request may take in all (connecting, sending, waiting for
+/// and reading the response), carried in the request's extensions. The
+/// Graph client sets it from what is left of the invocation's time budget,
+/// so a Graph or token endpoint that hangs cannot keep an invocation past
+/// its budget; an [`HttpClient`] applies it on top of its own timeouts (the
+/// shorter wins) and answers [`TransportError::Timeout`] when it passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(pub std::time::Duration);
+
 /// Why no response came back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {

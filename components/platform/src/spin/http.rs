@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use graph::{HttpClient, TransportError};
+use graph::{Deadline, HttpClient, TransportError};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
     ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions,
@@ -40,13 +40,18 @@ impl HttpClient for SpinHttp {
         &self,
         req: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let timeout = req
+            .extensions()
+            .get::<Deadline>()
+            .map_or(TIMEOUT, |Deadline(d)| TIMEOUT.min(*d));
         let wire =
             WireRequest::from_request(req).map_err(|e| TransportError::Refused(e.to_string()))?;
         let request = outgoing_request(&wire)?;
         let body = request
             .body()
             .map_err(|()| refused("the request body was already taken"))?;
-        let future = outgoing_handler::handle(request, Some(options())).map_err(map_error)?;
+        let future =
+            outgoing_handler::handle(request, Some(options(timeout))).map_err(map_error)?;
         write_body(body, &wire.body).await?;
         let response = loop {
             match future.get() {
@@ -103,11 +108,13 @@ fn outgoing_request(wire: &WireRequest) -> Result<OutgoingRequest, TransportErro
     Ok(request)
 }
 
-/// Request options with [`TIMEOUT`]s, as far as the host supports them (an
-/// unsupported option keeps the host's default).
-fn options() -> RequestOptions {
+/// Request options with `timeout` (at most [`TIMEOUT`], less when the
+/// request's [`Deadline`] is nearer) for connecting, the first byte and
+/// between two bytes, as far as the host supports them (an unsupported
+/// option keeps the host's default).
+fn options(timeout: Duration) -> RequestOptions {
     let options = RequestOptions::new();
-    let ns = Some(u64::try_from(TIMEOUT.as_nanos()).unwrap_or(u64::MAX));
+    let ns = Some(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
     let _ = options.set_connect_timeout(ns);
     let _ = options.set_first_byte_timeout(ns);
     let _ = options.set_between_bytes_timeout(ns);

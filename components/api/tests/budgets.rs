@@ -1,0 +1,67 @@
+//! Time budgets hold when Entra hangs: every outbound call's deadline is
+//! what is left of the invocation's budget, so a request that talks to a
+//! Graph (or token endpoint) that does not answer still answers within its
+//! budget, with a clear 503, instead of after the HTTP client's own
+//! timeout.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Harness, OPERATOR};
+use entra_sim::{Faults, Preset};
+use http::{Method, StatusCode};
+use platform::config::names;
+use serde_json::json;
+
+/// The invocation budget of these tests.
+const BUDGET: Duration = Duration::from_millis(1500);
+/// What a request may take beyond its budget (its own store work, the
+/// loopback, a busy CI machine).
+const MARGIN: Duration = Duration::from_millis(1500);
+
+#[test]
+fn preview_sync_tenant_reads_and_ticks_answer_within_the_budget_when_graph_hangs() {
+    let budget_ms = BUDGET.as_millis().to_string();
+    let h = Harness::build(Preset::Demo, &[(names::INVOCATION_BUDGET_MS, &budget_ms)]);
+    let token = h.create_org("acme");
+    let dir = h.connect_demo("acme", &token);
+    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let settings = h.put(
+        &format!("{base}/settings"),
+        &token,
+        json!({"domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
+               "send_email": false, "keep_previous_groups": false}),
+    );
+    assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
+
+    // Entra answers nothing for longer than the budget and its margin.
+    h.sim.sim().set_faults(Faults {
+        latency_ms: 5_000,
+        ..Faults::default()
+    });
+    let calls = [
+        (Method::POST, format!("{base}/sync/preview"), token.as_str()),
+        (Method::POST, format!("{base}/sync"), token.as_str()),
+        (Method::GET, format!("{base}/tenant/domains"), token.as_str()),
+        (Method::POST, "/api/v1/tick".to_owned(), OPERATOR),
+    ];
+    for (method, path, bearer) in calls {
+        let started = Instant::now();
+        let reply = h.call(method.clone(), &path, Some(bearer), None);
+        let took = started.elapsed();
+        assert!(
+            took <= BUDGET + MARGIN,
+            "{method} {path} took {took:?} (budget {BUDGET:?}): {}",
+            reply.body
+        );
+        if path != "/api/v1/tick" {
+            assert_eq!(
+                reply.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{method} {path}: {}",
+                reply.body
+            );
+        }
+    }
+}
