@@ -30,7 +30,7 @@ where
     P: Pause + Clone,
 {
     pub fn engine(&self) -> Engine<'_, S, C> {
-        Engine::new(&self.store, &self.clock)
+        Engine::new(&self.store, &self.clock).with_config(self.config.engine_config())
     }
 
     /// Seals a tenant's client secret for a directory about to be connected

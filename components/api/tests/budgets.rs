@@ -43,7 +43,11 @@ fn preview_sync_tenant_reads_and_ticks_answer_within_the_budget_when_graph_hangs
     let calls = [
         (Method::POST, format!("{base}/sync/preview"), token.as_str()),
         (Method::POST, format!("{base}/sync"), token.as_str()),
-        (Method::GET, format!("{base}/tenant/domains"), token.as_str()),
+        (
+            Method::GET,
+            format!("{base}/tenant/domains"),
+            token.as_str(),
+        ),
         (Method::POST, "/api/v1/tick".to_owned(), OPERATOR),
     ];
     for (method, path, bearer) in calls {

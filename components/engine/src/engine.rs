@@ -32,6 +32,10 @@ pub struct EngineConfig {
     /// encoded bytes at a time, so an invocation's memory follows this, not
     /// the tenant's size.
     pub pass_bytes: usize,
+    /// How long a run keeps trying after transient failures in a row
+    /// (throttling, 5xx, network or store errors) before it fails (ms;
+    /// 10 minutes by default).
+    pub retry_window_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +47,7 @@ impl Default for EngineConfig {
             log_cap: 50,
             seal_bytes: 640 * 1024,
             pass_bytes: 4 << 20,
+            retry_window_ms: 10 * 60 * 1000,
         }
     }
 }

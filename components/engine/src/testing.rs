@@ -227,6 +227,12 @@ impl MemoryTenant {
         self
     }
 
+    /// Forgets the failures `fail_next` queued (the tenant recovers).
+    pub fn clear_faults(&self) -> &Self {
+        self.with(|t| t.faults.clear());
+        self
+    }
+
     /// Calls answered (successful or not), like Graph requests.
     pub fn requests(&self) -> u64 {
         self.with(|t| t.requests)

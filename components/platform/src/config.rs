@@ -18,6 +18,7 @@ pub mod names {
     pub const INVOCATION_BUDGET_MS: &str = "invocation_budget_ms";
     pub const PAGE_BUDGET: &str = "page_budget";
     pub const MAIL_WEBHOOK_URL: &str = "mail_webhook_url";
+    pub const RETRY_WINDOW_MINUTES: &str = "retry_window_minutes";
 }
 
 /// Default time one invocation may spend on sync work: well under the 30 s
@@ -27,6 +28,9 @@ pub const DEFAULT_INVOCATION_BUDGET_MS: u64 = 20_000;
 pub const MIN_OPERATOR_TOKEN_CHARS: usize = 16;
 const BUDGET_MS_RANGE: std::ops::RangeInclusive<u64> = 100..=900_000;
 const PAGE_BUDGET_RANGE: std::ops::RangeInclusive<u32> = 1..=100_000;
+/// How long a run keeps trying through transient failures by default.
+pub const DEFAULT_RETRY_WINDOW_MINUTES: u64 = 10;
+const RETRY_WINDOW_RANGE: std::ops::RangeInclusive<u64> = 1..=1440;
 
 /// The host could not answer a variable lookup.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +71,7 @@ impl MapVariables {
             names::INVOCATION_BUDGET_MS,
             names::PAGE_BUDGET,
             names::MAIL_WEBHOOK_URL,
+            names::RETRY_WINDOW_MINUTES,
         ];
         MapVariables::new(all.into_iter().filter_map(|name| {
             let value = std::env::var(format!("{prefix}{}", name.to_uppercase())).ok()?;
@@ -114,6 +119,9 @@ pub struct AppConfig {
     pub page_budget: Option<u32>,
     /// Where welcome emails are POSTed as JSON; `None`: they are only logged.
     pub mail_webhook_url: Option<String>,
+    /// How long a run keeps trying through consecutive transient failures
+    /// before it fails (1 minute to 24 hours; 10 minutes by default).
+    pub retry_window: Duration,
 }
 
 // The operator token and the key never appear in logs.
@@ -127,6 +135,7 @@ impl std::fmt::Debug for AppConfig {
             .field("invocation_budget", &self.invocation_budget)
             .field("page_budget", &self.page_budget)
             .field("mail_webhook_url", &self.mail_webhook_url)
+            .field("retry_window", &self.retry_window)
             .finish()
     }
 }
@@ -137,6 +146,15 @@ impl AppConfig {
         engine::Budget {
             max_millis: u64::try_from(self.invocation_budget.as_millis()).unwrap_or(u64::MAX),
             max_pages: self.page_budget,
+        }
+    }
+
+    /// The engine's tunables this configuration sets (the rest are the
+    /// product's defaults).
+    pub fn engine_config(&self) -> engine::EngineConfig {
+        engine::EngineConfig {
+            retry_window_ms: u64::try_from(self.retry_window.as_millis()).unwrap_or(u64::MAX),
+            ..engine::EngineConfig::default()
         }
     }
 
@@ -167,6 +185,10 @@ impl AppConfig {
             None => None,
             Some(text) => Some(parse_in(names::PAGE_BUDGET, &text, PAGE_BUDGET_RANGE)?),
         };
+        let retry_minutes = match optional(vars, names::RETRY_WINDOW_MINUTES).await? {
+            None => DEFAULT_RETRY_WINDOW_MINUTES,
+            Some(text) => parse_in(names::RETRY_WINDOW_MINUTES, &text, RETRY_WINDOW_RANGE)?,
+        };
         let mail_webhook_url = optional(vars, names::MAIL_WEBHOOK_URL).await?;
         if let Some(url) = &mail_webhook_url {
             check_url(names::MAIL_WEBHOOK_URL, url)?;
@@ -179,6 +201,7 @@ impl AppConfig {
             invocation_budget: Duration::from_millis(budget_ms),
             page_budget,
             mail_webhook_url,
+            retry_window: Duration::from_secs(retry_minutes * 60),
         })
     }
 }

@@ -51,6 +51,10 @@ pub(crate) struct RunHeader {
     /// it); `None` when no run had finalized.
     #[serde(default)]
     pub base: Option<u64>,
+    /// Entra refused before the run could read anything (it finished at
+    /// once, failed); automatic syncing retries sooner after it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
     /// False once the run finished (the document stays, for the schedule).
     pub active: bool,
     pub trigger: Trigger,
@@ -62,6 +66,12 @@ pub(crate) struct RunHeader {
     pub waiting_until: Option<Timestamp>,
     /// Consecutive transient failures.
     pub retries: u32,
+    /// When the current streak of transient failures began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<Timestamp>,
+    /// The last failure's message, while the run waits to try again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
     /// Full enumerations restarted after an expired token.
     pub restarts: u32,
     /// Lower-case domains this run verifies and claims.

@@ -10,15 +10,15 @@ use crate::model::{GroupData, UserData};
 use crate::orgs;
 use crate::ports::{
     Clock, DeltaFrom, GroupChange, IdentitySource, Mailer, Member, MemberKind, PageToken,
-    SourceError, Store, Timestamp, UserChange,
+    SourceError, Store, StoreError, Timestamp, UserChange,
 };
 use crate::sync::doc::{Lease, MAX_SEAL_BYTES, RunDoc, RunHeader, Staged};
 use crate::sync::types::*;
 
 /// More users than this in one group: the group is not synced.
 pub(crate) const GROUP_USER_LIMIT: u64 = 10_000;
-/// Transient failures in a row before a run gives up.
-const MAX_RETRIES: u32 = 12;
+/// The longest wait between two attempts after a transient failure.
+const MAX_BACKOFF_SECS: u64 = 120;
 /// Expired-token restarts before a run gives up.
 const MAX_RESTARTS: u32 = 3;
 /// Member ids per staged line of a group delta (keeps lines small).
@@ -237,6 +237,25 @@ pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
             Ok(false) => Ok(AdvanceOutcome::Busy {
                 until: e.now() + e.config.lease_ms,
             }),
+            // A page too large for the store (or a record it cannot hold)
+            // can never pass: the run ends with the error. A store that is
+            // down answers the caller; the next invocation tries again.
+            Ok(true)
+                if matches!(
+                    err,
+                    EngineError::Store(StoreError::ValueTooLarge { .. })
+                        | EngineError::Store(StoreError::KeyTooLong { .. })
+                        | EngineError::Corrupt(_)
+                ) =>
+            {
+                match failed(&mut w, err.to_string(), false, None).await {
+                    Ok(Ok(outcome)) => Ok(outcome),
+                    Ok(Err(LostLease)) => Ok(AdvanceOutcome::Busy {
+                        until: e.now() + e.config.lease_ms,
+                    }),
+                    Err(_) => Err(err),
+                }
+            }
             _ => Err(err),
         },
     }
@@ -310,7 +329,10 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
             Ok(()) => {
                 if reads_page {
                     pages += 1;
-                    w.doc.head.retries = 0;
+                    let h = &mut w.doc.head;
+                    h.retries = 0;
+                    h.failing_since = None;
+                    h.last_error = None;
                 }
                 if let Err(lost) = w.save().await? {
                     return Ok(Err(lost));
@@ -364,27 +386,57 @@ async fn source_failed<S: Store, C: Clock>(
         w.restart_staging();
         return release(w, None).await;
     }
-    if err.is_transient() && h.retries < MAX_RETRIES {
-        let delay_secs = match &err {
-            SourceError::Throttled { retry_after_secs } => (*retry_after_secs).max(1),
-            _ => 5u64 << h.retries.min(6),
-        };
-        w.doc.head.retries += 1;
-        let until = w.now() + delay_secs * 1000;
+    let retry_after = match &err {
+        SourceError::Throttled { retry_after_secs } => Some(*retry_after_secs),
+        _ => None,
+    };
+    failed(w, err.to_string(), err.is_transient(), retry_after).await
+}
+
+/// A step of the run failed with `error`. A failure that cannot pass ends
+/// the run (nothing removed, the error in the history). A transient one
+/// makes the run wait and try again, `retry_after_secs` (Graph's
+/// `Retry-After`) or an exponential backoff later, for at most
+/// `EngineConfig::retry_window_ms` of consecutive failures: then it ends the
+/// run too, so a directory is never held by a run that cannot progress.
+/// Status shows the waiting, the attempt and the last error meanwhile.
+async fn failed<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    error: String,
+    transient: bool,
+    retry_after_secs: Option<u64>,
+) -> Step<AdvanceOutcome> {
+    let now = w.now();
+    let window = w.e.config.retry_window_ms;
+    let h = &mut w.doc.head;
+    let since = *h.failing_since.get_or_insert(now);
+    let give_up_at = since.saturating_add(window);
+    if transient && now < give_up_at {
+        let backoff = 5u64 << h.retries.min(5);
+        let delay_ms = retry_after_secs
+            .unwrap_or(backoff.min(MAX_BACKOFF_SECS))
+            .max(1)
+            * 1000;
+        let until = (now + delay_ms).min(give_up_at);
+        h.retries += 1;
+        h.last_error = Some(error.clone());
+        let attempt = h.retries;
+        let wait_secs = (until - now).div_ceil(1000);
         w.log(
             LogLevel::Warning,
-            format!("{err}; retrying in {delay_secs}s"),
+            format!("{error}; attempt {attempt} failed, trying again in {wait_secs}s"),
         );
         return release(w, Some(until)).await;
     }
-    w.log(LogLevel::Error, err.to_string());
-    finish(
-        w,
-        RunResult::Failed {
-            error: err.to_string(),
-        },
-    )
-    .await
+    let error = if transient {
+        let minutes = now.saturating_sub(since) / 60_000;
+        let attempts = h.retries + 1;
+        format!("gave up after {attempts} attempts over {minutes} min of failures: {error}")
+    } else {
+        error
+    };
+    w.log(LogLevel::Error, error.clone());
+    finish(w, RunResult::Failed { error }).await
 }
 
 /// Records the result in the history and ends the run. A failed run has

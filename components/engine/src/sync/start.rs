@@ -7,7 +7,7 @@ use crate::ids::{DirId, OrgId};
 use crate::keys;
 use crate::model::{GroupData, GroupRecord};
 use crate::orgs;
-use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, Store};
+use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, SourceError, Store, Timestamp};
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
 use crate::shards::{self, Kind};
 use crate::sync::doc::{KEPT_RUNS, RunDoc, RunHeader, latest_head};
@@ -216,25 +216,72 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     }
     let settings = load_settings(e.store, org, dir).await?;
     let state = state_as_of(e.store, org, dir, last.as_ref()).await?;
-    let (preview, plan) = plan(e, org, dir, source, &settings, &state).await?;
-    let now = e.now();
-    let run_id = last.as_ref().map_or(1, |h| h.run_id + 1);
-    let key = keys::run(org, dir, run_id);
+    let fresh = Fresh {
+        run_id: last.as_ref().map_or(1, |h| h.run_id + 1),
+        start_token: crate::token::fresh(e.now()),
+        base: (state.run > 0).then_some(state.run),
+        trigger,
+        now: e.now(),
+    };
+    let (preview, plan) = match plan(e, org, dir, source, &settings, &state).await {
+        Ok(planned) => planned,
+        // Entra refused before the run could start: the run is recorded as
+        // failed (history, status, schedule), then the caller hears why.
+        Err(EngineError::Source(err)) => {
+            refuse(e, org, dir, &fresh, settings, &err).await?;
+            return Err(EngineError::Source(err));
+        }
+        Err(err) => return Err(err),
+    };
+    let mut head = new_header(&fresh, settings, plan, &state, e.now());
+    log_start(&mut head, e.config.log_cap, &preview.warnings);
+    write_run(e, org, dir, &fresh, head).await?;
+    e.set_auto_sync(org.as_str(), dir.as_str(), true).await?;
+    Ok(Confirmation {
+        run_id: fresh.run_id,
+        preview,
+        auto_sync: true,
+        notice: NOTICE.to_owned(),
+    })
+}
 
+/// What a new run is, before its header.
+struct Fresh {
+    run_id: u64,
+    start_token: u64,
+    base: Option<u64>,
+    trigger: Trigger,
+    now: Timestamp,
+}
+
+/// The header of a new run: the settings it snapshots, where it starts
+/// reading (with delta tokens when the last run left usable ones).
+fn new_header(
+    fresh: &Fresh,
+    settings: Settings,
+    plan: Plan,
+    state: &DirState,
+    now: Timestamp,
+) -> RunHeader {
     let all_users = matches!(settings.scope, UserScope::AllUsersAndGroups);
     let delta = state.delta.as_ref().filter(|d| {
         all_users
             && d.basis == delta_basis(&settings, &plan.claim)
             && now.saturating_sub(d.obtained_at) < DELTA_MAX_AGE_MS
     });
-    let start_token = crate::token::fresh(now);
-    let mut head = RunHeader {
-        run_id,
-        start_token,
-        base: (state.run > 0).then_some(state.run),
+    let ids = || plan.roots.iter().map(|g| g.id.clone());
+    let counts = RunCounts {
+        groups_seen: plan.roots.len() as u64,
+        ..RunCounts::default()
+    };
+    RunHeader {
+        run_id: fresh.run_id,
+        start_token: fresh.start_token,
+        base: fresh.base,
         active: true,
-        trigger,
-        started_at: now,
+        refused: false,
+        trigger: fresh.trigger,
+        started_at: fresh.now,
         settings: Settings {
             auto_sync: true,
             ..settings
@@ -243,15 +290,13 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
         lease: None,
         waiting_until: None,
         retries: 0,
+        failing_since: None,
+        last_error: None,
         restarts: 0,
-        claim: plan.claim,
-        seen: plan.roots.iter().map(|g| g.id.clone()).collect(),
-        queue: plan
-            .roots
-            .iter()
-            .map(|g| g.id.clone())
-            .collect::<VecDeque<_>>(),
-        roots: plan.roots,
+        claim: plan.claim.clone(),
+        seen: ids().collect(),
+        queue: ids().collect::<VecDeque<_>>(),
+        roots: plan.roots.clone(),
         front_users: 0,
         page: None,
         followed: Vec::new(),
@@ -266,12 +311,15 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
         new_groups_token: None,
         sealed: Vec::new(),
         cleanup: Vec::new(),
-        counts: RunCounts::default(),
+        counts,
         log: Vec::new(),
         log_dropped: 0,
-    };
-    head.counts.groups_seen = head.roots.len() as u64;
-    let how = match trigger {
+    }
+}
+
+/// The run's first log lines: how it started, and the preview's warnings.
+fn log_start(head: &mut RunHeader, cap: usize, warnings: &[String]) {
+    let how = match head.trigger {
         Trigger::Manual => "manually",
         Trigger::Scheduled => "by automatic syncing",
     };
@@ -280,51 +328,102 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     } else {
         "full"
     };
-    head.log(
-        e.config.log_cap,
-        now,
-        LogLevel::Info,
-        format!("run {run_id} started {how} ({kind})"),
-    );
-    for w in &preview.warnings {
-        head.log(e.config.log_cap, now, LogLevel::Warning, w.clone());
+    let now = head.started_at;
+    let message = format!("run {} started {how} ({kind})", head.run_id);
+    head.log(cap, now, LogLevel::Info, message);
+    for w in warnings {
+        head.log(cap, now, LogLevel::Warning, w.clone());
     }
+}
+
+/// Writes a new run's document. No compare-and-swap: write, then read
+/// back. Two Syncs racing here both write run `run_id`; the store keeps one
+/// of the two documents, and the request whose token is not in it reports
+/// the run as already in progress. Both documents hold the same run id, so
+/// a race can never make two runs (and a stale read-back that shows our own
+/// document to both requests still leaves one run: the one the store
+/// holds). Then the `head` hint, and the run documents no one needs.
+async fn write_run<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    fresh: &Fresh,
+    head: RunHeader,
+) -> Result<()> {
+    let key = keys::run(org, dir, fresh.run_id);
     let doc = RunDoc {
         head,
         tail: Vec::new(),
     };
-    // No compare-and-swap: write, then read back. Two Syncs racing here
-    // both write run `run_id`; the store keeps one of the two documents,
-    // and the request whose token is not in it reports the run as already
-    // in progress. Both documents hold the same run id, so a race can never
-    // make two runs (and a stale read-back that shows our own document to
-    // both requests still leaves one run: the one the store holds).
     e.store.set(&key, &doc.encode()).await?;
     if let Some(stored) = e.store.get(&key).await? {
         let stored = RunDoc::decode_head(&key, &stored)?;
-        if stored.start_token != start_token {
+        if stored.start_token != fresh.start_token {
             return Err(EngineError::Conflict(ConflictReason::RunInProgress {
                 run_id: stored.run_id,
             }));
         }
     }
-    // The hint readers start from, and the run documents no one needs.
-    e.store
-        .set(
-            &keys::dir_doc(org, dir, "head"),
-            &crate::codec::encode(&run_id),
-        )
-        .await?;
-    if let Some(old) = run_id.checked_sub(KEPT_RUNS + 1).filter(|id| *id > 0) {
+    let hint = crate::codec::encode(&fresh.run_id);
+    e.store.set(&keys::dir_doc(org, dir, "head"), &hint).await?;
+    if let Some(old) = fresh.run_id.checked_sub(KEPT_RUNS + 1).filter(|id| *id > 0) {
         e.store.delete(&keys::run(org, dir, old)).await?;
     }
-    e.set_auto_sync(org.as_str(), dir.as_str(), true).await?;
-    Ok(Confirmation {
-        run_id,
-        preview,
-        auto_sync: true,
-        notice: NOTICE.to_owned(),
-    })
+    Ok(())
+}
+
+/// Records a run that Entra refused before it could start (the tenant's
+/// domains or the selected groups could not be read): a finished, failed
+/// run with the error, in the history and the status, so neither a manual
+/// nor a scheduled attempt fails unseen. Automatic syncing tries again an
+/// hour later ([`REFUSED_RETRY_MS`]).
+async fn refuse<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    fresh: &Fresh,
+    settings: Settings,
+    err: &SourceError,
+) -> Result<()> {
+    let plan = Plan {
+        claim: BTreeSet::new(),
+        roots: Vec::new(),
+    };
+    let mut head = new_header(fresh, settings, plan, &DirState::default(), fresh.now);
+    head.active = false;
+    head.refused = true;
+    head.from = None;
+    let error = format!("the sync could not start: Entra ID could not be read: {err}");
+    head.log(e.config.log_cap, fresh.now, LogLevel::Error, error.clone());
+    let summary = RunSummary {
+        run_id: fresh.run_id,
+        trigger: fresh.trigger,
+        started_at: fresh.now,
+        finished_at: fresh.now,
+        result: RunResult::Failed { error },
+        counts: RunCounts::default(),
+        log: head.log.clone(),
+    };
+    match write_run(e, org, dir, fresh, head).await {
+        // Another start won the race: nothing to record.
+        Err(EngineError::Conflict(_)) => return Ok(()),
+        other => other?,
+    }
+    crate::sync::status::append_history(e, org, dir, summary).await
+}
+
+/// After a refused start, automatic syncing tries again this much later
+/// (not the usual 4 hours: the tenant may be back soon).
+pub(crate) const REFUSED_RETRY_MS: u64 = 60 * 60 * 1000;
+
+/// When automatic syncing next starts a run after `last` (ms).
+pub(crate) fn next_due(last: &RunHeader, interval_ms: u64) -> Timestamp {
+    let wait = if last.refused {
+        REFUSED_RETRY_MS.min(interval_ms)
+    } else {
+        interval_ms
+    };
+    last.started_at.saturating_add(wait)
 }
 
 pub(crate) async fn tick<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
@@ -346,7 +445,7 @@ pub(crate) async fn tick<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
             next_scheduled_at: None,
         });
     }
-    let due = head.map_or(0, |h| h.started_at + e.config.auto_sync_interval_ms);
+    let due = head.map_or(0, |h| next_due(&h, e.config.auto_sync_interval_ms));
     if e.now() < due {
         return Ok(TickOutcome::Nothing {
             next_scheduled_at: Some(due),

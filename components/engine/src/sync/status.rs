@@ -26,13 +26,21 @@ pub(crate) async fn status<S: Store, C: Clock>(
         phase: h.phase,
         started_at: h.started_at,
         waiting_until: h.waiting_until,
+        failed_attempts: h.retries,
+        last_error: h.last_error.clone(),
+        gives_up_at: h
+            .failing_since
+            .map(|since| since.saturating_add(e.config.retry_window_ms)),
         counts: h.counts.clone(),
         log: h.log.clone(),
     });
     let last_started_at = head.as_ref().map(|h| h.started_at);
     let next_scheduled_at = match (&head, settings.auto_sync) {
         (_, false) => None,
-        (Some(h), true) => Some(h.started_at + e.config.auto_sync_interval_ms),
+        (Some(h), true) => Some(crate::sync::start::next_due(
+            h,
+            e.config.auto_sync_interval_ms,
+        )),
         (None, true) => Some(e.now()),
     };
     Ok(SyncStatus {

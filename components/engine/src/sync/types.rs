@@ -173,8 +173,15 @@ pub struct RunStatus {
     pub trigger: Trigger,
     pub phase: Phase,
     pub started_at: Timestamp,
-    /// Set while the source asked us to come back later (throttling, 5xx).
+    /// Set while the run waits to try again (throttling, 5xx, a network
+    /// or store failure): when the next attempt is due.
     pub waiting_until: Option<Timestamp>,
+    /// While waiting: the failed attempts so far in a row, and the last
+    /// one's error (redacted of secrets).
+    pub failed_attempts: u32,
+    pub last_error: Option<String>,
+    /// While waiting: when the run gives up if the failures go on.
+    pub gives_up_at: Option<Timestamp>,
     pub counts: RunCounts,
     pub log: Vec<LogEvent>,
 }

@@ -24,7 +24,7 @@ pub enum TickJobError {
 pub async fn run_tick() -> Result<Vec<TickReport>, TickJobError> {
     let config = AppConfig::load(&SpinVariables).await?;
     let store = SpinStore::open_default().await?;
-    let engine = Engine::new(&store, &SystemClock);
+    let engine = Engine::new(&store, &SystemClock).with_config(config.engine_config());
     let mailer = AppMailer::from_config(config.mail_webhook_url.as_deref(), SpinHttp);
     let reports =
         crate::tick_all(&engine, &config, &SpinHttp, &SpinPause::default(), &mailer).await?;
