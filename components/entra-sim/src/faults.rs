@@ -43,6 +43,9 @@ pub struct Faults {
     /// The tenant offers no delta queries: `/users/delta` and
     /// `/groups/delta` answer 404 `Request_ResourceNotFound`.
     pub delta_unavailable: bool,
+    /// The token endpoint's errors quote the request they refuse (its
+    /// form body, client secret included), as misbehaving proxies do.
+    pub echo_token_request: bool,
 }
 
 impl Default for Faults {
@@ -61,6 +64,7 @@ impl Default for Faults {
             loop_back_at_page: None,
             expired_delta_as_400: false,
             delta_unavailable: false,
+            echo_token_request: false,
         }
     }
 }

@@ -17,6 +17,28 @@ pub(crate) fn handle(
     req: &Request<Vec<u8>>,
     now: u64,
 ) -> Response<Vec<u8>> {
+    let response = answer(state, tenant, req, now);
+    if state.faults.echo_token_request && !response.status().is_success() {
+        return with_request_quoted(response, req.body());
+    }
+    response
+}
+
+/// The `echo_token_request` knob: the error description quotes the
+/// refused request's body.
+fn with_request_quoted(response: Response<Vec<u8>>, request: &[u8]) -> Response<Vec<u8>> {
+    let (parts, body) = response.into_parts();
+    let mut json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let quoted = format!(
+        "{} Request: {}",
+        json["error_description"].as_str().unwrap_or_default(),
+        String::from_utf8_lossy(request)
+    );
+    json["error_description"] = json!(quoted);
+    json_response(parts.status, &json)
+}
+
+fn answer(state: &mut State, tenant: &str, req: &Request<Vec<u8>>, now: u64) -> Response<Vec<u8>> {
     state.stats.count("token");
     state.stats.token_requests += 1;
     let creds = &state.tenant.credentials;

@@ -136,14 +136,24 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
     }
 
     /// GETs a Graph URL and parses a 2xx body; other statuses become typed errors.
+    ///
+    /// Every error is redacted of the client secret and the access token
+    /// (see `redact`): its text came from outside.
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, SourceError> {
-        let response = self.get(url).await?;
+        let response = self.get(url).await.map_err(|e| self.scrub(e))?;
         if response.status().is_success() {
             serde_json::from_slice(response.body())
-                .map_err(|e| SourceError::BadResponse(format!("{url}: {e}")))
+                .map_err(|e| self.scrub(SourceError::BadResponse(format!("{url}: {e}"))))
         } else {
-            Err(graph_error(&response))
+            Err(self.scrub(graph_error(&response)))
         }
+    }
+
+    /// `err` without the secrets this client knows.
+    fn scrub(&self, err: SourceError) -> SourceError {
+        let token = self.token.borrow();
+        let access_token = token.as_ref().map_or("", |t| t.access_token.as_str());
+        crate::redact::redact(err, &[&self.client_secret, access_token])
     }
 
     /// GETs a Graph URL with a bearer token, renewing the token once if Graph

@@ -15,6 +15,7 @@ mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 mod pause;
+mod redact;
 mod source;
 mod transport;
 mod wire;
