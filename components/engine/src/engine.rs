@@ -158,6 +158,7 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
             s.scope = input.scope.clone();
             s.send_email = input.send_email;
             s.keep_previous_groups = input.keep_previous_groups;
+            s.removal_guard = input.removal_guard;
         })
         .await
     }
@@ -233,6 +234,22 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
     ) -> Result<Confirmation> {
         let (org, dir) = ids(org, dir)?;
         crate::sync::start::start(self, &org, &dir, source, trigger).await
+    }
+
+    /// Confirms the removals a run held by the removal guard would make
+    /// (409 `NothingToConfirm` when no run waits for it); the run completes
+    /// at the next `advance`.
+    pub async fn confirm_removals(&self, org: &str, dir: &str) -> Result<()> {
+        let (org, dir) = ids(org, dir)?;
+        crate::sync::guard::confirm(self, &org, &dir).await
+    }
+
+    /// Rejects the removals a held run would make: the run ends, nothing is
+    /// removed, the history records it as rejected (409 `NothingToConfirm`
+    /// when no run waits for it).
+    pub async fn reject_removals(&self, org: &str, dir: &str) -> Result<()> {
+        let (org, dir) = ids(org, dir)?;
+        crate::sync::guard::reject(self, &org, &dir).await
     }
 
     /// Always refused: a started run cannot be stopped (404 if the directory

@@ -41,6 +41,8 @@ pub enum ConflictReason {
     GroupNotSynced { group: String },
     #[error("the directory index is full ({max} directories)")]
     TooManyDirectories { max: usize },
+    #[error("no sync is waiting for its removals to be confirmed")]
+    NothingToConfirm,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +108,7 @@ impl EngineError {
             EngineError::Conflict(ConflictReason::TooManyDirectories { .. }) => {
                 "too_many_directories"
             }
+            EngineError::Conflict(ConflictReason::NothingToConfirm) => "nothing_to_confirm",
             EngineError::Source(SourceError::Unauthorized { .. }) => "source_unauthorized",
             EngineError::Source(SourceError::Throttled { .. }) => "source_throttled",
             EngineError::Source(_) => "source_error",

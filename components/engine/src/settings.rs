@@ -26,6 +26,40 @@ pub enum UserScope {
     },
 }
 
+/// The accidental-removal guard: a run that would un-sync more users than
+/// this, or take product access from any group, stops before removing
+/// anything and waits for an admin to confirm or reject the removals (as
+/// Entra provisioning's accidental-deletion threshold, 500 by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalGuard {
+    /// Off: removals happen without asking.
+    pub enabled: bool,
+    /// At most this many users leaving the scope in one run (1-1,000,000)...
+    pub max_users: u64,
+    /// ... and at most this percentage of the synced users (1-100),
+    /// whichever is lower.
+    pub max_percent: u8,
+}
+
+impl Default for RemovalGuard {
+    /// On: 500 users or 20 %, whichever is lower.
+    fn default() -> Self {
+        RemovalGuard {
+            enabled: true,
+            max_users: 500,
+            max_percent: 20,
+        }
+    }
+}
+
+impl RemovalGuard {
+    /// How many of `synced` users may leave the scope without asking.
+    pub fn allowed(&self, synced: u64) -> u64 {
+        self.max_users
+            .min(synced.saturating_mul(u64::from(self.max_percent)) / 100)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     pub auto_sync: bool,
@@ -33,6 +67,9 @@ pub struct Settings {
     pub scope: UserScope,
     pub send_email: bool,
     pub keep_previous_groups: bool,
+    /// Settings saved before the guard existed load with its defaults.
+    #[serde(default)]
+    pub removal_guard: RemovalGuard,
 }
 
 impl Default for Settings {
@@ -44,6 +81,7 @@ impl Default for Settings {
             scope: UserScope::AllUsersAndGroups,
             send_email: false,
             keep_previous_groups: false,
+            removal_guard: RemovalGuard::default(),
         }
     }
 }
@@ -63,6 +101,9 @@ pub struct SettingsInput {
     pub scope: UserScope,
     pub send_email: bool,
     pub keep_previous_groups: bool,
+    /// Optional in a body: absent keeps the default (on, 500 users or 20 %).
+    #[serde(default)]
+    pub removal_guard: RemovalGuard,
 }
 
 impl SettingsInput {
@@ -83,6 +124,7 @@ impl SettingsInput {
                 "scope",
                 "send_email",
                 "keep_previous_groups",
+                "removal_guard",
                 "auto_sync",
             ]
             .contains(&key.as_str())
@@ -94,6 +136,7 @@ impl SettingsInput {
         let scope = parse_scope(obj.get("scope"), &mut errors);
         let send_email = parse_bool(obj, "send_email", &mut errors);
         let keep_previous_groups = parse_bool(obj, "keep_previous_groups", &mut errors);
+        let removal_guard = parse_guard(obj.get("removal_guard"), &mut errors);
         if let Some(v) = obj.get("auto_sync")
             && !v.is_boolean()
         {
@@ -108,6 +151,7 @@ impl SettingsInput {
                     scope,
                     send_email,
                     keep_previous_groups,
+                    removal_guard,
                 })
             }
             _ => Err(errors),
@@ -119,6 +163,55 @@ impl SettingsInput {
         let value = serde_json::to_value(&self).unwrap_or(Value::Null);
         SettingsInput::from_json(&value)
     }
+}
+
+/// `removal_guard`: absent is the default; else `{"enabled": bool,
+/// "max_users": 1-1000000, "max_percent": 1-100}` (each field optional).
+fn parse_guard(value: Option<&Value>, errors: &mut Vec<FieldError>) -> RemovalGuard {
+    let mut guard = RemovalGuard::default();
+    let Some(value) = value else {
+        return guard;
+    };
+    let Some(obj) = value.as_object() else {
+        errors.push(FieldError::new("removal_guard", "must be an object"));
+        return guard;
+    };
+    for key in obj.keys() {
+        if !["enabled", "max_users", "max_percent"].contains(&key.as_str()) {
+            errors.push(FieldError::new(
+                format!("removal_guard.{key}"),
+                "unknown field",
+            ));
+        }
+    }
+    if let Some(v) = obj.get("enabled") {
+        match v.as_bool() {
+            Some(b) => guard.enabled = b,
+            None => errors.push(FieldError::new(
+                "removal_guard.enabled",
+                "must be true or false",
+            )),
+        }
+    }
+    if let Some(v) = obj.get("max_users") {
+        match v.as_u64().filter(|n| (1..=1_000_000).contains(n)) {
+            Some(n) => guard.max_users = n,
+            None => errors.push(FieldError::new(
+                "removal_guard.max_users",
+                "must be a whole number from 1 to 1000000",
+            )),
+        }
+    }
+    if let Some(v) = obj.get("max_percent") {
+        match v.as_u64().filter(|n| (1..=100).contains(n)) {
+            Some(n) => guard.max_percent = n as u8,
+            None => errors.push(FieldError::new(
+                "removal_guard.max_percent",
+                "must be a whole number from 1 to 100",
+            )),
+        }
+    }
+    guard
 }
 
 fn parse_bool(

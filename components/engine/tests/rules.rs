@@ -66,7 +66,7 @@ fn a_stale_settings_version_is_refused() {
     let current = block(env.engine().get_settings(ORG, &env.dir)).unwrap();
     let input = SettingsInput::from_json(&json!({
         "domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
-        "send_email": true, "keep_previous_groups": false
+        "send_email": true, "keep_previous_groups": false, "removal_guard": guard_off()
     }))
     .unwrap();
     let saved =
@@ -186,7 +186,7 @@ fn only_domains_verified_in_entra_are_claimed_and_named_ones_match_any_case() {
     env.tenant.domain("northwind.com", true);
     env.save(json!({
         "domains": {"mode": "only", "names": ["CONTOSO.com", "fabrikam.com"]},
-        "scope": {"mode": "all_users_and_groups"}, "send_email": false, "keep_previous_groups": false
+        "scope": {"mode": "all_users_and_groups"}, "send_email": false, "keep_previous_groups": false, "removal_guard": guard_off()
     }));
     let c = env.start().unwrap();
     assert!(
@@ -969,12 +969,12 @@ fn the_preview_lists_domains_added_and_removed_since_the_last_sync() {
     env.tenant.domain("northwind.com", true);
     env.save(json!({
         "domains": {"mode": "only", "names": ["contoso.com"]},
-        "scope": {"mode": "groups", "group_ids": ["eng"]}, "send_email": false, "keep_previous_groups": false
+        "scope": {"mode": "groups", "group_ids": ["eng"]}, "send_email": false, "keep_previous_groups": false, "removal_guard": guard_off()
     }));
     env.sync();
     env.save(json!({
         "domains": {"mode": "only", "names": ["northwind.com"]},
-        "scope": {"mode": "groups", "group_ids": ["eng"]}, "send_email": false, "keep_previous_groups": false
+        "scope": {"mode": "groups", "group_ids": ["eng"]}, "send_email": false, "keep_previous_groups": false, "removal_guard": guard_off()
     }));
     let changes = block(env.engine().preview(ORG, &env.dir, &env.tenant))
         .unwrap()
@@ -994,7 +994,7 @@ fn incremental_runs_follow_renames_moves_and_settings_changes() {
         .add_user_to("ops", "n00000");
     env.save(json!({
         "domains": {"mode": "only", "names": ["contoso.com"]},
-        "scope": {"mode": "all_users_and_groups"}, "send_email": false, "keep_previous_groups": false
+        "scope": {"mode": "all_users_and_groups"}, "send_email": false, "keep_previous_groups": false, "removal_guard": guard_off()
     }));
     env.sync();
     assert!(env.find_user("n00000").is_none(), "never synced");
@@ -1051,7 +1051,7 @@ fn an_org_with_two_directories_lists_and_bills_both() {
     .id;
     let input = SettingsInput::from_json(&json!({
         "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["fab"]},
-        "send_email": false, "keep_previous_groups": false
+        "send_email": false, "keep_previous_groups": false, "removal_guard": guard_off()
     }))
     .unwrap();
     block(e.save_settings(ORG, second.as_str(), input, None)).unwrap();
@@ -1132,7 +1132,8 @@ fn connect_globex(env: &Env) -> (engine::testing::MemoryTenant, String) {
     .id;
     let settings = json!({
         "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["all"]},
-        "send_email": false, "keep_previous_groups": false
+        "send_email": false, "keep_previous_groups": false,
+        "removal_guard": guard_off()
     });
     let input = SettingsInput::from_json(&settings).unwrap();
     block(e.save_settings("globex", dir.as_str(), input, None)).unwrap();
@@ -1219,7 +1220,7 @@ fn a_domain_verified_in_another_organization_is_not_claimed_and_its_users_are_sk
     // Once the first organization no longer verifies it, Globex can.
     env.save(json!({
         "domains": {"mode": "only", "names": ["fabrikam.com"]},
-        "scope": {"mode": "groups", "group_ids": ["eng"]}, "send_email": false, "keep_previous_groups": false
+        "scope": {"mode": "groups", "group_ids": ["eng"]}, "send_email": false, "keep_previous_groups": false, "removal_guard": guard_off()
     }));
     env.clock.advance_ms(HOUR);
     env.sync();

@@ -26,7 +26,11 @@ fn env() -> Env {
     for i in 0..10 {
         env.tenant.add_user_to("eng", &format!("a{i:05}"));
     }
-    env.save_groups(&["eng"], false, false);
+    // The removal guard as it is by default (the shared helpers turn it off).
+    env.save(serde_json::json!({
+        "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["eng"]},
+        "send_email": false, "keep_previous_groups": false,
+    }));
     env
 }
 
@@ -185,4 +189,128 @@ fn a_page_larger_than_the_store_can_hold_fails_the_run_at_once() {
     let summary = env.last_summary();
     assert!(matches!(summary.result, RunResult::Failed { .. }));
     assert!(env.synced_user_ids().is_empty(), "nothing was synced");
+}
+
+/// Run 1 syncs `eng` (ten users) and grants it product access; then six
+/// of its users leave the group (60 % of the synced users).
+fn six_leave() -> Env {
+    let env = env();
+    assert_eq!(env.sync(), RunResult::Completed);
+    env.set_access("eng", true).expect("grant");
+    for i in 0..6 {
+        env.tenant.remove_user_from("eng", &format!("a{i:05}"));
+    }
+    env.clock.advance_ms(HOUR);
+    env
+}
+
+fn status(env: &Env) -> SyncStatus {
+    block(env.engine().sync_status(ORG, &env.dir)).expect("status")
+}
+
+#[test]
+fn the_removal_guard_holds_a_run_that_would_unsync_too_many_until_an_admin_confirms() {
+    let env = six_leave();
+    env.start().expect("start");
+    env.advance(Budget::default()).expect("advance");
+    let run = status(&env).current.expect("the run is held, not finished");
+    assert_eq!(run.phase, Phase::AwaitingConfirmation);
+    let pending = run.pending_removals.expect("what would be removed");
+    assert_eq!(
+        (
+            pending.users_leaving,
+            pending.users_synced_before,
+            pending.users_allowed
+        ),
+        (6, 10, 2)
+    );
+    assert_eq!(
+        pending.sample.len(),
+        5,
+        "a sample of names: {:?}",
+        pending.sample
+    );
+    // Nothing removed yet; further invocations do nothing.
+    assert_eq!(env.synced_user_ids().len(), 10);
+    assert_eq!(env.billing().billable_users, 10);
+    let again = env.advance(Budget::default()).expect("advance");
+    assert!(matches!(
+        again,
+        AdvanceOutcome::Progressed {
+            phase: Phase::AwaitingConfirmation,
+            ..
+        }
+    ));
+    // An automatic run does not start meanwhile.
+    block(env.engine().set_auto_sync(ORG, &env.dir, true)).expect("auto sync");
+    env.clock.advance_ms(5 * HOUR);
+    let tick = block(
+        env.engine()
+            .tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default()),
+    )
+    .expect("tick");
+    assert!(matches!(tick, TickOutcome::Advanced(_)), "{tick:?}");
+    assert_eq!(status(&env).current.map(|r| r.run_id), Some(2));
+
+    block(env.engine().confirm_removals(ORG, &env.dir)).expect("confirm");
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+    assert_eq!(env.synced_user_ids().len(), 4);
+    assert_eq!(env.billing().billable_users, 4);
+    assert_eq!(env.last_summary().counts.users_left_scope, 6);
+}
+
+#[test]
+fn rejected_removals_end_the_run_removing_nothing_and_the_next_run_asks_again() {
+    let env = six_leave();
+    env.start().expect("start");
+    env.advance(Budget::default()).expect("advance");
+    block(env.engine().reject_removals(ORG, &env.dir)).expect("reject");
+    let summary = env.last_summary();
+    let RunResult::Rejected { reason } = &summary.result else {
+        panic!("the history says rejected: {summary:?}");
+    };
+    assert!(reason.contains("6 users"), "{reason}");
+    assert!(status(&env).current.is_none());
+    assert_eq!(env.synced_user_ids().len(), 10, "nothing removed");
+    assert_eq!(env.billing().billable_users, 10);
+    assert!(
+        env.store.snapshot().keys().all(|k| !k.ends_with(".2")),
+        "the held run's documents are gone"
+    );
+    let refused = block(env.engine().confirm_removals(ORG, &env.dir));
+    assert!(matches!(
+        refused,
+        Err(EngineError::Conflict(ConflictReason::NothingToConfirm))
+    ));
+
+    // The next run decides again: held again.
+    env.start().expect("start");
+    env.advance(Budget::default()).expect("advance");
+    assert_eq!(
+        status(&env).current.map(|r| r.phase),
+        Some(Phase::AwaitingConfirmation)
+    );
+}
+
+#[test]
+fn with_the_guard_off_or_under_its_threshold_removals_go_through() {
+    let env = six_leave();
+    env.save(serde_json::json!({
+        "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["eng"]},
+        "send_email": false, "keep_previous_groups": false,
+        "removal_guard": {"enabled": false}
+    }));
+    assert_eq!(env.sync(), RunResult::Completed);
+    assert_eq!(env.synced_user_ids().len(), 4);
+
+    // Guard on, threshold 50 %: one more leaves (1 of 4) without asking.
+    env.save(serde_json::json!({
+        "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["eng"]},
+        "send_email": false, "keep_previous_groups": false,
+        "removal_guard": {"enabled": true, "max_users": 500, "max_percent": 50}
+    }));
+    env.tenant.remove_user_from("eng", "a00006");
+    env.clock.advance_ms(HOUR);
+    assert_eq!(env.sync(), RunResult::Completed);
+    assert_eq!(env.synced_user_ids().len(), 3);
 }

@@ -22,7 +22,7 @@ use crate::model::{GroupData, UserData};
 use crate::ports::Store;
 use crate::ports::{DeltaFrom, DeltaToken, PageToken, Timestamp};
 use crate::settings::Settings;
-use crate::sync::types::{LogEvent, LogLevel, Phase, RunCounts, Trigger};
+use crate::sync::types::{LogEvent, LogLevel, PendingRemovals, Phase, RunCounts, Trigger};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -66,6 +66,16 @@ pub(crate) struct RunHeader {
     pub waiting_until: Option<Timestamp>,
     /// Consecutive transient failures.
     pub retries: u32,
+    /// What the removal guard holds for an admin's decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingRemovals>,
+    /// An admin confirmed the removals: finalize goes through.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removals_confirmed: bool,
+    /// Documents the held finalize wrote (deleted if the removals are
+    /// rejected).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
     /// When the current streak of transient failures began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<Timestamp>,

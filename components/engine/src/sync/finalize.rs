@@ -25,13 +25,24 @@ use crate::sync::state::{
     Claim, DeltaState, DirState, LastCompleted, Shards, Tally, delta_basis, load_current,
     load_state_of,
 };
-use crate::sync::types::LogLevel;
+use crate::sync::types::{GroupRef, LogLevel, PendingRemovals, RunCounts};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Names listed in a log message about many users.
 const SAMPLE: usize = 5;
 
-pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -> Result<()> {
+/// How finalize ended.
+pub(crate) enum Finalized {
+    /// The run's result is the directory now.
+    Done,
+    /// The removal guard holds the removals for an admin (nothing removed;
+    /// the run's documents are written but not in use).
+    Held,
+}
+
+pub(crate) async fn finalize<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+) -> Result<Finalized> {
     let (e, org, dir) = (w.e, w.org, w.dir);
     let store = e.store;
     let now = w.now();
@@ -50,7 +61,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         w.for_each_staged(|line| changed |= line.changes_something())
             .await?;
         if !changed {
-            return unchanged(w, state).await;
+            unchanged(w, state).await?;
+            return Ok(Finalized::Done);
         }
     }
     // The run's domains are claimed now; one that another organization
@@ -105,6 +117,7 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     counts.emails_queued = 0;
     counts.emails_no_mailbox = 0;
     let mut no_mailbox: Vec<String> = Vec::new();
+    let mut leaving: Vec<String> = Vec::new();
     let mut skipped = Skipped::default();
     let mut synced_users = 0;
     let pass_bytes = e.config.pass_bytes;
@@ -148,6 +161,9 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
                 }
             } else if rec.left_run == Some(run) {
                 counts.users_left_scope += 1;
+                if leaving.len() < SAMPLE {
+                    leaving.push(rec.data.upn.clone());
+                }
             }
         },
     )
@@ -245,6 +261,13 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         w.log(LogLevel::Info, message);
     }
     counts.access_removed = access_removed.clone();
+    let removed_refs: Vec<GroupRef> = access_removed
+        .iter()
+        .map(|id| GroupRef {
+            id: id.clone(),
+            display_name: groups.get(id).map(|g| g.data.name.clone()),
+        })
+        .collect();
     counts.domains_claimed = claim.iter().cloned().collect();
 
     // Shards first, then the state that points at them.
@@ -313,6 +336,21 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
         members: members.layout,
         outbox: outbox.layout,
     };
+    let guard = settings.removal_guard;
+    let allowed = guard.allowed(state.synced_users);
+    let trips = guard.enabled
+        && (counts.users_left_scope > allowed || !removed_refs.is_empty())
+        && !w.doc.head.removals_confirmed;
+    if trips {
+        let pending = PendingRemovals {
+            users_leaving: counts.users_left_scope,
+            users_synced_before: state.synced_users,
+            users_allowed: allowed,
+            sample: leaving,
+            access_removed: removed_refs,
+        };
+        return hold(w, pending, &new_shards, counts).await;
+    }
     let h = &w.doc.head;
     let delta = match (all_users, &h.new_users_token, &h.new_groups_token) {
         (true, Some(u), Some(g)) => Some(DeltaState {
@@ -390,7 +428,41 @@ pub(crate) async fn finalize<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -
     next.tally = tally;
     commit(w, &state, &next).await?;
     w.doc.head.counts = counts;
-    Ok(())
+    Ok(Finalized::Done)
+}
+
+/// Stops finalize before anything is removed, for an admin to confirm or
+/// reject `pending` (the removal guard). The documents this run wrote stay
+/// unused until then.
+async fn hold<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    pending: PendingRemovals,
+    written: &Shards,
+    counts: RunCounts,
+) -> Result<Finalized> {
+    let run = w.doc.head.run_id;
+    let (org, dir) = (w.org, w.dir);
+    w.doc.head.held = [
+        (Kind::Users, &written.users),
+        (Kind::Groups, &written.groups),
+        (Kind::Members, &written.members),
+        (Kind::Outbox, &written.outbox),
+    ]
+    .into_iter()
+    .flat_map(|(kind, layout)| {
+        (0..layout.count)
+            .filter(|i| layout.gens.get(*i as usize) == Some(&run))
+            .filter_map(move |i| layout.key(org, dir, kind, i))
+    })
+    .collect();
+    let groups = pending.access_removed.len();
+    w.log(LogLevel::Warning, format!(
+        "the removal guard stopped this sync before it removed anything: {} of {} synced users would leave the scope (more than {} may only with confirmation), {groups} groups would lose product access; confirm or reject the removals",
+        pending.users_leaving, pending.users_synced_before, pending.users_allowed
+    ));
+    w.doc.head.pending = Some(pending);
+    w.doc.head.counts = counts;
+    Ok(Finalized::Held)
 }
 
 /// The user records of a slice: the stored ones, updated with what the run

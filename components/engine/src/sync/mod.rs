@@ -4,6 +4,7 @@
 pub(crate) mod doc;
 pub(crate) mod emails;
 pub(crate) mod finalize;
+pub(crate) mod guard;
 pub(crate) mod run;
 pub(crate) mod shape;
 pub(crate) mod skipped;

@@ -13,6 +13,7 @@ use crate::ports::{
     SourceError, Store, StoreError, Timestamp, UserChange,
 };
 use crate::sync::doc::{Lease, MAX_SEAL_BYTES, RunDoc, RunHeader, Staged};
+use crate::sync::finalize::Finalized;
 use crate::sync::types::*;
 
 /// More users than this in one group: the group is not synced.
@@ -195,6 +196,14 @@ pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     {
         return Ok(AdvanceOutcome::Busy { until: lease.until });
     }
+    if h.phase == Phase::AwaitingConfirmation {
+        // Held by the removal guard: nothing to do until an admin decides.
+        return Ok(AdvanceOutcome::Progressed {
+            run_id: h.run_id,
+            phase: h.phase,
+            waiting_until: None,
+        });
+    }
     if let Some(until) = h.waiting_until
         && until > now
     {
@@ -304,8 +313,12 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
             Phase::Groups => groups_page(w, source).await?,
             Phase::Users if w.doc.head.no_delta => all_users_page(w, source).await?,
             Phase::Users => users_page(w, source).await?,
+            Phase::AwaitingConfirmation => return release(w, None).await,
             Phase::Finalize => {
-                crate::sync::finalize::finalize(w).await?;
+                if let Finalized::Held = crate::sync::finalize::finalize(w).await? {
+                    w.doc.head.phase = Phase::AwaitingConfirmation;
+                    return release(w, None).await;
+                }
                 w.doc.head.phase = Phase::Emails;
                 w.retire_staging();
                 if let Err(lost) = w.save().await? {

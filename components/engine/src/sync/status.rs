@@ -28,6 +28,7 @@ pub(crate) async fn status<S: Store, C: Clock>(
         waiting_until: h.waiting_until,
         failed_attempts: h.retries,
         last_error: h.last_error.clone(),
+        pending_removals: h.pending.clone(),
         gives_up_at: h
             .failing_since
             .map(|since| since.saturating_add(e.config.retry_window_ms)),

@@ -37,6 +37,9 @@ pub enum Phase {
     Members,
     Users,
     Finalize,
+    /// The removal guard stopped the run before it removed anything: an
+    /// admin confirms or rejects the removals (`pending_removals`).
+    AwaitingConfirmation,
     Emails,
 }
 
@@ -182,6 +185,8 @@ pub struct RunStatus {
     pub last_error: Option<String>,
     /// While waiting: when the run gives up if the failures go on.
     pub gives_up_at: Option<Timestamp>,
+    /// In phase `awaiting_confirmation`: what the run would remove.
+    pub pending_removals: Option<PendingRemovals>,
     pub counts: RunCounts,
     pub log: Vec<LogEvent>,
 }
@@ -194,6 +199,28 @@ pub enum RunResult {
     Failed {
         error: String,
     },
+    /// An admin rejected the removals the run would have made; nothing was
+    /// removed, and the next run decides again.
+    Rejected {
+        reason: String,
+    },
+}
+
+/// What a run would remove, held by the removal guard for an admin to
+/// confirm or reject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRemovals {
+    /// Synced users who would leave the scope (kept, but no longer synced
+    /// and without memberships).
+    pub users_leaving: u64,
+    /// Synced users before this run.
+    pub users_synced_before: u64,
+    /// How many may leave without asking (the guard's threshold).
+    pub users_allowed: u64,
+    /// Some of the users leaving (sign-in names).
+    pub sample: Vec<String>,
+    /// Groups that would lose product access.
+    pub access_removed: Vec<GroupRef>,
 }
 
 /// A finished run in the history.

@@ -12,6 +12,13 @@ pub const ORG: &str = "acme";
 pub const T0: u64 = 1_800_000_000_000;
 pub const HOUR: u64 = 60 * 60 * 1000;
 
+/// The settings helpers turn the removal guard off: the rule tests watch
+/// removals happen as the run makes them; `tests/safeguards.rs` tests the
+/// guard, on as it is by default.
+pub fn guard_off() -> Value {
+    json!({"enabled": false})
+}
+
 /// Records every email; can be told to fail.
 #[derive(Default)]
 pub struct RecordingMailer {
@@ -121,6 +128,7 @@ impl Env {
             "scope": {"mode": "groups", "group_ids": groups},
             "send_email": send_email,
             "keep_previous_groups": keep_previous,
+            "removal_guard": guard_off(),
         }));
     }
 
@@ -130,6 +138,7 @@ impl Env {
             "scope": {"mode": "all_users_and_groups"},
             "send_email": send_email,
             "keep_previous_groups": false,
+            "removal_guard": guard_off(),
         }));
     }
 

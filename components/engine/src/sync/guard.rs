@@ -1,0 +1,102 @@
+//! The removal guard's decision: an admin confirms the removals a held run
+//! would make (its finalize then goes through) or rejects them (the run
+//! ends, nothing removed, the next run decides again).
+
+use crate::engine::Engine;
+use crate::error::{ConflictReason, EngineError, Result};
+use crate::ids::{DirId, OrgId};
+use crate::keys;
+use crate::orgs;
+use crate::ports::{Clock, Store};
+use crate::sync::doc::{RunDoc, latest};
+use crate::sync::types::{LogEvent, LogLevel, Phase, RunResult, RunSummary};
+
+/// The held run of a directory: its key and document.
+async fn held<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+) -> Result<(String, RunDoc)> {
+    orgs::get(e.store, org, dir).await?;
+    let not_held = || EngineError::Conflict(ConflictReason::NothingToConfirm);
+    let (id, raw) = latest(e.store, org, dir).await?.ok_or_else(not_held)?;
+    let key = keys::run(org, dir, id);
+    let doc = RunDoc::decode(&key, &raw)?;
+    if !doc.head.active || doc.head.phase != Phase::AwaitingConfirmation {
+        return Err(not_held());
+    }
+    Ok((key, doc))
+}
+
+/// Lets the held run remove what it would: its finalize runs again (the
+/// same result) and completes at the next `advance`.
+pub(crate) async fn confirm<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+) -> Result<()> {
+    let (key, mut doc) = held(e, org, dir).await?;
+    let h = &mut doc.head;
+    h.removals_confirmed = true;
+    h.phase = Phase::Finalize;
+    h.lease = None;
+    let message = "an admin confirmed the removals".to_owned();
+    h.log(e.config.log_cap, e.now(), LogLevel::Info, message);
+    e.store.set(&key, &doc.encode()).await?;
+    Ok(())
+}
+
+/// Ends the held run without removing anything: the documents its
+/// finalize wrote and its staging are deleted, and the history records it
+/// as rejected.
+pub(crate) async fn reject<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+) -> Result<()> {
+    let (key, mut doc) = held(e, org, dir).await?;
+    let now = e.now();
+    let h = &mut doc.head;
+    let reason = match &h.pending {
+        Some(p) => format!(
+            "an admin rejected the removals ({} users leaving the scope, {} groups losing product access); nothing was removed",
+            p.users_leaving,
+            p.access_removed.len()
+        ),
+        None => "an admin rejected the removals; nothing was removed".to_owned(),
+    };
+    h.log(e.config.log_cap, now, LogLevel::Info, reason.clone());
+    let mut log = h.log.clone();
+    if h.log_dropped > 0 {
+        log.push(LogEvent {
+            at: now,
+            level: LogLevel::Info,
+            message: format!("{} more events not kept", h.log_dropped),
+        });
+    }
+    let summary = RunSummary {
+        run_id: h.run_id,
+        trigger: h.trigger,
+        started_at: h.started_at,
+        finished_at: now,
+        result: RunResult::Rejected { reason },
+        counts: h.counts.clone(),
+        log,
+    };
+    crate::sync::status::append_history(e, org, dir, summary).await?;
+    for held in std::mem::take(&mut h.held) {
+        e.store.delete(&held).await?;
+    }
+    let run = h.run_id;
+    for hash in h.sealed.drain(..).chain(h.cleanup.drain(..)) {
+        e.store
+            .delete(&keys::stage_chunk(org, dir, run, hash))
+            .await?;
+    }
+    h.active = false;
+    h.lease = None;
+    h.pending = None;
+    doc.tail.clear();
+    e.store.set(&key, &doc.encode()).await?;
+    Ok(())
+}
