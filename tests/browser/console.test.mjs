@@ -2,7 +2,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, createOrg, connectTenant, signIn, screenshot, screenshotsWanted, api, baseUrl, simFaults } from './harness.mjs';
+import { launchBrowser, createOrg, connectTenant, signIn, screenshot, screenshotsWanted, api, baseUrl, simFaults, tenant } from './harness.mjs';
 
 const SYNC_TIMEOUT_MS = 90_000;
 let browser;
@@ -110,6 +110,66 @@ test('choosing specific domains without picking one shows the API error next to 
   // Focus moved to a domain checkbox, which is described by the message.
   const describedBy = await page.evaluate(() => document.activeElement?.getAttribute('aria-describedby') ?? '');
   assert.ok(describedBy.split(' ').includes(await error.getAttribute('id')), 'the focused control is described by the error');
+  await finish(page);
+});
+
+/** A fresh org with the demo tenant connected under a wrong client secret, and a page signed in to it. */
+async function signedInWithWrongSecret() {
+  const org = await createOrg();
+  const { directory } = await api('POST', `/api/v1/orgs/${org.id}/directories`, {
+    token: org.token,
+    body: { name: 'Contoso Entra ID', ...tenant(), client_secret: 'not-the-client-secret' },
+  });
+  const page = await browser.page();
+  await signIn(page, org);
+  return { org, dir: directory.id, page };
+}
+
+/** What the API answers a preview of `dir` (an error here): the message the admin must see. */
+async function previewError(org, dir) {
+  const response = await fetch(`${baseUrl()}/api/v1/orgs/${org.id}/directories/${dir}/sync/preview`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${org.token}` },
+  });
+  assert.equal(response.status, 502, 'a wrong client secret makes the preview fail');
+  return (await response.json()).error.message;
+}
+
+test('Sync with a wrong client secret and all domains shows why it cannot start, by the Sync button', async () => {
+  const { org, dir, page } = await signedInWithWrongSecret();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  assert.ok(await page.getByLabel('Verify all available domains').isChecked());
+  // The hidden domain picker has failed to read the tenant too.
+  await page.locator('[data-field="domains.names"]').getByText('Couldn’t read your tenant’s domains').waitFor({ state: 'attached' });
+  const message = await previewError(org, dir);
+
+  await page.getByRole('button', { name: 'Sync', exact: true }).click();
+  const form = page.getByRole('form', { name: 'Sync settings' });
+  const alert = form.getByRole('alert').filter({ hasText: message });
+  await alert.waitFor({ state: 'visible' });
+  assert.match(await alert.textContent(), /The sync didn’t start/);
+  // Seen where the admin is looking: in view, right above the Sync button, and focused.
+  assert.ok(await alert.isVisible());
+  const [alertBox, buttonBox] = [await alert.boundingBox(), await form.getByRole('button', { name: 'Sync', exact: true }).boundingBox()];
+  assert.ok(buttonBox.y - (alertBox.y + alertBox.height) < 120, 'the error sits just above the Sync button');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'alert');
+  assert.equal(await page.getByRole('dialog').count(), 0, 'no confirmation opened');
+  const status = await api('GET', `/api/v1/orgs/${org.id}/directories/${dir}/sync`, { token: org.token });
+  assert.ok(!status.current, 'no run was started');
+  await finish(page);
+});
+
+test('Sync now on the status page with a wrong client secret shows why it cannot start, next to the button', async () => {
+  const { org, dir, page } = await signedInWithWrongSecret();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  await page.getByRole('navigation', { name: 'Directory' }).getByRole('link', { name: 'Sync status' }).click();
+  const message = await previewError(org, dir);
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  const alert = page.locator('main').getByRole('alert').filter({ hasText: message });
+  await alert.waitFor({ state: 'visible' });
+  const actions = page.locator('.actions', { has: page.getByRole('button', { name: 'Sync now' }) });
+  assert.equal(await actions.locator('xpath=following-sibling::*[1]').getAttribute('role'), 'alert', 'the error follows the Sync now button');
+  assert.equal(await page.getByRole('dialog').count(), 0, 'no confirmation opened');
   await finish(page);
 });
 

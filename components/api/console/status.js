@@ -67,9 +67,22 @@ export async function renderStatus(container, dir, initial) {
   const historyError = h('div');
   const phaseAnnouncer = h('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
 
+  // Failures of the buttons below, shown next to them and announced.
+  const actionError = h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
+  const showActionError = (error) => {
+    actionError.textContent = error.message;
+    actionError.hidden = false;
+    actionError.focus();
+  };
+  const clearActionError = () => {
+    actionError.textContent = '';
+    actionError.hidden = true;
+  };
+
   const syncButton = h('button', { type: 'button' }, 'Sync now');
   syncButton.addEventListener('click', async () => {
     syncButton.disabled = true;
+    clearActionError();
     try {
       if (await confirmAndSync(dir, { autoSync: status.autoSync, hasSynced: true, returnFocus: syncButton })) {
         const notice = takeFlash();
@@ -79,7 +92,7 @@ export async function renderStatus(container, dir, initial) {
         runSlot.querySelector('h2')?.focus();
       }
     } catch (error) {
-      announce(error.message);
+      showActionError(error);
     } finally {
       syncButton.disabled = Boolean(status.current);
     }
@@ -88,12 +101,13 @@ export async function renderStatus(container, dir, initial) {
   const toggle = h('button', { type: 'button', class: 'secondary' });
   toggle.addEventListener('click', async () => {
     toggle.disabled = true;
+    clearActionError();
     try {
       await setAutoSync(dir, !status.autoSync);
       announce(status.autoSync ? 'Automatic syncing turned off.' : 'Automatic syncing turned on.');
       await refresh();
     } catch (error) {
-      announce(error.message);
+      showActionError(error);
     } finally {
       toggle.disabled = false;
     }
@@ -166,6 +180,7 @@ export async function renderStatus(container, dir, initial) {
         h('a', { class: 'button secondary', href: `#/directories/${encodeURIComponent(dir)}/settings` }, 'Edit settings'),
         toggle,
       ),
+      actionError,
     ),
     h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Sync history'), historyError, history),
     phaseAnnouncer,

@@ -41,7 +41,14 @@ function changes(preview, hasSynced) {
  * the run has started, `false` when the admin cancelled.
  */
 export async function confirmAndSync(dir, { autoSync, hasSynced, returnFocus }) {
-  const { data: preview } = await post(dirPath(dir, '/sync/preview'));
+  let preview;
+  try {
+    ({ data: preview } = await post(dirPath(dir, '/sync/preview')));
+  } catch (error) {
+    // Said where the admin pressed Sync, by the caller: nothing has started.
+    error.message = `The sync didn’t start: ${error.message}`;
+    throw error;
+  }
   const domains = (preview.domains ?? []).filter((d) => d.will_sync).map((d) => d.name);
   const groups = (preview.groups ?? []).map((g) =>
     [g.display_name ?? `${g.id} (not found in your tenant)`, g.kept_from_previous ? ' (previously synced, kept)' : ''].join(''),

@@ -66,7 +66,7 @@ export function textField({ label, name, field = name, type = 'text', value = ''
 
 /** Removes every error shown in `form` by `showErrors`. */
 export function clearErrors(form) {
-  for (const el of form.querySelectorAll('.field-error, .form-error')) {
+  for (const el of form.querySelectorAll('.field-error, [data-form-error]')) {
     el.textContent = '';
     el.hidden = true;
   }
@@ -87,9 +87,29 @@ function fieldFor(form, path) {
   return null;
 }
 
+/** Whether `el` would show: neither it nor an ancestor is `hidden`. */
+function shown(el) {
+  return !el.closest('[hidden]');
+}
+
 /**
- * Shows an `ApiError` in `form`: each field message next to its field, the
- * rest in the form's `.form-error`. Focuses the first invalid control.
+ * The form-level error slot of `form` (made by `formError`) that can be seen
+ * once filled: never one inside a hidden part of the form. Adds one at the
+ * end of the form when there is none.
+ */
+function formErrorSlot(form) {
+  const slot = [...form.querySelectorAll('[data-form-error]')].find((el) => !el.parentElement || shown(el.parentElement));
+  if (slot) return slot;
+  const added = formError();
+  form.append(added);
+  return added;
+}
+
+/**
+ * Shows an `ApiError` in `form`: each field message next to its field when
+ * that field is shown, everything else in the form's own error slot (never
+ * in a hidden part of the form), announced (role=alert). Focuses the first
+ * invalid control, or the error slot.
  */
 export function showErrors(form, error) {
   clearErrors(form);
@@ -97,7 +117,7 @@ export function showErrors(form, error) {
   let first = null;
   for (const { field, message } of error.fields ?? []) {
     const container = fieldFor(form, field);
-    const slot = container?.querySelector(':scope > .field-error, :scope > * > .field-error');
+    const slot = container && shown(container) ? container.querySelector(':scope > .field-error, :scope > * > .field-error') : null;
     if (!slot) {
       unplaced.push(message);
       continue;
@@ -118,22 +138,26 @@ export function showErrors(form, error) {
     }
   }
   // When every message sits next to its field, the focused field's description says it all.
-  const formError = form.querySelector('.form-error');
-  if (formError && (!first || unplaced.length)) {
-    formError.textContent = [error.message, ...unplaced].join(' ');
-    formError.hidden = false;
+  const slot = formErrorSlot(form);
+  if (!first || unplaced.length) {
+    slot.textContent = [error.message, ...unplaced].join(' ');
+    slot.hidden = false;
   }
   if (first) {
     if (!first.matches('input, textarea, select, button')) first.setAttribute('tabindex', '-1');
     first.focus();
-  } else if (formError && !formError.hidden) {
-    formError.focus();
+  } else if (!slot.hidden) {
+    slot.focus();
   }
 }
 
-/** A form-level error box, announced when it appears (role=alert). */
+/**
+ * A form-level error box, announced when it appears (role=alert): where
+ * `showErrors` puts what belongs to no shown field. Place it next to the
+ * form's buttons, where the admin is looking after pressing one.
+ */
 export function formError() {
-  return h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
+  return h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true, 'data-form-error': true });
 }
 
 /** Accepts RFC 3339 strings or epoch milliseconds. */

@@ -30,6 +30,11 @@ pub enum ApiError {
     /// 405: the path exists, the method does not.
     #[error("method not allowed; allowed: {allow}")]
     MethodNotAllowed { allow: &'static str },
+    /// 408: the whole request did not arrive within `secs` of the
+    /// connection opening (`idp-sync-local`'s own server; Spin reads
+    /// requests itself).
+    #[error("the request did not arrive in full within {secs} seconds")]
+    RequestTimeout { secs: u64 },
     /// 409: the request conflicts with the current state; `code` names why.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -85,6 +90,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -104,6 +110,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::Conflict { code, .. }
             | ApiError::Upstream { code, .. }
             | ApiError::Unavailable { code, .. } => code,

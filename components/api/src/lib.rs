@@ -76,6 +76,8 @@ where
             limit: request::MAX_BODY_BYTES,
         });
     }
+    // Every JSON body is an object with unique keys, on every route.
+    request::check_json_body(req)?;
     let post = req.method() == Method::POST;
     let put = req.method() == Method::PUT;
     match route {

@@ -92,6 +92,38 @@ pub enum Route {
     },
 }
 
+/// Every path the API serves, `{org}`, `{dir}` and `{id}` standing for
+/// ids and `{file}` for a console file: one entry per [`Route`] variant
+/// (a unit test holds them together), so tests can walk every route and
+/// a new one is covered without being named again.
+pub const PATHS: &[&str] = &[
+    "/healthz",
+    "/console/{file}",
+    "/api/v1/orgs",
+    "/api/v1/me",
+    "/api/v1/tick",
+    "/api/v1/orgs/{org}/directories",
+    "/api/v1/orgs/{org}/directories/{dir}",
+    "/api/v1/orgs/{org}/directories/{dir}/settings",
+    "/api/v1/orgs/{org}/directories/{dir}/sync",
+    "/api/v1/orgs/{org}/directories/{dir}/sync/preview",
+    "/api/v1/orgs/{org}/directories/{dir}/sync/stop",
+    "/api/v1/orgs/{org}/directories/{dir}/sync/history",
+    "/api/v1/orgs/{org}/directories/{dir}/auto-sync",
+    "/api/v1/orgs/{org}/directories/{dir}/tenant/domains",
+    "/api/v1/orgs/{org}/directories/{dir}/tenant/groups",
+    "/api/v1/orgs/{org}/users",
+    "/api/v1/orgs/{org}/users/{id}",
+    "/api/v1/orgs/{org}/groups",
+    "/api/v1/orgs/{org}/groups/{id}",
+    "/api/v1/orgs/{org}/groups/{id}/members",
+    "/api/v1/orgs/{org}/groups/{id}/product-access",
+    "/api/v1/orgs/{org}/domains",
+    "/api/v1/orgs/{org}/billing",
+    "/api/v1/orgs/{org}/saml",
+    "/api/v1/orgs/{org}/emails",
+];
+
 impl Route {
     /// Matches a path (without the query string).
     pub fn parse(path: &str) -> Option<Route> {
@@ -252,6 +284,52 @@ mod tests {
         assert_eq!(Route::parse("/api/v1/orgs/acme/nope"), None);
         assert_eq!(Route::parse("/api/v1/orgs//users"), None);
         assert_eq!(Route::parse("/api/v1/orgs/acme/users/"), None);
+    }
+
+    /// The variant's place in [`PATHS`]: the match is exhaustive, so a new
+    /// variant does not compile until it has a place, and the test below
+    /// fails until `PATHS` has its path.
+    fn index(route: &Route) -> usize {
+        match route {
+            Route::Healthz => 0,
+            Route::Console(_) => 1,
+            Route::Orgs => 2,
+            Route::Me => 3,
+            Route::Tick => 4,
+            Route::Directories { .. } => 5,
+            Route::Directory { .. } => 6,
+            Route::Settings { .. } => 7,
+            Route::Sync { .. } => 8,
+            Route::SyncPreview { .. } => 9,
+            Route::SyncStop { .. } => 10,
+            Route::SyncHistory { .. } => 11,
+            Route::AutoSync { .. } => 12,
+            Route::TenantDomains { .. } => 13,
+            Route::TenantGroups { .. } => 14,
+            Route::Users { .. } => 15,
+            Route::User { .. } => 16,
+            Route::Groups { .. } => 17,
+            Route::Group { .. } => 18,
+            Route::GroupMembers { .. } => 19,
+            Route::ProductAccess { .. } => 20,
+            Route::Domains { .. } => 21,
+            Route::Billing { .. } => 22,
+            Route::Saml { .. } => 23,
+            Route::Emails { .. } => 24,
+        }
+    }
+
+    #[test]
+    fn paths_name_every_route_once() {
+        for (i, template) in PATHS.iter().enumerate() {
+            let path = template
+                .replace("{org}", "acme")
+                .replace("{dir}", "d1")
+                .replace("{id}", "g1")
+                .replace("{file}", "app.js");
+            let route = Route::parse(&path).unwrap_or_else(|| panic!("{template} parses"));
+            assert_eq!(index(&route), i, "{template} is in its variant's place");
+        }
     }
 
     #[test]

@@ -203,7 +203,7 @@ fn malformed_json_is_400_and_not_json_is_415() {
         path,
         &token,
         "application/json; charset=utf-8",
-        b"[]",
+        b"{}",
     );
     assert_eq!(
         with_charset.status,
@@ -211,6 +211,7 @@ fn malformed_json_is_400_and_not_json_is_415() {
         "{}",
         with_charset.body
     );
+    assert_eq!(with_charset.body["error"]["fields"][0]["field"], "name");
 
     assert_eq!(h.writes(), before);
 }

@@ -305,3 +305,142 @@ fn with_authority_and_graph_urls_it_reads_that_graph_instead_of_the_built_in_one
     assert_eq!(names, ["Only Elsewhere"]);
     assert!(elsewhere.sim().stats().graph_requests > 0);
 }
+
+/// `idp-sync-local`'s cap on connections served at once and its deadline
+/// for a whole request (`api::local::MAX_CONNECTIONS`, `REQUEST_DEADLINE`).
+const MAX_CONNECTIONS: usize = api::local::MAX_CONNECTIONS;
+const DEADLINE: Duration = api::local::REQUEST_DEADLINE;
+
+/// A connection that has sent the start of a request and then nothing.
+fn stalled(local: &Local) -> TcpStream {
+    let mut stream = local.connect();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .expect("a partial head sent");
+    stream
+}
+
+/// The threads of process `pid` serving a connection right now (each is
+/// named `connection`).
+#[cfg(target_os = "linux")]
+fn connection_threads(pid: u32) -> usize {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc tasks");
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "connection")
+        .count()
+}
+
+#[test]
+fn a_client_trickling_header_lines_is_answered_408_and_cut_off_at_the_deadline() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let local = Local::start();
+    let mut stream = local.connect();
+    stream
+        .set_read_timeout(Some(DEADLINE * 3))
+        .expect("timeout set");
+    let started = Instant::now();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .expect("the request line sent");
+    // One more header line a second, forever: each read succeeds quickly,
+    // only the total is too slow.
+    let done = Arc::new(AtomicBool::new(false));
+    let mut writer = stream.try_clone().expect("a second handle");
+    let trickle = {
+        let done = Arc::clone(&done);
+        thread::spawn(move || {
+            let mut n = 0;
+            while !done.load(Ordering::Relaxed) {
+                thread::sleep(Duration::from_secs(1));
+                n += 1;
+                if writer
+                    .write_all(format!("X-Slow-{n}: a\r\n").as_bytes())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            n
+        })
+    };
+    let mut bytes = Vec::new();
+    let read = stream.read_to_end(&mut bytes);
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let lines_sent = trickle.join().expect("the trickling thread");
+    read.expect("the server answers and closes the connection");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.starts_with("HTTP/1.1 408 "), "{text}");
+    assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
+    assert!(
+        elapsed >= DEADLINE - Duration::from_millis(500)
+            && elapsed < DEADLINE + Duration::from_secs(3),
+        "cut off after {elapsed:?} ({lines_sent} header lines sent)"
+    );
+}
+
+#[test]
+fn while_slow_clients_hold_connections_a_normal_request_is_answered_promptly() {
+    let local = Local::start();
+    let slow: Vec<TcpStream> = (0..MAX_CONNECTIONS / 2).map(|_| stalled(&local)).collect();
+    // Let the server accept them all and start waiting on each.
+    thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let answer = exchange(local.connect(), &get("/healthz"));
+    let elapsed = started.elapsed();
+    assert_eq!(answer.status, 200);
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "answered after {elapsed:?} beside {} stalled connections",
+        slow.len()
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn connections_over_the_cap_wait_unserved_and_threads_stay_bounded() {
+    let local = Local::start();
+    let pid = local.child.id();
+    let over = MAX_CONNECTIONS + 32;
+    let started = Instant::now();
+    let slow: Vec<TcpStream> = (0..over).map(|_| stalled(&local)).collect();
+    // Give the server time to take up as many as it will.
+    let mut busy = connection_threads(pid);
+    let wait = Instant::now();
+    while busy < MAX_CONNECTIONS && wait.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(100));
+        busy = connection_threads(pid);
+    }
+    thread::sleep(Duration::from_millis(300));
+    busy = busy.max(connection_threads(pid));
+    assert_eq!(
+        busy, MAX_CONNECTIONS,
+        "connection threads with {over} stalled connections open"
+    );
+    // A request behind them waits its turn in the listen queue, is not
+    // refused, and is served once the stalled ones hit their deadline.
+    let answer = exchange(
+        {
+            let stream = local.connect();
+            stream
+                .set_read_timeout(Some(DEADLINE * 3))
+                .expect("timeout set");
+            stream
+        },
+        &get("/healthz"),
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(answer.status, 200);
+    assert!(
+        elapsed >= DEADLINE - Duration::from_secs(1)
+            && elapsed < DEADLINE * 2 + Duration::from_secs(3),
+        "answered after {elapsed:?}"
+    );
+    eprintln!(
+        "{over} stalled connections: {busy} connection threads; the next request was answered after {elapsed:?}"
+    );
+    drop(slow);
+}

@@ -22,7 +22,10 @@ pub enum ReadError {
     #[error("the connection closed before a request arrived")]
     Closed,
     #[error("reading the request: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+    /// The whole request did not arrive before the connection's deadline.
+    #[error("the request did not arrive in time")]
+    TimedOut,
     #[error("malformed request: {0}")]
     Malformed(&'static str),
     #[error("malformed request: {0}")]
@@ -35,12 +38,29 @@ pub enum ReadError {
     BodyTooLarge,
 }
 
+impl From<io::Error> for ReadError {
+    /// A read or write that failed with `TimedOut` ran out of the
+    /// connection's deadline; anything else is the connection failing.
+    fn from(error: io::Error) -> Self {
+        match error.kind() {
+            io::ErrorKind::TimedOut => ReadError::TimedOut,
+            _ => ReadError::Io(error),
+        }
+    }
+}
+
 impl ReadError {
     /// The answer the client should get, or `None` when the connection is
     /// gone or stalled and closing it is all there is to do.
     pub fn response(&self) -> Option<Response> {
         match self {
             ReadError::Closed | ReadError::Io(_) => None,
+            ReadError::TimedOut => Some(
+                ApiError::RequestTimeout {
+                    secs: super::REQUEST_DEADLINE.as_secs(),
+                }
+                .into_response(),
+            ),
             // Refused before reading it: the router would answer the same.
             ReadError::BodyTooLarge => Some(
                 ApiError::PayloadTooLarge {
@@ -285,6 +305,35 @@ mod tests {
         ] {
             let error = read(raw).0.expect_err("nothing to serve");
             assert!(error.response().is_none(), "{error}");
+        }
+    }
+
+    /// Gives `data`, then fails as a socket does whose deadline passed.
+    struct Stalls<'a>(&'a [u8]);
+
+    impl Read for Stalls<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            let n = self.0.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_request_cut_off_by_its_deadline_is_answered_408() {
+        for raw in [
+            &b"GET / HTTP/1.1\r\nHost: a\r\n"[..],
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n{}",
+        ] {
+            let mut input = io::BufReader::new(Stalls(raw));
+            let error = read_request(&mut input, &mut Vec::new()).expect_err("cut off");
+            assert!(matches!(error, ReadError::TimedOut), "{error}");
+            let response = error.response().expect("an answer");
+            assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
         }
     }
 
