@@ -134,6 +134,8 @@ where
         Route::Sync { org, dir } => app.sync_status(&org, &dir).await,
         Route::SyncStop { org, dir } => app.stop_sync(&org, &dir).await,
         Route::SyncHistory { org, dir } => app.sync_history(&org, &dir).await,
+        Route::SyncConfirm { org, dir } => app.confirm_removals(&org, &dir).await,
+        Route::SyncReject { org, dir } => app.reject_removals(&org, &dir).await,
         Route::Users { org } => app.list_users(&org, req).await,
         Route::User { org, id } => app.get_user(&org, &id).await,
         Route::Groups { org } => app.list_groups(&org, req).await,

@@ -42,6 +42,16 @@ pub enum Route {
         org: String,
         dir: String,
     },
+    /// `POST …/sync/confirm`: let a run held by the removal guard remove.
+    SyncConfirm {
+        org: String,
+        dir: String,
+    },
+    /// `POST …/sync/reject`: end a held run without removing anything.
+    SyncReject {
+        org: String,
+        dir: String,
+    },
     AutoSync {
         org: String,
         dir: String,
@@ -122,6 +132,8 @@ pub const PATHS: &[&str] = &[
     "/api/v1/orgs/{org}/billing",
     "/api/v1/orgs/{org}/saml",
     "/api/v1/orgs/{org}/emails",
+    "/api/v1/orgs/{org}/directories/{dir}/sync/confirm",
+    "/api/v1/orgs/{org}/directories/{dir}/sync/reject",
 ];
 
 impl Route {
@@ -166,6 +178,8 @@ impl Route {
             ["directories", dir, "sync", "preview"] => Route::SyncPreview { org, dir: d(dir) },
             ["directories", dir, "sync", "stop"] => Route::SyncStop { org, dir: d(dir) },
             ["directories", dir, "sync", "history"] => Route::SyncHistory { org, dir: d(dir) },
+            ["directories", dir, "sync", "confirm"] => Route::SyncConfirm { org, dir: d(dir) },
+            ["directories", dir, "sync", "reject"] => Route::SyncReject { org, dir: d(dir) },
             ["directories", dir, "auto-sync"] => Route::AutoSync { org, dir: d(dir) },
             ["directories", dir, "tenant", "domains"] => Route::TenantDomains { org, dir: d(dir) },
             ["directories", dir, "tenant", "groups"] => Route::TenantGroups { org, dir: d(dir) },
@@ -188,9 +202,12 @@ impl Route {
     pub fn allow(&self) -> &'static str {
         match self {
             Route::Healthz | Route::Console(_) => "GET",
-            Route::Orgs | Route::Tick | Route::SyncPreview { .. } | Route::SyncStop { .. } => {
-                "POST"
-            }
+            Route::Orgs
+            | Route::Tick
+            | Route::SyncPreview { .. }
+            | Route::SyncStop { .. }
+            | Route::SyncConfirm { .. }
+            | Route::SyncReject { .. } => "POST",
             Route::Directories { .. } => "GET, POST",
             Route::Settings { .. } | Route::Saml { .. } => "GET, PUT",
             Route::Sync { .. } => "GET, POST, DELETE",
@@ -232,6 +249,8 @@ impl Route {
             | Route::SyncPreview { org, .. }
             | Route::SyncStop { org, .. }
             | Route::SyncHistory { org, .. }
+            | Route::SyncConfirm { org, .. }
+            | Route::SyncReject { org, .. }
             | Route::AutoSync { org, .. }
             | Route::TenantDomains { org, .. }
             | Route::TenantGroups { org, .. }
@@ -316,6 +335,8 @@ mod tests {
             Route::Billing { .. } => 22,
             Route::Saml { .. } => 23,
             Route::Emails { .. } => 24,
+            Route::SyncConfirm { .. } => 25,
+            Route::SyncReject { .. } => 26,
         }
     }
 

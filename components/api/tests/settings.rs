@@ -38,7 +38,8 @@ fn settings_round_trip_with_etags_and_stale_versions_are_412() {
     assert_eq!(
         initial.body["settings"],
         json!({"auto_sync": false, "domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
-               "send_email": false, "keep_previous_groups": false})
+               "send_email": false, "keep_previous_groups": false,
+               "removal_guard": {"enabled": true, "max_users": 500, "max_percent": 20}})
     );
 
     let wanted = json!({"domains": {"mode": "only", "names": ["Contoso.com", "fabrikam.io"]},

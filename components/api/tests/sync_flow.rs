@@ -424,7 +424,8 @@ fn group_scope_flattens_nesting_and_a_dropped_group_loses_product_access() {
         .unwrap();
     assert!(billable > 0);
 
-    // Sales is dropped from the scope: the preview says so, and the run
+    // Sales is dropped from the scope: the preview says so, the removal
+    // guard holds the run until an admin confirms, and then the run
     // removes its product access.
     assert_eq!(
         h.put(&format!("{base}/settings"), &token, scope(&[&engineering]))
@@ -447,6 +448,43 @@ fn group_scope_flattens_nesting_and_a_dropped_group_loses_product_access() {
     let started = h.call(Method::POST, &format!("{base}/sync"), Some(&token), None);
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
     h.tick_until_idle("acme", &dir, &token);
+    let held = h.get(&format!("{base}/sync"), &token);
+    assert_eq!(
+        held.body["current"]["phase"], "awaiting_confirmation",
+        "{}",
+        held.body
+    );
+    let pending = &held.body["current"]["pending_removals"];
+    assert_eq!(
+        pending["access_removed"][0]["id"],
+        sales.as_str(),
+        "{pending}"
+    );
+    assert_eq!(
+        pending["access_removed"][0]["display_name"], "Sales",
+        "{pending}"
+    );
+    let untouched = h.get(&format!("/api/v1/orgs/acme/groups/{sales}"), &token);
+    assert_eq!(
+        untouched.body["group"]["product_access"], true,
+        "nothing removed yet"
+    );
+    let confirmed = h.call(
+        Method::POST,
+        &format!("{base}/sync/confirm"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    h.tick_until_idle("acme", &dir, &token);
+    let again = h.call(
+        Method::POST,
+        &format!("{base}/sync/confirm"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.code(), "nothing_to_confirm");
     let sales_now = h.get(&format!("/api/v1/orgs/acme/groups/{sales}"), &token);
     assert_eq!(
         sales_now.body["group"]["product_access"], false,

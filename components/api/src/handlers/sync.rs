@@ -79,6 +79,37 @@ where
         Ok(ok(&History { items }))
     }
 
+    /// Lets a run held by the removal guard remove what it would, then
+    /// advances it within this request's budget; answers the status (409
+    /// `nothing_to_confirm` when no run waits).
+    pub(crate) async fn confirm_removals(
+        &self,
+        org: &str,
+        dir: &str,
+    ) -> Result<Response, ApiError> {
+        let engine = self.engine();
+        let directory = engine.get_directory(org, dir).await?;
+        engine.confirm_removals(org, dir).await?;
+        let source = self.source_for(&directory)?;
+        if let Err(e) = engine
+            .advance(org, dir, &source, &self.mailer, self.config.budget())
+            .await
+        {
+            eprintln!(
+                "sync {org}/{dir}: confirmed run did not finish here, the scheduler resumes it: {e}"
+            );
+        }
+        Ok(ok(&engine.sync_status(org, dir).await?))
+    }
+
+    /// Ends a run held by the removal guard without removing anything;
+    /// answers the status (409 `nothing_to_confirm` when no run waits).
+    pub(crate) async fn reject_removals(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
+        let engine = self.engine();
+        engine.reject_removals(org, dir).await?;
+        Ok(ok(&engine.sync_status(org, dir).await?))
+    }
+
     /// Always refused with the reason (404 for an unknown directory).
     pub(crate) async fn stop_sync(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
         self.engine().stop_sync(org, dir).await?;

@@ -199,13 +199,15 @@ impl Harness {
             .to_owned()
     }
 
-    /// Ticks (operator) until the directory has no run in progress; returns
-    /// the number of ticks it took.
+    /// Ticks (operator) until the directory has no run in progress, or its
+    /// run waits for an admin to confirm removals; returns the number of
+    /// ticks it took.
     pub fn tick_until_idle(&self, org: &str, dir: &str, token: &str) -> usize {
         for ticks in 0..500 {
             let status = self.get(&format!("/api/v1/orgs/{org}/directories/{dir}/sync"), token);
             assert_eq!(status.status, StatusCode::OK, "{}", status.body);
-            if status.body["current"].is_null() {
+            let current = &status.body["current"];
+            if current.is_null() || current["phase"] == "awaiting_confirmation" {
                 return ticks;
             }
             let tick = self.call(Method::POST, "/api/v1/tick", Some(OPERATOR), None);
