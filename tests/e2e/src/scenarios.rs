@@ -543,6 +543,10 @@ impl Walk {
                 assert_eq!(last["result"], "completed", "the run failed: {last}");
                 return last;
             }
+            assert_ne!(
+                status["current"]["phase"], "awaiting_confirmation",
+                "the removal guard holds the run: {status}"
+            );
             assert!(
                 Instant::now() < deadline,
                 "the run did not finish in {RUN_TIMEOUT:?}: {status}"
@@ -749,7 +753,39 @@ impl Walk {
             preview.text
         );
         self.start_sync();
+        // Legal had product access: the removal guard holds the run until
+        // the admin confirms, and nothing is removed meanwhile.
+        let held = self.wait_until_held();
+        let pending = &held["current"]["pending_removals"];
+        assert!(
+            pending["access_removed"]
+                .to_string()
+                .contains(&self.groups.legal),
+            "{held}"
+        );
+        assert_eq!(self.billable(), 13, "nothing removed before confirmation");
+        let confirmed = self.admin("POST", &self.dir_path("/sync/confirm"), None);
+        expect(&confirmed, 200, "confirm the removals");
         self.wait();
+    }
+
+    /// Pumps ticks until the current run waits for the admin's
+    /// confirmation of its removals; returns the status.
+    fn wait_until_held(&self) -> Value {
+        let deadline = Instant::now() + RUN_TIMEOUT;
+        loop {
+            let status = self.sync_status();
+            if status["current"]["phase"] == "awaiting_confirmation" {
+                return status;
+            }
+            assert!(
+                status["current"].is_object() && Instant::now() < deadline,
+                "the run was to wait for confirmation: {status}"
+            );
+            let tick = self.call("POST", "/api/v1/tick", Some(&self.operator), None);
+            expect(&tick, 200, "tick");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     fn dropped_group(&mut self) {
