@@ -12,19 +12,7 @@ fn small_tenant() -> Env {
     let mut env = Env::new();
     // Seal staged pages into chunk keys after every page or two.
     env.config.seal_bytes = 300;
-    env.tenant
-        .domain("contoso.com", true)
-        .domain("fabrikam.com", false);
-    env.tenant.set_page_size(2);
-    env.tenant.put_users(people("a", 9, "contoso.com"));
-    env.tenant.put_users(people("b", 1, "fabrikam.com"));
-    env.tenant
-        .put_group("eng", "Engineering")
-        .put_group("ops", "Ops")
-        .put_group("sales", "Sales");
-    for u in ["a00000", "a00001", "a00002"] {
-        env.tenant.add_user_to("eng", u);
-    }
+    common::small_tenant(&env.tenant);
     env
 }
 

@@ -23,7 +23,7 @@
 //! `IDP_SYNC_SEED=n` runs that one schedule again.
 mod common;
 
-use common::{HOUR, ORG, RecordingMailer, T0, people};
+use common::{HOUR, ORG, RecordingMailer, T0};
 use engine::ports::{Clock, Store, StoreError};
 use engine::testing::MemoryTenant;
 use engine::*;
@@ -259,39 +259,12 @@ fn world(scheduled: bool) -> World {
         dir: String::new(),
         changed_for_three: AtomicBool::new(false),
     };
-    w.tenant
-        .domain("contoso.com", true)
-        .domain("fabrikam.com", false);
-    w.tenant.set_page_size(2);
-    w.tenant.put_users(people("a", 9, "contoso.com"));
-    w.tenant.put_users(people("b", 1, "fabrikam.com"));
-    w.tenant
-        .put_group("eng", "Engineering")
-        .put_group("ops", "Ops")
-        .put_group("sales", "Sales");
-    for u in ["a00000", "a00001", "a00002"] {
-        w.tenant.add_user_to("eng", u);
-    }
+    common::small_tenant(&w.tenant);
     for u in ["a00003", "b00000"] {
         w.tenant.add_user_to("ops", u);
     }
     w.tenant.add_user_to("sales", "a00005").nest("eng", "ops");
-    let dir = block(async {
-        let e = w.engine();
-        e.create_org(ORG, "Acme", vec![1, 2, 3]).await.expect("org");
-        e.connect_directory(
-            ORG,
-            NewDirectory {
-                name: "Acme Entra".into(),
-                tenant_id: "tenant-1".into(),
-                client_id: "client-1".into(),
-                sealed_secret: vec![9; 32],
-            },
-        )
-        .await
-        .expect("directory")
-        .id
-    });
+    let dir = block(common::acme_with_a_directory(&w.engine()));
     World {
         dir: dir.to_string(),
         ..w

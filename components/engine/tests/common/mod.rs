@@ -90,22 +90,7 @@ impl Env {
             mailer: RecordingMailer::default(),
             dir: String::new(),
         };
-        let dir = block(async {
-            let e = env.engine();
-            e.create_org(ORG, "Acme", vec![1, 2, 3]).await.unwrap();
-            e.connect_directory(
-                ORG,
-                NewDirectory {
-                    name: "Acme Entra".into(),
-                    tenant_id: "tenant-1".into(),
-                    client_id: "client-1".into(),
-                    sealed_secret: vec![9; 32],
-                },
-            )
-            .await
-            .unwrap()
-            .id
-        });
+        let dir = block(acme_with_a_directory(&env.engine()));
         Env {
             dir: dir.to_string(),
             ..env
@@ -261,6 +246,45 @@ impl Env {
         block(self.engine().list_emails(ORG, None, 500))
             .unwrap()
             .items
+    }
+}
+
+/// Creates org `acme` with one directory connected; returns its id.
+pub async fn acme_with_a_directory<S: engine::ports::Store, C: engine::ports::Clock>(
+    e: &Engine<'_, S, C>,
+) -> String {
+    e.create_org(ORG, "Acme", vec![1, 2, 3]).await.unwrap();
+    e.connect_directory(
+        ORG,
+        NewDirectory {
+            name: "Acme Entra".into(),
+            tenant_id: "tenant-1".into(),
+            client_id: "client-1".into(),
+            sealed_secret: vec![9; 32],
+        },
+    )
+    .await
+    .unwrap()
+    .id
+    .to_string()
+}
+
+/// Two domains (`fabrikam.com` unverified), ten users (`a00000`-`a00008`
+/// on contoso.com, `b00000` on fabrikam.com), groups `eng` (three users),
+/// `ops` and `sales`; pages of two users.
+pub fn small_tenant(tenant: &MemoryTenant) {
+    tenant
+        .domain("contoso.com", true)
+        .domain("fabrikam.com", false);
+    tenant.set_page_size(2);
+    tenant.put_users(people("a", 9, "contoso.com"));
+    tenant.put_users(people("b", 1, "fabrikam.com"));
+    tenant
+        .put_group("eng", "Engineering")
+        .put_group("ops", "Ops")
+        .put_group("sales", "Sales");
+    for u in ["a00000", "a00001", "a00002"] {
+        tenant.add_user_to("eng", u);
     }
 }
 
