@@ -82,7 +82,7 @@ function pendingRemovalsDetails(pending = {}) {
         'p',
         null,
         `${leaving.toLocaleString()} of ${plural(before, 'synced user')} would leave the scope`,
-        leaving > allowed ? `; more than ${plural(allowed, 'user')} leaving need your confirmation.` : '.',
+        leaving > allowed ? `; we ask you first when more than ${plural(allowed, 'user')} would leave.` : '.',
         ' They keep their accounts but are no longer synced and lose their group memberships.',
       ),
     );
@@ -166,14 +166,20 @@ export async function renderStatus(container, dir, initial) {
     try {
       await post(dirPath(dir, `/sync/${action}`));
     } catch (error) {
-      guardError.textContent =
+      const message =
         error.code === 'nothing_to_confirm'
-          ? `This sync is no longer waiting (someone may have decided already): ${error.message}`
+          ? `This sync is no longer waiting for you: someone may have decided already (${error.message}).`
           : `Couldn’t ${action} the removals: ${error.message}`;
-      guardError.hidden = false;
-      guardError.focus();
       buttons.forEach((b) => (b.disabled = false));
       await refresh();
+      if (guardPanel.hidden) {
+        // No run waits any more: said by the page's other buttons, where focus goes.
+        showActionError({ message });
+      } else {
+        guardError.textContent = message;
+        guardError.hidden = false;
+        guardError.focus();
+      }
       return;
     }
     buttons.forEach((b) => (b.disabled = false));
