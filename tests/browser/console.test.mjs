@@ -235,7 +235,11 @@ test('live progress shows the phase, a progress bar and throttling while the run
     const bar = page.getByRole('progressbar', { name: 'Sync in progress' });
     assert.ok(Number(await bar.getAttribute('value')) > 0, 'the progress bar has moved');
     await page.locator('.run-card .phase strong').filter({ hasText: /\w/ }).waitFor();
-    await page.locator('.run-card').getByText('Microsoft Graph asked us to slow down').waitFor({ timeout: SYNC_TIMEOUT_MS });
+    // Each throttled request is a failed attempt: when the next one is, why, and when the run gives up.
+    await page
+      .locator('.run-card')
+      .getByText(/^Waiting to try again at .+ \(attempt \d+ failed: .+\); gives up at .+\.$/)
+      .waitFor({ timeout: SYNC_TIMEOUT_MS });
     await screenshot(page, 'sync-progress');
     // Polling redraws the progress, but never takes the keyboard focus away.
     await page.getByRole('button', { name: /^Turn (on|off) automatic syncing$/ }).focus();
@@ -268,6 +272,125 @@ async function syncViaApi(org, dir, settings) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/** Saves `settings` (when given), starts a sync through the API and waits until the removal guard holds it; returns the status. */
+async function syncUntilHeld(org, dir, settings) {
+  const base = `/api/v1/orgs/${org.id}/directories/${dir}`;
+  if (settings) await api('PUT', `${base}/settings`, { token: org.token, body: settings });
+  await api('POST', `${base}/sync`, { token: org.token });
+  const deadline = Date.now() + SYNC_TIMEOUT_MS;
+  for (;;) {
+    const status = await api('GET', `${base}/sync`, { token: org.token });
+    if (status.current?.phase === 'awaiting_confirmation') return status;
+    assert.ok(status.current, `the removal guard was to hold the run: ${JSON.stringify(status.last)}`);
+    assert.ok(Date.now() < deadline, 'the removal guard holds the run in time');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const productAccess = async (org, id) => (await api('GET', `/api/v1/orgs/${org.id}/groups/${id}`, { token: org.token })).group.product_access;
+
+test('a sync that would remove product access waits on the status page: Reject keeps everything, Confirm removes it', async () => {
+  const { org, dir, page } = await signedInWithTenant();
+  // Partners' members are guests: they sync in every org, whoever claimed the tenant's domains.
+  const partners = await tenantGroup(org, dir, 'Partners');
+  const contractors = await tenantGroup(org, dir, 'Contractors');
+  const settings = (groupIds) => ({
+    domains: { mode: 'all' },
+    scope: { mode: 'groups', group_ids: groupIds },
+    send_email: false,
+    keep_previous_groups: false,
+  });
+  await syncViaApi(org, dir, settings([partners.id, contractors.id]));
+  await api('PUT', `/api/v1/orgs/${org.id}/groups/${partners.id}/product-access`, { token: org.token, body: { enabled: true } });
+
+  // Dropping Partners from the scope would take its product access away: the guard holds the run.
+  const held = await syncUntilHeld(org, dir, settings([contractors.id]));
+  assert.ok(held.current.pending_removals.access_removed.some((g) => g.id === partners.id), 'Partners would lose access');
+  await page.goto(`${baseUrl()}/#/directories/${dir}/status`);
+  const panel = page.getByRole('region', { name: 'This sync is waiting for you' });
+  await panel.getByText('Nothing has been removed yet.').waitFor();
+  await panel.getByRole('list', { name: 'Groups that would lose product access' }).getByText('Partners', { exact: true }).waitFor();
+  await page.locator('.run-card .phase').getByText('Waiting for your confirmation').waitFor();
+
+  // Polling keeps the panel up to date, but never takes the keyboard focus from its buttons.
+  const reject = panel.getByRole('button', { name: 'Reject removals' });
+  await reject.focus();
+  await page.waitForTimeout(2500);
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Reject removals');
+  await screenshot(page, 'sync-awaiting-confirmation');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the waiting panel overflows by ${overflow}px at 390px`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  await page.keyboard.press('Enter');
+  await panel.waitFor({ state: 'hidden' });
+  await page.locator('.facts').getByText('Rejected', { exact: true }).waitFor();
+  const rejected = page.locator('.history details').first();
+  await rejected.locator('summary').getByText('Rejected', { exact: true }).waitFor();
+  await rejected.locator('summary').click();
+  await rejected.getByText(/^Rejected: an admin rejected the removals/).waitFor();
+  assert.equal(await productAccess(org, partners.id), true, 'rejecting kept the product access');
+
+  // The next sync decides again: held once more, and this time confirmed.
+  await syncUntilHeld(org, dir);
+  await panel.getByRole('list', { name: 'Groups that would lose product access' }).getByText('Partners', { exact: true }).waitFor();
+  // A failed decision is said by the buttons, and the run still waits.
+  const confirmUrl = `**/api/v1/orgs/${org.id}/directories/${dir}/sync/confirm`;
+  await page.route(confirmUrl, (route) =>
+    route.fulfill({
+      status: 503,
+      contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'store_error', message: 'the store is busy; try again' } }),
+    }),
+  );
+  await panel.getByRole('button', { name: 'Confirm removals' }).click();
+  const alert = panel.getByRole('alert');
+  await alert.getByText('Couldn’t confirm the removals: the store is busy; try again').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'alert');
+  await page.unroute(confirmUrl);
+  await panel.getByRole('button', { name: 'Confirm removals' }).click();
+  await page.locator('.facts').getByText('Completed', { exact: true }).waitFor({ timeout: SYNC_TIMEOUT_MS });
+  await panel.waitFor({ state: 'hidden' });
+  assert.equal(await productAccess(org, partners.id), false, 'confirming removed the product access');
+  await finish(page);
+});
+
+test('the removal guard settings round trip: limits errors by their inputs, turned off stays off', async () => {
+  const { org, dir, page } = await signedInWithTenant();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  const guard = page.getByRole('group', { name: 'Removal guard' });
+  const enabled = guard.getByLabel('Ask before removing many users or any product access');
+  const maxUsers = guard.getByLabel('Ask when more than this many synced users would leave');
+  const maxPercent = guard.getByLabel('Ask when more than this percentage of synced users would leave');
+  assert.ok(await enabled.isChecked(), 'on by default');
+  assert.equal(await maxUsers.inputValue(), '500');
+  assert.equal(await maxPercent.inputValue(), '20');
+
+  await maxPercent.fill('101');
+  await page.getByRole('button', { name: 'Save and sync later' }).click();
+  const error = page.locator('[data-field="removal_guard.max_percent"] > .field-error');
+  await error.waitFor();
+  assert.notEqual((await error.textContent()).trim(), '');
+  assert.equal(await maxPercent.getAttribute('aria-invalid'), 'true');
+
+  await maxPercent.fill('25');
+  await enabled.uncheck();
+  await maxUsers.waitFor({ state: 'hidden' });
+  await page.getByRole('button', { name: 'Save and sync later' }).click();
+  await page.locator('main').getByText('Settings saved').waitFor();
+  const { settings } = await api('GET', `/api/v1/orgs/${org.id}/directories/${dir}/settings`, { token: org.token });
+  assert.deepEqual(settings.removal_guard, { enabled: false, max_users: 500, max_percent: 25 });
+
+  await page.reload();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  assert.equal(await enabled.isChecked(), false, 'still off after a reload');
+  assert.ok(await maxUsers.isHidden(), 'the limits are hidden while the guard is off');
+  await enabled.check();
+  assert.equal(await maxPercent.inputValue(), '25');
+  await finish(page);
+});
 
 test('the confirmation of a later sync lists the groups added and removed since the previous one', async () => {
   const { org, dir, page } = await signedInWithTenant();

@@ -13,13 +13,21 @@ const PHASES = [
   ['emails', 'Sending emails to new users'],
 ];
 
+// Held by the removal guard in the middle of applying changes, before anything is removed.
+const AWAITING = 'awaiting_confirmation';
+
 export function phaseLabel(phase) {
+  if (phase === AWAITING) return 'Waiting for your confirmation';
   return PHASES.find(([key]) => key === phase)?.[1] ?? String(phase ?? 'Starting');
 }
 
+/** Whether the removal guard holds the run until an admin confirms or rejects its removals. */
+export const isAwaitingConfirmation = (run) => run?.phase === AWAITING;
+
 /** 0-100 by how far through its phases the run is (the engine does not know totals ahead). */
 export function percentDone(run) {
-  const index = PHASES.findIndex(([key]) => key === run.phase);
+  const phase = run.phase === AWAITING ? 'finalize' : run.phase;
+  const index = PHASES.findIndex(([key]) => key === phase);
   return index < 0 ? 0 : Math.round((100 * (index + 0.5)) / PHASES.length);
 }
 
@@ -57,9 +65,12 @@ function numbers(pairs) {
 }
 
 const isFailed = (run) => run.result === 'failed';
+const isRejected = (run) => run.result === 'rejected';
 
 export function resultBadge(run) {
-  return isFailed(run) ? h('span', { class: 'badge bad' }, 'Failed') : h('span', { class: 'badge ok' }, 'Completed');
+  if (isFailed(run)) return h('span', { class: 'badge bad' }, 'Failed');
+  if (isRejected(run)) return h('span', { class: 'badge warn' }, 'Rejected');
+  return h('span', { class: 'badge ok' }, 'Completed');
 }
 
 export const triggerLabel = (run) => (run.trigger === 'scheduled' ? 'Automatic' : 'Manual');
@@ -120,9 +131,18 @@ function troubleshootingLog(run) {
   );
 }
 
+/**
+ * The counts of a run without what it would remove: a rejected run removed
+ * nothing, and a held one has removed nothing yet.
+ */
+export function countsRemovingNothing(counts = {}) {
+  return { ...counts, users_left_scope: undefined, access_removed: [] };
+}
+
 /** One finished run in the history: a disclosure with its summary and log. */
 export function historyItem(run) {
   const took = duration(run);
+  const counts = isRejected(run) ? countsRemovingNothing(run.counts) : run.counts;
   return h(
     'li',
     null,
@@ -142,8 +162,9 @@ export function historyItem(run) {
         'div',
         { class: 'run-details' },
         isFailed(run) ? h('p', { class: 'form-error' }, `The sync failed and removed nothing: ${run.error}`) : null,
-        summaryCounts(run.counts),
-        skippedDetails(run.counts),
+        isRejected(run) ? h('p', { class: 'notice warning' }, `Rejected: ${run.reason ?? 'an admin rejected the removals; nothing was removed'}`) : null,
+        summaryCounts(counts),
+        skippedDetails(counts),
         h('h4', null, 'Troubleshooting log'),
         troubleshootingLog(run),
       ),

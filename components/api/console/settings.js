@@ -1,8 +1,13 @@
 // The sync settings form: automatic syncing, domains, users and groups,
-// emails to new users and previously synced groups; Sync and Save and sync later.
+// emails to new users, previously synced groups and the removal guard; Sync
+// and Save and sync later.
 
 import { get, put, dirPath, listOf, groupName } from './api.js';
-import { h, newId, formError, showErrors, clearErrors, announce, plural } from './ui.js';
+import { h, newId, formError, showErrors, clearErrors, announce, plural, textField } from './ui.js';
+
+// The removal guard's limits: the API's defaults and ranges.
+const GUARD_MAX_USERS = { fallback: 500, min: 1, max: 1_000_000 };
+const GUARD_MAX_PERCENT = { fallback: 20, min: 1, max: 100 };
 import { confirmAndSync, setAutoSync } from './sync.js';
 
 // The settings as the API sends them <-> the form's state. Only these two
@@ -17,6 +22,28 @@ function fromApi(data) {
     groups: (s.scope?.group_ids ?? []).map((id) => ({ id })),
     sendEmail: Boolean(s.send_email),
     keepPrevious: Boolean(s.keep_previous_groups),
+    // Absent means the default: on, 500 users, 20 %.
+    guardEnabled: s.removal_guard?.enabled !== false,
+    guardMaxUsers: String(s.removal_guard?.max_users ?? GUARD_MAX_USERS.fallback),
+    guardMaxPercent: String(s.removal_guard?.max_percent ?? GUARD_MAX_PERCENT.fallback),
+  };
+}
+
+/** A whole number typed in a limit's input, or the text as typed (so the API names the field). */
+const typedNumber = (text) => (/^\s*\d+\s*$/.test(text) ? Number(text) : text);
+const inRange = (value, { min, max }) => Number.isInteger(value) && value >= min && value <= max;
+
+// While the guard is on its limits go as typed (the API says what is wrong
+// with them, next to them); while it is off they are hidden, so only valid
+// ones are kept for when it is turned back on.
+function guardToApi(state) {
+  const maxUsers = typedNumber(state.guardMaxUsers);
+  const maxPercent = typedNumber(state.guardMaxPercent);
+  if (state.guardEnabled) return { enabled: true, max_users: maxUsers, max_percent: maxPercent };
+  return {
+    enabled: false,
+    ...(inRange(maxUsers, GUARD_MAX_USERS) ? { max_users: maxUsers } : {}),
+    ...(inRange(maxPercent, GUARD_MAX_PERCENT) ? { max_percent: maxPercent } : {}),
   };
 }
 
@@ -30,6 +57,7 @@ function toApi(state) {
         : { mode: 'all_users_and_groups' },
     send_email: state.sendEmail,
     keep_previous_groups: state.keepPrevious,
+    removal_guard: guardToApi(state),
   };
 }
 
@@ -275,6 +303,35 @@ export async function renderSettings(container, dir, { hasSynced, running, autoS
   const groups = groupPicker(dir, state);
   domains.hidden = state.domainsMode !== 'only';
   groups.hidden = state.scopeMode !== 'groups';
+  const guardLimits = h(
+    'div',
+    { class: 'guard-limits' },
+    textField({
+      label: 'Ask when more than this many synced users would leave',
+      name: 'removal_guard_max_users',
+      field: 'removal_guard.max_users',
+      type: 'number',
+      value: state.guardMaxUsers,
+      hint: `From ${GUARD_MAX_USERS.min} to ${GUARD_MAX_USERS.max.toLocaleString()}; ${GUARD_MAX_USERS.fallback} unless you change it.`,
+      min: String(GUARD_MAX_USERS.min),
+      max: String(GUARD_MAX_USERS.max),
+      step: '1',
+      inputmode: 'numeric',
+    }),
+    textField({
+      label: 'Ask when more than this percentage of synced users would leave',
+      name: 'removal_guard_max_percent',
+      field: 'removal_guard.max_percent',
+      type: 'number',
+      value: state.guardMaxPercent,
+      hint: `From ${GUARD_MAX_PERCENT.min} to ${GUARD_MAX_PERCENT.max} %; ${GUARD_MAX_PERCENT.fallback} % unless you change it. The lower of the two limits applies.`,
+      min: String(GUARD_MAX_PERCENT.min),
+      max: String(GUARD_MAX_PERCENT.max),
+      step: '1',
+      inputmode: 'numeric',
+    }),
+  );
+  guardLimits.hidden = !state.guardEnabled;
 
   const saved = h('div', { class: 'notice success', hidden: true });
   const form = h(
@@ -317,6 +374,19 @@ export async function renderSettings(container, dir, { hasSynced, running, autoS
         'Groups you synced before stay in the sync, so you don’t need to grant them product access again.',
       ),
     ),
+    group(
+      'Removal guard',
+      'removal_guard',
+      h('p', { class: 'hint' }, 'A sync that would take many users out of the sync, or product access from any group, stops before it removes anything and waits for you to confirm or reject on the Sync status page.'),
+      checkbox(
+        'removal_guard_enabled',
+        'removal_guard.enabled',
+        state.guardEnabled,
+        'Ask before removing many users or any product access',
+        'Turned off, every sync removes what it must without asking.',
+      ),
+      guardLimits,
+    ),
     formError(),
     saved,
     h(
@@ -341,6 +411,16 @@ export async function renderSettings(container, dir, { hasSynced, running, autoS
     }
     if (name === 'send_email') state.sendEmail = event.target.checked;
     if (name === 'keep_previous_groups') state.keepPrevious = event.target.checked;
+    if (name === 'removal_guard_enabled') {
+      state.guardEnabled = event.target.checked;
+      guardLimits.hidden = !state.guardEnabled;
+    }
+  });
+  // Typed limits are kept as they are typed, so Enter in one saves what it shows.
+  form.addEventListener('input', (event) => {
+    const { name, value } = event.target;
+    if (name === 'removal_guard_max_users') state.guardMaxUsers = value;
+    if (name === 'removal_guard_max_percent') state.guardMaxPercent = value;
   });
 
   const save = async () => {

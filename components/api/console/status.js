@@ -1,10 +1,20 @@
 // Sync status: the run in progress (polled), last and next sync, automatic
 // syncing, and the history of finished runs.
 
-import { get, dirPath, listOf, nameGroups } from './api.js';
-import { h, timeEl, announce, takeFlash, loadFailed, newId } from './ui.js';
+import { get, post, dirPath, listOf, nameGroups } from './api.js';
+import { h, timeEl, clockEl, announce, takeFlash, loadFailed, newId, plural } from './ui.js';
 import { confirmAndSync, setAutoSync } from './sync.js';
-import { phaseLabel, percentDone, progressCounts, skippedDetails, resultBadge, historyItem, triggerLabel } from './runs.js';
+import {
+  phaseLabel,
+  percentDone,
+  progressCounts,
+  skippedDetails,
+  resultBadge,
+  historyItem,
+  triggerLabel,
+  isAwaitingConfirmation,
+  countsRemovingNothing,
+} from './runs.js';
 
 const POLL_ACTIVE_MS = 1000;
 const POLL_IDLE_MS = 10000;
@@ -19,13 +29,30 @@ export function normalizeStatus(data) {
   };
 }
 
+/** Why the run waits, when it does: the next attempt, the failure and when it gives up. */
+function waitingNote(run) {
+  if (!run.waiting_until) return null;
+  if (!run.failed_attempts) {
+    const waitSecs = Math.max(1, Math.round((run.waiting_until - Date.now()) / 1000));
+    return h('p', { class: 'hint' }, `Microsoft Graph asked us to slow down; the sync resumes in about ${waitSecs} s.`);
+  }
+  return h(
+    'p',
+    { class: 'notice warning waiting' },
+    'Waiting to try again at ',
+    clockEl(run.waiting_until),
+    ` (attempt ${Number(run.failed_attempts).toLocaleString()} failed: ${run.last_error ?? 'unknown error'})`,
+    run.gives_up_at ? ['; gives up at ', clockEl(run.gives_up_at)] : null,
+    '.',
+  );
+}
+
 function currentRunCard(run) {
   const labelId = newId('progress-label');
   const percent = percentDone(run);
-  const waitSecs = run.waiting_until ? Math.max(1, Math.round((run.waiting_until - Date.now()) / 1000)) : 0;
-  const waiting = waitSecs
-    ? h('p', { class: 'hint' }, `Microsoft Graph asked us to slow down; the sync resumes in about ${waitSecs} s.`)
-    : null;
+  const waiting = waitingNote(run);
+  // A held run has removed nothing yet: the guard panel says what it would remove.
+  const counts = isAwaitingConfirmation(run) ? countsRemovingNothing(run.counts) : run.counts;
   return h(
     'section',
     { class: 'card run-card', 'aria-labelledby': labelId },
@@ -33,10 +60,50 @@ function currentRunCard(run) {
     h('p', { class: 'phase' }, h('strong', null, phaseLabel(run.phase)), ' · started ', timeEl(run.started_at), ` · ${triggerLabel(run)}`),
     h('progress', { max: '100', value: String(percent), 'aria-labelledby': labelId, 'aria-valuetext': `${percent}% · ${phaseLabel(run.phase)}` }),
     waiting,
-    progressCounts(run.counts),
-    skippedDetails(run.counts),
+    progressCounts(counts),
+    skippedDetails(counts),
     h('p', { class: 'hint' }, 'A sync can’t be stopped once it has started. Changes to the settings apply to the next sync.'),
   );
+}
+
+/** What the held run would remove, as the removal guard reports it (`pending_removals`). */
+function pendingRemovalsDetails(pending = {}) {
+  const leaving = Number(pending.users_leaving ?? 0);
+  const before = Number(pending.users_synced_before ?? 0);
+  const allowed = Number(pending.users_allowed ?? 0);
+  const sample = pending.sample ?? [];
+  const access = pending.access_removed ?? [];
+  const parts = [
+    h('p', null, h('strong', null, 'Nothing has been removed yet.'), ' This sync would make these changes and stops until you decide.'),
+  ];
+  if (leaving) {
+    parts.push(
+      h(
+        'p',
+        null,
+        `${leaving.toLocaleString()} of ${plural(before, 'synced user')} would leave the scope`,
+        leaving > allowed ? `; we ask you first when more than ${plural(allowed, 'user')} would leave.` : '.',
+        ' They keep their accounts but are no longer synced and lose their group memberships.',
+      ),
+    );
+  } else {
+    parts.push(h('p', null, 'No synced user would leave the scope.'));
+  }
+  if (sample.length) {
+    const titleId = newId('guard-sample');
+    parts.push(
+      h('h3', { id: titleId }, leaving > sample.length ? `Some of the users who would leave (${sample.length} of ${leaving.toLocaleString()})` : 'Users who would leave'),
+      h('ul', { class: 'guard-list', 'aria-labelledby': titleId }, sample.map((upn) => h('li', { class: 'mono' }, upn))),
+    );
+  }
+  if (access.length) {
+    const titleId = newId('guard-access');
+    parts.push(
+      h('h3', { id: titleId }, 'Groups that would lose product access'),
+      h('ul', { class: 'guard-list', 'aria-labelledby': titleId }, access.map((g) => h('li', null, g.display_name || g.id))),
+    );
+  }
+  return parts;
 }
 
 /** The facts of the "Last and next sync" card. */
@@ -66,6 +133,91 @@ export async function renderStatus(container, dir, initial) {
   const history = h('ol', { class: 'history' });
   const historyError = h('div');
   const phaseAnnouncer = h('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
+  const lastNextTitle = h('h2', { id: 'last-next', tabindex: '-1' }, 'Last and next sync');
+
+  // The removal guard's panel: built once and shown while the run waits, so
+  // polling redraws only its details and never takes the focus from its buttons.
+  const guardTitleId = newId('guard-title');
+  const guardDetails = h('div');
+  const confirmButton = h('button', { type: 'button' }, 'Confirm removals');
+  const rejectButton = h('button', { type: 'button', class: 'secondary' }, 'Reject removals');
+  const guardError = h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
+  const guardPanel = h(
+    'section',
+    { class: 'card guard-panel', role: 'region', 'aria-labelledby': guardTitleId, hidden: true },
+    h('h2', { id: guardTitleId, tabindex: '-1' }, 'This sync is waiting for you'),
+    guardDetails,
+    h(
+      'ul',
+      { class: 'hint guard-choices' },
+      h('li', null, h('strong', null, 'Confirm removals'), ': the sync removes them and completes.'),
+      h('li', null, h('strong', null, 'Reject removals'), ': everything stays as it is and this sync ends. The next sync decides again.'),
+    ),
+    h('div', { class: 'actions' }, confirmButton, rejectButton),
+    guardError,
+  );
+  let guardShown = '';
+
+  async function decide(action) {
+    const buttons = [confirmButton, rejectButton];
+    buttons.forEach((b) => (b.disabled = true));
+    guardError.hidden = true;
+    guardError.textContent = '';
+    try {
+      await post(dirPath(dir, `/sync/${action}`));
+    } catch (error) {
+      const message =
+        error.code === 'nothing_to_confirm'
+          ? `This sync is no longer waiting for you: someone may have decided already (${error.message}).`
+          : `Couldn’t ${action} the removals: ${error.message}`;
+      buttons.forEach((b) => (b.disabled = false));
+      await refresh();
+      if (guardPanel.hidden) {
+        // No run waits any more: said by the page's other buttons, where focus goes.
+        showActionError({ message });
+      } else {
+        guardError.textContent = message;
+        guardError.hidden = false;
+        guardError.focus();
+      }
+      return;
+    }
+    buttons.forEach((b) => (b.disabled = false));
+    await refresh();
+    // The panel closes once the decision is made: focus goes on to the run, or the last sync.
+    if (guardPanel.hidden) (runSlot.querySelector('h2') ?? lastNextTitle).focus();
+    announce(
+      action === 'confirm'
+        ? 'Removals confirmed: the sync goes on and removes them.'
+        : 'Removals rejected: nothing was removed and this sync ended.',
+    );
+  }
+  confirmButton.addEventListener('click', () => decide('confirm'));
+  rejectButton.addEventListener('click', () => decide('reject'));
+
+  /** Shows the guard panel while the run waits; its details are redrawn only when they change. */
+  function drawGuard() {
+    const run = status.current;
+    const held = isAwaitingConfirmation(run);
+    const hadFocus = guardPanel.contains(document.activeElement);
+    if (held) {
+      const key = JSON.stringify([run.run_id, run.pending_removals]);
+      if (key !== guardShown) {
+        guardDetails.replaceChildren(...pendingRemovalsDetails(run.pending_removals ?? {}));
+        guardShown = key;
+      }
+    } else {
+      guardShown = '';
+    }
+    if (guardPanel.hidden === held) {
+      guardPanel.hidden = !held;
+      if (!held) {
+        guardError.hidden = true;
+        // Focus in the panel that just closed goes on to what follows: the run, or the last sync.
+        if (hadFocus) (runSlot.querySelector('h2') ?? lastNextTitle).focus();
+      }
+    }
+  }
 
   // Failures of the buttons below, shown next to them and announced.
   const actionError = h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
@@ -127,6 +279,7 @@ export async function renderStatus(container, dir, initial) {
 
   function draw() {
     runSlot.replaceChildren(...(status.current ? [currentRunCard(status.current)] : []));
+    drawGuard();
     facts.replaceChildren(...lastNextFacts(status));
     toggle.textContent = status.autoSync ? 'Turn off automatic syncing' : 'Turn on automatic syncing';
     syncButton.disabled = Boolean(status.current);
@@ -149,7 +302,9 @@ export async function renderStatus(container, dir, initial) {
     if (stopped) return;
     await draw();
     if (status.current && status.current.phase !== previousPhase) {
-      phaseAnnouncer.textContent = `Sync: ${phaseLabel(status.current.phase)}`;
+      phaseAnnouncer.textContent = isAwaitingConfirmation(status.current)
+        ? 'The sync is waiting for you: confirm or reject its removals.'
+        : `Sync: ${phaseLabel(status.current.phase)}`;
     }
     if (wasActive && !status.current) {
       phaseAnnouncer.textContent = status.last ? `Sync finished: ${resultBadge(status.last).textContent}.` : 'Sync finished.';
@@ -167,11 +322,12 @@ export async function renderStatus(container, dir, initial) {
 
   container.replaceChildren(
     ...[flash].filter(Boolean),
+    guardPanel,
     runSlot,
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'last-next' },
-      h('h2', { id: 'last-next' }, 'Last and next sync'),
+      lastNextTitle,
       facts,
       h(
         'div',

@@ -176,6 +176,17 @@ export function timeEl(value, fallback = '—') {
   return h('time', { datetime: date.toISOString() }, dateFormat.format(date));
 }
 
+const clockFormat = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+const dateClockFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** A `<time>` to the second (with the date when not today): for waits of seconds or minutes. */
+export function clockEl(value, fallback = '—') {
+  const date = toDate(value);
+  if (!date) return h('span', null, fallback);
+  const today = date.toDateString() === new Date().toDateString();
+  return h('time', { datetime: date.toISOString() }, (today ? clockFormat : dateClockFormat).format(date));
+}
+
 /** "1 group", "2 groups". */
 export function plural(n, one, many = `${one}s`) {
   return `${Number(n).toLocaleString()} ${n === 1 ? one : many}`;
