@@ -26,6 +26,7 @@ export function normalizeStatus(data) {
     last: data?.last ?? null,
     nextSyncAt: data?.next_scheduled_at ?? null,
     autoSync: Boolean(data?.auto_sync),
+    quarantine: data?.quarantine ?? null,
   };
 }
 
@@ -116,6 +117,19 @@ function lastNextFacts(status) {
     h('dd', null, status.autoSync ? timeEl(status.nextSyncAt, 'After the current sync') : 'Automatic syncing is off: sync manually.'),
     h('dt', null, 'Automatic syncing'),
     h('dd', null, status.autoSync ? 'On, every 4 hours' : 'Off'),
+    ...(status.quarantine
+      ? [
+          h('dt', null, 'Quarantined'),
+          h(
+            'dd',
+            { class: 'warning-text', 'data-quarantine': '' },
+            'Automatic syncing waits until ',
+            timeEl(status.quarantine.until),
+            `: ${status.quarantine.reason} `,
+            status.quarantine.advice,
+          ),
+        ]
+      : []),
   ];
 }
 

@@ -314,3 +314,48 @@ fn with_the_guard_off_or_under_its_threshold_removals_go_through() {
     assert_eq!(env.sync(), RunResult::Completed);
     assert_eq!(env.synced_user_ids().len(), 3);
 }
+
+#[test]
+fn three_refusals_of_the_credentials_quarantine_automatic_syncing_until_a_sync_succeeds() {
+    let env = env();
+    block(env.engine().set_auto_sync(ORG, &env.dir, true)).expect("auto sync on");
+    let refused = || SourceError::Unauthorized {
+        code: "invalid_client".into(),
+        message: "AADSTS7000222: The provided client secret keys are expired.".into(),
+    };
+    for attempt in 1..=3 {
+        env.tenant.fail_next([refused()]);
+        assert!(env.start().is_err(), "attempt {attempt} is refused");
+        assert_eq!(
+            status(&env).quarantine.is_some(),
+            attempt == 3,
+            "quarantined after the third refusal in a row, not before"
+        );
+        env.clock.advance_ms(60_000);
+    }
+    let quarantine = status(&env).quarantine.expect("quarantined");
+    assert!(
+        quarantine.reason.contains("AADSTS7000222"),
+        "{quarantine:?}"
+    );
+    assert!(quarantine.advice.contains("secret"), "{quarantine:?}");
+    assert_eq!(status(&env).next_scheduled_at, Some(quarantine.until));
+
+    // Two hours on: the hourly retry after a refusal would be due, but the
+    // quarantine holds automatic runs back (4 hours).
+    env.clock.advance_ms(2 * HOUR);
+    let tick = block(
+        env.engine()
+            .tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default()),
+    )
+    .expect("tick");
+    assert_eq!(
+        tick,
+        TickOutcome::Nothing {
+            next_scheduled_at: Some(quarantine.until)
+        }
+    );
+    // The admin fixes the secret and presses Sync: it succeeds and lifts it.
+    assert_eq!(env.sync(), RunResult::Completed);
+    assert!(status(&env).quarantine.is_none());
+}

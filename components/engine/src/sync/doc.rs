@@ -76,6 +76,10 @@ pub(crate) struct RunHeader {
     /// rejected).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<String>,
+    /// The run failed because the app's credentials or consent were
+    /// refused (counts toward quarantine).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub credential_failure: bool,
     /// When the current streak of transient failures began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<Timestamp>,

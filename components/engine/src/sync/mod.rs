@@ -5,6 +5,7 @@ pub(crate) mod doc;
 pub(crate) mod emails;
 pub(crate) mod finalize;
 pub(crate) mod guard;
+pub(crate) mod health;
 pub(crate) mod run;
 pub(crate) mod shape;
 pub(crate) mod skipped;

@@ -403,6 +403,7 @@ async fn source_failed<S: Store, C: Clock>(
         SourceError::Throttled { retry_after_secs } => Some(*retry_after_secs),
         _ => None,
     };
+    w.doc.head.credential_failure = crate::sync::health::is_credential_failure(&err);
     failed(w, err.to_string(), err.is_transient(), retry_after).await
 }
 
@@ -484,6 +485,12 @@ pub(crate) async fn finish<S: Store, C: Clock>(
         log,
     };
     crate::sync::status::append_history(w.e, w.org, w.dir, summary).await?;
+    let credential = match &result {
+        RunResult::Failed { error } if w.doc.head.credential_failure => Some(error.as_str()),
+        _ => None,
+    };
+    let completed = matches!(result, RunResult::Completed);
+    crate::sync::health::record(w.e.store, w.org, w.dir, now, credential, completed).await?;
     if matches!(result, RunResult::Failed { .. }) {
         w.retire_staging();
     }

@@ -11,6 +11,7 @@ use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, SourceError, Store,
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
 use crate::shards::{self, Kind};
 use crate::sync::doc::{KEPT_RUNS, RunDoc, RunHeader, latest_head};
+use crate::sync::health;
 use crate::sync::state::{DirState, delta_basis, load_current, state_as_of};
 use crate::sync::types::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -293,6 +294,7 @@ fn new_header(
         failing_since: None,
         last_error: None,
         pending: None,
+        credential_failure: false,
         removals_confirmed: false,
         held: Vec::new(),
         restarts: 0,
@@ -407,12 +409,23 @@ async fn refuse<S: Store, C: Clock>(
         counts: RunCounts::default(),
         log: head.log.clone(),
     };
+    let credential = health::is_credential_failure(err).then_some(error_text(&summary));
     match write_run(e, org, dir, fresh, head).await {
         // Another start won the race: nothing to record.
         Err(EngineError::Conflict(_)) => return Ok(()),
         other => other?,
     }
-    crate::sync::status::append_history(e, org, dir, summary).await
+    crate::sync::status::append_history(e, org, dir, summary).await?;
+    health::record(e.store, org, dir, fresh.now, credential.as_deref(), false).await?;
+    Ok(())
+}
+
+/// The error of a failed run's summary.
+fn error_text(summary: &RunSummary) -> String {
+    match &summary.result {
+        RunResult::Failed { error } => error.clone(),
+        _ => String::new(),
+    }
 }
 
 /// After a refused start, automatic syncing tries again this much later
@@ -446,6 +459,14 @@ pub(crate) async fn tick<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     if !load_settings(e.store, org, dir).await?.auto_sync {
         return Ok(TickOutcome::Nothing {
             next_scheduled_at: None,
+        });
+    }
+    // Quarantined: automatic runs wait out the back-off.
+    if let Some(until) = health::load_health(e.store, org, dir).await?.until
+        && e.now() < until
+    {
+        return Ok(TickOutcome::Nothing {
+            next_scheduled_at: Some(until),
         });
     }
     let due = head.map_or(0, |h| next_due(&h, e.config.auto_sync_interval_ms));

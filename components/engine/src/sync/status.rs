@@ -36,7 +36,16 @@ pub(crate) async fn status<S: Store, C: Clock>(
         log: h.log.clone(),
     });
     let last_started_at = head.as_ref().map(|h| h.started_at);
-    let next_scheduled_at = match (&head, settings.auto_sync) {
+    let health = crate::sync::health::load_health(e.store, org, dir).await?;
+    let quarantine = health
+        .until
+        .filter(|until| *until > e.now())
+        .map(|until| Quarantine {
+            until,
+            reason: health.reason.clone().unwrap_or_default(),
+            advice: crate::sync::health::QUARANTINE_ADVICE.to_owned(),
+        });
+    let due = match (&head, settings.auto_sync) {
         (_, false) => None,
         (Some(h), true) => Some(crate::sync::start::next_due(
             h,
@@ -44,8 +53,13 @@ pub(crate) async fn status<S: Store, C: Clock>(
         )),
         (None, true) => Some(e.now()),
     };
+    let next_scheduled_at = match (due, &quarantine) {
+        (Some(due), Some(q)) => Some(due.max(q.until)),
+        (due, _) => due,
+    };
     Ok(SyncStatus {
         auto_sync: settings.auto_sync,
+        quarantine,
         current,
         last: history.into_iter().next(),
         last_started_at,

@@ -239,12 +239,26 @@ pub struct RunSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncStatus {
     pub auto_sync: bool,
+    /// Set while automatic syncing backs off after the app's credentials
+    /// were refused in several runs in a row.
+    pub quarantine: Option<Quarantine>,
     pub current: Option<RunStatus>,
     pub last: Option<RunSummary>,
     /// Start time of the most recent run (finished or not).
     pub last_started_at: Option<Timestamp>,
     /// When automatic syncing will start the next run (None when off).
     pub next_scheduled_at: Option<Timestamp>,
+}
+
+/// Why and until when a directory is quarantined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantine {
+    /// Automatic runs wait until then (a manual Sync may run any time).
+    pub until: Timestamp,
+    /// The last refusal.
+    pub reason: String,
+    /// What to fix.
+    pub advice: String,
 }
 
 /// What one `advance` call achieved.
