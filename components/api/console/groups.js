@@ -50,7 +50,7 @@ function groupRow(group, onToggled) {
       group.description ? h('span', { class: 'hint' }, group.description) : null,
       parents.length ? h('span', { class: 'hint' }, 'Nested in ', parents.map((id, i) => [i ? ', ' : '', h('span', { 'data-group-id': id }, id)])) : null,
       group.synced === false
-        ? h('span', { class: 'hint warning-text' }, `Not in the latest sync${group.not_synced_reason ? `: ${group.not_synced_reason}` : ''}`)
+        ? h('span', { class: 'hint warning-text' }, group.not_synced_reason ? `Not synced: ${group.not_synced_reason}` : 'Not in the latest sync')
         : null,
     ),
     h('td', { 'data-label': 'Synced users' }, Number(group.member_count ?? 0).toLocaleString()),

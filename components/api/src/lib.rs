@@ -120,6 +120,9 @@ where
     match route {
         Route::Directories { org } if post => app.connect_directory(&org, req).await,
         Route::Directories { org } => app.list_directories(&org).await,
+        Route::Directory { org, dir } if req.method() == Method::PATCH => {
+            app.update_directory(&org, &dir, req).await
+        }
         Route::Directory { org, dir } => app.get_directory(&org, &dir).await,
         Route::TenantDomains { org, dir } => app.tenant_domains(&org, &dir).await,
         Route::TenantGroups { org, dir } => app.tenant_groups(&org, &dir, req).await,

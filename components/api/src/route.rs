@@ -209,11 +209,11 @@ impl Route {
             | Route::SyncConfirm { .. }
             | Route::SyncReject { .. } => "POST",
             Route::Directories { .. } => "GET, POST",
+            Route::Directory { .. } => "GET, PATCH",
             Route::Settings { .. } | Route::Saml { .. } => "GET, PUT",
             Route::Sync { .. } => "GET, POST, DELETE",
             Route::AutoSync { .. } | Route::ProductAccess { .. } => "PUT",
             Route::Me
-            | Route::Directory { .. }
             | Route::TenantDomains { .. }
             | Route::TenantGroups { .. }
             | Route::SyncHistory { .. }

@@ -72,3 +72,49 @@ fn a_token_endpoint_echoing_the_request_never_leaks_the_client_secret() {
         );
     }
 }
+
+#[test]
+fn a_wrong_client_secret_is_replaced_and_the_next_sync_works() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    let connected = h.post(
+        "/api/v1/orgs/acme/directories",
+        &token,
+        json!({"name": "Contoso", "tenant_id": DEMO_TENANT_ID,
+               "client_id": DEMO_CLIENT_ID, "client_secret": WRONG_SECRET}),
+    );
+    let dir = connected.body["directory"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let path = format!("/api/v1/orgs/acme/directories/{dir}");
+    let refused = h.call(Method::POST, &format!("{path}/sync"), Some(&token), None);
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
+
+    // A new client id without its secret is refused, and changes nothing.
+    let half = h.call(
+        Method::PATCH,
+        &path,
+        Some(&token),
+        Some(json!({"client_id": "11111111-2222-3333-4444-555555555555"})),
+    );
+    assert_eq!(
+        half.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        half.body
+    );
+    assert_eq!(half.body["error"]["fields"][0]["field"], "client_secret");
+
+    let fixed = h.call(
+        Method::PATCH,
+        &path,
+        Some(&token),
+        Some(json!({"client_secret": entra_sim::DEMO_CLIENT_SECRET, "name": "Contoso (fixed)"})),
+    );
+    assert_eq!(fixed.status, StatusCode::OK, "{}", fixed.body);
+    assert_eq!(fixed.body["directory"]["name"], "Contoso (fixed)");
+    assert!(fixed.body["directory"].get("client_secret").is_none());
+    let synced = h.call(Method::POST, &format!("{path}/sync"), Some(&token), None);
+    assert_eq!(synced.status, StatusCode::ACCEPTED, "{}", synced.body);
+}

@@ -118,6 +118,18 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         orgs::connect(self.store, self.now(), &OrgId::parse(org)?, new).await
     }
 
+    /// Changes a directory's name, client id or sealed secret (see
+    /// [`orgs::update_directory`]).
+    pub async fn update_directory(
+        &self,
+        org: &str,
+        dir: &str,
+        change: orgs::DirectoryUpdate,
+    ) -> Result<Directory> {
+        let (org, dir) = ids(org, dir)?;
+        orgs::update_directory(self.store, &org, &dir, change).await
+    }
+
     pub async fn get_directory(&self, org: &str, dir: &str) -> Result<Directory> {
         let (org, dir) = ids(org, dir)?;
         orgs::get(self.store, &org, &dir).await

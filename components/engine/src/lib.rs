@@ -36,7 +36,7 @@ pub use engine::{Engine, EngineConfig, TickReport};
 pub use error::{ConflictReason, EngineError, FieldError};
 pub use ids::{DirId, OrgId};
 pub use memory_store::{MemoryStore, StoreStats};
-pub use orgs::{DirRef, Directory, DirectoryView, NewDirectory, Org};
+pub use orgs::{DirRef, Directory, DirectoryUpdate, DirectoryView, NewDirectory, Org};
 pub use saml::SamlConfig;
 pub use settings::{DomainSelection, Settings, SettingsInput, UserScope, VersionedSettings};
 pub use sync::types::*;

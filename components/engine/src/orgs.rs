@@ -1,7 +1,7 @@
 //! Organizations, their directories (connected Entra tenants) and the global
 //! directory index the scheduler iterates.
 
-use crate::codec::{load, update};
+use crate::codec::{load, update as update_doc};
 use crate::error::{ConflictReason, EngineError, FieldError};
 use crate::ids::{DirId, OrgId};
 use crate::keys;
@@ -35,6 +35,17 @@ pub struct NewDirectory {
     pub tenant_id: String,
     pub client_id: String,
     pub sealed_secret: Vec<u8>,
+}
+
+/// What an admin may change on a connected directory (the tenant stays:
+/// another tenant is another directory). `None` leaves a field as it is.
+/// The sealed secret arrives sealed by the API, bound to the client id it
+/// was sealed for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryUpdate {
+    pub name: Option<String>,
+    pub client_id: Option<String>,
+    pub sealed_secret: Option<Vec<u8>>,
 }
 
 /// A connected directory as stored. Contains the sealed secret: answer
@@ -191,7 +202,7 @@ pub(crate) async fn connect<S: Store>(
     }
     // Allocate the id in the org record first: a crash afterwards leaves an
     // id without a document, which `list` skips.
-    let dir = update(store, &keys::org(org), |o: Option<Org>| {
+    let dir = update_doc(store, &keys::org(org), |o: Option<Org>| {
         let mut o = o.ok_or(EngineError::NotFound("organization"))?;
         if o.directories.len() >= MAX_DIRECTORIES_PER_ORG {
             return Err(EngineError::Conflict(ConflictReason::TooManyDirectories {
@@ -229,7 +240,7 @@ pub(crate) async fn connect<S: Store>(
             &crate::codec::encode(&directory),
         )
         .await?;
-    update(
+    update_doc(
         store,
         keys::DIRECTORY_INDEX,
         |index: Option<Vec<DirRef>>| {
@@ -252,6 +263,47 @@ pub(crate) async fn connect<S: Store>(
     )
     .await?;
     Ok(directory)
+}
+
+/// Changes a directory's name, client id or (sealed) secret: e.g. a new
+/// client secret after the old one expired.
+///
+/// # Errors
+/// `NotFound` for an unknown directory; `Validation` with one entry per bad
+/// field (the same rules as connecting).
+pub(crate) async fn update_directory<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    change: DirectoryUpdate,
+) -> Result<Directory, EngineError> {
+    let current = get(store, org, dir).await?;
+    let mut next = current.clone();
+    if let Some(name) = change.name {
+        next.name = name.trim().to_owned();
+    }
+    if let Some(client_id) = change.client_id {
+        next.client_id = client_id;
+    }
+    if let Some(secret) = change.sealed_secret {
+        next.sealed_secret = secret;
+    }
+    NewDirectory {
+        name: next.name.clone(),
+        tenant_id: next.tenant_id.clone(),
+        client_id: next.client_id.clone(),
+        sealed_secret: next.sealed_secret.clone(),
+    }
+    .validate()?;
+    update_doc(
+        store,
+        &keys::directory(org, dir),
+        |stored: Option<Directory>| {
+            stored.ok_or(EngineError::NotFound("directory"))?;
+            Ok((Some(next.clone()), next.clone()))
+        },
+    )
+    .await
 }
 
 pub(crate) async fn get<S: Store>(

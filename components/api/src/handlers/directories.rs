@@ -24,6 +24,16 @@ struct Connect {
     client_secret: String,
 }
 
+/// The body of a change to a directory (all optional). No `Debug`: it may
+/// carry the client secret.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    name: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
 #[derive(Serialize)]
 struct One<'a> {
     directory: &'a DirectoryView,
@@ -84,6 +94,44 @@ where
                 directory: &directory.view(),
             },
         ))
+    }
+
+    /// `PATCH .../directories/{dir}`: a new name, client id or client
+    /// secret (sealed before the engine sees it). A new client id needs
+    /// the secret that goes with it.
+    pub(crate) async fn update_directory(
+        &self,
+        org: &str,
+        dir: &str,
+        req: &Request,
+    ) -> Result<Response, ApiError> {
+        let body: Change = json_body(req)?;
+        let engine = self.engine();
+        let current = engine.get_directory(org, dir).await?;
+        if body.client_id.is_some() && body.client_secret.is_none() {
+            return Err(ApiError::Validation {
+                message: "some fields are invalid".to_owned(),
+                fields: vec![crate::error::FieldError::new(
+                    "client_secret",
+                    "is required with a new client_id (the secret belongs to its client)",
+                )],
+            });
+        }
+        let client_id = body.client_id.clone().unwrap_or(current.client_id.clone());
+        let sealed_secret = match &body.client_secret {
+            Some(secret) if secret.is_empty() => Some(Vec::new()),
+            Some(secret) => Some(self.seal_secret(org, &current.tenant_id, &client_id, secret)?),
+            None => None,
+        };
+        let change = engine::DirectoryUpdate {
+            name: body.name,
+            client_id: body.client_id,
+            sealed_secret,
+        };
+        let directory = engine.update_directory(org, dir, change).await?;
+        Ok(ok(&One {
+            directory: &directory.view(),
+        }))
     }
 
     pub(crate) async fn list_directories(&self, org: &str) -> Result<Response, ApiError> {

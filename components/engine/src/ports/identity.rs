@@ -155,7 +155,10 @@ pub enum SourceError {
     #[error("refused to follow a link to a foreign host: {0}")]
     ForeignLink(String),
     /// Any other Graph error, with what the troubleshooting log needs.
-    #[error("Graph error {status} {code}: {message} (request-id {request_id:?})")]
+    #[error(
+        "Graph error {status} {code}: {message} (request-id {})",
+        .request_id.as_deref().unwrap_or("none")
+    )]
     Graph {
         status: u16,
         code: String,

@@ -256,10 +256,6 @@ pub(crate) async fn finalize<S: Store, C: Clock>(
         .into_iter()
         .filter(|g| resolved.synced.contains_key(g))
         .collect();
-    for g in &access_removed {
-        let message = format!("product access removed from group {g}: it is not in this sync");
-        w.log(LogLevel::Info, message);
-    }
     counts.access_removed = access_removed.clone();
     let removed_refs: Vec<GroupRef> = access_removed
         .iter()
@@ -385,6 +381,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(
         }
     }
     for g in &access_removed {
+        let message = format!("product access removed from group {g}: it is not in this sync");
+        w.log(LogLevel::Info, message);
         let revoked = access::Grant {
             group: g.clone(),
             enabled: false,

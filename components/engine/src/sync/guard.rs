@@ -74,13 +74,17 @@ pub(crate) async fn reject<S: Store, C: Clock>(
             message: format!("{} more events not kept", h.log_dropped),
         });
     }
+    // The counts say what happened: none of the removals did.
+    let mut counts = h.counts.clone();
+    counts.users_left_scope = 0;
+    counts.access_removed.clear();
     let summary = RunSummary {
         run_id: h.run_id,
         trigger: h.trigger,
         started_at: h.started_at,
         finished_at: now,
         result: RunResult::Rejected { reason },
-        counts: h.counts.clone(),
+        counts,
         log,
     };
     crate::sync::status::append_history(e, org, dir, summary).await?;

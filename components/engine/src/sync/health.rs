@@ -20,7 +20,7 @@ const BACKOFF_MS: [u64; 3] = [4 * HOUR, 12 * HOUR, 24 * HOUR];
 const HOUR: u64 = 60 * 60 * 1000;
 
 /// What to do about it, shown with the quarantine.
-pub const QUARANTINE_ADVICE: &str = "Entra ID refused this app's credentials: check the directory's client id and secret (it may have expired), and that an administrator granted the application permissions User.Read.All, Group.Read.All and Domain.Read.All; then press Sync to lift the quarantine.";
+pub const QUARANTINE_ADVICE: &str = "Entra ID refused this app's credentials: check the directory's client id and secret (it may have expired), and that an administrator granted the application permissions User.Read.All, Group.Read.All and Domain.Read.All (a new secret: PATCH the directory with it); then press Sync to lift the quarantine.";
 
 /// A directory's record of failures that retrying cannot mend.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
