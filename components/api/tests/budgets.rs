@@ -69,3 +69,45 @@ fn preview_sync_tenant_reads_and_ticks_answer_within_the_budget_when_graph_hangs
         }
     }
 }
+
+#[test]
+fn a_slow_graph_spends_budgets_without_counting_as_failures() {
+    let h = Harness::build(Preset::Demo, &[(names::INVOCATION_BUDGET_MS, "2000")]);
+    let token = h.create_org("acme");
+    let dir = h.connect_demo("acme", &token);
+    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let sales = h.tenant_group("acme", &dir, &token, "Sales");
+    let settings = h.put(
+        &format!("{base}/settings"),
+        &token,
+        json!({"domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": [sales]},
+               "send_email": false, "keep_previous_groups": false}),
+    );
+    assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
+    // Each answer takes 400 ms, pages hold two members: a run spans many
+    // invocations whose budget runs out mid-request.
+    h.sim.sim().set_faults(Faults {
+        latency_ms: 400,
+        max_page_size: Some(2),
+        ..Faults::default()
+    });
+    let started = h.call(Method::POST, &format!("{base}/sync"), Some(&token), None);
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+    for _ in 0..200 {
+        let status = h.get(&format!("{base}/sync"), &token);
+        let current = &status.body["current"];
+        if current.is_null() {
+            break;
+        }
+        assert_eq!(
+            current["failed_attempts"], 0,
+            "a slow Graph is no failure: {current}"
+        );
+        let tick = h.call(Method::POST, "/api/v1/tick", Some(OPERATOR), None);
+        assert_eq!(tick.status, StatusCode::OK, "{}", tick.body);
+    }
+    let history = h.get(&format!("{base}/sync/history"), &token);
+    let last = &history.body["items"][0];
+    assert_eq!(last["result"], "completed", "{last}");
+    assert!(!last["log"].to_string().contains("attempt"), "{last}");
+}

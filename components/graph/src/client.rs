@@ -242,9 +242,7 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
                 // The request may take what is left of the budget, no more.
                 let left = deadline.saturating_sub(self.pause.now_ms());
                 if left == 0 {
-                    return Err(SourceError::Transport(
-                        "the invocation's time budget is spent; the request was not sent".into(),
-                    ));
+                    return Err(SourceError::BudgetSpent);
                 }
                 request
                     .extensions_mut()
@@ -262,6 +260,11 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
                     }
                     Outcome::ServerError => (backoff, Ok(response)),
                 },
+                // The deadline we gave it passed: the budget is spent, not
+                // the network broken.
+                Err(TransportError::Timeout(_)) if self.budget_spent() => {
+                    return Err(SourceError::BudgetSpent);
+                }
                 Err(e) if e.is_retryable() => (backoff, Err(transport_error(&e))),
                 Err(e) => return Err(transport_error(&e)),
             };
@@ -271,6 +274,13 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
             self.pause.sleep(wait).await;
             self.bump(|s| s.retries += 1);
         }
+    }
+
+    /// Whether the deadline (if any) has passed.
+    fn budget_spent(&self) -> bool {
+        self.deadline_ms
+            .get()
+            .is_some_and(|deadline| self.pause.now_ms() >= deadline)
     }
 
     /// Whether waiting `wait` from now still ends before the deadline.

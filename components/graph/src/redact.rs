@@ -52,7 +52,9 @@ pub(crate) fn redact(err: SourceError, secrets: &[&str]) -> SourceError {
         },
         SourceError::Transport(m) => SourceError::Transport(r(m)),
         SourceError::BadResponse(m) => SourceError::BadResponse(r(m)),
-        other @ (SourceError::Throttled { .. } | SourceError::TokenExpired) => other,
+        other @ (SourceError::Throttled { .. }
+        | SourceError::TokenExpired
+        | SourceError::BudgetSpent) => other,
     }
 }
 

@@ -165,6 +165,11 @@ pub enum SourceError {
         message: String,
         request_id: Option<String>,
     },
+    /// The invocation's time budget ran out before Entra ID answered (it
+    /// is slow or hangs): not a failure of the run, which goes on at the
+    /// next invocation.
+    #[error("Entra ID did not answer within this invocation's time budget")]
+    BudgetSpent,
     /// The network failed after the client's own retries.
     #[error("network error talking to Graph: {0}")]
     Transport(String),
@@ -178,7 +183,9 @@ impl SourceError {
     /// rather than failing).
     pub fn is_transient(&self) -> bool {
         match self {
-            SourceError::Throttled { .. } | SourceError::Transport(_) => true,
+            SourceError::Throttled { .. }
+            | SourceError::Transport(_)
+            | SourceError::BudgetSpent => true,
             SourceError::Graph { status, .. } => *status >= 500,
             _ => false,
         }

@@ -388,6 +388,10 @@ async fn source_failed<S: Store, C: Clock>(
     err: SourceError,
 ) -> Step<AdvanceOutcome> {
     let h = &w.doc.head;
+    if matches!(err, SourceError::BudgetSpent) {
+        // Entra is slow: the next invocation goes on from the cursor.
+        return release(w, None).await;
+    }
     if matches!(err, SourceError::TokenExpired) && h.restarts < MAX_RESTARTS {
         let what = if h.incremental {
             "delta token expired: falling back to a full run"

@@ -227,8 +227,9 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     let (preview, plan) = match plan(e, org, dir, source, &settings, &state).await {
         Ok(planned) => planned,
         // Entra refused before the run could start: the run is recorded as
-        // failed (history, status, schedule), then the caller hears why.
-        Err(EngineError::Source(err)) => {
+        // failed (history, status, schedule), then the caller hears why. A
+        // budget that ran out is no refusal: the caller may try again.
+        Err(EngineError::Source(err)) if err != SourceError::BudgetSpent => {
             refuse(e, org, dir, &fresh, settings, &err).await?;
             return Err(EngineError::Source(err));
         }
