@@ -18,6 +18,10 @@ impl Mailer for NullMailer {
     async fn send(&self, _: &OutgoingEmail) -> Result<(), MailError> {
         Ok(())
     }
+
+    async fn notify(&self, _notice: &engine::ports::Notice) -> Result<(), MailError> {
+        Ok(())
+    }
 }
 
 struct Setup {

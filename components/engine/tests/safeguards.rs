@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use engine::ports::SourceError;
+use engine::ports::{NoticeEvent, SourceError};
 use engine::*;
 
 fn graph_500() -> SourceError {
@@ -74,6 +74,14 @@ fn a_graph_failing_without_end_fails_the_run_within_the_retry_window_and_says_wh
     );
     let summary = env.last_summary();
     assert_eq!(summary.result, RunResult::Failed { error });
+    // The admins are told, once, with a key a webhook can deduplicate on.
+    let notices = env.mailer.notices.lock().unwrap().clone();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].event, NoticeEvent::RunFailed);
+    assert_eq!(
+        notices[0].idempotency_key(),
+        format!("run_failed/{ORG}/{}/1", env.dir)
+    );
     let status = block(env.engine().sync_status(ORG, &env.dir)).expect("status");
     assert!(status.current.is_none(), "the directory is not held");
 
@@ -230,7 +238,18 @@ fn the_removal_guard_holds_a_run_that_would_unsync_too_many_until_an_admin_confi
         "a sample of names: {:?}",
         pending.sample
     );
-    // Nothing removed yet; further invocations do nothing.
+    // The admins are told once; nothing removed yet; further invocations
+    // do nothing.
+    let awaiting = |env: &Env| {
+        env.mailer
+            .notices
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| n.event == NoticeEvent::AwaitingConfirmation)
+            .count()
+    };
+    assert_eq!(awaiting(&env), 1);
     assert_eq!(env.synced_user_ids().len(), 10);
     assert_eq!(env.billing().billable_users, 10);
     let again = env.advance(Budget::default()).expect("advance");
@@ -251,6 +270,7 @@ fn the_removal_guard_holds_a_run_that_would_unsync_too_many_until_an_admin_confi
     .expect("tick");
     assert!(matches!(tick, TickOutcome::Advanced(_)), "{tick:?}");
     assert_eq!(status(&env).current.map(|r| r.run_id), Some(2));
+    assert_eq!(awaiting(&env), 1, "told once, not at every tick");
 
     block(env.engine().confirm_removals(ORG, &env.dir)).expect("confirm");
     assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
@@ -355,6 +375,23 @@ fn three_refusals_of_the_credentials_quarantine_automatic_syncing_until_a_sync_s
             next_scheduled_at: Some(quarantine.until)
         }
     );
+    // That tick told the admins, once.
+    let quarantined = |env: &Env| {
+        env.mailer
+            .notices
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| n.event == NoticeEvent::Quarantined)
+            .count()
+    };
+    assert_eq!(quarantined(&env), 1);
+    block(
+        env.engine()
+            .tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default()),
+    )
+    .expect("tick");
+    assert_eq!(quarantined(&env), 1);
     // The admin fixes the secret and presses Sync: it succeeds and lifts it.
     assert_eq!(env.sync(), RunResult::Completed);
     assert!(status(&env).quarantine.is_none());

@@ -27,6 +27,10 @@ impl Mailer for NoMail {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
         Err(MailError(format!("unexpected email to {}", email.to)))
     }
+
+    async fn notify(&self, _notice: &engine::ports::Notice) -> Result<(), MailError> {
+        Ok(())
+    }
 }
 
 /// An org with one directory connected to the simulated tenant.

@@ -5,7 +5,7 @@
 //! `mail_webhook_url` set, it is POSTed as JSON to a webhook that relays it
 //! (e.g. a transactional email service's HTTP API behind a small function).
 
-use engine::ports::{MailError, Mailer, OutgoingEmail};
+use engine::ports::{MailError, Mailer, Notice, OutgoingEmail};
 use graph::HttpClient;
 use serde::Serialize;
 
@@ -19,9 +19,23 @@ impl Mailer for LogMailer {
         eprintln!("email to {}: {}", email.to, email.subject);
         Ok(())
     }
+
+    async fn notify(&self, notice: &Notice) -> Result<(), MailError> {
+        eprintln!(
+            "notice {} for {}/{} (run {}): {}",
+            notice.event.name(),
+            notice.org,
+            notice.directory,
+            notice.run_id,
+            notice.message
+        );
+        Ok(())
+    }
 }
 
-/// POSTs `{"to","subject","body"}` to a webhook with the email's
+/// POSTs welcome emails as `{"to","subject","body"}` and notices to the
+/// admins as `{"event","org","directory","run_id","message"}` to a
+/// webhook, each with its
 /// `Idempotency-Key` header (the IETF draft
 /// `draft-ietf-httpapi-idempotency-key-header`); any 2xx is delivery.
 /// Delivery is at least once: a receiver that deduplicates on the key
@@ -39,23 +53,29 @@ struct WebhookBody<'a> {
     body: &'a str,
 }
 
+/// A notice as the webhook receives it: `{"event","org","directory",
+/// "run_id","message"}`; `event` tells it from a welcome email.
+#[derive(Serialize)]
+struct NoticeBody<'a> {
+    event: &'a str,
+    org: &'a str,
+    directory: &'a str,
+    run_id: u64,
+    message: &'a str,
+}
+
 impl<H: HttpClient> WebhookMailer<H> {
     pub fn new(http: H, url: String) -> Self {
         WebhookMailer { http, url }
     }
-}
 
-impl<H: HttpClient> Mailer for WebhookMailer<H> {
-    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        let body = serde_json::to_vec(&WebhookBody {
-            to: &email.to,
-            subject: &email.subject,
-            body: &email.body,
-        })
-        .map_err(|e| MailError(format!("encoding the email: {e}")))?;
+    /// POSTs `body` as JSON with its idempotency key; any 2xx is delivery.
+    async fn post(&self, body: &impl Serialize, key: &str) -> Result<(), MailError> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| MailError(format!("encoding the message: {e}")))?;
         let request = http::Request::post(&self.url)
             .header(http::header::CONTENT_TYPE, "application/json")
-            .header("idempotency-key", &email.idempotency_key)
+            .header("idempotency-key", key)
             .body(body)
             .map_err(|e| MailError(format!("building the webhook request: {e}")))?;
         let response = self
@@ -71,6 +91,28 @@ impl<H: HttpClient> Mailer for WebhookMailer<H> {
                 response.status()
             )))
         }
+    }
+}
+
+impl<H: HttpClient> Mailer for WebhookMailer<H> {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        let body = WebhookBody {
+            to: &email.to,
+            subject: &email.subject,
+            body: &email.body,
+        };
+        self.post(&body, &email.idempotency_key).await
+    }
+
+    async fn notify(&self, notice: &Notice) -> Result<(), MailError> {
+        let body = NoticeBody {
+            event: notice.event.name(),
+            org: &notice.org,
+            directory: &notice.directory,
+            run_id: notice.run_id,
+            message: &notice.message,
+        };
+        self.post(&body, &notice.idempotency_key()).await
     }
 }
 
@@ -96,6 +138,13 @@ impl<H: HttpClient> Mailer for AppMailer<H> {
         match self {
             AppMailer::Log(m) => m.send(email).await,
             AppMailer::Webhook(m) => m.send(email).await,
+        }
+    }
+
+    async fn notify(&self, notice: &Notice) -> Result<(), MailError> {
+        match self {
+            AppMailer::Log(m) => m.notify(notice).await,
+            AppMailer::Webhook(m) => m.notify(notice).await,
         }
     }
 }
@@ -158,6 +207,31 @@ mod tests {
                 "to": "ada@contoso.example",
                 "subject": "Welcome",
                 "body": "Your account is ready."
+            })
+        );
+    }
+
+    #[test]
+    fn a_notice_reaches_the_webhook_as_its_event_with_its_idempotency_key() {
+        let (url, server) = webhook(202);
+        let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
+        let notice = engine::ports::Notice {
+            event: engine::ports::NoticeEvent::AwaitingConfirmation,
+            org: "contoso".into(),
+            directory: "d1".into(),
+            run_id: 7,
+            message: "The removal guard holds this sync.".into(),
+        };
+        block_on(mailer.notify(&notice)).unwrap();
+        let (content_type, key, body) = server.join().unwrap();
+        assert_eq!(content_type, "application/json");
+        assert_eq!(key, "awaiting_confirmation/contoso/d1/7");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "event": "awaiting_confirmation", "org": "contoso", "directory": "d1",
+                "run_id": 7, "message": "The removal guard holds this sync."
             })
         );
     }

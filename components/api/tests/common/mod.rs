@@ -31,6 +31,10 @@ impl Mailer for RecordingMailer {
         self.0.borrow_mut().push(email.clone());
         Ok(())
     }
+
+    async fn notify(&self, _notice: &engine::ports::Notice) -> Result<(), MailError> {
+        Ok(())
+    }
 }
 
 pub type TestApp = App<MemoryStore, UreqClient, ManualClock, RecordingMailer, ThreadPause>;

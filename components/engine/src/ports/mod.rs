@@ -14,5 +14,5 @@ pub use identity::{
     DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, MemberKind, MemberRef, Page,
     PageToken, SkippedKind, SourceDomain, SourceError, SourceGroup, SourceUser, UserChange,
 };
-pub use mailer::{MailError, Mailer, OutgoingEmail};
+pub use mailer::{MailError, Mailer, Notice, NoticeEvent, OutgoingEmail};
 pub use store::{Store, StoreError};

@@ -33,6 +33,10 @@ pub(crate) struct Health {
     pub until: Option<Timestamp>,
     /// The last such failure's error.
     pub reason: Option<String>,
+    /// The run that put the directory in quarantine, while its notice to
+    /// the admins is still to be handed over (by the next tick).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_for_run: Option<u64>,
 }
 
 /// Whether `err` says the app's credentials or consent were refused (the
@@ -62,7 +66,7 @@ pub(crate) async fn record<S: Store>(
     store: &S,
     org: &OrgId,
     dir: &DirId,
-    now: Timestamp,
+    (run_id, now): (u64, Timestamp),
     credential_failure: Option<&str>,
     completed: bool,
 ) -> Result<bool> {
@@ -83,6 +87,7 @@ pub(crate) async fn record<S: Store>(
                         next.level += 1;
                         next.until = Some(now.saturating_add(BACKOFF_MS[step]));
                         next.credential_failures = 0;
+                        next.notice_for_run = Some(run_id);
                     }
                 }
                 None if completed => next = Health::default(),
@@ -90,6 +95,49 @@ pub(crate) async fn record<S: Store>(
             }
             let quarantined = next.level > cur.level;
             Ok(((next != cur).then_some(next), quarantined))
+        },
+    )
+    .await
+}
+
+/// Hands the quarantine notice over, once: the next tick after a run put
+/// the directory in quarantine calls this. A failed hand-over is tried
+/// again at the next tick.
+pub(crate) async fn notify_quarantine<S: Store, M: crate::ports::Mailer>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    mailer: &M,
+) -> Result<()> {
+    let health = load_health(store, org, dir).await?;
+    let (Some(run_id), Some(until)) = (health.notice_for_run, health.until) else {
+        return Ok(());
+    };
+    let notice = crate::ports::Notice {
+        event: crate::ports::NoticeEvent::Quarantined,
+        org: org.to_string(),
+        directory: dir.to_string(),
+        run_id,
+        message: format!(
+            "Automatic syncing waits until {until} (ms since the epoch): {} {QUARANTINE_ADVICE}",
+            health.reason.as_deref().unwrap_or_default()
+        ),
+    };
+    if mailer.notify(&notice).await.is_err() {
+        return Ok(());
+    }
+    update(
+        store,
+        &keys::dir_doc(org, dir, "health"),
+        |cur: Option<Health>| {
+            let Some(mut cur) = cur else {
+                return Ok((None, ()));
+            };
+            if cur.notice_for_run != Some(run_id) {
+                return Ok((None, ()));
+            }
+            cur.notice_for_run = None;
+            Ok((Some(cur), ()))
         },
     )
     .await

@@ -9,8 +9,8 @@ use crate::keys;
 use crate::model::{GroupData, UserData};
 use crate::orgs;
 use crate::ports::{
-    Clock, DeltaFrom, GroupChange, IdentitySource, Mailer, Member, MemberKind, PageToken,
-    SourceError, Store, StoreError, Timestamp, UserChange,
+    Clock, DeltaFrom, GroupChange, IdentitySource, Mailer, Member, MemberKind, Notice, NoticeEvent,
+    PageToken, SourceError, Store, StoreError, Timestamp, UserChange,
 };
 use crate::sync::doc::{Lease, MAX_SEAL_BYTES, RunDoc, RunHeader, Staged};
 use crate::sync::finalize::Finalized;
@@ -236,7 +236,10 @@ pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
         holder,
     };
     match work(&mut w, source, mailer, budget, now).await {
-        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Ok(outcome)) => {
+            notify(&w, mailer, &outcome).await;
+            Ok(outcome)
+        }
         Ok(Err(LostLease)) => Ok(AdvanceOutcome::Busy {
             until: e.now() + e.config.lease_ms,
         }),
@@ -268,6 +271,46 @@ pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
             _ => Err(err),
         },
     }
+}
+
+/// Tells the admins when this invocation failed the run or had it held by
+/// the removal guard (each happens once per run). Best effort: a webhook
+/// that fails is not asked again, and the run goes on regardless.
+async fn notify<S: Store, C: Clock, M: Mailer>(
+    w: &Worker<'_, '_, S, C>,
+    mailer: &M,
+    outcome: &AdvanceOutcome,
+) {
+    let (event, message) = match outcome {
+        AdvanceOutcome::Finished {
+            result: RunResult::Failed { error },
+            ..
+        } => (NoticeEvent::RunFailed, error.clone()),
+        AdvanceOutcome::Progressed {
+            phase: Phase::AwaitingConfirmation,
+            ..
+        } => {
+            let message = match &w.doc.head.pending {
+                Some(p) => format!(
+                    "The removal guard holds this sync: {} of {} synced users would leave the scope and {} groups would lose product access. Nothing was removed; confirm or reject the removals.",
+                    p.users_leaving,
+                    p.users_synced_before,
+                    p.access_removed.len()
+                ),
+                None => "The removal guard holds this sync until an admin decides.".to_owned(),
+            };
+            (NoticeEvent::AwaitingConfirmation, message)
+        }
+        _ => return,
+    };
+    let notice = Notice {
+        event,
+        org: w.org.to_string(),
+        directory: w.dir.to_string(),
+        run_id: w.doc.head.run_id,
+        message,
+    };
+    let _ = mailer.notify(&notice).await;
 }
 
 type Step<T> = Result<std::result::Result<T, LostLease>>;
@@ -494,7 +537,8 @@ pub(crate) async fn finish<S: Store, C: Clock>(
         _ => None,
     };
     let completed = matches!(result, RunResult::Completed);
-    crate::sync::health::record(w.e.store, w.org, w.dir, now, credential, completed).await?;
+    let run = (w.doc.head.run_id, now);
+    crate::sync::health::record(w.e.store, w.org, w.dir, run, credential, completed).await?;
     if matches!(result, RunResult::Failed { .. }) {
         w.retire_staging();
     }

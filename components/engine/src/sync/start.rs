@@ -417,7 +417,8 @@ async fn refuse<S: Store, C: Clock>(
         other => other?,
     }
     crate::sync::status::append_history(e, org, dir, summary).await?;
-    health::record(e.store, org, dir, fresh.now, credential.as_deref(), false).await?;
+    let run = (fresh.run_id, fresh.now);
+    health::record(e.store, org, dir, run, credential.as_deref(), false).await?;
     Ok(())
 }
 
@@ -452,6 +453,7 @@ pub(crate) async fn tick<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     budget: Budget,
 ) -> Result<TickOutcome> {
     orgs::get(e.store, org, dir).await?;
+    health::notify_quarantine(e.store, org, dir, mailer).await?;
     let head = latest_head(e.store, org, dir).await?;
     let advance = || crate::sync::run::advance(e, org, dir, source, mailer, budget);
     if head.as_ref().is_some_and(|h| h.active) {

@@ -2,7 +2,7 @@
 //! tenant, clock and mailer.
 #![allow(dead_code)]
 
-use engine::ports::{MailError, Mailer, OutgoingEmail};
+use engine::ports::{MailError, Mailer, Notice, OutgoingEmail};
 use engine::testing::{MemoryTenant, user};
 use engine::*;
 use serde_json::{Value, json};
@@ -23,6 +23,7 @@ pub fn guard_off() -> Value {
 #[derive(Default)]
 pub struct RecordingMailer {
     pub sent: Mutex<Vec<OutgoingEmail>>,
+    pub notices: Mutex<Vec<Notice>>,
     pub fail: Mutex<bool>,
 }
 
@@ -62,6 +63,11 @@ impl Mailer for RecordingMailer {
             return Err(MailError("mail server down".into()));
         }
         self.sent.lock().unwrap().push(email.clone());
+        Ok(())
+    }
+
+    async fn notify(&self, notice: &Notice) -> Result<(), MailError> {
+        self.notices.lock().unwrap().push(notice.clone());
         Ok(())
     }
 }
