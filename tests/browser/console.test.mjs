@@ -173,6 +173,27 @@ test('Sync now on the status page with a wrong client secret shows why it cannot
   await finish(page);
 });
 
+test('three syncs refused for a wrong client secret quarantine automatic syncing, and the status page says why and what to fix', async () => {
+  const { org, dir, page } = await signedInWithWrongSecret();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const response = await fetch(`${baseUrl()}/api/v1/orgs/${org.id}/directories/${dir}/sync`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${org.token}` },
+    });
+    assert.equal(response.status, 502, `attempt ${attempt} is refused`);
+  }
+  await page.getByRole('navigation', { name: 'Directory' }).getByRole('link', { name: 'Sync status' }).click();
+  const line = page.locator('main [data-quarantine]');
+  await line.waitFor({ state: 'visible' });
+  const text = await line.textContent();
+  assert.match(text, /Automatic syncing waits until/);
+  assert.match(text, /AADSTS7000215/, 'why: Entra’s refusal');
+  assert.match(text, /secret/, 'what to fix');
+  assert.ok(!text.includes('not-the-client-secret'), 'the secret itself is never shown');
+  await finish(page);
+});
+
 test('Sync confirms what will sync, then the run progresses to completion with history', async () => {
   const { page } = await signedInWithTenant();
   await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
