@@ -365,3 +365,45 @@ fn a_groups_member_count_is_the_number_of_members_it_lists() {
     assert_eq!(shadow["member_count"], 0);
     assert_eq!(shadow["entra_member_count"], 10, "{shadow}");
 }
+
+#[test]
+fn one_tenant_connected_twice_is_refused_instead_of_doubling_every_account() {
+    let org = Org::new();
+    org.settings(json!({"mode": "all_users_and_groups"}), false);
+    assert_eq!(org.sync()["result"], "completed");
+    let first = org.base.rsplit('/').next().unwrap_or_default().to_owned();
+    // The same tenant again, by one of its domain names this time.
+    let again = org.h.post(
+        "/api/v1/orgs/acme/directories",
+        &org.token,
+        json!({"name": "Contoso again", "tenant_id": "contoso.onmicrosoft.com",
+               "client_id": entra_sim::DEMO_CLIENT_ID,
+               "client_secret": entra_sim::DEMO_CLIENT_SECRET}),
+    );
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    let second = again.body["directory"]["id"].as_str().unwrap_or_default();
+    let base = format!("/api/v1/orgs/acme/directories/{second}");
+    let users_before = org.h.all_items("/api/v1/orgs/acme/users", &org.token).len();
+    for path in [format!("{base}/sync/preview"), format!("{base}/sync")] {
+        let refused = org.h.call(Method::POST, &path, Some(&org.token), None);
+        assert_eq!(
+            refused.status,
+            StatusCode::CONFLICT,
+            "{path}: {}",
+            refused.body
+        );
+        assert_eq!(refused.code(), "tenant_already_connected");
+        let message = refused.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.contains(&first),
+            "names the directory to sync instead: {message}"
+        );
+    }
+    assert_eq!(
+        org.h.all_items("/api/v1/orgs/acme/users", &org.token).len(),
+        users_before,
+        "no account twice"
+    );
+}

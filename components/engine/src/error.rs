@@ -43,6 +43,10 @@ pub enum ConflictReason {
     TooManyDirectories { max: usize },
     #[error("no sync is waiting for its removals to be confirmed")]
     NothingToConfirm,
+    #[error(
+        "this tenant is already connected to the organization as directory {directory}: both verify {domain}, and a verified domain belongs to one Entra tenant; sync {directory} instead"
+    )]
+    TenantAlreadyConnected { directory: String, domain: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +113,9 @@ impl EngineError {
                 "too_many_directories"
             }
             EngineError::Conflict(ConflictReason::NothingToConfirm) => "nothing_to_confirm",
+            EngineError::Conflict(ConflictReason::TenantAlreadyConnected { .. }) => {
+                "tenant_already_connected"
+            }
             EngineError::Source(SourceError::Unauthorized { .. }) => "source_unauthorized",
             EngineError::Source(SourceError::Throttled { .. }) => "source_throttled",
             EngineError::Source(_) => "source_error",

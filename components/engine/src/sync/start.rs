@@ -93,6 +93,7 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
         .filter(|d| d.will_sync)
         .map(|d| d.name.clone())
         .collect();
+    refuse_same_tenant_twice(e, org, dir, &claim).await?;
 
     // Previously synced groups, and the names of every stored group (for
     // the removed ones), from the stored records (no Graph request).
@@ -185,6 +186,38 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
         send_email: settings.send_email,
     };
     Ok((preview, Plan { claim, roots }))
+}
+
+/// Refuses a directory that connects a tenant another directory of the
+/// organization already syncs: a domain verified in Entra belongs to one
+/// tenant, so two directories verifying the same domain are one tenant
+/// connected twice (e.g. once by its id, once by a domain name), and
+/// syncing both would give every user two accounts.
+async fn refuse_same_tenant_twice<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    claim: &BTreeSet<String>,
+) -> Result<()> {
+    if claim.is_empty() {
+        return Ok(());
+    }
+    for other in orgs::list(e.store, org)
+        .await?
+        .iter()
+        .filter(|d| d.id != *dir)
+    {
+        let state = load_current(e.store, org, &other.id).await?;
+        if let Some(shared) = state.claimed.iter().find(|c| claim.contains(&c.name)) {
+            return Err(EngineError::Conflict(
+                ConflictReason::TenantAlreadyConnected {
+                    directory: other.id.to_string(),
+                    domain: shared.name.clone(),
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn preview<S: Store, C: Clock, I: IdentitySource>(
