@@ -154,8 +154,9 @@ pub struct Trigger {
     pub kind: TriggerKind,
     /// Every one must be among the component's exports.
     pub exports: &'static [&'static str],
-    /// The component's imports must all be covered by these.
-    pub provides: &'static [Provided],
+    /// The component's imports must all be covered by these (layers: the
+    /// WASI 0.2 base, then what the host adds).
+    pub provides: &'static [&'static [Provided]],
 }
 
 /// A platform the app is deployed on: its triggers, and which manifest
@@ -208,7 +209,13 @@ impl Profile {
         let unprovided = world
             .imports
             .iter()
-            .filter(|name| !host.provides.iter().any(|p| p.covers(name)))
+            .filter(|name| {
+                !host
+                    .provides
+                    .iter()
+                    .flat_map(|l| l.iter())
+                    .any(|p| p.covers(name))
+            })
             .map(|name| Misfit::Unprovided {
                 profile: self.name,
                 import: name.clone(),
@@ -241,62 +248,64 @@ const fn exact(interfaces: &'static str, version: &'static str) -> Provided {
     }
 }
 
+/// WASI 0.2, which every host here serves.
+const WASI_0_2: &[Provided] = &[
+    wasi_0_2("wasi:cli/"),
+    wasi_0_2("wasi:io/"),
+    wasi_0_2("wasi:clocks/"),
+    wasi_0_2("wasi:random/"),
+    wasi_0_2("wasi:filesystem/"),
+    wasi_0_2("wasi:sockets/"),
+    wasi_0_2("wasi:http/"),
+];
+
+/// Spin's own interfaces (key-value, variables, ...), on every host.
+const FERMYON_SPIN_2: &[Provided] = &[exact("fermyon:spin/", "2.0.0")];
+
+/// `wasi:config`, served by Spin runtimes (not listed by the hosted
+/// platforms).
+const WASI_CONFIG: &[Provided] = &[exact("wasi:config/store", "0.2.0-draft-2024-09-27")];
+
 /// The Spin 3.6 host: WASI 0.2, the `fermyon:spin` 2.0.0
 /// interfaces, `wasi:keyvalue` draft 2 (store, atomics, batch) and
 /// `wasi:config`. Source: the world `spin:up/platform@3.6.0` in spin-sdk
 /// 5.2.0's `wit/world.wit` (the SDK for Spin 3.6), and the Spin 3.6.3
 /// runtime that both containerd-shim-spin 0.24.0 and trigger-cron 0.4.2
 /// embed.
-const SPIN_3_6: &[Provided] = &[
-    wasi_0_2("wasi:cli/"),
-    wasi_0_2("wasi:io/"),
-    wasi_0_2("wasi:clocks/"),
-    wasi_0_2("wasi:random/"),
-    wasi_0_2("wasi:filesystem/"),
-    wasi_0_2("wasi:sockets/"),
-    wasi_0_2("wasi:http/"),
-    exact("fermyon:spin/", "2.0.0"),
-    exact("wasi:keyvalue/", "0.2.0-draft2"),
-    exact("wasi:config/store", "0.2.0-draft-2024-09-27"),
+const SPIN_3_6: &[&[Provided]] = &[
+    WASI_0_2,
+    FERMYON_SPIN_2,
+    WASI_CONFIG,
+    &[exact("wasi:keyvalue/", "0.2.0-draft2")],
 ];
 
 /// The Spin 4.0 host: everything of Spin 3.6, and the WASI 0.3 release
 /// candidate `0.3.0-rc-2026-03-15`. `wasi:keyvalue/atomics` is left out on
 /// purpose: Spin 4.0.2's swap over Redis is broken, so nothing may rely on
 /// it (store and batch stay).
-const SPIN_4_0: &[Provided] = &[
-    wasi_0_2("wasi:cli/"),
-    wasi_0_2("wasi:io/"),
-    wasi_0_2("wasi:clocks/"),
-    wasi_0_2("wasi:random/"),
-    wasi_0_2("wasi:filesystem/"),
-    wasi_0_2("wasi:sockets/"),
-    wasi_0_2("wasi:http/"),
-    exact("fermyon:spin/", "2.0.0"),
-    exact("wasi:keyvalue/store", "0.2.0-draft2"),
-    exact("wasi:keyvalue/batch", "0.2.0-draft2"),
-    exact("wasi:config/store", "0.2.0-draft-2024-09-27"),
-    exact("wasi:cli/", "0.3.0-rc-2026-03-15"),
-    exact("wasi:clocks/", "0.3.0-rc-2026-03-15"),
-    exact("wasi:random/", "0.3.0-rc-2026-03-15"),
-    exact("wasi:filesystem/", "0.3.0-rc-2026-03-15"),
-    exact("wasi:sockets/", "0.3.0-rc-2026-03-15"),
-    exact("wasi:http/", "0.3.0-rc-2026-03-15"),
+const SPIN_4_0: &[&[Provided]] = &[
+    WASI_0_2,
+    FERMYON_SPIN_2,
+    WASI_CONFIG,
+    &[
+        exact("wasi:keyvalue/store", "0.2.0-draft2"),
+        exact("wasi:keyvalue/batch", "0.2.0-draft2"),
+        exact("wasi:cli/", "0.3.0-rc-2026-03-15"),
+        exact("wasi:clocks/", "0.3.0-rc-2026-03-15"),
+        exact("wasi:random/", "0.3.0-rc-2026-03-15"),
+        exact("wasi:filesystem/", "0.3.0-rc-2026-03-15"),
+        exact("wasi:sockets/", "0.3.0-rc-2026-03-15"),
+        exact("wasi:http/", "0.3.0-rc-2026-03-15"),
+    ],
 ];
 
 /// The hosted platforms (Fermyon Cloud, Akamai Functions): WASI 0.2, the
 /// `fermyon:spin` 2.0.0 interfaces, and of `wasi:keyvalue` only `store`
 /// (neither offers `atomics` nor `batch`).
-const HOSTED: &[Provided] = &[
-    wasi_0_2("wasi:cli/"),
-    wasi_0_2("wasi:io/"),
-    wasi_0_2("wasi:clocks/"),
-    wasi_0_2("wasi:random/"),
-    wasi_0_2("wasi:filesystem/"),
-    wasi_0_2("wasi:sockets/"),
-    wasi_0_2("wasi:http/"),
-    exact("fermyon:spin/", "2.0.0"),
-    exact("wasi:keyvalue/store", "0.2.0-draft2"),
+const HOSTED: &[&[Provided]] = &[
+    WASI_0_2,
+    FERMYON_SPIN_2,
+    &[exact("wasi:keyvalue/store", "0.2.0-draft2")],
 ];
 
 /// What the HTTP trigger calls on every platform: the WASI 0.2 handler.
@@ -310,17 +319,13 @@ const CRON_0_4_2: Trigger = Trigger {
     kind: TriggerKind::Cron,
     exports: &["handle-cron-event"],
     provides: &[
-        wasi_0_2("wasi:cli/"),
-        wasi_0_2("wasi:io/"),
-        wasi_0_2("wasi:clocks/"),
-        wasi_0_2("wasi:random/"),
-        wasi_0_2("wasi:filesystem/"),
-        wasi_0_2("wasi:sockets/"),
-        wasi_0_2("wasi:http/"),
-        exact("fermyon:spin/", "2.0.0"),
-        exact("wasi:keyvalue/", "0.2.0-draft2"),
-        exact("wasi:config/store", "0.2.0-draft-2024-09-27"),
-        exact("fermyon:spin-cron/cron-types", "2.0.0"),
+        WASI_0_2,
+        FERMYON_SPIN_2,
+        WASI_CONFIG,
+        &[
+            exact("wasi:keyvalue/", "0.2.0-draft2"),
+            exact("fermyon:spin-cron/cron-types", "2.0.0"),
+        ],
     ],
 };
 
