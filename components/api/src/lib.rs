@@ -19,6 +19,7 @@ pub mod local;
 pub mod request;
 pub mod respond;
 pub mod route;
+mod run_csv;
 #[cfg(target_arch = "wasm32")]
 mod spin;
 
@@ -137,6 +138,7 @@ where
         Route::Sync { org, dir } => app.sync_status(&org, &dir).await,
         Route::SyncStop { org, dir } => app.stop_sync(&org, &dir).await,
         Route::SyncHistory { org, dir } => app.sync_history(&org, &dir).await,
+        Route::SyncRunCsv { org, dir, file } => app.sync_run_csv(&org, &dir, &file).await,
         Route::SyncConfirm { org, dir } => app.confirm_removals(&org, &dir).await,
         Route::SyncReject { org, dir } => app.reject_removals(&org, &dir).await,
         Route::Users { org } => app.list_users(&org, req).await,

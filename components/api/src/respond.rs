@@ -27,6 +27,18 @@ pub fn ok<T: Serialize + ?Sized>(body: &T) -> Response {
     json(StatusCode::OK, body)
 }
 
+/// 200 with a body to save as `file_name` (`Content-Disposition:
+/// attachment`); the name must be plain ASCII without quotes.
+pub fn attachment(content_type: &'static str, file_name: &str, body: Vec<u8>) -> Response {
+    let mut response = with_type(StatusCode::OK, content_type, body);
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
 /// A body with an explicit content type.
 pub fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
     let mut response = http::Response::new(body);

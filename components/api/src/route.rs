@@ -42,6 +42,13 @@ pub enum Route {
         org: String,
         dir: String,
     },
+    /// `GET …/sync/runs/{run}.csv`: one finished run as a CSV download;
+    /// `file` is the last segment (`7.csv`).
+    SyncRunCsv {
+        org: String,
+        dir: String,
+        file: String,
+    },
     /// `POST …/sync/confirm`: let a run held by the removal guard remove.
     SyncConfirm {
         org: String,
@@ -134,6 +141,7 @@ pub const PATHS: &[&str] = &[
     "/api/v1/orgs/{org}/emails",
     "/api/v1/orgs/{org}/directories/{dir}/sync/confirm",
     "/api/v1/orgs/{org}/directories/{dir}/sync/reject",
+    "/api/v1/orgs/{org}/directories/{dir}/sync/runs/{id}.csv",
 ];
 
 impl Route {
@@ -178,6 +186,11 @@ impl Route {
             ["directories", dir, "sync", "preview"] => Route::SyncPreview { org, dir: d(dir) },
             ["directories", dir, "sync", "stop"] => Route::SyncStop { org, dir: d(dir) },
             ["directories", dir, "sync", "history"] => Route::SyncHistory { org, dir: d(dir) },
+            ["directories", dir, "sync", "runs", file] => Route::SyncRunCsv {
+                org,
+                dir: d(dir),
+                file: d(file),
+            },
             ["directories", dir, "sync", "confirm"] => Route::SyncConfirm { org, dir: d(dir) },
             ["directories", dir, "sync", "reject"] => Route::SyncReject { org, dir: d(dir) },
             ["directories", dir, "auto-sync"] => Route::AutoSync { org, dir: d(dir) },
@@ -217,6 +230,7 @@ impl Route {
             | Route::TenantDomains { .. }
             | Route::TenantGroups { .. }
             | Route::SyncHistory { .. }
+            | Route::SyncRunCsv { .. }
             | Route::Users { .. }
             | Route::User { .. }
             | Route::Groups { .. }
@@ -249,6 +263,7 @@ impl Route {
             | Route::SyncPreview { org, .. }
             | Route::SyncStop { org, .. }
             | Route::SyncHistory { org, .. }
+            | Route::SyncRunCsv { org, .. }
             | Route::SyncConfirm { org, .. }
             | Route::SyncReject { org, .. }
             | Route::AutoSync { org, .. }

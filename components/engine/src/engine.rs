@@ -375,6 +375,16 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         crate::sync::status::history(self, &org, &dir).await
     }
 
+    /// One finished run of the history (`NotFound("run")` once it has
+    /// dropped out of it, or before it finished).
+    pub async fn sync_run(&self, org: &str, dir: &str, run_id: u64) -> Result<RunSummary> {
+        self.sync_history(org, dir)
+            .await?
+            .into_iter()
+            .find(|run| run.run_id == run_id)
+            .ok_or(EngineError::NotFound("run"))
+    }
+
     // ---- directory data (whole org, all its directories) ----
 
     pub async fn list_users(
@@ -383,11 +393,30 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Listing<UserView>> {
-        crate::query::list_users(self, &OrgId::parse(org)?, cursor, limit).await
+        self.search_users(org, &UserQuery::default(), cursor, limit)
+            .await
+    }
+
+    /// The accounts `query` keeps (search and filter), paged like
+    /// [`Engine::list_users`]: a page is full unless it is the last.
+    pub async fn search_users(
+        &self,
+        org: &str,
+        query: &UserQuery,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Listing<UserView>> {
+        crate::query::list_users(self, &OrgId::parse(org)?, query, cursor, limit).await
     }
 
     pub async fn get_user(&self, org: &str, user_id: &str) -> Result<UserView> {
         crate::query::get_user(self, &OrgId::parse(org)?, user_id).await
+    }
+
+    /// A user with the synced groups it belongs to, direct and through
+    /// nesting, by name.
+    pub async fn user_detail(&self, org: &str, user_id: &str) -> Result<UserDetail> {
+        crate::query::user_detail(self, &OrgId::parse(org)?, user_id).await
     }
 
     pub async fn list_groups(
@@ -411,7 +440,22 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Listing<MemberView>> {
-        crate::query::group_members(self, &OrgId::parse(org)?, group_id, cursor, limit).await
+        self.search_group_members(org, group_id, None, cursor, limit)
+            .await
+    }
+
+    /// A group's members whose display name, UPN or mail contains `search`
+    /// (ignoring case), paged like [`Engine::group_members`].
+    pub async fn search_group_members(
+        &self,
+        org: &str,
+        group_id: &str,
+        search: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Listing<MemberView>> {
+        crate::query::group_members(self, &OrgId::parse(org)?, group_id, search, cursor, limit)
+            .await
     }
 
     pub async fn claimed_domains(&self, org: &str) -> Result<Vec<ClaimedDomain>> {

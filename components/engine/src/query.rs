@@ -6,7 +6,9 @@
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::ids::{DirId, OrgId, check_object_id};
-use crate::model::{GroupRecord, MailState, MemberList, OutboxRecord, UserRecord, WELCOME_SUBJECT};
+use crate::model::{
+    GroupRecord, MailState, MemberList, OutboxRecord, UserData, UserRecord, WELCOME_SUBJECT,
+};
 use crate::orgs;
 use crate::ports::{Clock, Store};
 use crate::shards::{self, Kind, Layout};
@@ -169,8 +171,10 @@ where
     })
 }
 
-fn user_view(dir: &DirId, rec: UserRecord) -> UserView {
+fn user_view(dir: &DirId, state: &DirState, rec: UserRecord) -> UserView {
     let guest = rec.data.is_guest();
+    let domain = rec.data.domain();
+    let not_synced_reason = not_synced_reason(state, &rec);
     let d = rec.data;
     UserView {
         id: d.id,
@@ -187,7 +191,73 @@ fn user_view(dir: &DirId, rec: UserRecord) -> UserView {
         synced: rec.synced,
         groups: rec.groups,
         created_at: rec.created_at,
+        domain,
+        created_run: rec.created_run,
+        changed_run: rec.changed_run,
+        left_run: rec.left_run,
+        not_synced_reason,
     }
+}
+
+/// Why an account is not synced now, by the rules the last completed run
+/// applied (see `finalize`): gone from Entra ID, a sign-in domain not
+/// verified (claimed) here, or no synced group; with the run that took
+/// it out of the scope.
+fn not_synced_reason(state: &DirState, rec: &UserRecord) -> Option<String> {
+    if rec.synced {
+        return None;
+    }
+    let domain = rec.data.domain();
+    let verified = rec.data.is_guest() || state.claimed.iter().any(|c| c.name == domain);
+    let why = if !rec.in_source {
+        "no longer in Entra ID".to_owned()
+    } else if !verified {
+        format!("domain {domain} is not verified here")
+    } else if rec.direct_groups.is_empty() {
+        "not a member of any synced group".to_owned()
+    } else {
+        "only in groups that are not synced".to_owned()
+    };
+    Some(match rec.left_run {
+        Some(run) => format!("{why}; left the scope in run {run}"),
+        None => why,
+    })
+}
+
+/// A lower-cased search term: `None` matches everything.
+fn search_term(search: Option<&str>) -> Option<String> {
+    search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// Whether any of the names contains `term` (lower case), ignoring case.
+fn names_contain<'a>(term: Option<&str>, names: impl IntoIterator<Item = Option<&'a str>>) -> bool {
+    let Some(term) = term else {
+        return true;
+    };
+    names
+        .into_iter()
+        .flatten()
+        .any(|name| name.to_lowercase().contains(term))
+}
+
+fn user_matches(rec: &UserRecord, term: Option<&str>, filter: Option<UserFilter>) -> bool {
+    let d = &rec.data;
+    let kept = match filter {
+        None => true,
+        Some(UserFilter::Synced) => rec.synced,
+        Some(UserFilter::NotSynced) => !rec.synced,
+        Some(UserFilter::Disabled) => !d.enabled,
+        Some(UserFilter::Guest) => d.is_guest(),
+    };
+    kept && names_contain(term, user_names(d))
+}
+
+/// What a user search looks in: display name, UPN and mail.
+fn user_names(d: &UserData) -> [Option<&str>; 3] {
+    [d.display_name.as_deref(), Some(&d.upn), d.mail.as_deref()]
 }
 
 fn group_view(dir: &DirId, state: &DirState, rec: GroupRecord) -> GroupView {
@@ -206,19 +276,26 @@ fn group_view(dir: &DirId, state: &DirState, rec: GroupRecord) -> GroupView {
     }
 }
 
+/// The org's accounts that `query` keeps. A search reads the user shard
+/// documents one at a time and stops as soon as the page is full.
 pub(crate) async fn list_users<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
+    query: &UserQuery,
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<Listing<UserView>> {
+    let term = search_term(query.search.as_deref());
     walk(
         e,
         org,
         Kind::Users,
         cursor,
         limit,
-        |dir, _, _, rec: UserRecord| rec.is_account().then(|| user_view(dir, rec)),
+        |dir, state, _, rec: UserRecord| {
+            (rec.is_account() && user_matches(&rec, term.as_deref(), query.filter))
+                .then(|| user_view(dir, state, rec))
+        },
     )
     .await
 }
@@ -242,16 +319,53 @@ async fn find<S: Store, C: Clock, T: DeserializeOwned>(
     Ok(None)
 }
 
+async fn find_user<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    id: &str,
+) -> Result<(DirId, DirState, UserRecord)> {
+    check_object_id("user id", id)?;
+    find(e, org, Kind::Users, id, UserRecord::is_account)
+        .await?
+        .ok_or(EngineError::NotFound("user"))
+}
+
 pub(crate) async fn get_user<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
     id: &str,
 ) -> Result<UserView> {
-    check_object_id("user id", id)?;
-    let (dir, _, rec) = find(e, org, Kind::Users, id, UserRecord::is_account)
-        .await?
-        .ok_or(EngineError::NotFound("user"))?;
-    Ok(user_view(&dir, rec))
+    let (dir, state, rec) = find_user(e, org, id).await?;
+    Ok(user_view(&dir, &state, rec))
+}
+
+/// One account with the synced groups it belongs to, by name.
+pub(crate) async fn user_detail<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    id: &str,
+) -> Result<UserDetail> {
+    let (dir, state, rec) = find_user(e, org, id).await?;
+    let ids: Vec<&str> = rec.groups.iter().map(String::as_str).collect();
+    let names: BTreeMap<String, GroupRecord> =
+        shards::load_many(e.store, org, &dir, Kind::Groups, &state.shards.groups, &ids).await?;
+    let mut groups: Vec<UserGroupView> = rec
+        .groups
+        .iter()
+        .map(|g| UserGroupView {
+            id: g.clone(),
+            display_name: names
+                .get(g)
+                .map(|r| r.data.name.clone())
+                .unwrap_or_default(),
+            direct: rec.direct_groups.contains(g),
+        })
+        .collect();
+    groups.sort_by(|a, b| (!a.direct, &a.display_name).cmp(&(!b.direct, &b.display_name)));
+    Ok(UserDetail {
+        user: user_view(&dir, &state, rec),
+        groups,
+    })
 }
 
 pub(crate) async fn list_groups<S: Store, C: Clock>(
@@ -291,16 +405,25 @@ pub(crate) async fn get_group<S: Store, C: Clock>(
     Ok(group_view(&dir, &state, rec))
 }
 
+/// Members whose names a member search reads per step (the page is
+/// filled from these, in list order; the user shards they fall in are read
+/// one at a time).
+const MEMBER_CHUNK: usize = 1000;
+
+/// A group's synced members, direct ones first, optionally only those whose
+/// display name, UPN or mail contains `search` (ignoring case). The cursor
+/// is the position in the member list.
 pub(crate) async fn group_members<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
     id: &str,
+    search: Option<&str>,
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<Listing<MemberView>> {
     let (dir, state, _) = find_group(e, org, id).await?;
     let limit = limit.clamp(1, MAX_PAGE);
-    let offset: usize = match cursor {
+    let mut at: usize = match cursor {
         None => 0,
         Some(c) => c.parse().map_err(|_| EngineError::InvalidId {
             what: "cursor",
@@ -311,41 +434,43 @@ pub(crate) async fn group_members<S: Store, C: Clock>(
         shards::load_one(e.store, org, &dir, Kind::Members, &state.shards.members, id)
             .await?
             .unwrap_or_default();
-    let all: Vec<(&String, bool)> = list
+    let all: Vec<(&str, bool)> = list
         .direct
         .iter()
-        .map(|u| (u, true))
-        .chain(list.nested.iter().map(|u| (u, false)))
+        .map(|u| (u.as_str(), true))
+        .chain(list.nested.iter().map(|u| (u.as_str(), false)))
         .collect();
-    let page: Vec<(&String, bool)> = all.iter().skip(offset).take(limit).copied().collect();
-    // Read each user shard the page touches once.
-    let users = &state.shards.users;
-    let count = users.count;
-    let mut by_shard: BTreeMap<u32, BTreeMap<String, UserRecord>> = BTreeMap::new();
-    for (u, _) in &page {
-        let s = shards::shard_of(u, count);
-        if let std::collections::btree_map::Entry::Vacant(slot) = by_shard.entry(s) {
-            slot.insert(shards::load_shard(e.store, org, &dir, Kind::Users, users, s).await?);
+    let term = search_term(search);
+    // Without a search every member matches: read exactly one page.
+    let chunk = if term.is_some() { MEMBER_CHUNK } else { limit };
+    let mut items = Vec::new();
+    while items.len() < limit && at < all.len() {
+        let ids: Vec<&str> = all.iter().skip(at).take(chunk).map(|(u, _)| *u).collect();
+        let users: BTreeMap<String, UserRecord> =
+            shards::load_many(e.store, org, &dir, Kind::Users, &state.shards.users, &ids).await?;
+        for &(u, direct) in all.iter().skip(at).take(chunk) {
+            at += 1;
+            let rec = users.get(u);
+            // A member without a user record is listed unless searched for.
+            let keep = rec.map_or(term.is_none(), |r| {
+                names_contain(term.as_deref(), user_names(&r.data))
+            });
+            if keep {
+                items.push(MemberView {
+                    user_id: u.to_owned(),
+                    user_principal_name: rec.map(|r| r.data.upn.clone()).unwrap_or_default(),
+                    display_name: rec.and_then(|r| r.data.display_name.clone()),
+                    direct,
+                });
+            }
+            if items.len() == limit {
+                break;
+            }
         }
     }
-    let items = page
-        .iter()
-        .map(|(u, direct)| {
-            let rec = by_shard
-                .get(&shards::shard_of(u, count))
-                .and_then(|s| s.get(*u));
-            MemberView {
-                user_id: (*u).clone(),
-                user_principal_name: rec.map(|r| r.data.upn.clone()).unwrap_or_default(),
-                display_name: rec.and_then(|r| r.data.display_name.clone()),
-                direct: *direct,
-            }
-        })
-        .collect();
-    let next = offset + page.len();
     Ok(Listing {
         items,
-        next_cursor: (next < all.len()).then(|| next.to_string()),
+        next_cursor: (at < all.len()).then(|| at.to_string()),
     })
 }
 

@@ -129,6 +129,37 @@ pub(crate) async fn load_one<S: Store, T: DeserializeOwned>(
     Ok(shard.remove(id))
 }
 
+/// Reads the records of `ids` (those present), each shard document they
+/// fall in once, one document at a time: only the records asked for stay
+/// in memory.
+pub(crate) async fn load_many<S: Store, T: DeserializeOwned>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    kind: Kind,
+    layout: &Layout,
+    ids: &[&str],
+) -> Result<BTreeMap<String, T>, EngineError> {
+    let mut by_shard: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+    for id in ids {
+        by_shard
+            .entry(shard_of(id, layout.count))
+            .or_default()
+            .push(id);
+    }
+    let mut found = BTreeMap::new();
+    for (index, wanted) in by_shard {
+        let mut shard: BTreeMap<String, T> =
+            load_shard(store, org, dir, kind, layout, index).await?;
+        for id in wanted {
+            if let Some(record) = shard.remove(id) {
+                found.insert(id.to_owned(), record);
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Records encoded once each (`"id":{...}`, with the hash of the id), in id
 /// order; consuming a map drops each record as soon as it is encoded.
 pub(crate) struct Entries(Vec<(u64, Vec<u8>)>);

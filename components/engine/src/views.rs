@@ -33,6 +33,71 @@ pub struct UserView {
     pub groups: Vec<String>,
     /// When the account was created (first sync that saw the user).
     pub created_at: Timestamp,
+    /// The lower-cased sign-in domain (after the last `@` of the UPN).
+    pub domain: String,
+    /// The run that created the account.
+    pub created_run: Option<u64>,
+    /// The last run that changed the user.
+    pub changed_run: u64,
+    /// The run that took the user out of the scope (while not synced).
+    pub left_run: Option<u64>,
+    /// Why the user is not synced now, e.g. "domain example.com is not
+    /// verified here; left the scope in run 7"; `None` while synced.
+    pub not_synced_reason: Option<String>,
+}
+
+/// Which users a listing keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserFilter {
+    /// In the latest completed sync's scope.
+    Synced,
+    /// Accounts that left the scope.
+    NotSynced,
+    /// `accountEnabled` is false in Entra ID.
+    Disabled,
+    /// External (guest) users.
+    Guest,
+}
+
+impl UserFilter {
+    /// Every filter, by the name the API takes.
+    pub const ALL: [(&'static str, UserFilter); 4] = [
+        ("synced", UserFilter::Synced),
+        ("not_synced", UserFilter::NotSynced),
+        ("disabled", UserFilter::Disabled),
+        ("guest", UserFilter::Guest),
+    ];
+
+    /// The filter named `name` (`synced`, `not_synced`, `disabled`, `guest`).
+    pub fn parse(name: &str) -> Option<UserFilter> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    }
+}
+
+/// What a user listing keeps: a case-insensitive substring of the display
+/// name, UPN or mail, and a filter; the default keeps every account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    pub search: Option<String>,
+    pub filter: Option<UserFilter>,
+}
+
+/// A group a user belongs to, for the user's detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserGroupView {
+    pub id: String,
+    pub display_name: String,
+    /// A direct member, rather than one through a nested group.
+    pub direct: bool,
+}
+
+/// One user with the names of the synced groups it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub user: UserView,
+    /// Direct memberships first, then those through nesting, each by name.
+    pub groups: Vec<UserGroupView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

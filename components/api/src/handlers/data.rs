@@ -2,13 +2,13 @@
 //! claimed domains, product access, billing and the email outbox.
 
 use engine::ports::{Clock, Mailer, Store};
-use engine::{ClaimedDomain, GroupView, UserView};
+use engine::{ClaimedDomain, GroupView, UserFilter, UserQuery};
 use graph::{HttpClient, Pause};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
-use crate::error::ApiError;
-use crate::request::{PageQuery, Request, json_body, page_query};
+use crate::error::{ApiError, FieldError};
+use crate::request::{PageQuery, Request, json_body, page_query, query_param};
 use crate::respond::{Response, ok};
 
 /// Page size when the client does not ask for one.
@@ -18,11 +18,6 @@ const DEFAULT_LIMIT: usize = 100;
 #[serde(deny_unknown_fields)]
 struct ProductAccess {
     enabled: bool,
-}
-
-#[derive(Serialize)]
-struct UserBody {
-    user: UserView,
 }
 
 #[derive(Serialize)]
@@ -40,6 +35,31 @@ fn page(req: &Request) -> Result<(Option<String>, usize), ApiError> {
     Ok((cursor, limit.unwrap_or(DEFAULT_LIMIT)))
 }
 
+/// `?search=`: `None` when absent or empty.
+fn search(req: &Request) -> Option<String> {
+    query_param(req, "search").filter(|s| !s.trim().is_empty())
+}
+
+/// `?search=&filter=` of the users listing; an unknown filter is a 422 on
+/// field `filter`.
+fn user_query(req: &Request) -> Result<UserQuery, ApiError> {
+    let filter = match query_param(req, "filter").filter(|f| !f.is_empty()) {
+        None => None,
+        Some(name) => Some(UserFilter::parse(&name).ok_or_else(|| {
+            let names: Vec<&str> = UserFilter::ALL.iter().map(|(n, _)| *n).collect();
+            let message = format!("must be one of {}", names.join(", "));
+            ApiError::Validation {
+                message: format!("filter {message}"),
+                fields: vec![FieldError::new("filter", message)],
+            }
+        })?),
+    };
+    Ok(UserQuery {
+        search: search(req),
+        filter,
+    })
+}
+
 impl<S, H, C, M, P> App<S, H, C, M, P>
 where
     S: Store,
@@ -50,16 +70,17 @@ where
 {
     pub(crate) async fn list_users(&self, org: &str, req: &Request) -> Result<Response, ApiError> {
         let (cursor, limit) = page(req)?;
+        let query = user_query(req)?;
         let listing = self
             .engine()
-            .list_users(org, cursor.as_deref(), limit)
+            .search_users(org, &query, cursor.as_deref(), limit)
             .await?;
         Ok(ok(&listing))
     }
 
+    /// `{"user": <user>, "groups": [<named group>, ...]}`.
     pub(crate) async fn get_user(&self, org: &str, id: &str) -> Result<Response, ApiError> {
-        let user = self.engine().get_user(org, id).await?;
-        Ok(ok(&UserBody { user }))
+        Ok(ok(&self.engine().user_detail(org, id).await?))
     }
 
     pub(crate) async fn list_groups(&self, org: &str, req: &Request) -> Result<Response, ApiError> {
@@ -85,7 +106,7 @@ where
         let (cursor, limit) = page(req)?;
         let listing = self
             .engine()
-            .group_members(org, id, cursor.as_deref(), limit)
+            .search_group_members(org, id, search(req).as_deref(), cursor.as_deref(), limit)
             .await?;
         Ok(ok(&listing))
     }

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::respond::{Response, json, ok};
+use crate::respond::{Response, attachment, json, ok};
+use crate::run_csv;
 
 #[derive(Serialize)]
 struct Started {
@@ -77,6 +78,27 @@ where
     pub(crate) async fn sync_history(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
         let items = self.engine().sync_history(org, dir).await?;
         Ok(ok(&History { items }))
+    }
+
+    /// `GET …/sync/runs/{run}.csv`: one finished run's summary and log as a
+    /// CSV attachment; 404 for a run not in the history.
+    pub(crate) async fn sync_run_csv(
+        &self,
+        org: &str,
+        dir: &str,
+        file: &str,
+    ) -> Result<Response, ApiError> {
+        let run_id = file
+            .strip_suffix(".csv")
+            .and_then(|id| id.parse::<u64>().ok())
+            .ok_or(ApiError::NotFound("run"))?;
+        let run = self.engine().sync_run(org, dir, run_id).await?;
+        let body = run_csv::encode(&run)?;
+        Ok(attachment(
+            "text/csv; charset=utf-8",
+            &run_csv::file_name(org, dir, run_id),
+            body,
+        ))
     }
 
     /// Lets a run held by the removal guard remove what it would, then

@@ -1,0 +1,136 @@
+//! A finished run as a CSV download: its summary (one row per field and
+//! count) and its troubleshooting log (one row per event), written with the
+//! `csv` crate and guarded against spreadsheet formula injection.
+
+use chrono::{DateTime, SecondsFormat};
+use engine::RunSummary;
+use engine::ports::Timestamp;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// The columns: which part of the run, when, how severe, what, its value.
+const HEADER: [&str; 5] = ["section", "time", "level", "name", "value"];
+
+/// Characters that make a spreadsheet read a cell as a formula (OWASP's
+/// list: `=`, `+`, `-`, `@`, tab and carriage return).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The CSV file name of run `run` of directory `dir` of `org`.
+pub fn file_name(org: &str, dir: &str, run: u64) -> String {
+    format!("idp-sync-{org}-{dir}-run-{run}.csv")
+}
+
+/// The run's summary and log as CSV (UTF-8, a header row first).
+pub fn encode(run: &RunSummary) -> Result<Vec<u8>, ApiError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(HEADER).map_err(csv_failed)?;
+    for (name, value) in summary_rows(run)? {
+        out.write_record(guarded(["summary", "", "", &name, &value]))
+            .map_err(csv_failed)?;
+    }
+    for event in &run.log {
+        let level = cell(&serde_json::to_value(event.level).map_err(json_failed)?);
+        out.write_record(guarded([
+            "log",
+            &time(event.at),
+            &level,
+            "message",
+            &event.message,
+        ]))
+        .map_err(csv_failed)?;
+    }
+    out.into_inner()
+        .map_err(|e| ApiError::Internal(format!("CSV encoding failed: {e}")))
+}
+
+/// `(name, value)` for every field of the summary but its log, the counts
+/// flattened into their own rows.
+fn summary_rows(run: &RunSummary) -> Result<Vec<(String, String)>, ApiError> {
+    let Value::Object(mut fields) = serde_json::to_value(run).map_err(json_failed)? else {
+        return Err(ApiError::Internal(
+            "a run summary is a JSON object".to_owned(),
+        ));
+    };
+    fields.remove("log");
+    let counts = fields.remove("counts");
+    let counts = counts.iter().filter_map(Value::as_object).flatten();
+    Ok(fields
+        .iter()
+        .chain(counts)
+        .map(|(name, value)| (name.clone(), named_cell(name, value)))
+        .collect())
+}
+
+/// A value as one cell; the `…_at` timestamps as RFC 3339 UTC times.
+fn named_cell(name: &str, value: &Value) -> String {
+    match value.as_u64() {
+        Some(ms) if name.ends_with("_at") => time(ms),
+        _ => cell(value),
+    }
+}
+
+/// A JSON value as text: lists joined with "; ", a listed group by its
+/// display name.
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join("; "),
+        Value::Object(map) => map
+            .get("display_name")
+            .map_or_else(|| value.to_string(), cell),
+        other => other.to_string(),
+    }
+}
+
+/// Milliseconds since the epoch as an RFC 3339 UTC time.
+fn time(ms: Timestamp) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .map_or_else(
+            || ms.to_string(),
+            |t| t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        )
+}
+
+/// Prefixes `'` to a cell a spreadsheet would take for a formula.
+fn guard(cell: &str) -> String {
+    if cell.starts_with(FORMULA_STARTS) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
+fn guarded<const N: usize>(cells: [&str; N]) -> [String; N] {
+    cells.map(guard)
+}
+
+fn csv_failed(e: csv::Error) -> ApiError {
+    ApiError::Internal(format!("CSV encoding failed: {e}"))
+}
+
+fn json_failed(e: serde_json::Error) -> ApiError {
+    ApiError::Internal(format!("run summary encoding failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_evaluate_are_prefixed() {
+        assert_eq!(guard("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(guard("+1"), "'+1");
+        assert_eq!(guard("-1"), "'-1");
+        assert_eq!(guard("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(guard("run 1 completed"), "run 1 completed");
+    }
+
+    #[test]
+    fn times_are_rfc_3339_utc() {
+        assert_eq!(time(1_795_654_236_582), "2026-11-26T00:50:36.582Z");
+    }
+}
