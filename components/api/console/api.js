@@ -34,11 +34,11 @@ export class ApiError extends Error {
 export const UNAUTHORIZED_EVENT = 'idp-sync:unauthorized';
 
 /**
- * Calls the API. Returns `{ data, etag }`; throws `ApiError` for any non-2xx answer.
- * `token` defaults to the session's; `ifMatch` sends an `If-Match` header.
+ * Sends one request with the session's token (or `token`). Returns the
+ * response; throws `ApiError` for a network failure or any non-2xx answer.
  */
-async function request(method, path, { body, ifMatch, token } = {}) {
-  const headers = { Accept: 'application/json' };
+async function send(method, path, { body, ifMatch, token, accept = 'application/json' } = {}) {
+  const headers = { Accept: accept };
   const bearer = token ?? session.get()?.token;
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -54,18 +54,8 @@ async function request(method, path, { body, ifMatch, token } = {}) {
   } catch {
     throw new ApiError(0, 'network', 'Could not reach idp-sync. Check your connection and try again.');
   }
-
-  const text = await response.text();
-  let data = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = null;
-    }
-  }
   if (!response.ok) {
-    const err = data?.error ?? {};
+    const err = parseJson(await response.text())?.error ?? {};
     const apiError = new ApiError(
       response.status,
       err.code ?? `http_${response.status}`,
@@ -77,7 +67,44 @@ async function request(method, path, { body, ifMatch, token } = {}) {
     }
     throw apiError;
   }
-  return { data, etag: response.headers.get('ETag') };
+  return response;
+}
+
+function parseJson(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Calls the API. Returns `{ data, etag }`; throws `ApiError` for any non-2xx answer.
+ * `token` defaults to the session's; `ifMatch` sends an `If-Match` header.
+ */
+async function request(method, path, opts) {
+  const response = await send(method, path, opts);
+  return { data: parseJson(await response.text()), etag: response.headers.get('ETag') };
+}
+
+/**
+ * Downloads a file the API serves as an attachment (it needs the bearer
+ * token, so a plain link cannot): saved under the name the API gives.
+ */
+export async function download(path, accept) {
+  const response = await send('GET', path, { accept });
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'download';
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
 }
 
 /** `/api/v1/orgs/{org}` + `rest`, for the signed-in org. */

@@ -4,12 +4,14 @@ import { session, UNAUTHORIZED_EVENT } from './api.js';
 import { renderSignIn } from './signin.js';
 import { renderDirectories, renderConnect } from './directories.js';
 import { renderDirectory } from './directory.js';
-import { renderGroups } from './groups.js';
+import { renderGroups, renderGroup } from './groups.js';
+import { renderUsers, renderUser } from './users.js';
 import { renderSaml } from './saml.js';
 
 /**
  * Routes: `#/directories`, `#/directories/new`, `#/directories/{dir}`,
- * `#/directories/{dir}/settings`, `#/directories/{dir}/status`, `#/groups`, `#/saml`.
+ * `#/directories/{dir}/settings`, `#/directories/{dir}/status`, `#/users`, `#/users/{id}`,
+ * `#/groups`, `#/groups/{id}`, `#/saml`.
  * Each view renders into `main` and may return a cleanup function (to stop polling).
  */
 function resolve(hash) {
@@ -19,6 +21,9 @@ function resolve(hash) {
   if (section === 'directories' && id) {
     return { section, view: (main) => renderDirectory(main, id, tab ?? null) };
   }
+  if (section === 'users' && id) return { section, view: (main) => renderUser(main, id) };
+  if (section === 'users') return { section, view: renderUsers };
+  if (section === 'groups' && id) return { section, view: (main) => renderGroup(main, id) };
   if (section === 'groups') return { section, view: renderGroups };
   if (section === 'saml') return { section, view: renderSaml };
   return { section: 'directories', view: renderDirectories };

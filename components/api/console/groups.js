@@ -3,6 +3,7 @@
 
 import { get, put, orgPath, listOf, nameGroups } from './api.js';
 import { h, pageTitle, loading, loadFailed, announce, plural, newId } from './ui.js';
+import { searchableList } from './listing.js';
 
 async function billing() {
   return (await get(orgPath('/billing'))).data;
@@ -46,7 +47,7 @@ function groupRow(group, onToggled) {
     h(
       'th',
       { scope: 'row' },
-      h('span', { class: 'group-name' }, name),
+      h('a', { class: 'group-name', href: `#/groups/${encodeURIComponent(group.id)}` }, name),
       group.description ? h('span', { class: 'hint' }, group.description) : null,
       parents.length ? h('span', { class: 'hint' }, 'Nested in ', parents.map((id, i) => [i ? ', ' : '', h('span', { 'data-group-id': id }, id)])) : null,
       group.synced === false
@@ -136,11 +137,66 @@ export async function renderGroups(main) {
     h('p', null, 'Grant product access to a group so its users can use your products. A group that didn’t exist before a sync has no product access until you grant it.'),
     h(
       'table',
-      { class: 'groups' },
+      { class: 'groups data' },
       h('caption', { class: 'visually-hidden' }, 'Synced groups and their product access'),
       h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Group'), h('th', { scope: 'col' }, 'Synced users'), h('th', { scope: 'col', title: 'Users in the group in Entra ID, synced or not' }, 'In Entra ID'), h('th', { scope: 'col' }, 'Product access'))),
       tbody,
     ),
     more,
   );
+}
+
+function memberRow(member) {
+  return h(
+    'tr',
+    null,
+    h('th', { scope: 'row' }, h('a', { href: `#/users/${encodeURIComponent(member.user_id)}` }, member.display_name || member.user_principal_name)),
+    h('td', { 'data-label': 'Sign-in name' }, member.user_principal_name),
+    h('td', { 'data-label': 'Membership' }, member.direct ? 'Direct' : 'Through a nested group'),
+  );
+}
+
+/** One group: its counts and its members, searchable by name, sign-in name or mail. */
+export async function renderGroup(main, id) {
+  main.append(h('p', null, h('a', { href: '#/groups' }, '← All groups')));
+  const body = h('div', null, loading('Loading the group'));
+  main.append(body);
+  let group;
+  try {
+    group = (await get(orgPath(`/groups/${encodeURIComponent(id)}`))).data.group;
+  } catch (error) {
+    main.prepend(pageTitle('Group'));
+    body.replaceChildren(loadFailed(error, () => location.reload()));
+    return null;
+  }
+  main.prepend(pageTitle(group.display_name));
+  const members = searchableList({
+    label: 'Search members',
+    hint: 'Name, sign-in name or mail',
+    path: (params) => orgPath(`/groups/${encodeURIComponent(id)}/members?${params}`),
+    row: memberRow,
+    columns: ['Name', 'Sign-in name', 'Membership'],
+    caption: `Members of ${group.display_name}`,
+    noun: 'member',
+  });
+  body.replaceChildren(
+    h(
+      'dl',
+      { class: 'facts' },
+      h('div', null, h('dt', null, 'Synced users'), h('dd', null, Number(group.member_count ?? 0).toLocaleString())),
+      h('div', null, h('dt', null, 'In Entra ID'), h('dd', null, Number(group.entra_member_count ?? 0).toLocaleString())),
+      h('div', null, h('dt', null, 'Product access'), h('dd', null, group.product_access ? 'On' : 'Off')),
+    ),
+    group.synced === false ? h('p', { class: 'notice warning' }, group.not_synced_reason ? `Not synced: ${group.not_synced_reason}` : 'Not in the latest sync') : null,
+    members.form,
+    members.summary,
+    members.table,
+    members.more,
+  );
+  try {
+    await members.load();
+  } catch (error) {
+    members.summary.textContent = error.message;
+  }
+  return members.stop;
 }

@@ -1,7 +1,8 @@
 // How a sync run reads to an admin: phase names, progress, counts, what was
 // skipped and why, and the troubleshooting log.
 
-import { h, timeEl, plural, toDate } from './ui.js';
+import { h, timeEl, plural, toDate, announce } from './ui.js';
+import { download, dirPath } from './api.js';
 
 // The engine's phases, in the order a run goes through them.
 const PHASES = [
@@ -139,8 +140,25 @@ export function countsRemovingNothing(counts = {}) {
   return { ...counts, users_left_scope: undefined, access_removed: [] };
 }
 
-/** One finished run in the history: a disclosure with its summary and log. */
-export function historyItem(run) {
+/** A button that downloads the run's summary and log as CSV. */
+function csvButton(dir, run) {
+  const button = h('button', { type: 'button', class: 'link-button download-csv' }, `Download run ${run.run_id} as CSV`);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const name = await download(dirPath(dir, `/sync/runs/${run.run_id}.csv`), 'text/csv');
+      announce(`Downloaded ${name}.`);
+    } catch (error) {
+      announce(`Couldn’t download the run: ${error.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+/** One finished run of directory `dir` in the history: a disclosure with its summary, log and CSV download. */
+export function historyItem(dir, run) {
   const took = duration(run);
   const counts = isRejected(run) ? countsRemovingNothing(run.counts) : run.counts;
   return h(
@@ -169,5 +187,6 @@ export function historyItem(run) {
         troubleshootingLog(run),
       ),
     ),
+    csvButton(dir, run),
   );
 }

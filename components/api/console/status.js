@@ -4,6 +4,7 @@
 import { get, post, dirPath, listOf, nameGroups } from './api.js';
 import { h, timeEl, clockEl, announce, takeFlash, loadFailed, newId, plural } from './ui.js';
 import { confirmAndSync, setAutoSync } from './sync.js';
+import { runChart } from './chart.js';
 import {
   phaseLabel,
   percentDone,
@@ -146,6 +147,7 @@ export async function renderStatus(container, dir, initial) {
   const facts = h('dl', { class: 'facts' });
   const history = h('ol', { class: 'history' });
   const historyError = h('div');
+  const chart = h('div', { class: 'run-chart' });
   const phaseAnnouncer = h('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
   const lastNextTitle = h('h2', { id: 'last-next', tabindex: '-1' }, 'Last and next sync');
 
@@ -283,7 +285,8 @@ export async function renderStatus(container, dir, initial) {
     try {
       const { data } = await get(dirPath(dir, '/sync/history'));
       const runs = listOf(data);
-      history.replaceChildren(...(runs.length ? runs.map(historyItem) : [h('li', { class: 'hint' }, 'No finished sync yet.')]));
+      history.replaceChildren(...(runs.length ? runs.map((run) => historyItem(dir, run)) : [h('li', { class: 'hint' }, 'No finished sync yet.')]));
+      chart.replaceChildren(runChart(runs));
       historyError.replaceChildren();
       await nameGroups(history);
     } catch (error) {
@@ -352,7 +355,7 @@ export async function renderStatus(container, dir, initial) {
       ),
       actionError,
     ),
-    h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Sync history'), historyError, history),
+    h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Sync history'), chart, historyError, history),
     phaseAnnouncer,
   );
   await Promise.all([draw(), loadHistory()]);

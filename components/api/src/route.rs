@@ -352,6 +352,7 @@ mod tests {
             Route::Emails { .. } => 24,
             Route::SyncConfirm { .. } => 25,
             Route::SyncReject { .. } => 26,
+            Route::SyncRunCsv { .. } => 27,
         }
     }
 

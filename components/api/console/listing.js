@@ -1,0 +1,98 @@
+// A searchable, cursor-paged table (users, a group's members): a search box
+// that searches as the admin types, optional filters, and "Load more".
+
+import { get, listOf } from './api.js';
+import { h, announce, plural, newId } from './ui.js';
+
+/** Waits this long after the last keystroke before searching. */
+const SEARCH_DELAY_MS = 250;
+
+/**
+ * Builds the parts of a searchable listing. `path(params)` is the API path
+ * for the query (`URLSearchParams` with `search`, the filters and `cursor`);
+ * `filters` are `<select>`s whose `name` is the query parameter; `row(item)`
+ * builds a `<tr>`; `columns` are the header labels; `noun` counts the items.
+ * Returns `{ form, summary, table, more, load, stop }`: `load()` reads the
+ * first page, `stop()` cancels a pending search.
+ */
+export function searchableList({ label, hint, filters = [], path, row, columns, caption, noun }) {
+  const searchId = newId('search');
+  const search = h('input', { type: 'search', id: searchId, name: 'search', autocomplete: 'off', spellcheck: 'false' });
+  const form = h(
+    'form',
+    { class: 'card filters', role: 'search', 'aria-label': caption },
+    h('div', { class: 'field' }, h('label', { for: searchId }, label), h('p', { class: 'hint' }, hint), search),
+    filters.map(({ label: filterLabel, select }) => {
+      select.id ||= newId(select.name);
+      return h('div', { class: 'field' }, h('label', { for: select.id }, filterLabel), select);
+    }),
+  );
+  const tbody = h('tbody');
+  const summary = h('p', { class: 'hint', role: 'status' });
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true }, `Load more ${noun}s`);
+  const table = h(
+    'table',
+    { class: 'data' },
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', null, h('tr', null, columns.map((c) => h('th', { scope: 'col' }, c)))),
+    tbody,
+  );
+
+  let cursor = null;
+  let shown = 0;
+  let seq = 0;
+  const params = () => {
+    const p = new URLSearchParams();
+    if (search.value.trim()) p.set('search', search.value.trim());
+    for (const { select } of filters) if (select.value) p.set(select.name, select.value);
+    if (cursor) p.set('cursor', cursor);
+    return p;
+  };
+  /** Reads the first page (`fresh`) or the next one; `null` when a newer search overtook it. */
+  const loadPage = async (fresh) => {
+    const mine = ++seq;
+    if (fresh) cursor = null;
+    const { data } = await get(path(params()));
+    if (mine !== seq) return null;
+    const items = listOf(data);
+    if (fresh) {
+      tbody.replaceChildren();
+      shown = 0;
+    }
+    tbody.append(...items.map(row));
+    shown += items.length;
+    cursor = data?.next_cursor ?? null;
+    more.hidden = !cursor;
+    summary.textContent = shown ? `${plural(shown, noun)} shown${cursor ? ', more to load' : ''}.` : `No ${noun} matches.`;
+    table.hidden = !shown;
+    return items.length;
+  };
+  const reload = () =>
+    loadPage(true).catch((error) => {
+      summary.textContent = error.message;
+    });
+  let timer = null;
+  const stop = () => clearTimeout(timer);
+  search.addEventListener('input', () => {
+    stop();
+    timer = setTimeout(reload, SEARCH_DELAY_MS);
+  });
+  for (const { select } of filters) select.addEventListener('change', reload);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    stop();
+    reload();
+  });
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const added = await loadPage(false);
+      if (added != null) announce(`${plural(added, `more ${noun}`)} loaded.`);
+    } catch (error) {
+      announce(error.message);
+    } finally {
+      more.disabled = false;
+    }
+  });
+  return { form, summary, table, more, load: () => loadPage(true), stop };
+}
