@@ -119,6 +119,59 @@ fn json_failed(e: serde_json::Error) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine::{LogEvent, LogLevel, OverLimitGroup, RunCounts, RunResult, Trigger};
+
+    /// A failed run whose texts came from outside: a group named like a
+    /// formula, and an error that starts like one.
+    fn hostile_run() -> RunSummary {
+        RunSummary {
+            run_id: 7,
+            trigger: Trigger::Scheduled,
+            started_at: 1_795_654_236_582,
+            finished_at: 1_795_654_236_683,
+            result: RunResult::Failed {
+                error: "=1+1, \"quoted\"".to_owned(),
+            },
+            counts: RunCounts {
+                groups_over_limit: vec![OverLimitGroup {
+                    id: "g1".to_owned(),
+                    display_name: "@SUM(A1:A9)".to_owned(),
+                    users: 10_001,
+                }],
+                ..RunCounts::default()
+            },
+            log: vec![LogEvent {
+                at: 1_795_654_236_600,
+                level: LogLevel::Warning,
+                message: "-2 pages, then +3".to_owned(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_run_is_one_csv_table_with_every_formula_disarmed() {
+        let text = String::from_utf8(encode(&hostile_run()).expect("encodes")).expect("UTF-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "section,time,level,name,value");
+        assert!(lines.contains(&"summary,,,run_id,7"), "{text}");
+        assert!(lines.contains(&"summary,,,trigger,scheduled"), "{text}");
+        assert!(
+            lines.contains(&"summary,,,started_at,2026-11-26T00:50:36.582Z"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&r#"summary,,,error,"'=1+1, ""quoted""""#),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"summary,,,groups_over_limit,'@SUM(A1:A9)"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&r#"log,2026-11-26T00:50:36.600Z,warning,message,"'-2 pages, then +3""#),
+            "{text}"
+        );
+    }
 
     #[test]
     fn cells_a_spreadsheet_would_evaluate_are_prefixed() {

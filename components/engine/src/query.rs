@@ -200,23 +200,27 @@ fn user_view(dir: &DirId, state: &DirState, rec: UserRecord) -> UserView {
 }
 
 /// Why an account is not synced now, by the rules the last completed run
-/// applied (see `finalize`): gone from Entra ID, a sign-in domain not
-/// verified (claimed) here, or no synced group; with the run that took
-/// it out of the scope.
+/// applied (see `finalize`): gone from Entra ID (a run over all users saw
+/// it no more), a sign-in domain not verified (claimed) here, or no synced
+/// group; with the run that took it out of the scope.
 fn not_synced_reason(state: &DirState, rec: &UserRecord) -> Option<String> {
     if rec.synced {
         return None;
     }
     let domain = rec.data.domain();
     let verified = rec.data.is_guest() || state.claimed.iter().any(|c| c.name == domain);
-    let why = if !rec.in_source {
+    // A run over selected groups reads only their members: a user it did
+    // not see may still be in Entra ID.
+    let all_users = state
+        .last_completed
+        .as_ref()
+        .is_none_or(|last| last.selected.is_none());
+    let why = if !rec.in_source && all_users {
         "no longer in Entra ID".to_owned()
     } else if !verified {
         format!("domain {domain} is not verified here")
-    } else if rec.direct_groups.is_empty() {
-        "not a member of any synced group".to_owned()
     } else {
-        "only in groups that are not synced".to_owned()
+        "not a member of any synced group".to_owned()
     };
     Some(match rec.left_run {
         Some(run) => format!("{why}; left the scope in run {run}"),
