@@ -108,6 +108,28 @@ fn run(s: &Setup, label: &str, budget: Budget) {
     );
 }
 
+/// One page of a user search: the store reads it took (shard documents
+/// read one at a time, stopping when the page is full).
+fn search(s: &Setup, label: &str, query: UserQuery) {
+    s.store.reset_stats();
+    let baseline = heap_meter::reset_peak();
+    let t = Instant::now();
+    let page = futures::executor::block_on(
+        Engine::new(&s.store, &s.clock).search_users("acme", &query, None, 100),
+    )
+    .expect("search");
+    let engine_peak = heap_meter::peak().saturating_sub(heap_meter::in_use().max(baseline));
+    println!(
+        "{label:<48} found {:>3}  more {:<5}  reads {:>3}  read {:>6} KiB  engine heap peak {:>4} MiB  {:>6.2}s",
+        page.items.len(),
+        page.next_cursor.is_some(),
+        s.store.stats().reads,
+        s.store.stats().bytes_read / 1024,
+        engine_peak >> 20,
+        t.elapsed().as_secs_f64()
+    );
+}
+
 fn people(n: usize) -> Vec<engine::ports::SourceUser> {
     (0..n)
         .map(|i| {
@@ -165,6 +187,28 @@ fn main() {
         &all,
         "100,000-user tenant, unchanged (delta) run",
         Budget::default(),
+    );
+    let searching = |search: &str| UserQuery {
+        search: Some(search.to_owned()),
+        filter: None,
+    };
+    search(
+        &all,
+        "100,000 users: search matching 1 user",
+        searching("FIRST.LAST99999@"),
+    );
+    search(
+        &all,
+        "100,000 users: search matching 11,111 users",
+        searching("last1"),
+    );
+    search(
+        &all,
+        "100,000 users: filter matching no user",
+        UserQuery {
+            search: None,
+            filter: Some(UserFilter::NotSynced),
+        },
     );
     all.tenant
         .put_user(user("new-user", "new.user@contoso.com"));
