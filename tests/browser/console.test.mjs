@@ -2,6 +2,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { launchBrowser, createOrg, connectTenant, signIn, screenshot, screenshotsWanted, api, baseUrl, simFaults, tenant } from './harness.mjs';
 
 const SYNC_TIMEOUT_MS = 90_000;
@@ -472,6 +473,117 @@ test('granting product access to a group raises the billable user count', async 
   await screenshot(page, 'groups-billing');
   await toggled.uncheck();
   await page.waitForFunction((b) => Number(document.getElementById('billable-count').textContent.replace(/\D/g, '')) === b, before);
+  await finish(page);
+});
+
+/** Waits until the directory's history holds `runs` finished runs (the local server ticks by itself). */
+async function waitForRuns(org, dir, runs) {
+  const deadline = Date.now() + SYNC_TIMEOUT_MS;
+  for (;;) {
+    const { items } = await api('GET', `/api/v1/orgs/${org.id}/directories/${dir}/sync/history`, { token: org.token });
+    if (items.length >= runs) return items;
+    if (Date.now() > deadline) throw new Error(`only ${items.length} of ${runs} runs finished`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** Waits until the Users or members table lists exactly one row, `name`'s. */
+async function onlyRow(page, name) {
+  await page.waitForFunction((n) => {
+    const rows = document.querySelectorAll('main table tbody tr');
+    return rows.length === 1 && rows[0].textContent.includes(n);
+  }, name);
+}
+
+test('the Users page searches, filters and says why a user is not synced; the status chart shows each run', async () => {
+  const { org, dir, page } = await signedInWithTenant();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  await syncToCompletion(page);
+  // Then only Sales: the guests outside it (Raj Patel, ...) leave the scope in run 2.
+  const { groups } = await api('GET', `/api/v1/orgs/${org.id}/directories/${dir}/tenant/groups?search=Sales`, { token: org.token });
+  const sales = groups.find((g) => g.display_name === 'Sales').id;
+  await api('PUT', `/api/v1/orgs/${org.id}/directories/${dir}/settings`, {
+    token: org.token,
+    body: { domains: { mode: 'all' }, scope: { mode: 'groups', group_ids: [sales] }, send_email: false, keep_previous_groups: false, removal_guard: { enabled: false } },
+  });
+  await api('POST', `/api/v1/orgs/${org.id}/directories/${dir}/sync`, { token: org.token });
+  const runs = await waitForRuns(org, dir, 2);
+
+  await page.getByRole('link', { name: 'Users', exact: true }).click();
+  await page.getByRole('heading', { name: 'Users' }).waitFor();
+  await page.getByRole('table', { name: 'Users' }).waitFor();
+  // Guests sync in every organization, whoever claimed the tenant's domains.
+  await page.getByLabel('Show').selectOption('guest');
+  await page.getByRole('status').filter({ hasText: /^4 users shown\./ }).waitFor();
+  await page.getByLabel('Search').fill('PATEL');
+  await onlyRow(page, 'Raj Patel');
+  await page.getByLabel('Search').fill('gmail.com');
+  await onlyRow(page, 'Jane Doe');
+
+  await page.getByLabel('Search').fill('');
+  await page.getByLabel('Show').selectOption('not_synced');
+  await page.getByRole('row', { name: /Raj Patel/ }).getByText('not a member of any synced group; left the scope in run 2').waitFor();
+  assert.equal(await page.locator('main table tbody tr').filter({ hasText: 'Jane Doe' }).count(), 0, 'Jane Doe (in Sales) is still synced');
+  await page.getByLabel('Show').selectOption('');
+  await page.getByLabel('Search').fill('e');
+  await page.locator('main table tbody tr').filter({ hasText: 'Jane Doe' }).waitFor();
+  await screenshot(page, 'users');
+
+  await page.getByLabel('Search').fill('Raj');
+  await onlyRow(page, 'Raj Patel');
+  await page.getByRole('link', { name: 'Raj Patel' }).click();
+  await page.getByRole('heading', { name: 'Raj Patel' }).waitFor();
+  await page.getByText('Not synced: not a member of any synced group; left the scope in run 2.').waitFor();
+  await page.getByText('contoso.onmicrosoft.com', { exact: true }).waitFor();
+  await page.locator('.user-facts').getByText('Left the scope in').waitFor();
+  await page.getByText('Not a member of any synced group.').waitFor();
+
+  await page.getByRole('link', { name: '← All users' }).click();
+  await page.getByLabel('Search').fill('jane');
+  await page.getByRole('link', { name: 'Jane Doe' }).click();
+  await page.getByRole('heading', { name: 'Jane Doe' }).waitFor();
+  const groupsSection = page.getByRole('region', { name: /^Groups/ });
+  await groupsSection.getByRole('listitem').filter({ hasText: 'Sales' }).getByText('direct member').waitFor();
+  // Only Sales is synced now (Partners is not).
+  assert.equal(await groupsSection.getByRole('listitem').count(), 1);
+
+  await page.goto(`${baseUrl()}/#/directories/${dir}/status`);
+  const chart = page.getByRole('img', { name: /Synced users and changes over the last 2 runs/ });
+  await chart.waitFor();
+  assert.equal(await chart.locator('g.run').count(), runs.length);
+  assert.equal(await chart.locator('g.run circle.point').count(), runs.length);
+  assert.equal(await chart.locator('g.run rect.bar.left').count(), 1, 'run 2 took users out of the scope');
+  if (screenshotsWanted) {
+    await page.getByRole('heading', { name: 'Sync history' }).scrollIntoViewIfNeeded();
+    await screenshot(page, 'status-chart');
+  }
+  await finish(page);
+});
+
+test('a group’s page searches its members, and each run of the history downloads as CSV', async () => {
+  const { dir, page } = await signedInWithTenant();
+  await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
+  await syncToCompletion(page);
+
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download run 1 as CSV' }).click();
+  const file = await download;
+  assert.equal(file.suggestedFilename(), `idp-sync-${(await page.evaluate(() => JSON.parse(sessionStorage.getItem('idp-sync.session')).org.id))}-${dir}-run-1.csv`);
+  const csv = await readFile(await file.path(), 'utf8');
+  const lines = csv.split('\n');
+  assert.equal(lines[0], 'section,time,level,name,value');
+  assert.ok(lines.includes('summary,,,run_id,1'), csv);
+  assert.ok(lines.includes('summary,,,result,completed'), csv);
+  assert.ok(lines.some((l) => /^log,\d{4}-\d\d-\d\dT[^,]+Z,info,message,/.test(l)), csv);
+
+  await page.getByRole('link', { name: 'Groups & billing' }).click();
+  await page.getByRole('link', { name: 'Partners', exact: true }).click();
+  await page.getByRole('heading', { name: 'Partners' }).waitFor();
+  await page.getByRole('status').filter({ hasText: /^4 members shown\./ }).waitFor();
+  await page.getByLabel('Search members').fill('rossi');
+  await onlyRow(page, 'Sofia Rossi');
+  await page.getByLabel('Search members').fill('nobody');
+  await page.getByRole('status').filter({ hasText: 'No member matches.' }).waitFor();
   await finish(page);
 });
 
