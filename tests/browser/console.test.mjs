@@ -693,6 +693,9 @@ test('at phone width every main page fits without horizontal scrolling', async (
   await page.goto(`${baseUrl()}/#/groups`);
   await page.getByRole('table').waitFor();
   await fits('groups and billing');
+  await page.goto(`${baseUrl()}/#/users`);
+  await page.getByRole('status').filter({ hasText: /users? shown|No user matches/ }).waitFor();
+  await fits('users');
   await page.goto(`${baseUrl()}/#/saml`);
   await page.getByLabel('Identity provider SSO URL').waitFor();
   await fits('SAML');
