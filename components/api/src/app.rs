@@ -1,36 +1,25 @@
-//! The application: the ports, the configuration, and what handlers derive
-//! from them (the engine facade, a Graph client per directory).
+//! The application: a platform's ports, the configuration, and what handlers
+//! derive from them (the engine facade, a Graph client per directory).
 
-use engine::ports::{Clock, Mailer, Store};
 use engine::{Directory, Engine, TickReport};
-use graph::{GraphClient, HttpClient, Pause};
-use platform::{AppConfig, client_secret_context, graph_client_for};
+use graph::GraphClient;
+use platform::{AppConfig, Platform, client_secret_context};
 
 use crate::error::ApiError;
 
-/// Everything a request needs. Generic over the ports so the same handlers
-/// run natively (in-memory store, `ureq`) and in Spin (key-value, outbound HTTP).
-pub struct App<S, H, C, M, P> {
-    pub store: S,
-    /// Outbound HTTP, for Microsoft Graph.
-    pub http: H,
-    pub clock: C,
-    pub mailer: M,
-    /// Monotonic time and sleeps, for the Graph client's retries.
-    pub pause: P,
+/// Everything a request needs. Generic over one [`Platform`] so the same
+/// handlers run natively (in-memory store, `ureq`) and in Spin (key-value,
+/// outbound HTTP).
+pub struct App<P> {
+    /// The store, outbound HTTP, clock, mailer and pause.
+    pub platform: P,
     pub config: AppConfig,
 }
 
-impl<S, H, C, M, P> App<S, H, C, M, P>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
-    pub fn engine(&self) -> Engine<'_, S, C> {
-        Engine::new(&self.store, &self.clock).with_config(self.config.engine_config())
+impl<P: Platform> App<P> {
+    /// The engine facade over the platform's store and clock.
+    pub fn engine(&self) -> Engine<'_, P::Store, P::Clock> {
+        self.platform.engine(&self.config)
     }
 
     /// Seals a tenant's client secret for a directory about to be connected
@@ -49,27 +38,19 @@ where
     }
 
     /// A Graph client for a connected directory, its secret opened.
-    pub fn source_for(&self, directory: &Directory) -> Result<GraphClient<H, P>, ApiError> {
-        graph_client_for(
-            &self.config,
-            directory,
-            self.http.clone(),
-            self.pause.clone(),
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    pub fn source_for(
+        &self,
+        directory: &Directory,
+    ) -> Result<GraphClient<P::Http, P::Pause>, ApiError> {
+        self.platform
+            .graph_client(&self.config, directory)
+            .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
     /// Starts the automatic syncs that are due and advances runs in
     /// progress, for every directory, within one invocation budget (the
     /// platform's job, shared with the cron component).
     pub async fn tick_all(&self) -> Result<Vec<TickReport>, ApiError> {
-        Ok(platform::tick_all(
-            &self.engine(),
-            &self.config,
-            &self.http,
-            &self.pause,
-            &self.mailer,
-        )
-        .await?)
+        Ok(platform::tick_all(&self.platform, &self.config).await?)
     }
 }

@@ -25,9 +25,8 @@ mod spin;
 
 use engine::Org;
 use engine::error::EngineError;
-use engine::ports::{Clock, Mailer, Store};
-use graph::{HttpClient, Pause};
 use http::Method;
+use platform::Platform;
 
 pub use app::App;
 pub use error::{ApiError, FieldError};
@@ -36,14 +35,7 @@ pub use route::Route;
 
 /// Routes and answers one request. Never panics on outside input and never
 /// fails: every problem is an error response.
-pub async fn handle<S, H, C, M, P>(app: &App<S, H, C, M, P>, mut req: Request) -> Response
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+pub async fn handle<P: Platform>(app: &App<P>, mut req: Request) -> Response {
     // HEAD is GET without the body.
     let head = req.method() == Method::HEAD;
     if head {
@@ -59,17 +51,7 @@ where
     response
 }
 
-async fn dispatch<S, H, C, M, P>(
-    app: &App<S, H, C, M, P>,
-    req: &Request,
-) -> Result<Response, ApiError>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+async fn dispatch<P: Platform>(app: &App<P>, req: &Request) -> Result<Response, ApiError> {
     let route = Route::parse(req.uri().path()).ok_or(ApiError::NotFound("route"))?;
     route.check_method(req.method())?;
     if req.body().len() > request::MAX_BODY_BYTES {
@@ -104,20 +86,13 @@ where
     }
 }
 
-async fn org_route<S, H, C, M, P>(
-    app: &App<S, H, C, M, P>,
+async fn org_route<P: Platform>(
+    app: &App<P>,
     req: &Request,
     route: Route,
     post: bool,
     put: bool,
-) -> Result<Response, ApiError>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+) -> Result<Response, ApiError> {
     match route {
         Route::Directories { org } if post => app.connect_directory(&org, req).await,
         Route::Directories { org } => app.list_directories(&org).await,
@@ -158,10 +133,7 @@ where
     }
 }
 
-fn require_operator<S, H, C, M, P>(
-    app: &App<S, H, C, M, P>,
-    req: &Request,
-) -> Result<(), ApiError> {
+fn require_operator<P>(app: &App<P>, req: &Request) -> Result<(), ApiError> {
     match request::bearer(req) {
         Some(token) if auth::is_operator(token, &app.config.operator_token) => Ok(()),
         _ => Err(ApiError::Unauthorized),
@@ -171,10 +143,7 @@ fn require_operator<S, H, C, M, P>(
 /// The tick accepts the operator token as a bearer token or, for platform
 /// schedulers that call a URL but cannot send a header (Akamai Functions'
 /// `spin aka cron`), as `?token=` (compared in constant time all the same).
-fn require_tick_caller<S, H, C, M, P>(
-    app: &App<S, H, C, M, P>,
-    req: &Request,
-) -> Result<(), ApiError> {
+fn require_tick_caller<P>(app: &App<P>, req: &Request) -> Result<(), ApiError> {
     let query_token = request::query_param(req, "token");
     match request::bearer(req).or(query_token.as_deref()) {
         Some(token) if auth::is_operator(token, &app.config.operator_token) => Ok(()),
@@ -183,14 +152,7 @@ fn require_tick_caller<S, H, C, M, P>(
 }
 
 /// The organization whose admin token the request carries; 401 otherwise.
-async fn admin_org<S, H, C, M, P>(app: &App<S, H, C, M, P>, req: &Request) -> Result<Org, ApiError>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+async fn admin_org<P: Platform>(app: &App<P>, req: &Request) -> Result<Org, ApiError> {
     let token = request::bearer(req).ok_or(ApiError::Unauthorized)?;
     let claimed = auth::claimed_org(token).ok_or(ApiError::Unauthorized)?;
     let org = match app.engine().get_org(claimed).await {

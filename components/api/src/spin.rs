@@ -1,12 +1,11 @@
 //! The Spin HTTP entry (wasm32 only; `wasi:http/incoming-handler@0.2.0`
 //! through spin-sdk 5's `#[http_component]`): converts the request, builds
-//! the [`App`] from the platform's Spin adapters and variables, calls
+//! the [`App`] from the Spin bundle and variables, calls
 //! [`handle`], and returns the response. Nothing else happens here.
 
-use engine::SystemClock;
 use futures::StreamExt;
-use platform::spin::{SpinHttp, SpinPause, SpinStore, SpinVariables};
-use platform::{AppConfig, AppMailer};
+use platform::AppConfig;
+use platform::spin::{SpinPlatform, SpinVariables};
 use spin_sdk::http::IncomingRequest;
 use spin_sdk::http_component;
 
@@ -27,21 +26,14 @@ async fn serve(req: IncomingRequest) -> Result<Response, ApiError> {
     let config = AppConfig::load(&SpinVariables)
         .await
         .map_err(|e| ApiError::Internal(format!("configuration: {e}")))?;
-    let store = SpinStore::open_default()
+    let platform = SpinPlatform::open(&config)
         .await
         .map_err(|e| ApiError::Unavailable {
             code: "store_error",
             message: e.to_string(),
             retry_after_secs: None,
         })?;
-    let app = App {
-        store,
-        http: SpinHttp,
-        clock: SystemClock,
-        mailer: AppMailer::from_config(config.mail_webhook_url.as_deref(), SpinHttp),
-        pause: SpinPause::default(),
-        config,
-    };
+    let app = App { platform, config };
     Ok(handle(&app, req).await)
 }
 

@@ -25,7 +25,7 @@ fn syncing_a_10000_user_group_through_the_api_costs_tens_of_writes_and_eleven_me
     );
 
     h.sim.sim().reset_stats();
-    h.app.store.reset_stats();
+    h.app.platform.store.reset_stats();
     let started = Instant::now();
     let reply = h.call(Method::POST, &format!("{base}/sync"), Some(&token), None);
     let elapsed = started.elapsed();
@@ -36,7 +36,7 @@ fn syncing_a_10000_user_group_through_the_api_costs_tens_of_writes_and_eleven_me
         reply.body["advance"]
     );
     let graph = h.sim.sim().stats();
-    let store = h.app.store.stats();
+    let store = h.app.platform.store.stats();
     println!(
         "POST sync, 10,000-user group: {} ms, {} Graph requests ({} token), {} store writes, {} deletes, largest value {} bytes",
         elapsed.as_millis(),
@@ -51,12 +51,12 @@ fn syncing_a_10000_user_group_through_the_api_costs_tens_of_writes_and_eleven_me
     assert!(store.writes + store.deletes <= 60, "{store:?}");
 
     // Reading a page of users reads a few shard documents, not 10,000 keys.
-    h.app.store.reset_stats();
+    h.app.platform.store.reset_stats();
     let started = Instant::now();
     let page = h.get("/api/v1/orgs/acme/users?limit=100", &token);
     let elapsed = started.elapsed();
     assert_eq!(page.body["items"].as_array().map(Vec::len), Some(100));
-    let reads = h.app.store.stats();
+    let reads = h.app.platform.store.stats();
     println!(
         "GET users (100 of 10,000): {} ms, {} store reads, {} bytes read, {} writes",
         elapsed.as_millis(),

@@ -97,7 +97,7 @@ fn the_admin_token_is_shown_once_and_names_its_org() {
     assert_eq!(me.body["org"]["id"], "acme");
     assert_eq!(me.body["org"]["name"], "Org acme");
     // Only a hash is stored.
-    for (key, value) in h.app.store.snapshot() {
+    for (key, value) in h.app.platform.store.snapshot() {
         let text = String::from_utf8_lossy(&value);
         assert!(!text.contains(&token), "token stored in {key}");
     }
@@ -311,7 +311,7 @@ fn health_and_console_need_no_token() {
 fn a_failing_store_is_503_and_the_next_request_succeeds() {
     let h = Harness::new();
     let token = h.create_org("acme");
-    h.app.store.fail_write_at(0);
+    h.app.platform.store.fail_write_at(0);
     let body = json!({"name": "Demo", "tenant_id": "contoso.example", "client_id": "abc", "client_secret": "s"});
     let failed = h.post("/api/v1/orgs/acme/directories", &token, body.clone());
     assert_eq!(

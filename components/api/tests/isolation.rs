@@ -77,7 +77,7 @@ fn an_admin_of_another_org_gets_404_for_every_route_and_changes_nothing() {
     let group = h.tenant_group("org-a", &dir, &token_a, "Engineering");
 
     let before = h.writes();
-    let snapshot = h.app.store.snapshot();
+    let snapshot = h.app.platform.store.snapshot();
     for (method, path, body) in routes("org-a", &dir, &user, &group) {
         let reply = h.call(method.clone(), &path, Some(&token_b), body.clone());
         assert_eq!(
@@ -97,7 +97,7 @@ fn an_admin_of_another_org_gets_404_for_every_route_and_changes_nothing() {
         assert_eq!(ghost.body, reply.body, "{method} {path}");
     }
     assert_eq!(h.writes(), before);
-    assert_eq!(h.app.store.snapshot(), snapshot);
+    assert_eq!(h.app.platform.store.snapshot(), snapshot);
 
     // The same routes work for org A's own admin (so the 404s above are
     // isolation, not broken routes), and no answer carries the secret.
@@ -134,7 +134,7 @@ fn the_client_secret_never_reaches_the_store_in_clear() {
     );
     assert_eq!(reply.status, StatusCode::CREATED);
     assert!(!String::from_utf8_lossy(&reply.raw).contains(secret));
-    for (key, value) in h.app.store.snapshot() {
+    for (key, value) in h.app.platform.store.snapshot() {
         let text = String::from_utf8_lossy(&value);
         assert!(!text.contains(secret), "clear secret in {key}");
         assert!(

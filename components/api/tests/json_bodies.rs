@@ -132,7 +132,7 @@ fn a_body_that_is_not_a_json_object_is_400_and_changes_nothing_on_any_route() {
     assert_eq!(w.product_access(), false);
     assert_eq!(w.auto_sync(), true);
     let directories = w.directory_count();
-    let before = w.h.app.store.snapshot();
+    let before = w.h.app.platform.store.snapshot();
 
     let requests = w.state_changing_requests();
     // The routes the issue names are among them.
@@ -195,7 +195,7 @@ fn a_body_that_is_not_a_json_object_is_400_and_changes_nothing_on_any_route() {
         "no directory was connected"
     );
     assert!(
-        w.h.app.store.snapshot() == before,
+        w.h.app.platform.store.snapshot() == before,
         "no org, directory, run or setting changed"
     );
 }

@@ -328,6 +328,7 @@ fn welcome_emails_go_only_to_a_mailbox_never_to_an_ext_sign_in_name() {
     let sent: Vec<String> = org
         .h
         .app
+        .platform
         .mailer
         .0
         .borrow()

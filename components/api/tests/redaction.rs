@@ -65,7 +65,7 @@ fn a_token_endpoint_echoing_the_request_never_leaks_the_client_secret() {
         "the refusal is recorded: {history}"
     );
     assert!(!leaks(&history), "{history}");
-    for (key, value) in h.app.store.snapshot() {
+    for (key, value) in h.app.platform.store.snapshot() {
         assert!(
             !leaks(&String::from_utf8_lossy(&value)),
             "secret text in {key}"

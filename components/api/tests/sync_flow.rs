@@ -200,7 +200,7 @@ fn a_full_sync_of_all_users_and_groups() {
     assert!(by(&emails, "to", "adele.vance@contoso.com").is_some());
     assert_eq!(
         counts["emails_sent"].as_u64().unwrap(),
-        h.app.mailer.0.borrow().len() as u64,
+        h.app.platform.mailer.0.borrow().len() as u64,
         "the run summary's emails_sent must count the emails the mailer delivered"
     );
 
@@ -243,7 +243,7 @@ fn a_full_sync_of_all_users_and_groups() {
     assert_eq!(history.body["items"][0]["trigger"], "manual");
 
     // The client secret is nowhere in the store.
-    for (key, value) in h.app.store.snapshot() {
+    for (key, value) in h.app.platform.store.snapshot() {
         let needle = DEMO_CLIENT_SECRET.as_bytes();
         assert!(
             !value.windows(needle.len()).any(|w| w == needle),
@@ -340,7 +340,7 @@ fn automatic_syncing_starts_a_run_every_four_hours_through_the_tick() {
         early.body
     );
 
-    h.app.clock.advance_ms(4 * 60 * 60 * 1000 + 1);
+    h.app.platform.clock.advance_ms(4 * 60 * 60 * 1000 + 1);
     let due = h.call(Method::POST, "/api/v1/tick", Some(OPERATOR), None);
     assert_eq!(
         due.body["items"][0]["outcome"]["tick"], "started",
@@ -358,7 +358,7 @@ fn automatic_syncing_starts_a_run_every_four_hours_through_the_tick() {
         &token,
         json!({"enabled": false}),
     );
-    h.app.clock.advance_ms(5 * 60 * 60 * 1000);
+    h.app.platform.clock.advance_ms(5 * 60 * 60 * 1000);
     let off = h.call(Method::POST, "/api/v1/tick", Some(OPERATOR), None);
     assert_eq!(
         off.body["items"][0]["outcome"]["tick"], "nothing",

@@ -11,8 +11,9 @@ use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Preset, Sim}
 use futures::executor::block_on;
 use graph::native::{ThreadPause, UreqClient};
 use platform::config::names;
+use platform::native::NativePlatform;
 use platform::{
-    AppConfig, LogMailer, MapVariables, SecretKey, SourceBuildError, client_secret_context,
+    AppConfig, MapVariables, Platform, SecretKey, SourceBuildError, client_secret_context,
     graph_client_for, tick_all,
 };
 
@@ -94,16 +95,16 @@ fn a_secret_sealed_under_another_key_is_refused_before_any_request() {
 }
 #[test]
 fn ticks_run_a_due_directory_to_completion_and_report_a_broken_one() {
-    let (sim, store) = setup();
-    let engine = Engine::new(&store, &SystemClock);
+    let sim = SimServer::start_local(Sim::preset(Preset::Demo)).expect("simulator starts");
+    let platform = NativePlatform::new(Duration::from_secs(30));
+    let config = config(&sim);
+    let engine = platform.engine(&config);
     let good = connect(&engine, ORG, KEY);
     block_on(engine.set_auto_sync(ORG, good.id.as_str(), true)).unwrap();
-    let config = config(&sim);
-    let (http, pause) = (UreqClient::default(), ThreadPause::default());
 
     let mut completed = false;
     for _ in 0..20 {
-        let reports = block_on(tick_all(&engine, &config, &http, &pause, &LogMailer)).unwrap();
+        let reports = block_on(tick_all(&platform, &config)).unwrap();
         assert_eq!(reports.len(), 1);
         let outcome = reports[0].outcome.as_ref().expect("the tick succeeds");
         let status = block_on(engine.sync_status(ORG, good.id.as_str())).unwrap();
@@ -124,7 +125,7 @@ fn ticks_run_a_due_directory_to_completion_and_report_a_broken_one() {
     // reported without stopping the others.
     let broken = connect(&engine, "broken", OTHER_KEY);
     block_on(engine.set_auto_sync("broken", broken.id.as_str(), true)).unwrap();
-    let reports = block_on(tick_all(&engine, &config, &http, &pause, &LogMailer)).unwrap();
+    let reports = block_on(tick_all(&platform, &config)).unwrap();
     assert_eq!(reports.len(), 2);
     for report in reports {
         if report.org == broken.org {

@@ -42,14 +42,12 @@ mod native {
     use api::App;
     use api::local::Exchange;
     use base64::Engine as _;
-    use engine::MemoryStore;
-    use engine::SystemClock;
     use entra_sim::server::SimServer;
     use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Faults, Preset, Sim};
     use futures::executor::block_on;
-    use graph::native::{ThreadPause, UreqClient};
     use platform::config::names;
-    use platform::{AppConfig, LogMailer, MapVariables};
+    use platform::native::NativePlatform;
+    use platform::{AppConfig, MapVariables};
 
     /// Sync work per request or tick when not configured: short, so the
     /// console stays responsive and progress is visible.
@@ -188,11 +186,7 @@ mod native {
         println!("listening on http://{addr}");
 
         let app = App {
-            store: MemoryStore::new(),
-            http: UreqClient::new(Duration::from_secs(10)),
-            clock: SystemClock,
-            mailer: LogMailer,
-            pause: ThreadPause::default(),
+            platform: NativePlatform::new(Duration::from_secs(10)),
             config,
         };
         serve(&exchanges, &app, options.tick);
@@ -202,17 +196,7 @@ mod native {
     /// Answers requests one at a time and ticks every `interval` between
     /// them, on this one thread (like a single Spin instance). Returns only
     /// when no more requests can arrive.
-    fn serve<S, H, C, M, P>(
-        exchanges: &Receiver<Exchange>,
-        app: &App<S, H, C, M, P>,
-        interval: Duration,
-    ) where
-        S: engine::ports::Store,
-        H: graph::HttpClient + Clone,
-        C: engine::ports::Clock,
-        M: engine::ports::Mailer,
-        P: graph::Pause + Clone,
-    {
+    fn serve(exchanges: &Receiver<Exchange>, app: &App<NativePlatform>, interval: Duration) {
         let mut next_tick = Instant::now() + interval;
         loop {
             let wait = next_tick.saturating_duration_since(Instant::now());

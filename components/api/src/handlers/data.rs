@@ -1,9 +1,8 @@
 //! The organization's synced directory data: users, groups, memberships,
 //! claimed domains, product access, billing and the email outbox.
 
-use engine::ports::{Clock, Mailer, Store};
 use engine::{ClaimedDomain, GroupView, UserFilter, UserQuery};
-use graph::{HttpClient, Pause};
+use platform::Platform;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -60,14 +59,7 @@ fn user_query(req: &Request) -> Result<UserQuery, ApiError> {
     })
 }
 
-impl<S, H, C, M, P> App<S, H, C, M, P>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+impl<P: Platform> App<P> {
     pub(crate) async fn list_users(&self, org: &str, req: &Request) -> Result<Response, ApiError> {
         let (cursor, limit) = page(req)?;
         let query = user_query(req)?;

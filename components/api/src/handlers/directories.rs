@@ -3,10 +3,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use engine::ports::{Clock, IdentitySource, Mailer, PageToken, SourceDomain, SourceGroup, Store};
+use engine::ports::{IdentitySource, PageToken, SourceDomain, SourceGroup};
 use engine::{DirectoryView, NewDirectory};
-use graph::{HttpClient, Pause};
 use http::StatusCode;
+use platform::Platform;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -55,14 +55,7 @@ struct TenantGroups {
     next_cursor: Option<String>,
 }
 
-impl<S, H, C, M, P> App<S, H, C, M, P>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+impl<P: Platform> App<P> {
     /// `POST .../directories`: the secret is sealed before the engine sees it.
     pub(crate) async fn connect_directory(
         &self,

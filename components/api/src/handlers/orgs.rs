@@ -1,9 +1,9 @@
 //! Creating organizations (operator) and "who am I" (admin).
 
-use engine::ports::{Clock, Mailer, Store, Timestamp};
+use engine::ports::Timestamp;
 use engine::{Org, OrgId};
-use graph::{HttpClient, Pause};
 use http::StatusCode;
+use platform::Platform;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -50,14 +50,7 @@ struct Me<'a> {
     org: OrgView<'a>,
 }
 
-impl<S, H, C, M, P> App<S, H, C, M, P>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+impl<P: Platform> App<P> {
     /// `POST /api/v1/orgs`: creates an org and returns its admin token, once.
     pub(crate) async fn create_org(&self, req: &Request) -> Result<Response, ApiError> {
         let body: CreateOrg = json_body(req)?;

@@ -2,8 +2,7 @@
 
 use engine::SamlConfig;
 use engine::error::EngineError;
-use engine::ports::{Clock, Mailer, Store};
-use graph::{HttpClient, Pause};
+use platform::Platform;
 use serde::Serialize;
 
 use crate::app::App;
@@ -25,14 +24,7 @@ struct SamlPage {
     reason: Option<String>,
 }
 
-impl<S, H, C, M, P> App<S, H, C, M, P>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+impl<P: Platform> App<P> {
     pub(crate) async fn get_saml(&self, org: &str) -> Result<Response, ApiError> {
         let engine = self.engine();
         let saml = engine.get_saml(org).await?;

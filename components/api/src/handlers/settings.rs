@@ -2,10 +2,9 @@
 //! automatic-syncing switch.
 
 use engine::error::EngineError;
-use engine::ports::{Clock, Mailer, Store};
 use engine::{SettingsInput, VersionedSettings};
-use graph::{HttpClient, Pause};
 use http::{HeaderValue, header};
+use platform::Platform;
 use serde::Deserialize;
 
 use crate::app::App;
@@ -19,14 +18,7 @@ struct AutoSync {
     enabled: bool,
 }
 
-impl<S, H, C, M, P> App<S, H, C, M, P>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+impl<P: Platform> App<P> {
     pub(crate) async fn get_settings(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
         let settings = self.engine().get_settings(org, dir).await?;
         Ok(with_etag(&settings))

@@ -1,10 +1,9 @@
 //! Preview, Sync (start + first chunk of work), status, history, and the
 //! refused stop.
 
-use engine::ports::{Clock, Mailer, Store};
 use engine::{AdvanceOutcome, Confirmation, RunSummary, SyncStatus, Trigger};
-use graph::{HttpClient, Pause};
 use http::StatusCode;
+use platform::Platform;
 use serde::Serialize;
 
 use crate::app::App;
@@ -26,14 +25,7 @@ struct History {
     items: Vec<RunSummary>,
 }
 
-impl<S, H, C, M, P> App<S, H, C, M, P>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+impl<P: Platform> App<P> {
     pub(crate) async fn preview(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
         let engine = self.engine();
         let directory = engine.get_directory(org, dir).await?;
@@ -51,7 +43,13 @@ where
             .start_sync(org, dir, &source, Trigger::Manual)
             .await?;
         let advance = match engine
-            .advance(org, dir, &source, &self.mailer, self.config.budget())
+            .advance(
+                org,
+                dir,
+                &source,
+                self.platform.mailer(),
+                self.config.budget(),
+            )
             .await
         {
             Ok(outcome) => Some(outcome),
@@ -114,7 +112,13 @@ where
         engine.confirm_removals(org, dir).await?;
         let source = self.source_for(&directory)?;
         if let Err(e) = engine
-            .advance(org, dir, &source, &self.mailer, self.config.budget())
+            .advance(
+                org,
+                dir,
+                &source,
+                self.platform.mailer(),
+                self.config.budget(),
+            )
             .await
         {
             eprintln!(

@@ -3,8 +3,7 @@
 
 use engine::TickOutcome;
 use engine::TickReport;
-use engine::ports::{Clock, Mailer, Store};
-use graph::{HttpClient, Pause};
+use platform::Platform;
 use serde::Serialize;
 
 use crate::app::App;
@@ -43,14 +42,7 @@ impl From<TickReport> for Item {
     }
 }
 
-impl<S, H, C, M, P> App<S, H, C, M, P>
-where
-    S: Store,
-    H: HttpClient + Clone,
-    C: Clock,
-    M: Mailer,
-    P: Pause + Clone,
-{
+impl<P: Platform> App<P> {
     pub(crate) async fn tick(&self) -> Result<Response, ApiError> {
         let reports = self.tick_all().await?;
         let items: Vec<Item> = reports.into_iter().map(Item::from).collect();

@@ -14,7 +14,7 @@ use futures::executor::block_on;
 use graph::native::{ThreadPause, UreqClient};
 use http::{HeaderMap, Method, StatusCode};
 use platform::config::names;
-use platform::{AppConfig, MapVariables};
+use platform::{AppConfig, MapVariables, Platform};
 use serde_json::{Value, json};
 
 pub const OPERATOR: &str = "operator-token-for-api-tests";
@@ -37,7 +37,45 @@ impl Mailer for RecordingMailer {
     }
 }
 
-pub type TestApp = App<MemoryStore, UreqClient, ManualClock, RecordingMailer, ThreadPause>;
+/// The API tests' platform: the native one, but with a clock the tests
+/// move and a mailer they read.
+pub struct TestPlatform {
+    pub store: MemoryStore,
+    pub http: UreqClient,
+    pub clock: ManualClock,
+    pub mailer: RecordingMailer,
+    pub pause: ThreadPause,
+}
+
+impl Platform for TestPlatform {
+    type Store = MemoryStore;
+    type Http = UreqClient;
+    type Clock = ManualClock;
+    type Mailer = RecordingMailer;
+    type Pause = ThreadPause;
+
+    fn store(&self) -> &MemoryStore {
+        &self.store
+    }
+
+    fn http(&self) -> &UreqClient {
+        &self.http
+    }
+
+    fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    fn mailer(&self) -> &RecordingMailer {
+        &self.mailer
+    }
+
+    fn pause(&self) -> &ThreadPause {
+        &self.pause
+    }
+}
+
+pub type TestApp = App<TestPlatform>;
 
 pub struct Harness {
     pub app: TestApp,
@@ -87,14 +125,14 @@ impl Harness {
             vars.set(name, value);
         }
         let config = block_on(AppConfig::load(&vars)).expect("test configuration");
-        let app = App {
+        let platform = TestPlatform {
             store: MemoryStore::new(),
             http: UreqClient::new(Duration::from_secs(10)),
             clock: ManualClock::new(T0),
             mailer: RecordingMailer::default(),
             pause: ThreadPause::default(),
-            config,
         };
+        let app = App { platform, config };
         Harness { app, sim }
     }
 
@@ -177,7 +215,7 @@ impl Harness {
     }
 
     pub fn writes(&self) -> u64 {
-        let stats = self.app.store.stats();
+        let stats = self.app.platform.store.stats();
         stats.writes + stats.deletes
     }
 }

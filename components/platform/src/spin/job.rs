@@ -1,12 +1,11 @@
-//! The tick job wired to Spin: configuration from variables, the `default`
-//! store, outbound HTTP. One call per cron event or `POST /api/v1/tick`.
+//! The tick job wired to Spin: configuration from variables, the Spin
+//! bundle ([`SpinPlatform`]). One call per cron event or `POST /api/v1/tick`.
 
 use engine::ports::StoreError;
-use engine::{Engine, EngineError, SystemClock, TickOutcome, TickReport};
+use engine::{EngineError, TickOutcome, TickReport};
 
 use crate::config::{AppConfig, ConfigError};
-use crate::mailer::AppMailer;
-use crate::spin::{SpinHttp, SpinPause, SpinStore, SpinVariables};
+use crate::spin::{SpinPlatform, SpinVariables};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TickJobError {
@@ -23,11 +22,8 @@ pub enum TickJobError {
 /// returns the reports.
 pub async fn run_tick() -> Result<Vec<TickReport>, TickJobError> {
     let config = AppConfig::load(&SpinVariables).await?;
-    let store = SpinStore::open_default().await?;
-    let engine = Engine::new(&store, &SystemClock).with_config(config.engine_config());
-    let mailer = AppMailer::from_config(config.mail_webhook_url.as_deref(), SpinHttp);
-    let reports =
-        crate::tick_all(&engine, &config, &SpinHttp, &SpinPause::default(), &mailer).await?;
+    let platform = SpinPlatform::open(&config).await?;
+    let reports = crate::tick_all(&platform, &config).await?;
     for report in &reports {
         match &report.outcome {
             Ok(TickOutcome::Nothing { .. }) => {}

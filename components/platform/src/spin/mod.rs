@@ -1,7 +1,8 @@
 //! The ports bound to Spin (wasm32 only), over spin-sdk 5 and WASI 0.2:
 //! key-value store, outbound HTTP, variables and the monotonic clock; and
-//! the tick job over them.
+//! their bundle ([`SpinPlatform`]) and the tick job over it.
 
+mod bundle;
 mod http;
 mod job;
 mod pause;
@@ -9,6 +10,7 @@ mod store;
 mod variables;
 mod wait;
 
+pub use bundle::SpinPlatform;
 pub use http::SpinHttp;
 pub use job::{TickJobError, run_tick};
 pub use pause::SpinPause;
