@@ -9,7 +9,7 @@ use engine::{Directory, Engine};
 use graph::{GraphClient, HttpClient, Pause};
 
 use crate::config::AppConfig;
-use crate::source::{SourceBuildError, graph_client_for};
+use crate::source::{SourceBuildError, graph_config};
 
 /// The ports of one platform. Bundles: `spin::SpinPlatform` (the
 /// components), `native::NativePlatform` (`idp-sync-local` and
@@ -44,15 +44,22 @@ pub trait Platform {
     }
 
     /// A Graph client for a connected directory, its secret opened, over
-    /// this platform's HTTP and pause.
+    /// this platform's HTTP and pause, spending at most the invocation
+    /// budget.
     ///
     /// # Errors
-    /// As [`graph_client_for`].
+    /// [`SourceBuildError::Secret`] when the stored secret does not open,
+    /// [`SourceBuildError::Config`] when the Graph configuration is invalid.
     fn graph_client(
         &self,
         config: &AppConfig,
         directory: &Directory,
     ) -> Result<GraphClient<Self::Http, Self::Pause>, SourceBuildError> {
-        graph_client_for(config, directory, self.http().clone(), self.pause().clone())
+        let graph_config = graph_config(config, directory)?;
+        Ok(GraphClient::new(
+            graph_config,
+            self.http().clone(),
+            self.pause().clone(),
+        )?)
     }
 }

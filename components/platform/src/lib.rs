@@ -6,7 +6,7 @@
 //! - [`secrets`]: sealing of tenant client secrets (XChaCha20-Poly1305).
 //! - [`config`]: the app configuration from variables, validated.
 //! - [`mailer`]: welcome-email delivery (log, or an HTTP webhook).
-//! - [`source`]: the Graph client of a directory (its secret opened).
+//! - [`source`]: the Graph configuration of a directory (its secret opened).
 //! - [`tick`]: the scheduler's job, shared by the cron component and the
 //!   API's `POST /api/v1/tick`.
 //! - [`outgoing`]: an outbound request shaped for the host's `wasi:http`
@@ -32,5 +32,5 @@ pub use bundle::Platform;
 pub use config::{AppConfig, ConfigError, MapVariables, VariableError, Variables};
 pub use mailer::{AppMailer, LogMailer, WebhookMailer};
 pub use secrets::{SecretError, SecretKey, client_secret_context};
-pub use source::{SourceBuildError, graph_client_for};
+pub use source::SourceBuildError;
 pub use tick::tick_all;

@@ -1,12 +1,14 @@
-//! The identity source of a directory: a Graph client with its client
-//! secret opened, pointed at the configured authority and Graph URLs.
+//! The identity source of a directory: the Graph configuration with its
+//! client secret opened, pointed at the configured authority and Graph URLs
+//! (a platform's [`crate::Platform::graph_client`] builds the client).
 
 use engine::Directory;
-use graph::{GraphClient, GraphConfig, HttpClient, Pause};
+use graph::GraphConfig;
 
 use crate::config::AppConfig;
 use crate::secrets::{SecretError, client_secret_context};
 
+/// Why a directory's Graph client cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceBuildError {
     /// The stored secret does not open: the encryption key changed, or the
@@ -17,13 +19,12 @@ pub enum SourceBuildError {
     Config(#[from] graph::ConfigError),
 }
 
-/// A Graph client for `directory`, spending at most the invocation budget.
-pub fn graph_client_for<H: HttpClient, P: Pause>(
+/// The Graph configuration of `directory`, spending at most the invocation
+/// budget.
+pub(crate) fn graph_config(
     config: &AppConfig,
     directory: &Directory,
-    http: H,
-    pause: P,
-) -> Result<GraphClient<H, P>, SourceBuildError> {
+) -> Result<GraphConfig, SourceBuildError> {
     let context = client_secret_context(
         directory.org.as_str(),
         &directory.tenant_id,
@@ -32,13 +33,12 @@ pub fn graph_client_for<H: HttpClient, P: Pause>(
     let client_secret = config
         .encryption_key
         .open(&directory.sealed_secret, &context)?;
-    let graph_config = GraphConfig {
+    Ok(GraphConfig {
         authority: config.authority_url.clone(),
         graph_base: config.graph_url.clone(),
         tenant_id: directory.tenant_id.clone(),
         client_id: directory.client_id.clone(),
         client_secret,
         time_budget: Some(config.invocation_budget),
-    };
-    Ok(GraphClient::new(graph_config, http, pause)?)
+    })
 }

@@ -9,12 +9,10 @@ use engine::{Engine, MemoryStore, NewDirectory, SystemClock, TickOutcome};
 use entra_sim::server::SimServer;
 use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Preset, Sim};
 use futures::executor::block_on;
-use graph::native::{ThreadPause, UreqClient};
 use platform::config::names;
 use platform::native::NativePlatform;
 use platform::{
-    AppConfig, MapVariables, Platform, SecretKey, SourceBuildError, client_secret_context,
-    graph_client_for, tick_all,
+    AppConfig, MapVariables, Platform, SecretKey, SourceBuildError, client_secret_context, tick_all,
 };
 
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -67,13 +65,9 @@ fn a_directory_client_reaches_the_tenant_with_its_opened_secret() {
     let (sim, store) = setup();
     let engine = Engine::new(&store, &SystemClock);
     let directory = connect(&engine, ORG, KEY);
-    let client = graph_client_for(
-        &config(&sim),
-        &directory,
-        UreqClient::new(Duration::from_secs(5)),
-        ThreadPause::default(),
-    )
-    .unwrap();
+    let client = NativePlatform::new(Duration::from_secs(5))
+        .graph_client(&config(&sim), &directory)
+        .unwrap();
     let domains = block_on(client.domains()).expect("the simulator answers");
     assert!(domains.iter().any(|d| d.is_verified));
     assert_eq!(sim.sim().stats().token_requests, 1);
@@ -84,12 +78,8 @@ fn a_secret_sealed_under_another_key_is_refused_before_any_request() {
     let (sim, store) = setup();
     let engine = Engine::new(&store, &SystemClock);
     let directory = connect(&engine, ORG, OTHER_KEY);
-    let result = graph_client_for(
-        &config(&sim),
-        &directory,
-        UreqClient::default(),
-        ThreadPause::default(),
-    );
+    let result =
+        NativePlatform::new(Duration::from_secs(30)).graph_client(&config(&sim), &directory);
     assert!(matches!(result, Err(SourceBuildError::Secret(_))));
     assert_eq!(sim.sim().stats().token_requests, 0);
 }
