@@ -11,7 +11,7 @@
 //! by the next sync.
 
 use crate::codec::{encode, load, update};
-use crate::engine::Engine;
+use crate::engine::context::Engine;
 use crate::error::{ConflictReason, EngineError, Result};
 use crate::ids::{DirId, OrgId};
 use crate::keys;

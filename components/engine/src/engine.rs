@@ -7,50 +7,16 @@ use crate::error::{ConflictReason, EngineError, Result};
 use crate::ids::{DirId, OrgId};
 use crate::keys;
 use crate::orgs::{self, DirRef, Directory, NewDirectory, Org};
-use crate::ports::{Clock, IdentitySource, Mailer, Store, Timestamp};
+use crate::ports::{Clock, IdentitySource, Mailer, Store};
 use crate::saml::SamlConfig;
 use crate::settings::{SettingsInput, VersionedSettings};
 use crate::sync::types::*;
 use crate::views::*;
 use serde::{Deserialize, Serialize};
 
-/// Tunables; the defaults are the product's rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EngineConfig {
-    /// Automatic syncing starts a run this long after the last run started.
-    pub auto_sync_interval_ms: u64,
-    /// How long an invocation's lease on a directory lasts without renewal.
-    pub lease_ms: u64,
-    /// Finished runs kept in the history.
-    pub history_len: usize,
-    /// Troubleshooting events kept per run.
-    pub log_cap: usize,
-    /// Staged pages are moved out of the run document into a chunk key once
-    /// they exceed this (capped at 640 KiB, so the document stays < 1 MiB).
-    pub seal_bytes: usize,
-    /// Finalize rebuilds a large collection (users, outbox) this many
-    /// encoded bytes at a time, so an invocation's memory follows this, not
-    /// the tenant's size.
-    pub pass_bytes: usize,
-    /// How long a run keeps trying after transient failures in a row
-    /// (throttling, 5xx, network or store errors) before it fails (ms;
-    /// 10 minutes by default).
-    pub retry_window_ms: u64,
-}
+pub(crate) mod context;
 
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            auto_sync_interval_ms: 4 * 60 * 60 * 1000,
-            lease_ms: 60_000,
-            history_len: 20,
-            log_cap: 50,
-            seal_bytes: 640 * 1024,
-            pass_bytes: 4 << 20,
-            retry_window_ms: 10 * 60 * 1000,
-        }
-    }
-}
+pub use context::{Engine, EngineConfig};
 
 /// The result of ticking one directory in [`Engine::tick_all`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,34 +28,12 @@ pub struct TickReport {
     pub outcome: std::result::Result<TickOutcome, String>,
 }
 
-pub struct Engine<'a, S, C> {
-    pub(crate) store: &'a S,
-    pub(crate) clock: &'a C,
-    pub(crate) config: EngineConfig,
-}
-
-pub(crate) fn ids(org: &str, dir: &str) -> Result<(OrgId, DirId)> {
+/// Parses the organization and directory ids of a call.
+fn ids(org: &str, dir: &str) -> Result<(OrgId, DirId)> {
     Ok((OrgId::parse(org)?, DirId::parse(dir)?))
 }
 
 impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
-    pub fn new(store: &'a S, clock: &'a C) -> Self {
-        Engine {
-            store,
-            clock,
-            config: EngineConfig::default(),
-        }
-    }
-
-    pub fn with_config(mut self, config: EngineConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    pub(crate) fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
     // ---- organizations and directories ----
 
     /// Creates an organization. `org` is `[a-z0-9-]{1,40}`; 409 if it exists.
@@ -372,7 +316,7 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
     /// Finished runs, newest first (bounded).
     pub async fn sync_history(&self, org: &str, dir: &str) -> Result<Vec<RunSummary>> {
         let (org, dir) = ids(org, dir)?;
-        crate::sync::status::history(self, &org, &dir).await
+        crate::sync::history::list(self, &org, &dir).await
     }
 
     /// One finished run of the history (`NotFound("run")` once it has

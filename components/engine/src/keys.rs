@@ -50,7 +50,7 @@ pub fn access(org: &OrgId, dir: &DirId, group: &str) -> String {
     } else {
         format!(
             "org/{org}/dir/{dir}/access/#{:016x}",
-            crate::shards::fnv1a(group)
+            crate::hash::fnv1a(group.as_bytes())
         )
     }
 }
@@ -68,6 +68,6 @@ pub fn domain(name: &str) -> String {
     if key.len() <= MAX_KEY_BYTES {
         key
     } else {
-        format!("domains/#{:016x}", crate::shards::fnv1a(name))
+        format!("domains/#{:016x}", crate::hash::fnv1a(name.as_bytes()))
     }
 }

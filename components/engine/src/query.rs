@@ -3,7 +3,7 @@
 //! cursor (directory position, shard layout and index, last id) — never a
 //! store scan.
 
-use crate::engine::Engine;
+use crate::engine::context::Engine;
 use crate::error::{EngineError, Result};
 use crate::ids::{DirId, OrgId, check_object_id};
 use crate::model::{

@@ -2,7 +2,7 @@
 //! would make (its finalize then goes through) or rejects them (the run
 //! ends, nothing removed, the next run decides again).
 
-use crate::engine::Engine;
+use crate::engine::context::Engine;
 use crate::error::{ConflictReason, EngineError, Result};
 use crate::ids::{DirId, OrgId};
 use crate::keys;
@@ -87,7 +87,7 @@ pub(crate) async fn reject<S: Store, C: Clock>(
         counts,
         log,
     };
-    crate::sync::status::append_history(e, org, dir, summary).await?;
+    crate::sync::history::append(e, org, dir, summary).await?;
     for held in std::mem::take(&mut h.held) {
         e.store.delete(&held).await?;
     }

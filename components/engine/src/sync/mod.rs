@@ -6,6 +6,7 @@ pub(crate) mod emails;
 pub(crate) mod finalize;
 pub(crate) mod guard;
 pub(crate) mod health;
+pub(crate) mod history;
 pub(crate) mod run;
 pub(crate) mod shape;
 pub(crate) mod skipped;

@@ -2,7 +2,7 @@
 //! pages until its budget is spent (saving the cursor and the staged data
 //! after every page), finalizes, hands out emails and records the result.
 
-use crate::engine::Engine;
+use crate::engine::context::Engine;
 use crate::error::{EngineError, Result};
 use crate::ids::{DirId, OrgId};
 use crate::keys;
@@ -14,10 +14,9 @@ use crate::ports::{
 };
 use crate::sync::doc::{Lease, MAX_SEAL_BYTES, RunDoc, RunHeader, Staged};
 use crate::sync::finalize::Finalized;
+use crate::sync::shape::GROUP_USER_LIMIT;
 use crate::sync::types::*;
 
-/// More users than this in one group: the group is not synced.
-pub(crate) const GROUP_USER_LIMIT: u64 = 10_000;
 /// The longest wait between two attempts after a transient failure.
 const MAX_BACKOFF_SECS: u64 = 120;
 /// Expired-token restarts before a run gives up.
@@ -531,7 +530,7 @@ pub(crate) async fn finish<S: Store, C: Clock>(
         counts: h.counts.clone(),
         log,
     };
-    crate::sync::status::append_history(w.e, w.org, w.dir, summary).await?;
+    crate::sync::history::append(w.e, w.org, w.dir, summary).await?;
     let credential = match &result {
         RunResult::Failed { error } if w.doc.head.credential_failure => Some(error.as_str()),
         _ => None,

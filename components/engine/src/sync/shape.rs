@@ -7,10 +7,12 @@
 
 use crate::model::{GroupData, MemberList, UserData};
 use crate::sync::doc::Staged;
-use crate::sync::run::GROUP_USER_LIMIT;
 use crate::sync::types::OverLimitGroup;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
+
+/// More users than this in one group: the group is not synced.
+pub(crate) const GROUP_USER_LIMIT: u64 = 10_000;
 
 /// A user's index in the shape.
 type Ix = u32;

@@ -3,7 +3,7 @@
 //! get no account (see `UserRecord::is_account`).
 
 use crate::model::UserRecord;
-use crate::sync::run::GROUP_USER_LIMIT;
+use crate::sync::shape::GROUP_USER_LIMIT;
 use crate::sync::types::RunCounts;
 
 /// Users named per reason in the log.

@@ -1,7 +1,7 @@
 //! Preview, Sync (start a run) and the automatic-sync tick.
 
 use crate::codec::load;
-use crate::engine::Engine;
+use crate::engine::context::Engine;
 use crate::error::{ConflictReason, EngineError, Result};
 use crate::ids::{DirId, OrgId};
 use crate::keys;
@@ -449,7 +449,7 @@ async fn refuse<S: Store, C: Clock>(
         Err(EngineError::Conflict(_)) => return Ok(()),
         other => other?,
     }
-    crate::sync::status::append_history(e, org, dir, summary).await?;
+    crate::sync::history::append(e, org, dir, summary).await?;
     let run = (fresh.run_id, fresh.now);
     health::record(e.store, org, dir, run, credential.as_deref(), false).await?;
     Ok(())
