@@ -145,11 +145,7 @@ fn references(module: &str, code: &str) -> Vec<(String, Option<String>)> {
     for rest in after(code, "crate::") {
         if let Some(group) = rest.strip_prefix('{') {
             let inner = &group[..group.find("};").unwrap_or(group.len())];
-            refs.extend(
-                top_level_items(inner)
-                    .into_iter()
-                    .map(|item| path_head(item)),
-            );
+            refs.extend(top_level_items(inner).into_iter().map(path_head));
         } else {
             refs.push(path_head(rest));
         }
