@@ -3,13 +3,11 @@
 //! it without a file server. Generates `$OUT_DIR/console_files.rs`: a sorted
 //! table of (path relative to `console/`, bytes).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs, io};
 
 fn main() -> io::Result<()> {
-    let root =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo")).join("console");
+    let root = cargo_dir("CARGO_MANIFEST_DIR")?.join("console");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     if root.is_dir() {
@@ -19,16 +17,21 @@ fn main() -> io::Result<()> {
     let mut table = String::from("pub static FILES: &[(&str, &[u8])] = &[\n");
     for (relative, absolute) in &files {
         println!("cargo:rerun-if-changed={}", absolute.display());
-        writeln!(
-            table,
-            "    ({relative:?}, include_bytes!({:?})),",
+        table.push_str(&format!(
+            "    ({relative:?}, include_bytes!({:?})),\n",
             absolute.display().to_string()
-        )
-        .expect("writing to a String");
+        ));
     }
     table.push_str("];\n");
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo")).join("console_files.rs");
+    let out = cargo_dir("OUT_DIR")?.join("console_files.rs");
     fs::write(out, table)
+}
+
+/// A directory cargo names in the build script's environment.
+fn cargo_dir(variable: &str) -> io::Result<PathBuf> {
+    env::var_os(variable)
+        .map(PathBuf::from)
+        .ok_or_else(|| io::Error::other(format!("{variable} is not set (run by cargo?)")))
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> io::Result<()> {

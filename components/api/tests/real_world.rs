@@ -4,6 +4,12 @@
 //! delta, a group listed among its own members, users without a mailbox,
 //! and a group whose members are all on an unverified domain. Each input
 //! comes from public bug reports of other directory-sync tools.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
 
 mod common;
 

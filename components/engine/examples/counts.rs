@@ -1,5 +1,11 @@
 //! Prints the store and Graph traffic of typical runs:
 //! `cargo run -p engine --example counts --release`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "an example's failure is its output"
+)]
 
 use engine::heap_meter::{self, CountingAlloc};
 use engine::ports::{MailError, Mailer, OutgoingEmail};

@@ -21,6 +21,12 @@
 //! `IDP_SYNC_SCHEDULES` sets the schedules per scheduler and scenario
 //! (default 1,000); a failure prints the scheduler and seed, and
 //! `IDP_SYNC_SEED=n` runs that one schedule again.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
 mod common;
 
 use common::{HOUR, ORG, RecordingMailer, T0};

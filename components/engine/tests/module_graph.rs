@@ -13,6 +13,12 @@
 //! - `crate::a::b` is an edge to `a::b` when that is a module, else to `a`;
 //!   `use crate::{a, b::c}` lists count the same way; `super::x` is an edge
 //!   to the parent's `x`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

@@ -1,4 +1,10 @@
 //! The sync rules, each as a user would state it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
 mod common;
 use common::*;
 use engine::ports::{SkippedKind, SourceError};

@@ -2,6 +2,12 @@
 //! time, shows why while it waits, then fails with the error in the
 //! history, and the next scheduled run starts normally; a page the store
 //! cannot hold fails the run at once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
 mod common;
 
 use common::*;

@@ -150,7 +150,8 @@ impl<H: HttpClient> Mailer for AppMailer<H> {
 }
 
 // Over real loopback HTTP, so native only.
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use std::thread;
 

@@ -1,6 +1,12 @@
 //! Shared fixtures: an org with one directory over an in-memory store,
 //! tenant, clock and mailer.
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
 
 use engine::ports::{MailError, Mailer, Notice, OutgoingEmail};
 use engine::testing::{MemoryTenant, user};
