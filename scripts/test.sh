@@ -3,7 +3,8 @@
 #
 #   format        cargo fmt --check
 #   lint          clippy -D warnings, natively and for the wasm32 components
-#   unit          cargo test: engine, Graph client, simulator, platform, API
+#   unit          cargo test: engine, Graph client, simulator, platform, API;
+#                 the repository against its docs (tests/e2e/tests/repo.rs)
 #   wasm          every component in spin.toml built for wasm32-wasip2, its
 #                 imports and exports checked against each platform profile
 #                 that deploys it (Spin 3.6/4.0 + trigger-cron 0.4.2,
@@ -51,6 +52,8 @@ lint() {
 
 unit() {
   cargo test --workspace --exclude e2e
+  # The repository against its docs: module headers, paths the docs name.
+  cargo test -p e2e --test repo
 }
 
 # The build commands of spin.toml's components, one per line.
