@@ -3,6 +3,7 @@
 
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::respond::{Response, json};
 use engine::error::EngineError;
@@ -70,16 +71,19 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// Every error's body.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
+/// What went wrong: a stable `code`, a message, and for 422 the fields.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    #[schema(value_type = Vec<crate::openapi::schemas::FieldError>)]
     fields: &'a [FieldError],
 }
 
@@ -127,8 +131,8 @@ impl ApiError {
             ApiError::Validation { fields, .. } => fields,
             _ => &[],
         };
-        let body = Body {
-            error: Inner {
+        let body = ErrorBody {
+            error: ErrorDetail {
                 code: self.code(),
                 message: self.to_string(),
                 fields,

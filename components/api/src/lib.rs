@@ -16,9 +16,11 @@ pub mod error;
 mod handlers;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod local;
+pub mod openapi;
 pub mod request;
 pub mod respond;
 pub mod route;
+pub mod routes;
 mod run_csv;
 #[cfg(target_arch = "wasm32")]
 mod spin;
@@ -27,11 +29,13 @@ use engine::Org;
 use engine::error::EngineError;
 use http::Method;
 use platform::Platform;
+use route::{Caller, Matched, PathParams};
 
 pub use app::App;
 pub use error::{ApiError, FieldError};
 pub use respond::{Request, Response};
-pub use route::Route;
+pub use route::{Access, RouteSpec};
+pub use routes::{Operation, ROUTES};
 
 /// Routes and answers one request. Never panics on outside input and never
 /// fails: every problem is an error response.
@@ -52,8 +56,7 @@ pub async fn handle<P: Platform>(app: &App<P>, mut req: Request) -> Response {
 }
 
 async fn dispatch<P: Platform>(app: &App<P>, req: &Request) -> Result<Response, ApiError> {
-    let route = Route::parse(req.uri().path()).ok_or(ApiError::NotFound("route"))?;
-    route.check_method(req.method())?;
+    let Matched { spec, params } = route::find(req.method(), req.uri().path())?;
     if req.body().len() > request::MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge {
             limit: request::MAX_BODY_BYTES,
@@ -61,74 +64,29 @@ async fn dispatch<P: Platform>(app: &App<P>, req: &Request) -> Result<Response, 
     }
     // Every JSON body is an object with unique keys, on every route.
     request::check_json_body(req)?;
-    let post = req.method() == Method::POST;
-    let put = req.method() == Method::PUT;
-    match route {
-        Route::Healthz => Ok(respond::ok(&serde_json::json!({"status": "ok"}))),
-        Route::Console(path) => console::serve(&path),
-        Route::Orgs => {
-            require_operator(app, req)?;
-            app.create_org(req).await
-        }
-        Route::Tick => {
-            require_tick_caller(app, req)?;
-            app.tick().await
-        }
-        Route::Me => Ok(handlers::orgs::me(&admin_org(app, req).await?)),
-        route => {
-            let org = admin_org(app, req).await?;
-            // Another org's resources look exactly like missing ones.
-            if route.org() != Some(org.id.as_str()) {
-                return Err(ApiError::NotFound("organization"));
-            }
-            org_route(app, req, route, post, put).await
-        }
-    }
+    let caller = authorize(app, req, spec.access, &params).await?;
+    routes::call(spec.operation, app, &params, req, &caller).await
 }
 
-async fn org_route<P: Platform>(
+/// Checks the token `access` requires.
+async fn authorize<P: Platform>(
     app: &App<P>,
     req: &Request,
-    route: Route,
-    post: bool,
-    put: bool,
-) -> Result<Response, ApiError> {
-    match route {
-        Route::Directories { org } if post => app.connect_directory(&org, req).await,
-        Route::Directories { org } => app.list_directories(&org).await,
-        Route::Directory { org, dir } if req.method() == Method::PATCH => {
-            app.update_directory(&org, &dir, req).await
-        }
-        Route::Directory { org, dir } => app.get_directory(&org, &dir).await,
-        Route::TenantDomains { org, dir } => app.tenant_domains(&org, &dir).await,
-        Route::TenantGroups { org, dir } => app.tenant_groups(&org, &dir, req).await,
-        Route::Settings { org, dir } if put => app.put_settings(&org, &dir, req).await,
-        Route::Settings { org, dir } => app.get_settings(&org, &dir).await,
-        Route::AutoSync { org, dir } => app.put_auto_sync(&org, &dir, req).await,
-        Route::SyncPreview { org, dir } => app.preview(&org, &dir).await,
-        Route::Sync { org, dir } if post => app.start_sync(&org, &dir).await,
-        Route::Sync { org, dir } if req.method() == Method::DELETE => {
-            app.stop_sync(&org, &dir).await
-        }
-        Route::Sync { org, dir } => app.sync_status(&org, &dir).await,
-        Route::SyncStop { org, dir } => app.stop_sync(&org, &dir).await,
-        Route::SyncHistory { org, dir } => app.sync_history(&org, &dir).await,
-        Route::SyncRunCsv { org, dir, file } => app.sync_run_csv(&org, &dir, &file).await,
-        Route::SyncConfirm { org, dir } => app.confirm_removals(&org, &dir).await,
-        Route::SyncReject { org, dir } => app.reject_removals(&org, &dir).await,
-        Route::Users { org } => app.list_users(&org, req).await,
-        Route::User { org, id } => app.get_user(&org, &id).await,
-        Route::Groups { org } => app.list_groups(&org, req).await,
-        Route::Group { org, id } => app.get_group(&org, &id).await,
-        Route::GroupMembers { org, id } => app.group_members(&org, &id, req).await,
-        Route::ProductAccess { org, id } => app.put_product_access(&org, &id, req).await,
-        Route::Domains { org } => app.claimed_domains(&org).await,
-        Route::Billing { org } => app.billing(&org).await,
-        Route::Saml { org } if put => app.put_saml(&org, req).await,
-        Route::Saml { org } => app.get_saml(&org).await,
-        Route::Emails { org } => app.list_emails(&org, req).await,
-        Route::Healthz | Route::Console(_) | Route::Orgs | Route::Tick | Route::Me => {
-            Err(ApiError::Internal("route dispatched twice".to_owned()))
+    access: Access,
+    params: &PathParams,
+) -> Result<Caller, ApiError> {
+    match access {
+        Access::Public => Ok(Caller::Anyone),
+        Access::Operator => require_operator(app, req).map(|()| Caller::Operator),
+        Access::TickCaller => require_tick_caller(app, req).map(|()| Caller::Operator),
+        Access::Admin => Ok(Caller::Admin(admin_org(app, req).await?)),
+        Access::OrgAdmin => {
+            let org = admin_org(app, req).await?;
+            // Another org's resources look exactly like missing ones.
+            if params.org()? != org.id.as_str() {
+                return Err(ApiError::NotFound("organization"));
+            }
+            Ok(Caller::Admin(org))
         }
     }
 }

@@ -1,289 +1,221 @@
-//! Path -> route. Unknown paths are 404; a known path with a method it does
-//! not serve is 405 with `Allow`.
+//! Matching a request against the route table ([`crate::routes::ROUTES`])
+//! with `matchit`: an unknown path is 404; a known path with a method it
+//! does not serve is 405 with `Allow` (the path's methods in table order).
 
+use std::sync::LazyLock;
+
+use engine::Org;
 use http::Method;
 
 use crate::error::ApiError;
+use crate::routes::{Operation, ROUTES};
 
-/// Everything the API serves. Ids are percent-decoded path segments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    Healthz,
-    /// `/`, `/{file}` and `/console/{file}`: the web console's static files.
-    Console(String),
-    Orgs,
-    /// `/api/v1/me`: which org an admin token belongs to.
-    Me,
-    Tick,
-    Directories {
-        org: String,
-    },
-    Directory {
-        org: String,
-        dir: String,
-    },
-    Settings {
-        org: String,
-        dir: String,
-    },
-    Sync {
-        org: String,
-        dir: String,
-    },
-    SyncPreview {
-        org: String,
-        dir: String,
-    },
-    SyncStop {
-        org: String,
-        dir: String,
-    },
-    SyncHistory {
-        org: String,
-        dir: String,
-    },
-    /// `GET …/sync/runs/{run}.csv`: one finished run as a CSV download;
-    /// `file` is the last segment (`7.csv`).
-    SyncRunCsv {
-        org: String,
-        dir: String,
-        file: String,
-    },
-    /// `POST …/sync/confirm`: let a run held by the removal guard remove.
-    SyncConfirm {
-        org: String,
-        dir: String,
-    },
-    /// `POST …/sync/reject`: end a held run without removing anything.
-    SyncReject {
-        org: String,
-        dir: String,
-    },
-    AutoSync {
-        org: String,
-        dir: String,
-    },
-    /// The tenant's domains, read live (for the settings' domain picker).
-    TenantDomains {
-        org: String,
-        dir: String,
-    },
-    /// The tenant's groups, read live, with `?search=` (for the group picker).
-    TenantGroups {
-        org: String,
-        dir: String,
-    },
-    Users {
-        org: String,
-    },
-    User {
-        org: String,
-        id: String,
-    },
-    Groups {
-        org: String,
-    },
-    Group {
-        org: String,
-        id: String,
-    },
-    GroupMembers {
-        org: String,
-        id: String,
-    },
-    ProductAccess {
-        org: String,
-        id: String,
-    },
-    Domains {
-        org: String,
-    },
-    Billing {
-        org: String,
-    },
-    Saml {
-        org: String,
-    },
-    Emails {
-        org: String,
-    },
+/// Which token a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token (health, the console, the OpenAPI document).
+    Public,
+    /// The operator token as a bearer token.
+    Operator,
+    /// The operator token as a bearer token or as `?token=` (the tick, for
+    /// platform schedulers that call a URL but cannot send a header).
+    TickCaller,
+    /// Any organization's admin token.
+    Admin,
+    /// The admin token of the organization named by `{org}`; another org's
+    /// resources look exactly like missing ones (404).
+    OrgAdmin,
 }
 
-/// Every path the API serves, `{org}`, `{dir}` and `{id}` standing for
-/// ids and `{file}` for a console file: one entry per [`Route`] variant
-/// (a unit test holds them together), so tests can walk every route and
-/// a new one is covered without being named again.
-pub const PATHS: &[&str] = &[
-    "/healthz",
-    "/console/{file}",
-    "/api/v1/orgs",
-    "/api/v1/me",
-    "/api/v1/tick",
-    "/api/v1/orgs/{org}/directories",
-    "/api/v1/orgs/{org}/directories/{dir}",
-    "/api/v1/orgs/{org}/directories/{dir}/settings",
-    "/api/v1/orgs/{org}/directories/{dir}/sync",
-    "/api/v1/orgs/{org}/directories/{dir}/sync/preview",
-    "/api/v1/orgs/{org}/directories/{dir}/sync/stop",
-    "/api/v1/orgs/{org}/directories/{dir}/sync/history",
-    "/api/v1/orgs/{org}/directories/{dir}/auto-sync",
-    "/api/v1/orgs/{org}/directories/{dir}/tenant/domains",
-    "/api/v1/orgs/{org}/directories/{dir}/tenant/groups",
-    "/api/v1/orgs/{org}/users",
-    "/api/v1/orgs/{org}/users/{id}",
-    "/api/v1/orgs/{org}/groups",
-    "/api/v1/orgs/{org}/groups/{id}",
-    "/api/v1/orgs/{org}/groups/{id}/members",
-    "/api/v1/orgs/{org}/groups/{id}/product-access",
-    "/api/v1/orgs/{org}/domains",
-    "/api/v1/orgs/{org}/billing",
-    "/api/v1/orgs/{org}/saml",
-    "/api/v1/orgs/{org}/emails",
-    "/api/v1/orgs/{org}/directories/{dir}/sync/confirm",
-    "/api/v1/orgs/{org}/directories/{dir}/sync/reject",
-    "/api/v1/orgs/{org}/directories/{dir}/sync/runs/{id}.csv",
-];
+/// Who the request's token showed the caller to be, as its route's
+/// [`Access`] required.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A public route: no token was looked at.
+    Anyone,
+    /// The operator.
+    Operator,
+    /// An admin of this organization.
+    Admin(Org),
+}
 
-impl Route {
-    /// Matches a path (without the query string).
-    pub fn parse(path: &str) -> Option<Route> {
-        if path == "/" {
-            return Some(Route::Console("index.html".to_owned()));
-        }
-        if let Some(rest) = path.strip_prefix("/console/") {
-            return Some(Route::Console(rest.to_owned()));
-        }
-        let segments: Vec<String> = path
-            .strip_prefix('/')?
-            .split('/')
-            .map(decode)
-            .collect::<Option<_>>()?;
-        if segments.iter().any(String::is_empty) {
-            return None;
-        }
-        let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let o = |org: &str| org.to_owned();
-        let route = match s.as_slice() {
-            ["healthz"] => Route::Healthz,
-            ["api", "v1", "orgs"] => Route::Orgs,
-            ["api", "v1", "me"] => Route::Me,
-            ["api", "v1", "tick"] => Route::Tick,
-            ["api", "v1", "orgs", org, rest @ ..] => Self::org_route(o(org), rest)?,
-            ["api", ..] => return None,
-            [file] => Route::Console((*file).to_owned()),
-            _ => return None,
-        };
-        Some(route)
-    }
-
-    fn org_route(org: String, rest: &[&str]) -> Option<Route> {
-        let d = |dir: &str| dir.to_owned();
-        let route = match rest {
-            ["directories"] => Route::Directories { org },
-            ["directories", dir] => Route::Directory { org, dir: d(dir) },
-            ["directories", dir, "settings"] => Route::Settings { org, dir: d(dir) },
-            ["directories", dir, "sync"] => Route::Sync { org, dir: d(dir) },
-            ["directories", dir, "sync", "preview"] => Route::SyncPreview { org, dir: d(dir) },
-            ["directories", dir, "sync", "stop"] => Route::SyncStop { org, dir: d(dir) },
-            ["directories", dir, "sync", "history"] => Route::SyncHistory { org, dir: d(dir) },
-            ["directories", dir, "sync", "runs", file] => Route::SyncRunCsv {
-                org,
-                dir: d(dir),
-                file: d(file),
-            },
-            ["directories", dir, "sync", "confirm"] => Route::SyncConfirm { org, dir: d(dir) },
-            ["directories", dir, "sync", "reject"] => Route::SyncReject { org, dir: d(dir) },
-            ["directories", dir, "auto-sync"] => Route::AutoSync { org, dir: d(dir) },
-            ["directories", dir, "tenant", "domains"] => Route::TenantDomains { org, dir: d(dir) },
-            ["directories", dir, "tenant", "groups"] => Route::TenantGroups { org, dir: d(dir) },
-            ["users"] => Route::Users { org },
-            ["users", id] => Route::User { org, id: d(id) },
-            ["groups"] => Route::Groups { org },
-            ["groups", id] => Route::Group { org, id: d(id) },
-            ["groups", id, "members"] => Route::GroupMembers { org, id: d(id) },
-            ["groups", id, "product-access"] => Route::ProductAccess { org, id: d(id) },
-            ["domains"] => Route::Domains { org },
-            ["billing"] => Route::Billing { org },
-            ["saml"] => Route::Saml { org },
-            ["emails"] => Route::Emails { org },
-            _ => return None,
-        };
-        Some(route)
-    }
-
-    /// The methods this route serves, as the `Allow` header lists them.
-    pub fn allow(&self) -> &'static str {
+impl Caller {
+    /// The admin's organization; 401 for any other caller.
+    pub fn admin(&self) -> Result<&Org, ApiError> {
         match self {
-            Route::Healthz | Route::Console(_) => "GET",
-            Route::Orgs
-            | Route::Tick
-            | Route::SyncPreview { .. }
-            | Route::SyncStop { .. }
-            | Route::SyncConfirm { .. }
-            | Route::SyncReject { .. } => "POST",
-            Route::Directories { .. } => "GET, POST",
-            Route::Directory { .. } => "GET, PATCH",
-            Route::Settings { .. } | Route::Saml { .. } => "GET, PUT",
-            Route::Sync { .. } => "GET, POST, DELETE",
-            Route::AutoSync { .. } | Route::ProductAccess { .. } => "PUT",
-            Route::Me
-            | Route::TenantDomains { .. }
-            | Route::TenantGroups { .. }
-            | Route::SyncHistory { .. }
-            | Route::SyncRunCsv { .. }
-            | Route::Users { .. }
-            | Route::User { .. }
-            | Route::Groups { .. }
-            | Route::Group { .. }
-            | Route::GroupMembers { .. }
-            | Route::Domains { .. }
-            | Route::Billing { .. }
-            | Route::Emails { .. } => "GET",
-        }
-    }
-
-    /// Refuses a method this route does not serve.
-    pub fn check_method(&self, method: &Method) -> Result<(), ApiError> {
-        let allow = self.allow();
-        if allow.split(", ").any(|m| m == method.as_str()) {
-            Ok(())
-        } else {
-            Err(ApiError::MethodNotAllowed { allow })
-        }
-    }
-
-    /// The organization whose admin token the route requires, if any.
-    pub fn org(&self) -> Option<&str> {
-        match self {
-            Route::Healthz | Route::Console(_) | Route::Orgs | Route::Me | Route::Tick => None,
-            Route::Directories { org }
-            | Route::Directory { org, .. }
-            | Route::Settings { org, .. }
-            | Route::Sync { org, .. }
-            | Route::SyncPreview { org, .. }
-            | Route::SyncStop { org, .. }
-            | Route::SyncHistory { org, .. }
-            | Route::SyncRunCsv { org, .. }
-            | Route::SyncConfirm { org, .. }
-            | Route::SyncReject { org, .. }
-            | Route::AutoSync { org, .. }
-            | Route::TenantDomains { org, .. }
-            | Route::TenantGroups { org, .. }
-            | Route::Users { org }
-            | Route::User { org, .. }
-            | Route::Groups { org }
-            | Route::Group { org, .. }
-            | Route::GroupMembers { org, .. }
-            | Route::ProductAccess { org, .. }
-            | Route::Domains { org }
-            | Route::Billing { org }
-            | Route::Saml { org }
-            | Route::Emails { org } => Some(org),
+            Caller::Admin(org) => Ok(org),
+            Caller::Anyone | Caller::Operator => Err(ApiError::Unauthorized),
         }
     }
 }
 
-/// Percent-decodes one path segment; `None` when it is not UTF-8 or hides a `/`.
+/// What the successful answer of a route carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Success {
+    /// A JSON body of the named schema.
+    Json,
+    /// A file of any type (the console's static files).
+    File,
+    /// A `text/csv` attachment.
+    Csv,
+}
+
+/// One operation of the API: a method on a path, the token it needs, and
+/// what the OpenAPI document says about it. Built by the `routes!` table.
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub operation: Operation,
+    pub method: Method,
+    /// The path template, `matchit` syntax: `{name}` is one segment,
+    /// `{*name}` the rest of the path.
+    pub path: &'static str,
+    pub access: Access,
+    /// One line for the OpenAPI document (the prose is in `API.md`).
+    pub summary: &'static str,
+    /// The success status.
+    pub status: u16,
+    pub success: Success,
+    /// The success body's schema (the Rust type's name).
+    pub response: &'static str,
+    /// The request body's schema, for routes that read one.
+    pub request: Option<&'static str>,
+    /// Query parameters the route reads.
+    pub query: &'static [&'static str],
+    /// Error statuses this route answers beyond those every route of its
+    /// access level can (see `openapi::error_statuses`).
+    pub errors: &'static [u16],
+}
+
+impl RouteSpec {
+    /// The path template as OpenAPI writes it (`{*file}` becomes `{file}`).
+    pub fn openapi_path(&self) -> String {
+        self.path.replace("{*", "{")
+    }
+
+    /// The names of the path's parameters, in order.
+    pub fn path_params(&self) -> impl Iterator<Item = &'static str> {
+        self.path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}'))
+            .map(|(name, _)| name.trim_start_matches('*'))
+    }
+}
+
+/// A matched request: its operation and the path's parameters, each
+/// percent-decoded.
+#[derive(Debug, Clone)]
+pub struct Matched {
+    pub spec: &'static RouteSpec,
+    pub params: PathParams,
+}
+
+/// The decoded path parameters of a matched route.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathParams(Vec<(String, String)>);
+
+impl PathParams {
+    /// The parameter `name`; a route whose handler asks for a parameter
+    /// its template lacks is a bug in the table (500, never a panic).
+    pub fn get(&self, name: &str) -> Result<&str, ApiError> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .ok_or_else(|| ApiError::Internal(format!("route has no {{{name}}} parameter")))
+    }
+
+    /// `{org}`: the organization's id.
+    pub fn org(&self) -> Result<&str, ApiError> {
+        self.get("org")
+    }
+
+    /// `{dir}`: the directory's id.
+    pub fn dir(&self) -> Result<&str, ApiError> {
+        self.get("dir")
+    }
+
+    /// `{id}`: a user's or group's id.
+    pub fn id(&self) -> Result<&str, ApiError> {
+        self.get("id")
+    }
+}
+
+/// The operations of one path, in table order, and its `Allow` header.
+struct PathEntry {
+    operations: Vec<&'static RouteSpec>,
+    allow: String,
+}
+
+/// The router over [`ROUTES`], built once per instance.
+static ROUTER: LazyLock<matchit::Router<PathEntry>> = LazyLock::new(build_router);
+
+fn build_router() -> matchit::Router<PathEntry> {
+    let mut by_path: Vec<(&'static str, PathEntry)> = Vec::new();
+    for spec in ROUTES {
+        match by_path.iter_mut().find(|(path, _)| *path == spec.path) {
+            Some((_, entry)) => {
+                entry.operations.push(spec);
+                entry.allow = format!("{}, {}", entry.allow, spec.method);
+            }
+            None => by_path.push((
+                spec.path,
+                PathEntry {
+                    operations: vec![spec],
+                    allow: spec.method.to_string(),
+                },
+            )),
+        }
+    }
+    let mut router = matchit::Router::new();
+    for (path, entry) in by_path {
+        // The table is a constant: a conflict is caught by the unit test
+        // that builds the router, so it never reaches a deployment.
+        if let Err(conflict) = router.insert(path, entry) {
+            eprintln!("route table: {path} not routed: {conflict}");
+        }
+    }
+    router
+}
+
+/// Finds the operation for `method` on `path` (without the query string).
+///
+/// Each segment is percent-decoded before matching, so `g%201` is the id
+/// `g 1`; a segment that decodes to something with a `/` or is not UTF-8
+/// matches nothing.
+pub fn find(method: &Method, path: &str) -> Result<Matched, ApiError> {
+    let not_found = || ApiError::NotFound("route");
+    let decoded = decode_path(path).ok_or_else(not_found)?;
+    let matched = ROUTER.at(&decoded).map_err(|_| not_found())?;
+    let entry: &'static PathEntry = matched.value;
+    let spec = entry
+        .operations
+        .iter()
+        .find(|spec| spec.method == method)
+        .ok_or(ApiError::MethodNotAllowed {
+            allow: entry.allow.as_str(),
+        })?;
+    let params = matched
+        .params
+        .iter()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect();
+    Ok(Matched {
+        spec,
+        params: PathParams(params),
+    })
+}
+
+/// Every segment percent-decoded; `None` when one is not UTF-8 or hides a `/`.
+fn decode_path(path: &str) -> Option<String> {
+    let segments: Vec<String> = path
+        .strip_prefix('/')?
+        .split('/')
+        .map(decode)
+        .collect::<Option<_>>()?;
+    Some(format!("/{}", segments.join("/")))
+}
+
 fn decode(segment: &str) -> Option<String> {
     let decoded = percent_encoding::percent_decode_str(segment)
         .decode_utf8()
@@ -295,86 +227,93 @@ fn decode(segment: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn nested_routes_carry_their_ids() {
-        assert_eq!(
-            Route::parse("/api/v1/orgs/acme/directories/d1/sync/preview"),
-            Some(Route::SyncPreview {
-                org: "acme".into(),
-                dir: "d1".into()
-            })
-        );
-        assert_eq!(
-            Route::parse("/api/v1/orgs/acme/groups/g%201/members"),
-            Some(Route::GroupMembers {
-                org: "acme".into(),
-                id: "g 1".into()
-            })
-        );
+    fn operation(method: Method, path: &str) -> Result<(Operation, PathParams), ApiError> {
+        find(&method, path).map(|m| (m.spec.operation, m.params))
     }
 
     #[test]
-    fn unknown_and_empty_segments_do_not_match() {
-        assert_eq!(Route::parse("/api/v1/orgs/acme/nope"), None);
-        assert_eq!(Route::parse("/api/v1/orgs//users"), None);
-        assert_eq!(Route::parse("/api/v1/orgs/acme/users/"), None);
-    }
-
-    /// The variant's place in [`PATHS`]: the match is exhaustive, so a new
-    /// variant does not compile until it has a place, and the test below
-    /// fails until `PATHS` has its path.
-    fn index(route: &Route) -> usize {
-        match route {
-            Route::Healthz => 0,
-            Route::Console(_) => 1,
-            Route::Orgs => 2,
-            Route::Me => 3,
-            Route::Tick => 4,
-            Route::Directories { .. } => 5,
-            Route::Directory { .. } => 6,
-            Route::Settings { .. } => 7,
-            Route::Sync { .. } => 8,
-            Route::SyncPreview { .. } => 9,
-            Route::SyncStop { .. } => 10,
-            Route::SyncHistory { .. } => 11,
-            Route::AutoSync { .. } => 12,
-            Route::TenantDomains { .. } => 13,
-            Route::TenantGroups { .. } => 14,
-            Route::Users { .. } => 15,
-            Route::User { .. } => 16,
-            Route::Groups { .. } => 17,
-            Route::Group { .. } => 18,
-            Route::GroupMembers { .. } => 19,
-            Route::ProductAccess { .. } => 20,
-            Route::Domains { .. } => 21,
-            Route::Billing { .. } => 22,
-            Route::Saml { .. } => 23,
-            Route::Emails { .. } => 24,
-            Route::SyncConfirm { .. } => 25,
-            Route::SyncReject { .. } => 26,
-            Route::SyncRunCsv { .. } => 27,
-        }
-    }
-
-    #[test]
-    fn paths_name_every_route_once() {
-        for (i, template) in PATHS.iter().enumerate() {
-            let path = template
+    fn every_path_of_the_table_is_routed() {
+        for spec in ROUTES {
+            let path = spec
+                .path
+                .replace("{*file}", "app.js")
+                .replace("{file}", "app.js")
                 .replace("{org}", "acme")
                 .replace("{dir}", "d1")
                 .replace("{id}", "g1")
-                .replace("{file}", "app.js");
-            let route = Route::parse(&path).unwrap_or_else(|| panic!("{template} parses"));
-            assert_eq!(index(&route), i, "{template} is in its variant's place");
+                .replace("{run}", "7");
+            let matched = find(&spec.method, &path).expect("routed");
+            assert_eq!(matched.spec.operation, spec.operation, "{path}");
         }
     }
 
     #[test]
-    fn wrong_method_names_the_allowed_ones() {
-        let route = Route::parse("/api/v1/orgs/acme/billing").expect("route");
+    fn nested_routes_carry_their_decoded_ids() {
+        let (op, params) = operation(
+            Method::POST,
+            "/api/v1/orgs/acme/directories/d1/sync/preview",
+        )
+        .expect("ok");
+        assert_eq!(op, Operation::Preview);
+        assert_eq!(params.org(), Ok("acme"));
+        assert_eq!(params.dir(), Ok("d1"));
+        let (op, params) =
+            operation(Method::GET, "/api/v1/orgs/acme/groups/g%201/members").expect("ok");
+        assert_eq!(op, Operation::GroupMembers);
+        assert_eq!(params.id(), Ok("g 1"));
+    }
+
+    #[test]
+    fn unknown_empty_and_slash_hiding_segments_do_not_match() {
+        for path in [
+            "/api/v1/orgs/acme/nope",
+            "/api/v1/orgs//users",
+            "/api/v1/orgs/acme/users/",
+            "/api/v1/orgs/acme/users/a%2Fb",
+            "/api/v1/orgs/acme/users/%FF",
+            "no-slash",
+        ] {
+            assert_eq!(
+                operation(Method::GET, path),
+                Err(ApiError::NotFound("route")),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_run_csv_needs_the_csv_suffix() {
+        let (op, params) = operation(
+            Method::GET,
+            "/api/v1/orgs/acme/directories/d1/sync/runs/7.csv",
+        )
+        .expect("ok");
+        assert_eq!(op, Operation::SyncRunCsv);
+        assert_eq!(params.get("run"), Ok("7"));
+    }
+
+    #[test]
+    fn the_console_serves_the_root_and_its_files() {
         assert_eq!(
-            route.check_method(&Method::DELETE),
+            operation(Method::GET, "/").map(|(op, _)| op),
+            Ok(Operation::ConsoleIndex)
+        );
+        let (op, params) = operation(Method::GET, "/console/js/app.js").expect("ok");
+        assert_eq!(op, Operation::ConsoleFile);
+        assert_eq!(params.get("file"), Ok("js/app.js"));
+    }
+
+    #[test]
+    fn wrong_method_names_the_allowed_ones_in_table_order() {
+        assert_eq!(
+            operation(Method::DELETE, "/api/v1/orgs/acme/billing"),
             Err(ApiError::MethodNotAllowed { allow: "GET" })
+        );
+        assert_eq!(
+            operation(Method::PUT, "/api/v1/orgs/acme/directories/d1/sync"),
+            Err(ApiError::MethodNotAllowed {
+                allow: "GET, POST, DELETE"
+            })
         );
     }
 }

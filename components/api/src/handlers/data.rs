@@ -4,6 +4,7 @@
 use engine::{ClaimedDomain, GroupView, UserFilter, UserQuery};
 use platform::Platform;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::error::{ApiError, FieldError};
@@ -13,19 +14,24 @@ use crate::respond::{Response, ok};
 /// Page size when the client does not ask for one.
 const DEFAULT_LIMIT: usize = 100;
 
-#[derive(Deserialize)]
+/// The body of `PUT …/product-access`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProductAccess {
+pub struct ProductAccess {
     enabled: bool,
 }
 
-#[derive(Serialize)]
-struct GroupBody {
+/// One synced group.
+#[derive(Serialize, ToSchema)]
+pub struct GroupBody {
+    #[schema(value_type = crate::openapi::schemas::GroupView)]
     group: GroupView,
 }
 
-#[derive(Serialize)]
-struct Domains {
+/// The claimed domains.
+#[derive(Serialize, ToSchema)]
+pub struct ClaimedDomains {
+    #[schema(value_type = Vec<crate::openapi::schemas::ClaimedDomain>)]
     items: Vec<ClaimedDomain>,
 }
 
@@ -105,7 +111,7 @@ impl<P: Platform> App<P> {
 
     pub(crate) async fn claimed_domains(&self, org: &str) -> Result<Response, ApiError> {
         let items = self.engine().claimed_domains(org).await?;
-        Ok(ok(&Domains { items }))
+        Ok(ok(&ClaimedDomains { items }))
     }
 
     pub(crate) async fn put_product_access(

@@ -8,6 +8,7 @@ use engine::{DirectoryView, NewDirectory};
 use http::StatusCode;
 use platform::Platform;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -15,9 +16,9 @@ use crate::request::{Request, json_body, query_param};
 use crate::respond::{Response, json, ok};
 
 /// The body of a connection. No `Debug`: it carries the client secret.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Connect {
+pub struct Connect {
     name: String,
     tenant_id: String,
     client_id: String,
@@ -26,31 +27,39 @@ struct Connect {
 
 /// The body of a change to a directory (all optional). No `Debug`: it may
 /// carry the client secret.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Change {
+pub struct DirectoryChange {
     name: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
 }
 
-#[derive(Serialize)]
-struct One<'a> {
+/// One directory.
+#[derive(Serialize, ToSchema)]
+pub struct DirectoryBody<'a> {
+    #[schema(value_type = crate::openapi::schemas::DirectoryView)]
     directory: &'a DirectoryView,
 }
 
-#[derive(Serialize)]
-struct Many {
+/// The connected directories.
+#[derive(Serialize, ToSchema)]
+pub struct DirectoryList {
+    #[schema(value_type = Vec<crate::openapi::schemas::DirectoryView>)]
     items: Vec<DirectoryView>,
 }
 
-#[derive(Serialize)]
-struct TenantDomains {
+/// The tenant's domains.
+#[derive(Serialize, ToSchema)]
+pub struct TenantDomains {
+    #[schema(value_type = Vec<crate::openapi::schemas::SourceDomain>)]
     domains: Vec<SourceDomain>,
 }
 
-#[derive(Serialize)]
-struct TenantGroups {
+/// One page of the tenant's groups.
+#[derive(Serialize, ToSchema)]
+pub struct TenantGroups {
+    #[schema(value_type = Vec<crate::openapi::schemas::SourceGroup>)]
     groups: Vec<SourceGroup>,
     next_cursor: Option<String>,
 }
@@ -83,7 +92,7 @@ impl<P: Platform> App<P> {
             .await?;
         Ok(json(
             StatusCode::CREATED,
-            &One {
+            &DirectoryBody {
                 directory: &directory.view(),
             },
         ))
@@ -98,7 +107,7 @@ impl<P: Platform> App<P> {
         dir: &str,
         req: &Request,
     ) -> Result<Response, ApiError> {
-        let body: Change = json_body(req)?;
+        let body: DirectoryChange = json_body(req)?;
         let engine = self.engine();
         let current = engine.get_directory(org, dir).await?;
         if body.client_id.is_some() && body.client_secret.is_none() {
@@ -122,7 +131,7 @@ impl<P: Platform> App<P> {
             sealed_secret,
         };
         let directory = engine.update_directory(org, dir, change).await?;
-        Ok(ok(&One {
+        Ok(ok(&DirectoryBody {
             directory: &directory.view(),
         }))
     }
@@ -135,12 +144,12 @@ impl<P: Platform> App<P> {
             .iter()
             .map(|d| d.view())
             .collect();
-        Ok(ok(&Many { items }))
+        Ok(ok(&DirectoryList { items }))
     }
 
     pub(crate) async fn get_directory(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
         let directory = self.engine().get_directory(org, dir).await?;
-        Ok(ok(&One {
+        Ok(ok(&DirectoryBody {
             directory: &directory.view(),
         }))
     }

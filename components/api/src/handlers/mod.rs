@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod directories;
+pub mod health;
 pub mod orgs;
 pub mod saml;
 pub mod settings;

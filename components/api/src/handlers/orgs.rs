@@ -5,6 +5,7 @@ use engine::{Org, OrgId};
 use http::StatusCode;
 use platform::Platform;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::auth;
@@ -12,15 +13,16 @@ use crate::error::{ApiError, FieldError};
 use crate::request::{Request, json_body};
 use crate::respond::{Response, json, ok};
 
-#[derive(Deserialize)]
+/// The body of `POST /api/v1/orgs`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateOrg {
+pub struct CreateOrg {
     name: String,
     id: Option<String>,
 }
 
 /// An organization as answered (without its token hashes).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrgView<'a> {
     id: &'a str,
     name: &'a str,
@@ -39,14 +41,16 @@ impl<'a> From<&'a Org> for OrgView<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct Created<'a> {
+/// A new organization and its admin token (shown once).
+#[derive(Serialize, ToSchema)]
+pub struct OrgCreated<'a> {
     org: OrgView<'a>,
     admin_token: &'a str,
 }
 
-#[derive(Serialize)]
-struct Me<'a> {
+/// The organization of the caller's admin token.
+#[derive(Serialize, ToSchema)]
+pub struct Me<'a> {
     org: OrgView<'a>,
 }
 
@@ -71,7 +75,7 @@ impl<P: Platform> App<P> {
             .await?;
         Ok(json(
             StatusCode::CREATED,
-            &Created {
+            &OrgCreated {
                 org: OrgView::from(&org),
                 admin_token: &minted.token,
             },

@@ -4,21 +4,25 @@ use engine::SamlConfig;
 use engine::error::EngineError;
 use platform::Platform;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::error::ApiError;
 use crate::request::{Request, json_body};
 use crate::respond::{Response, ok};
 
-#[derive(Serialize)]
-struct Saml {
+/// The saved SAML configuration.
+#[derive(Serialize, ToSchema)]
+pub struct SamlBody {
+    #[schema(value_type = Option<crate::openapi::schemas::SamlConfig>)]
     saml: Option<SamlConfig>,
 }
 
 /// `GET`: the configuration, and whether it may be configured yet (with the
 /// reason when not), so a client can disable the form up front.
-#[derive(Serialize)]
-struct SamlPage {
+#[derive(Serialize, ToSchema)]
+pub struct SamlPage {
+    #[schema(value_type = Option<crate::openapi::schemas::SamlConfig>)]
     saml: Option<SamlConfig>,
     configurable: bool,
     reason: Option<String>,
@@ -44,6 +48,6 @@ impl<P: Platform> App<P> {
         let body: serde_json::Value = json_body(req)?;
         let config = SamlConfig::from_json(&body).map_err(EngineError::Validation)?;
         let saml = self.engine().put_saml(org, config).await?;
-        Ok(ok(&Saml { saml: Some(saml) }))
+        Ok(ok(&SamlBody { saml: Some(saml) }))
     }
 }

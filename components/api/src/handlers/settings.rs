@@ -6,15 +6,17 @@ use engine::{SettingsInput, VersionedSettings};
 use http::{HeaderValue, header};
 use platform::Platform;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::error::ApiError;
 use crate::request::{Request, if_match, json_body};
 use crate::respond::{Response, ok};
 
-#[derive(Deserialize)]
+/// The body of `PUT …/auto-sync`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AutoSync {
+pub struct AutoSync {
     enabled: bool,
 }
 

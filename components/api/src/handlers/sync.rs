@@ -5,23 +5,30 @@ use engine::{AdvanceOutcome, Confirmation, RunSummary, SyncStatus, Trigger};
 use http::StatusCode;
 use platform::Platform;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::error::ApiError;
 use crate::respond::{Response, attachment, json, ok};
 use crate::run_csv;
 
-#[derive(Serialize)]
-struct Started {
+/// A started run: what it will do, what this request's chunk did, the status.
+#[derive(Serialize, ToSchema)]
+pub struct SyncStarted {
+    #[schema(value_type = crate::openapi::schemas::Confirmation)]
     confirmation: Confirmation,
     /// What the request's own chunk of work achieved; `None` when it failed
     /// (the run is started all the same, and the next tick resumes it).
+    #[schema(value_type = Option<crate::openapi::schemas::AdvanceOutcome>)]
     advance: Option<AdvanceOutcome>,
+    #[schema(value_type = crate::openapi::schemas::SyncStatus)]
     status: SyncStatus,
 }
 
-#[derive(Serialize)]
-struct History {
+/// The last runs, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct RunHistory {
+    #[schema(value_type = Vec<crate::openapi::schemas::RunSummary>)]
     items: Vec<RunSummary>,
 }
 
@@ -61,7 +68,7 @@ impl<P: Platform> App<P> {
         let status = engine.sync_status(org, dir).await?;
         Ok(json(
             StatusCode::ACCEPTED,
-            &Started {
+            &SyncStarted {
                 confirmation,
                 advance,
                 status,
@@ -75,7 +82,7 @@ impl<P: Platform> App<P> {
 
     pub(crate) async fn sync_history(&self, org: &str, dir: &str) -> Result<Response, ApiError> {
         let items = self.engine().sync_history(org, dir).await?;
-        Ok(ok(&History { items }))
+        Ok(ok(&RunHistory { items }))
     }
 
     /// `GET …/sync/runs/{run}.csv`: one finished run's summary and log as a
@@ -84,12 +91,9 @@ impl<P: Platform> App<P> {
         &self,
         org: &str,
         dir: &str,
-        file: &str,
+        run: &str,
     ) -> Result<Response, ApiError> {
-        let run_id = file
-            .strip_suffix(".csv")
-            .and_then(|id| id.parse::<u64>().ok())
-            .ok_or(ApiError::NotFound("run"))?;
+        let run_id = run.parse::<u64>().map_err(|_| ApiError::NotFound("run"))?;
         let run = self.engine().sync_run(org, dir, run_id).await?;
         let body = run_csv::encode(&run)?;
         Ok(attachment(

@@ -5,35 +5,39 @@ use engine::TickOutcome;
 use engine::TickReport;
 use platform::Platform;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::error::ApiError;
 use crate::respond::{Response, ok};
 
-#[derive(Serialize)]
-struct Ticked {
+/// What a tick did.
+#[derive(Serialize, ToSchema)]
+pub struct Ticked {
     /// Directories visited (all of them, unless the budget ran out).
     directories: usize,
-    items: Vec<Item>,
+    items: Vec<TickItem>,
 }
 
-#[derive(Serialize)]
-struct Item {
+/// What a tick did for one directory.
+#[derive(Serialize, ToSchema)]
+pub struct TickItem {
     org: String,
     dir: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::schemas::TickOutcome>)]
     outcome: Option<TickOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
 
-impl From<TickReport> for Item {
+impl From<TickReport> for TickItem {
     fn from(report: TickReport) -> Self {
         let (outcome, error) = match report.outcome {
             Ok(outcome) => (Some(outcome), None),
             Err(error) => (None, Some(error)),
         };
-        Item {
+        TickItem {
             org: report.org.to_string(),
             dir: report.dir.to_string(),
             outcome,
@@ -45,7 +49,7 @@ impl From<TickReport> for Item {
 impl<P: Platform> App<P> {
     pub(crate) async fn tick(&self) -> Result<Response, ApiError> {
         let reports = self.tick_all().await?;
-        let items: Vec<Item> = reports.into_iter().map(Item::from).collect();
+        let items: Vec<TickItem> = reports.into_iter().map(TickItem::from).collect();
         Ok(ok(&Ticked {
             directories: items.len(),
             items,
