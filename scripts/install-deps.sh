@@ -3,7 +3,9 @@
 #
 # - the Rust target for Spin components (wasm32-wasip2), rustfmt and clippy;
 # - the browser tests' own dependencies (tests/browser/install.sh: Debian's
-#   Chromium and playwright-core), when that suite is present.
+#   Chromium and playwright-core), when that suite is present;
+# - schemathesis for the contract tests (tests/contract/install.sh: a
+#   project-local Python venv).
 #
 # Spin itself is not installed (it is not in any package registry): the
 # end-to-end suite runs against the native server, and also against
@@ -26,3 +28,5 @@ done
 if [ -f tests/browser/install.sh ]; then
   bash tests/browser/install.sh
 fi
+
+bash tests/contract/install.sh

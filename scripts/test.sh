@@ -12,6 +12,10 @@
 #   e2e           the scenarios over HTTP: against idp-sync-local always,
 #                 and against `spin up` when spin (with trigger-cron 0.4.2) is
 #                 on PATH
+#   contract      schemathesis fuzzes every operation of the OpenAPI
+#                 document against idp-sync-local, as the operator and as an
+#                 org admin: no 5xx, only documented statuses, bodies match
+#                 their schemas (tests/contract/run.sh)
 #   browser       the console in headless Chromium (tests/browser/run.sh)
 #
 # Cargo runs with at most $JOBS jobs (default 2). The wasm components are
@@ -91,6 +95,10 @@ e2e() {
   IDP_SYNC_ROOT="$root" cargo test -p e2e --test local --test spin -- --nocapture
 }
 
+contract() {
+  bash tests/contract/run.sh
+}
+
 browser() {
   if [ -f tests/browser/run.sh ]; then
     bash tests/browser/run.sh
@@ -109,6 +117,7 @@ section lint lint
 section unit unit
 section wasm wasm
 section e2e e2e
+section contract contract
 section browser browser
 
 printf '\n==================== summary ====================\n'
