@@ -99,6 +99,9 @@ routes! {
     ConsoleIndex: GET "/", Public, "The web console",
         200 File ConsoleFile
         => console::serve("index.html");
+    ConsoleFolder: GET "/console/", Public, "The web console under /console/",
+        200 File ConsoleFile
+        => console::serve("index.html");
     ConsoleFile: GET "/console/{*file}", Public, "A file of the web console",
         200 File ConsoleFile, errors [404]
         => console::serve(p.get("file")?);
