@@ -1,0 +1,174 @@
+//! The commit step: the run's state, built from what the steps computed,
+//! is written last (the moment the run's result becomes the directory);
+//! then what no reader needs any more is deleted. Also the fast path of an
+//! incremental run that read no change.
+
+use super::access::Access;
+use super::groups::GroupsWritten;
+use crate::codec::encode;
+use crate::error::Result;
+use crate::ports::{Clock, Store, Timestamp};
+use crate::shards::Rewritten;
+use crate::sync::doc::RunHeader;
+use crate::sync::run::Worker;
+use crate::sync::state::{Claim, DeltaState, DirState, LastCompleted, Shards, Tally, delta_basis};
+use crate::sync::types::RunCounts;
+use crate::{keys, settings::UserScope};
+use std::collections::BTreeSet;
+
+/// The documents this run wrote: where each collection is now, and the
+/// base state's documents the new layouts no longer use.
+pub(super) struct Written {
+    pub shards: Shards,
+    pub garbage: Vec<String>,
+}
+
+impl Written {
+    pub fn new(users: Rewritten, groups: GroupsWritten, outbox: Rewritten) -> Self {
+        let GroupsWritten { groups, members } = groups;
+        let garbage = [&users, &groups, &members, &outbox]
+            .iter()
+            .flat_map(|r| r.garbage.iter().cloned())
+            .collect();
+        let shards = Shards {
+            users: users.layout,
+            groups: groups.layout,
+            members: members.layout,
+            outbox: outbox.layout,
+        };
+        Written { shards, garbage }
+    }
+}
+
+/// What the steps computed that the next state records.
+pub(super) struct Outcome {
+    pub written: Written,
+    pub access: Access,
+    /// Users synced after this run.
+    pub synced_users: u64,
+    /// When finalize ran (dates new claims and the completed run).
+    pub now: Timestamp,
+}
+
+/// The state after this run: the base state with the run's outcome.
+pub(super) fn next_state<S, C>(
+    w: &Worker<'_, '_, S, C>,
+    base: &DirState,
+    outcome: Outcome,
+    counts: &RunCounts,
+) -> DirState {
+    let (h, now) = (&w.doc.head, outcome.now);
+    let all_users = matches!(h.settings.scope, UserScope::AllUsersAndGroups);
+    let selected = (!all_users).then(|| h.roots.iter().map(|g| g.id.clone()).collect());
+    DirState {
+        run: h.run_id,
+        base: h.base,
+        shards: outcome.written.shards,
+        garbage: outcome.written.garbage,
+        claimed: claims(base, &h.claim, now),
+        product_access: outcome.access.product_access,
+        billable_users: outcome.access.billable_users,
+        synced_users: outcome.synced_users,
+        last_completed: Some(completed(h, now, selected, outcome.access.removed)),
+        delta: all_users.then(|| delta_state(h, now)).flatten(),
+        tally: Tally {
+            groups_synced: counts.groups_synced,
+            skipped_unverified: counts.skipped_unverified_domain,
+            skipped_unsynced_groups: counts.skipped_only_in_unsynced_groups,
+            over_limit: counts.groups_over_limit.clone(),
+        },
+    }
+}
+
+/// The run's claims, each dated when first claimed by this directory.
+fn claims(base: &DirState, claim: &BTreeSet<String>, now: Timestamp) -> Vec<Claim> {
+    let claimed_at = |name: &String| {
+        let before = base.claimed.iter().find(|c| &c.name == name);
+        before.map_or(now, |c| c.claimed_at)
+    };
+    claim
+        .iter()
+        .map(|name| Claim {
+            name: name.clone(),
+            claimed_at: claimed_at(name),
+        })
+        .collect()
+}
+
+/// This run, as the last completed one.
+fn completed(
+    h: &RunHeader,
+    now: Timestamp,
+    selected: Option<BTreeSet<String>>,
+    access_removed: Vec<String>,
+) -> LastCompleted {
+    LastCompleted {
+        run_id: h.run_id,
+        finished_at: now,
+        domains: h.claim.clone(),
+        selected,
+        access_removed,
+    }
+}
+
+/// Where the next incremental run continues, if the run got both tokens.
+fn delta_state(h: &RunHeader, now: Timestamp) -> Option<DeltaState> {
+    match (&h.new_users_token, &h.new_groups_token) {
+        (Some(u), Some(g)) => Some(DeltaState {
+            users: u.clone(),
+            groups: g.clone(),
+            obtained_at: now,
+            basis: delta_basis(&h.settings, &h.claim),
+        }),
+        _ => None,
+    }
+}
+
+/// An incremental run that read no change: the directory stays as it is;
+/// only the delta tokens and the last completed run move on.
+pub(super) async fn unchanged<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    base: DirState,
+) -> Result<()> {
+    let now = w.now();
+    let h = &w.doc.head;
+    let mut counts = h.counts.clone();
+    counts.users_unchanged = base.synced_users;
+    counts.groups_synced = base.tally.groups_synced;
+    counts.skipped_unverified_domain = base.tally.skipped_unverified;
+    counts.skipped_only_in_unsynced_groups = base.tally.skipped_unsynced_groups;
+    counts.groups_over_limit = base.tally.over_limit.clone();
+    counts.domains_claimed = h.claim.iter().cloned().collect();
+    let next = DirState {
+        run: h.run_id,
+        base: h.base,
+        garbage: Vec::new(),
+        last_completed: Some(completed(h, now, None, Vec::new())),
+        delta: delta_state(h, now),
+        ..base.clone()
+    };
+    commit(w, &base, &next).await?;
+    w.doc.head.counts = counts;
+    Ok(())
+}
+
+/// Writes this run's state, the moment its result becomes the directory,
+/// then deletes what no reader needs any more: the documents the base state
+/// had stopped using, and the state before the base.
+pub(super) async fn commit<S: Store, C: Clock>(
+    w: &Worker<'_, '_, S, C>,
+    base: &DirState,
+    next: &DirState,
+) -> Result<()> {
+    let store = w.e.store;
+    store
+        .set(&keys::state(w.org, w.dir, next.run), &encode(next))
+        .await?;
+    for key in &base.garbage {
+        store.delete(key).await?;
+    }
+    if let Some(older) = base.base {
+        store.delete(&keys::state(w.org, w.dir, older)).await?;
+    }
+    Ok(())
+}
