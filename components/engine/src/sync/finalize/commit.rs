@@ -7,23 +7,28 @@ use super::access::Access;
 use super::groups::GroupsWritten;
 use crate::codec::encode;
 use crate::error::Result;
+use crate::keys;
 use crate::ports::{Clock, Store, Timestamp};
+use crate::settings::UserScope;
 use crate::shards::Rewritten;
 use crate::sync::doc::RunHeader;
 use crate::sync::run::Worker;
 use crate::sync::state::{Claim, DeltaState, DirState, LastCompleted, Shards, Tally, delta_basis};
 use crate::sync::types::RunCounts;
-use crate::{keys, settings::UserScope};
 use std::collections::BTreeSet;
 
 /// The documents this run wrote: where each collection is now, and the
 /// base state's documents the new layouts no longer use.
 pub(super) struct Written {
+    /// Each collection's documents after this run.
     pub shards: Shards,
+    /// The base state's documents no longer in use (deleted by the next
+    /// run's commit).
     pub garbage: Vec<String>,
 }
 
 impl Written {
+    /// The collections as the users, groups and outbox steps left them.
     pub fn new(users: Rewritten, groups: GroupsWritten, outbox: Rewritten) -> Self {
         let GroupsWritten { groups, members } = groups;
         let garbage = [&users, &groups, &members, &outbox]
@@ -42,7 +47,9 @@ impl Written {
 
 /// What the steps computed that the next state records.
 pub(super) struct Outcome {
+    /// The documents the steps wrote.
     pub written: Written,
+    /// Product access and billing after this run.
     pub access: Access,
     /// Users synced after this run.
     pub synced_users: u64,

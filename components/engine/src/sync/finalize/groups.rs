@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 
 /// The group and member documents this run wrote.
 pub(super) struct GroupsWritten {
+    /// The group records.
     pub groups: Rewritten,
+    /// The synced groups' member listings.
     pub members: Rewritten,
 }
 

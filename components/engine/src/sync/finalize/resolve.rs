@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The tenant as this run resolved it.
 pub(super) struct Tenant {
+    /// Users (interned), groups, nesting and direct members.
     pub shape: Shape,
+    /// The groups in scope and what becomes of each.
     pub resolved: Resolved,
     /// Every user and group is in scope (else: the selected groups').
     pub all_users: bool,
