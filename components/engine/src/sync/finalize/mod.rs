@@ -69,7 +69,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(
         access_removed: &access.removed_refs,
     };
     if let Decision::Hold(pending) = RemovalPolicy::of(&w.doc.head).decide(&removals) {
-        return Ok(policy::hold(w, pending, &written.shards, counts));
+        policy::hold(w, pending, &written.shards, counts);
+        return Ok(Finalized::Held);
     }
     // Nothing a reader of the directory sees was removed above this line.
     removals::release_domains(w, &base).await?;

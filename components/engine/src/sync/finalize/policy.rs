@@ -4,7 +4,6 @@
 //! and its thresholds; an admin's confirmation (`sync/guard.rs`) lets the
 //! held run through.
 
-use super::Finalized;
 use crate::ports::{Clock, Store};
 use crate::settings::RemovalGuard;
 use crate::shards::Kind;
@@ -89,7 +88,7 @@ pub(super) fn hold<S: Store, C: Clock>(
     pending: PendingRemovals,
     written: &Shards,
     counts: RunCounts,
-) -> Finalized {
+) {
     w.doc.head.held = documents_of_run(w, written);
     let groups = pending.access_removed.len();
     w.log(LogLevel::Warning, format!(
@@ -98,7 +97,6 @@ pub(super) fn hold<S: Store, C: Clock>(
     ));
     w.doc.head.pending = Some(pending);
     w.doc.head.counts = counts;
-    Finalized::Held
 }
 
 /// The keys of the documents of `written` that this run wrote (the others
