@@ -2,6 +2,12 @@
 //! the step and what a user of the directory sees of it, through the
 //! public `Engine` API. The removal policy and the user records have unit
 //! tests next to their code.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
 mod common;
 use common::*;
 use engine::*;
