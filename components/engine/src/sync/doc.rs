@@ -90,14 +90,6 @@ pub(crate) struct RunHeader {
     pub restarts: u32,
     /// Lower-case domains this run verifies and claims.
     pub claim: BTreeSet<String>,
-    /// Group scope: the groups the run starts from (found in the tenant).
-    pub roots: Vec<GroupData>,
-    /// Group scope: groups whose members are still to be read, front first.
-    pub queue: VecDeque<String>,
-    /// Group scope: every group discovered (to handle cycles and diamonds).
-    pub seen: BTreeSet<String>,
-    /// Group scope: direct users of the queue's front group read so far.
-    pub front_users: u64,
     /// The next page of the current listing.
     pub page: Option<PageToken>,
     /// The current listing's page links followed so far (hashes): a link
@@ -108,21 +100,8 @@ pub(crate) struct RunHeader {
     /// page repeating it brought nothing new.
     #[serde(default)]
     pub last_page: u64,
-    /// Names of the queued groups (for messages), by id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub names: BTreeMap<String, String>,
-    /// All-users scope: the tenant has no delta queries, so users, groups
-    /// and members are enumerated in full (`/users`, `/groups`, members).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub no_delta: bool,
-    /// All-users scope: where the current delta listing continues.
-    pub from: Option<DeltaFrom>,
-    /// All-users scope: an incremental run over the previous delta tokens.
-    pub incremental: bool,
-    /// All-users scope, incremental: the users delta token to continue from.
-    pub users_token_in: Option<DeltaToken>,
-    pub new_users_token: Option<DeltaToken>,
-    pub new_groups_token: Option<DeltaToken>,
+    /// Where the run is in the listings of its scope.
+    pub cursor: Cursor,
     /// Sealed staging chunks, in order: the hashes in their keys
     /// ([`crate::keys::stage_chunk`]).
     pub sealed: Vec<u64>,
@@ -133,6 +112,155 @@ pub(crate) struct RunHeader {
     pub log: Vec<LogEvent>,
     /// How many events were dropped beyond the log cap.
     pub log_dropped: u32,
+}
+
+/// Where a run is in reading the tenant: what it holds depends on the
+/// settings' scope, so code touches only the fields of the run's scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scope", rename_all = "snake_case")]
+pub(crate) enum Cursor {
+    /// The selected groups and the groups nested in them.
+    Groups(GroupsCursor),
+    /// Every user and group of the tenant.
+    AllUsers(AllUsersCursor),
+}
+
+/// Group scope: the selected groups, walked breadth first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GroupsCursor {
+    /// The groups the run starts from (found in the tenant).
+    pub roots: Vec<GroupData>,
+    /// The walk from the roots down the nested groups.
+    pub walk: GroupWalk,
+}
+
+/// A breadth-first walk over groups' direct members.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GroupWalk {
+    /// Groups whose members are still to be read, front first.
+    pub queue: VecDeque<String>,
+    /// Every group discovered (to handle cycles and diamonds).
+    pub seen: BTreeSet<String>,
+    /// Direct users of the queue's front group read so far.
+    pub front_users: u64,
+    /// Names of the queued groups (for messages), by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, String>,
+}
+
+impl GroupWalk {
+    /// A walk that starts from `roots`.
+    pub fn from_roots(roots: &[GroupData]) -> GroupWalk {
+        let ids = || roots.iter().map(|g| g.id.clone());
+        GroupWalk {
+            queue: ids().collect(),
+            seen: ids().collect(),
+            front_users: 0,
+            names: BTreeMap::new(),
+        }
+    }
+
+    /// Queues a group met for the first time (`false` if already seen).
+    pub fn discover(&mut self, id: &str, name: &str) -> bool {
+        if !self.seen.insert(id.to_owned()) {
+            return false;
+        }
+        self.queue.push_back(id.to_owned());
+        self.names.insert(id.to_owned(), name.to_owned());
+        true
+    }
+
+    /// Done with the front group: the next one is read from its first page.
+    pub fn pop_front(&mut self) {
+        if let Some(id) = self.queue.pop_front() {
+            self.names.remove(&id);
+        }
+        self.front_users = 0;
+    }
+}
+
+/// All-users scope: the groups delta, then the users delta (or, for a
+/// tenant without delta queries, full listings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AllUsersCursor {
+    /// Where the current delta listing continues.
+    pub from: DeltaFrom,
+    /// An incremental run over the previous delta tokens.
+    pub incremental: bool,
+    /// Incremental: the users delta token to continue from.
+    pub users_token_in: Option<DeltaToken>,
+    /// The token the users delta listing ended with.
+    pub new_users_token: Option<DeltaToken>,
+    /// The token the groups delta listing ended with.
+    pub new_groups_token: Option<DeltaToken>,
+    /// The tenant has no delta queries: `/groups` is listed in full, the
+    /// members of every group walked, then `/users` listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_delta: Option<GroupWalk>,
+}
+
+impl Cursor {
+    /// The selected groups the run starts from (none in all-users scope).
+    pub fn roots(&self) -> &[GroupData] {
+        match self {
+            Cursor::Groups(c) => &c.roots,
+            Cursor::AllUsers(_) => &[],
+        }
+    }
+
+    /// Whether the run reads only the changes since the last run's delta
+    /// tokens.
+    pub fn incremental(&self) -> bool {
+        matches!(self, Cursor::AllUsers(c) if c.incremental)
+    }
+
+    /// The users and groups delta tokens this run obtained, once both
+    /// listings ended.
+    pub fn new_delta_tokens(&self) -> Option<(&DeltaToken, &DeltaToken)> {
+        match self {
+            Cursor::AllUsers(AllUsersCursor {
+                new_users_token: Some(users),
+                new_groups_token: Some(groups),
+                ..
+            }) => Some((users, groups)),
+            _ => None,
+        }
+    }
+
+    /// The walk over groups' members, if the run has one.
+    pub fn walk(&self) -> Option<&GroupWalk> {
+        match self {
+            Cursor::Groups(c) => Some(&c.walk),
+            Cursor::AllUsers(c) => c.no_delta.as_ref(),
+        }
+    }
+
+    /// The walk over groups' members, to move it on.
+    pub fn walk_mut(&mut self) -> Option<&mut GroupWalk> {
+        match self {
+            Cursor::Groups(c) => Some(&mut c.walk),
+            Cursor::AllUsers(c) => c.no_delta.as_mut(),
+        }
+    }
+
+    /// Whether the run lists the tenant with delta queries.
+    pub fn reads_delta(&self) -> bool {
+        matches!(self, Cursor::AllUsers(c) if c.no_delta.is_none())
+    }
+
+    /// Whether the run lists every user and group in full (the tenant has
+    /// no delta queries).
+    pub fn lists_in_full(&self) -> bool {
+        matches!(self, Cursor::AllUsers(c) if c.no_delta.is_some())
+    }
+
+    /// The first phase that reads a page.
+    pub fn first_phase(&self) -> Phase {
+        match self {
+            Cursor::Groups(_) => Phase::Members,
+            Cursor::AllUsers(_) => Phase::Groups,
+        }
+    }
 }
 
 impl RunHeader {
@@ -329,5 +457,75 @@ pub(crate) async fn latest_head<S: Store>(
     match latest(store, org, dir).await? {
         Some((id, raw)) => Ok(Some(RunDoc::decode_head(&keys::run(org, dir, id), &raw)?)),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::encode;
+
+    fn round_trip(cursor: &Cursor) -> Cursor {
+        decode("run/1", &encode(cursor)).expect("a cursor decodes as it was encoded")
+    }
+
+    #[test]
+    fn a_group_scope_cursor_round_trips_with_its_walk() {
+        let root = GroupData {
+            id: "g1".into(),
+            name: "Sales".into(),
+            description: None,
+        };
+        let mut walk = GroupWalk::from_roots(std::slice::from_ref(&root));
+        assert!(walk.discover("g2", "Sales EMEA"));
+        assert!(
+            !walk.discover("g1", "Sales"),
+            "a seen group is not queued twice"
+        );
+        walk.front_users = 7;
+        let cursor = Cursor::Groups(GroupsCursor {
+            roots: vec![root],
+            walk,
+        });
+        assert_eq!(round_trip(&cursor), cursor);
+        assert!(
+            String::from_utf8(encode(&cursor))
+                .unwrap()
+                .contains(r#""scope":"groups""#)
+        );
+        assert_eq!(cursor.first_phase(), Phase::Members);
+        assert!(!cursor.incremental() && !cursor.reads_delta());
+    }
+
+    #[test]
+    fn an_all_users_cursor_round_trips_with_its_delta_tokens() {
+        let cursor = Cursor::AllUsers(AllUsersCursor {
+            from: DeltaFrom::Delta(DeltaToken("groups-token".into())),
+            incremental: true,
+            users_token_in: Some(DeltaToken("users-token".into())),
+            new_users_token: Some(DeltaToken("u2".into())),
+            new_groups_token: Some(DeltaToken("g2".into())),
+            no_delta: None,
+        });
+        assert_eq!(round_trip(&cursor), cursor);
+        assert!(cursor.roots().is_empty() && cursor.walk().is_none());
+        let tokens = cursor.new_delta_tokens().map(|(u, g)| (&u.0[..], &g.0[..]));
+        assert_eq!(tokens, Some(("u2", "g2")));
+        assert_eq!(cursor.first_phase(), Phase::Groups);
+    }
+
+    #[test]
+    fn a_tenant_without_delta_walks_all_groups_in_full() {
+        let cursor = Cursor::AllUsers(AllUsersCursor {
+            from: DeltaFrom::Start,
+            incremental: false,
+            users_token_in: None,
+            new_users_token: None,
+            new_groups_token: None,
+            no_delta: Some(GroupWalk::default()),
+        });
+        assert_eq!(round_trip(&cursor), cursor);
+        assert!(cursor.lists_in_full() && !cursor.reads_delta());
+        assert!(cursor.walk().is_some());
     }
 }

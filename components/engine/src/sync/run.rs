@@ -12,7 +12,7 @@ use crate::ports::{
     Clock, DeltaFrom, GroupChange, IdentitySource, Mailer, Member, MemberKind, Notice, NoticeEvent,
     PageToken, SourceError, Store, StoreError, Timestamp, UserChange,
 };
-use crate::sync::doc::{Lease, MAX_SEAL_BYTES, RunDoc, RunHeader, Staged};
+use crate::sync::doc::{Cursor, GroupWalk, Lease, MAX_SEAL_BYTES, RunDoc, RunHeader, Staged};
 use crate::sync::finalize::Finalized;
 use crate::sync::shape::GROUP_USER_LIMIT;
 use crate::sync::types::*;
@@ -69,9 +69,16 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     fn group_name(&self, id: &str) -> String {
         let h = &self.doc.head;
         let name = h
-            .names
-            .get(id)
-            .or_else(|| h.roots.iter().find(|g| g.id == id).map(|g| &g.name));
+            .cursor
+            .walk()
+            .and_then(|walk| walk.names.get(id))
+            .or_else(|| {
+                h.cursor
+                    .roots()
+                    .iter()
+                    .find(|g| g.id == id)
+                    .map(|g| &g.name)
+            });
         match name {
             Some(name) => format!("{name} ({id})"),
             None => id.to_owned(),
@@ -150,24 +157,24 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         h.page = None;
         h.followed.clear();
         h.last_page = 0;
-        h.names.clear();
-        h.front_users = 0;
-        h.seen = h.roots.iter().map(|g| g.id.clone()).collect();
-        h.queue = h.roots.iter().map(|g| g.id.clone()).collect();
         h.counts = RunCounts {
-            groups_seen: h.roots.len() as u64,
+            groups_seen: h.cursor.roots().len() as u64,
             ..RunCounts::default()
         };
-        h.incremental = false;
-        h.new_groups_token = None;
-        h.new_users_token = None;
-        h.users_token_in = None;
-        if h.from.is_some() {
-            h.from = Some(DeltaFrom::Start);
-            h.phase = Phase::Groups;
-        } else {
-            h.phase = Phase::Members;
+        match &mut h.cursor {
+            Cursor::Groups(c) => c.walk = GroupWalk::from_roots(&c.roots),
+            Cursor::AllUsers(c) => {
+                c.from = DeltaFrom::Start;
+                c.incremental = false;
+                c.users_token_in = None;
+                c.new_users_token = None;
+                c.new_groups_token = None;
+                if let Some(walk) = &mut c.no_delta {
+                    *walk = GroupWalk::default();
+                }
+            }
         }
+        h.phase = h.cursor.first_phase();
     }
 }
 
@@ -343,17 +350,15 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
             Phase::Domains => {
                 // The domains were read and checked when the run started;
                 // this step is saved together with the first page.
-                w.doc.head.phase = if w.doc.head.from.is_some() {
-                    Phase::Groups
-                } else {
-                    Phase::Members
-                };
+                w.doc.head.phase = w.doc.head.cursor.first_phase();
                 continue;
             }
             Phase::Members => members_page(w, source).await?,
-            Phase::Groups if w.doc.head.no_delta => all_groups_page(w, source).await?,
+            Phase::Groups if w.doc.head.cursor.lists_in_full() => {
+                all_groups_page(w, source).await?
+            }
             Phase::Groups => groups_page(w, source).await?,
-            Phase::Users if w.doc.head.no_delta => all_users_page(w, source).await?,
+            Phase::Users if w.doc.head.cursor.lists_in_full() => all_users_page(w, source).await?,
             Phase::Users => users_page(w, source).await?,
             Phase::AwaitingConfirmation => return release(w, None).await,
             Phase::Finalize => {
@@ -393,13 +398,15 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
                     return Ok(Err(lost));
                 }
             }
-            Err(SourceError::DeltaUnavailable(why)) if !w.doc.head.no_delta => {
+            Err(SourceError::DeltaUnavailable(why)) if w.doc.head.cursor.reads_delta() => {
                 // Delta is an optimisation: enumerate in full instead.
                 w.log(LogLevel::Warning, format!(
                     "delta queries are not available for this tenant ({why}); reading all users, groups and members instead"
                 ));
                 w.restart_staging();
-                w.doc.head.no_delta = true;
+                if let Cursor::AllUsers(c) = &mut w.doc.head.cursor {
+                    c.no_delta = Some(GroupWalk::default());
+                }
                 if let Err(lost) = w.save().await? {
                     return Ok(Err(lost));
                 }
@@ -435,7 +442,7 @@ async fn source_failed<S: Store, C: Clock>(
         return release(w, None).await;
     }
     if matches!(err, SourceError::TokenExpired) && h.restarts < MAX_RESTARTS {
-        let what = if h.incremental {
+        let what = if h.cursor.incremental() {
             "delta token expired: falling back to a full run"
         } else {
             "page token expired: restarting the enumeration"
@@ -557,9 +564,10 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
 ) -> Result<std::result::Result<(), SourceError>> {
-    let Some(group) = w.doc.head.queue.front().cloned() else {
+    let front = w.doc.head.cursor.walk().and_then(|walk| walk.queue.front());
+    let Some(group) = front.cloned() else {
         // All users without delta: the users' listing comes after the groups.
-        w.doc.head.phase = if w.doc.head.no_delta {
+        w.doc.head.phase = if w.doc.head.cursor.lists_in_full() {
             Phase::Users
         } else {
             Phase::Finalize
@@ -578,9 +586,10 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
                 format!("group {group} was deleted during the sync; skipped"),
             );
             let h = &mut w.doc.head;
-            h.queue.pop_front();
+            if let Some(walk) = h.cursor.walk_mut() {
+                walk.pop_front();
+            }
             h.page = None;
-            h.front_users = 0;
             w.stage(&[Staged::Deleted { g: group }]).await?;
             return Ok(Ok(()));
         }
@@ -600,15 +609,19 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
     let mut users = Vec::new();
     let mut subgroups = Vec::new();
     let h = &mut w.doc.head;
+    let Some(walk) = h.cursor.walk_mut() else {
+        return Err(EngineError::Corrupt(format!(
+            "{}: no groups to walk",
+            w.key
+        )));
+    };
     for member in page.items {
         match member {
             Member::User(u) => users.push(UserData::from(u)),
             // A group listed among its own members: not nesting.
             Member::Group(g) if g.id == group => {}
             Member::Group(g) => {
-                if h.seen.insert(g.id.clone()) {
-                    h.queue.push_back(g.id.clone());
-                    h.names.insert(g.id.clone(), g.display_name.clone());
+                if walk.discover(&g.id, &g.display_name) {
                     h.counts.groups_seen += 1;
                     lines.push(Staged::Group {
                         g: GroupData::from(g.clone()),
@@ -621,7 +634,7 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
     }
     h.counts.pages += 1;
     h.counts.users_seen += users.len() as u64;
-    h.front_users += users.len() as u64;
+    walk.front_users += users.len() as u64;
     let mut chunks = users.chunks(USERS_PER_LINE).map(<[UserData]>::to_vec);
     lines.push(Staged::Members {
         g: group.clone(),
@@ -633,22 +646,20 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
         u,
         sg: Vec::new(),
     }));
-    let over = h.front_users > GROUP_USER_LIMIT;
+    let over = walk.front_users > GROUP_USER_LIMIT;
     if over {
         lines.push(Staged::OverLimit {
             g: group.clone(),
-            users: h.front_users,
+            users: walk.front_users,
         });
     }
     if next.is_some() && !over {
         h.page = next;
     } else {
-        h.queue.pop_front();
-        h.names.remove(&group);
+        walk.pop_front();
         h.page = None;
         h.followed.clear();
         h.last_page = 0;
-        h.front_users = 0;
     }
     if over {
         w.log(LogLevel::Warning, format!(
@@ -664,8 +675,7 @@ async fn groups_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
 ) -> Result<std::result::Result<(), SourceError>> {
-    let from = w.doc.head.from.clone().unwrap_or(DeltaFrom::Start);
-    let page = match source.groups_delta(&from).await {
+    let page = match source.groups_delta(&delta_from(&w.doc.head)?).await {
         Ok(page) => page,
         Err(err) => return Ok(Err(err)),
     };
@@ -755,17 +765,19 @@ async fn groups_page<S: Store, C: Clock, I: IdentitySource>(
             }),
         }
     }
-    match (next, page.delta) {
-        (Some(next), _) => h.from = Some(DeltaFrom::Page(next)),
-        (None, token) => {
-            h.new_groups_token = token;
-            h.phase = Phase::Users;
-            let users_token = if h.incremental {
-                h.users_token_in.clone()
-            } else {
-                None
-            };
-            h.from = Some(users_token.map_or(DeltaFrom::Start, DeltaFrom::Delta));
+    if let Cursor::AllUsers(c) = &mut h.cursor {
+        match (next, page.delta) {
+            (Some(next), _) => c.from = DeltaFrom::Page(next),
+            (None, token) => {
+                c.new_groups_token = token;
+                h.phase = Phase::Users;
+                let users_token = if c.incremental {
+                    c.users_token_in.clone()
+                } else {
+                    None
+                };
+                c.from = users_token.map_or(DeltaFrom::Start, DeltaFrom::Delta);
+            }
         }
     }
     w.stage(&lines).await?;
@@ -777,8 +789,7 @@ async fn users_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
 ) -> Result<std::result::Result<(), SourceError>> {
-    let from = w.doc.head.from.clone().unwrap_or(DeltaFrom::Start);
-    let page = match source.users_delta(&from).await {
+    let page = match source.users_delta(&delta_from(&w.doc.head)?).await {
         Ok(page) => page,
         Err(err) => return Ok(Err(err)),
     };
@@ -800,11 +811,13 @@ async fn users_page<S: Store, C: Clock, I: IdentitySource>(
         }
     }
     h.counts.users_seen += up.len() as u64;
-    match (next, page.delta) {
-        (Some(next), _) => h.from = Some(DeltaFrom::Page(next)),
-        (None, token) => {
-            h.new_users_token = token;
-            h.phase = Phase::Finalize;
+    if let Cursor::AllUsers(c) = &mut h.cursor {
+        match (next, page.delta) {
+            (Some(next), _) => c.from = DeltaFrom::Page(next),
+            (None, token) => {
+                c.new_users_token = token;
+                h.phase = Phase::Finalize;
+            }
         }
     }
     let mut lines: Vec<Staged> = up
@@ -877,10 +890,14 @@ async fn all_groups_page<S: Store, C: Clock, I: IdentitySource>(
     let h = &mut w.doc.head;
     h.counts.pages += 1;
     let mut lines = Vec::new();
+    let Some(walk) = h.cursor.walk_mut() else {
+        return Err(EngineError::Corrupt(format!(
+            "{}: no groups to walk",
+            w.key
+        )));
+    };
     for g in page.items {
-        if h.seen.insert(g.id.clone()) {
-            h.queue.push_back(g.id.clone());
-            h.names.insert(g.id.clone(), g.display_name.clone());
+        if walk.discover(&g.id, &g.display_name) {
             h.counts.groups_seen += 1;
             lines.push(Staged::Group {
                 g: GroupData::from(g),
@@ -927,4 +944,15 @@ async fn all_users_page<S: Store, C: Clock, I: IdentitySource>(
         .collect();
     w.stage(&lines).await?;
     Ok(Ok(()))
+}
+
+/// Where the current delta listing continues.
+fn delta_from(h: &RunHeader) -> Result<DeltaFrom> {
+    match &h.cursor {
+        Cursor::AllUsers(c) => Ok(c.from.clone()),
+        Cursor::Groups(_) => Err(EngineError::Corrupt(format!(
+            "run {}: a delta listing in group scope",
+            h.run_id
+        ))),
+    }
 }

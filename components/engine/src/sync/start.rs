@@ -10,11 +10,13 @@ use crate::orgs;
 use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, SourceError, Store, Timestamp};
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
 use crate::shards::{self, Kind};
-use crate::sync::doc::{KEPT_RUNS, RunDoc, RunHeader, latest_head};
+use crate::sync::doc::{
+    AllUsersCursor, Cursor, GroupWalk, GroupsCursor, KEPT_RUNS, RunDoc, RunHeader, latest_head,
+};
 use crate::sync::health;
 use crate::sync::state::{DirState, delta_basis, load_current, state_as_of};
 use crate::sync::types::*;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Delta tokens older than this are not trusted (Graph keeps them 7 days).
 const DELTA_MAX_AGE_MS: u64 = 7 * 24 * 60 * 60 * 1000;
@@ -298,13 +300,26 @@ fn new_header(
     state: &DirState,
     now: Timestamp,
 ) -> RunHeader {
-    let all_users = matches!(settings.scope, UserScope::AllUsersAndGroups);
-    let delta = state.delta.as_ref().filter(|d| {
-        all_users
-            && d.basis == delta_basis(&settings, &plan.claim)
-            && now.saturating_sub(d.obtained_at) < DELTA_MAX_AGE_MS
-    });
-    let ids = || plan.roots.iter().map(|g| g.id.clone());
+    let cursor = match settings.scope {
+        UserScope::AllUsersAndGroups => {
+            let delta = state.delta.as_ref().filter(|d| {
+                d.basis == delta_basis(&settings, &plan.claim)
+                    && now.saturating_sub(d.obtained_at) < DELTA_MAX_AGE_MS
+            });
+            Cursor::AllUsers(AllUsersCursor {
+                from: delta.map_or(DeltaFrom::Start, |d| DeltaFrom::Delta(d.groups.clone())),
+                incremental: delta.is_some(),
+                users_token_in: delta.map(|d| d.users.clone()),
+                new_users_token: None,
+                new_groups_token: None,
+                no_delta: None,
+            })
+        }
+        UserScope::Groups { .. } => Cursor::Groups(GroupsCursor {
+            walk: GroupWalk::from_roots(&plan.roots),
+            roots: plan.roots.clone(),
+        }),
+    };
     let counts = RunCounts {
         groups_seen: plan.roots.len() as u64,
         ..RunCounts::default()
@@ -333,21 +348,10 @@ fn new_header(
         held: Vec::new(),
         restarts: 0,
         claim: plan.claim.clone(),
-        seen: ids().collect(),
-        queue: ids().collect::<VecDeque<_>>(),
-        roots: plan.roots.clone(),
-        front_users: 0,
         page: None,
         followed: Vec::new(),
         last_page: 0,
-        names: BTreeMap::new(),
-        no_delta: false,
-        from: all_users
-            .then(|| delta.map_or(DeltaFrom::Start, |d| DeltaFrom::Delta(d.groups.clone()))),
-        incremental: delta.is_some(),
-        users_token_in: delta.map(|d| d.users.clone()),
-        new_users_token: None,
-        new_groups_token: None,
+        cursor,
         sealed: Vec::new(),
         cleanup: Vec::new(),
         counts,
@@ -362,7 +366,7 @@ fn log_start(head: &mut RunHeader, cap: usize, warnings: &[String]) {
         Trigger::Manual => "manually",
         Trigger::Scheduled => "by automatic syncing",
     };
-    let kind = if head.incremental {
+    let kind = if head.cursor.incremental() {
         "incremental"
     } else {
         "full"
@@ -431,7 +435,6 @@ async fn refuse<S: Store, C: Clock>(
     let mut head = new_header(fresh, settings, plan, &DirState::default(), fresh.now);
     head.active = false;
     head.refused = true;
-    head.from = None;
     let error = format!("the sync could not start: Entra ID could not be read: {err}");
     head.log(e.config.log_cap, fresh.now, LogLevel::Error, error.clone());
     let summary = RunSummary {

@@ -66,7 +66,7 @@ pub(super) fn next_state<S, C>(
 ) -> DirState {
     let (h, now) = (&w.doc.head, outcome.now);
     let all_users = matches!(h.settings.scope, UserScope::AllUsersAndGroups);
-    let selected = (!all_users).then(|| h.roots.iter().map(|g| g.id.clone()).collect());
+    let selected = (!all_users).then(|| h.cursor.roots().iter().map(|g| g.id.clone()).collect());
     DirState {
         run: h.run_id,
         base: h.base,
@@ -120,8 +120,8 @@ fn completed(
 
 /// Where the next incremental run continues, if the run got both tokens.
 fn delta_state(h: &RunHeader, now: Timestamp) -> Option<DeltaState> {
-    match (&h.new_users_token, &h.new_groups_token) {
-        (Some(u), Some(g)) => Some(DeltaState {
+    match h.cursor.new_delta_tokens() {
+        Some((u, g)) => Some(DeltaState {
             users: u.clone(),
             groups: g.clone(),
             obtained_at: now,

@@ -105,7 +105,7 @@ async fn reads_no_change<S: Store, C: Clock>(
     w: &Worker<'_, '_, S, C>,
     base: &DirState,
 ) -> Result<bool> {
-    if !w.doc.head.incremental || base.last_completed.is_none() {
+    if !w.doc.head.cursor.incremental() || base.last_completed.is_none() {
         return Ok(false);
     }
     let mut changed = false;

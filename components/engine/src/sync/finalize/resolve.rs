@@ -40,15 +40,15 @@ pub(super) async fn resolve_shape<S: Store, C: Clock>(
     let h = &w.doc.head;
     let all_users = matches!(h.settings.scope, UserScope::AllUsersAndGroups);
     let mut shape = Shape::default();
-    if h.incremental {
+    if h.cursor.incremental() {
         add_stored(w, base, base_groups, &mut shape).await?;
     }
-    for root in &h.roots {
+    for root in h.cursor.roots() {
         shape.groups.insert(root.id.clone(), root.clone());
     }
     w.for_each_staged(|line| shape.apply(line, &|u: &UserData| eligible(&h.claim, u)))
         .await?;
-    let resolved = shape.resolve((!all_users).then_some(h.roots.as_slice()));
+    let resolved = shape.resolve((!all_users).then_some(h.cursor.roots()));
     counts.groups_over_limit = resolved.over_limit.clone();
     counts.groups_synced = resolved.synced.len() as u64;
     Ok(Tenant {

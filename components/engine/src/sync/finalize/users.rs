@@ -211,7 +211,7 @@ impl<S: Store, C: Clock> UserSlices<'_, '_, '_, S, C> {
         stored: &BTreeMap<String, UserRecord>,
     ) -> Result<BTreeMap<String, UserData>> {
         // Collected, not extended: a map built at once packs its nodes full.
-        let mut seen: BTreeMap<String, UserData> = if self.w.doc.head.incremental {
+        let mut seen: BTreeMap<String, UserData> = if self.w.doc.head.cursor.incremental() {
             let in_source = stored.iter().filter(|(_, r)| r.in_source);
             in_source
                 .map(|(id, r)| (id.clone(), r.data.clone()))
