@@ -277,51 +277,64 @@ impl RunHeader {
     }
 }
 
-/// One line of staging.
+/// One line of staging. The serialized field names are short on purpose:
+/// staging is stored, a line per page and more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t")]
 pub(crate) enum Staged {
     /// Group scope: a nested group discovered.
     #[serde(rename = "g")]
-    Group { g: GroupData },
+    Group {
+        #[serde(rename = "g")]
+        group: GroupData,
+    },
     /// Group scope: one page of a group's direct members.
     #[serde(rename = "m")]
     Members {
-        g: String,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        u: Vec<UserData>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        sg: Vec<String>,
+        #[serde(rename = "g")]
+        group: String,
+        #[serde(rename = "u", default, skip_serializing_if = "Vec::is_empty")]
+        users: Vec<UserData>,
+        #[serde(rename = "sg", default, skip_serializing_if = "Vec::is_empty")]
+        subgroups: Vec<String>,
     },
     /// Group scope: a group deleted from the tenant while the run read it.
     #[serde(rename = "x")]
-    Deleted { g: String },
+    Deleted {
+        #[serde(rename = "g")]
+        group: String,
+    },
     /// A group with more than 10,000 direct users (reading it stopped).
     #[serde(rename = "ov")]
-    OverLimit { g: String, users: u64 },
+    OverLimit {
+        #[serde(rename = "g")]
+        group: String,
+        users: u64,
+    },
     /// All-users scope: users added/changed and removed.
     #[serde(rename = "u")]
     Users {
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        up: Vec<UserData>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        rm: Vec<String>,
+        #[serde(rename = "up", default, skip_serializing_if = "Vec::is_empty")]
+        upserted: Vec<UserData>,
+        #[serde(rename = "rm", default, skip_serializing_if = "Vec::is_empty")]
+        removed_ids: Vec<String>,
     },
     /// All-users scope: a group added/changed (with member changes; a big
-    /// change spans several lines, only the first carrying `g`) or removed.
+    /// change spans several lines, only the first carrying `group`) or
+    /// removed.
     #[serde(rename = "gd")]
     GroupDelta {
         id: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        g: Option<GroupData>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        au: Vec<String>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        ag: Vec<String>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        ru: Vec<String>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        rg: Vec<String>,
+        #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+        group: Option<GroupData>,
+        #[serde(rename = "au", default, skip_serializing_if = "Vec::is_empty")]
+        added_users: Vec<String>,
+        #[serde(rename = "ag", default, skip_serializing_if = "Vec::is_empty")]
+        added_groups: Vec<String>,
+        #[serde(rename = "ru", default, skip_serializing_if = "Vec::is_empty")]
+        removed_users: Vec<String>,
+        #[serde(rename = "rg", default, skip_serializing_if = "Vec::is_empty")]
+        removed_groups: Vec<String>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         removed: bool,
     },
@@ -332,19 +345,25 @@ impl Staged {
     /// unchanged tenant stages only empty lines).
     pub fn changes_something(&self) -> bool {
         match self {
-            Staged::Users { up, rm } => !up.is_empty() || !rm.is_empty(),
+            Staged::Users {
+                upserted,
+                removed_ids,
+            } => !upserted.is_empty() || !removed_ids.is_empty(),
             Staged::GroupDelta {
-                g,
-                au,
-                ag,
-                ru,
-                rg,
+                group,
+                added_users,
+                added_groups,
+                removed_users,
+                removed_groups,
                 removed,
                 ..
             } => {
                 *removed
-                    || g.is_some()
-                    || !(au.is_empty() && ag.is_empty() && ru.is_empty() && rg.is_empty())
+                    || group.is_some()
+                    || !(added_users.is_empty()
+                        && added_groups.is_empty()
+                        && removed_users.is_empty()
+                        && removed_groups.is_empty())
             }
             _ => true,
         }
@@ -527,5 +546,36 @@ mod tests {
         assert_eq!(round_trip(&cursor), cursor);
         assert!(cursor.lists_in_full() && !cursor.reads_delta());
         assert!(cursor.walk().is_some());
+    }
+
+    #[test]
+    fn staged_lines_keep_their_compact_stored_names() {
+        let line = |staged: &Staged| String::from_utf8(encode(staged)).unwrap();
+        let members = Staged::Members {
+            group: "g1".into(),
+            users: Vec::new(),
+            subgroups: vec!["g2".into()],
+        };
+        assert_eq!(line(&members), r#"{"t":"m","g":"g1","sg":["g2"]}"#);
+        let users = Staged::Users {
+            upserted: Vec::new(),
+            removed_ids: vec!["u1".into()],
+        };
+        assert_eq!(line(&users), r#"{"t":"u","rm":["u1"]}"#);
+        let delta = Staged::GroupDelta {
+            id: "g1".into(),
+            group: None,
+            added_users: vec!["u1".into()],
+            added_groups: vec!["g2".into()],
+            removed_users: vec!["u3".into()],
+            removed_groups: vec!["g4".into()],
+            removed: false,
+        };
+        let stored = r#"{"t":"gd","id":"g1","au":["u1"],"ag":["g2"],"ru":["u3"],"rg":["g4"]}"#;
+        assert_eq!(line(&delta), stored);
+        assert_eq!(
+            parse_lines("stage", stored.as_bytes()).unwrap(),
+            vec![delta]
+        );
     }
 }

@@ -590,7 +590,7 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
                 walk.pop_front();
             }
             h.page = None;
-            w.stage(&[Staged::Deleted { g: group }]).await?;
+            w.stage(&[Staged::Deleted { group }]).await?;
             return Ok(Ok(()));
         }
         Err(err) => return Ok(Err(err)),
@@ -624,7 +624,7 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
                 if walk.discover(&g.id, &g.display_name) {
                     h.counts.groups_seen += 1;
                     lines.push(Staged::Group {
-                        g: GroupData::from(g.clone()),
+                        group: GroupData::from(g.clone()),
                     });
                 }
                 subgroups.push(g.id);
@@ -637,19 +637,19 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
     walk.front_users += users.len() as u64;
     let mut chunks = users.chunks(USERS_PER_LINE).map(<[UserData]>::to_vec);
     lines.push(Staged::Members {
-        g: group.clone(),
-        u: chunks.next().unwrap_or_default(),
-        sg: subgroups,
+        group: group.clone(),
+        users: chunks.next().unwrap_or_default(),
+        subgroups,
     });
-    lines.extend(chunks.map(|u| Staged::Members {
-        g: group.clone(),
-        u,
-        sg: Vec::new(),
+    lines.extend(chunks.map(|users| Staged::Members {
+        group: group.clone(),
+        users,
+        subgroups: Vec::new(),
     }));
     let over = walk.front_users > GROUP_USER_LIMIT;
     if over {
         lines.push(Staged::OverLimit {
-            g: group.clone(),
+            group: group.clone(),
             users: walk.front_users,
         });
     }
@@ -719,19 +719,26 @@ async fn groups_page<S: Store, C: Clock, I: IdentitySource>(
                     for chunk in ids.chunks(IDS_PER_LINE) {
                         let mut line = Staged::GroupDelta {
                             id: id.clone(),
-                            g: g.take(),
-                            au: vec![],
-                            ag: vec![],
-                            ru: vec![],
-                            rg: vec![],
+                            group: g.take(),
+                            added_users: vec![],
+                            added_groups: vec![],
+                            removed_users: vec![],
+                            removed_groups: vec![],
                             removed: false,
                         };
-                        if let Staged::GroupDelta { au, ag, ru, rg, .. } = &mut line {
+                        if let Staged::GroupDelta {
+                            added_users,
+                            added_groups,
+                            removed_users,
+                            removed_groups,
+                            ..
+                        } = &mut line
+                        {
                             let target = match (user, added) {
-                                (true, true) => au,
-                                (false, true) => ag,
-                                (true, false) => ru,
-                                (false, false) => rg,
+                                (true, true) => added_users,
+                                (false, true) => added_groups,
+                                (true, false) => removed_users,
+                                (false, false) => removed_groups,
                             };
                             *target = chunk.to_vec();
                         }
@@ -745,22 +752,22 @@ async fn groups_page<S: Store, C: Clock, I: IdentitySource>(
                 if let Some(g) = g {
                     lines.push(Staged::GroupDelta {
                         id,
-                        g: Some(g),
-                        au: vec![],
-                        ag: vec![],
-                        ru: vec![],
-                        rg: vec![],
+                        group: Some(g),
+                        added_users: vec![],
+                        added_groups: vec![],
+                        removed_users: vec![],
+                        removed_groups: vec![],
                         removed: false,
                     });
                 }
             }
             GroupChange::Removed { id } => lines.push(Staged::GroupDelta {
                 id,
-                g: None,
-                au: vec![],
-                ag: vec![],
-                ru: vec![],
-                rg: vec![],
+                group: None,
+                added_users: vec![],
+                added_groups: vec![],
+                removed_users: vec![],
+                removed_groups: vec![],
                 removed: true,
             }),
         }
@@ -823,11 +830,14 @@ async fn users_page<S: Store, C: Clock, I: IdentitySource>(
     let mut lines: Vec<Staged> = up
         .chunks(USERS_PER_LINE)
         .map(|up| Staged::Users {
-            up: up.to_vec(),
-            rm: Vec::new(),
+            upserted: up.to_vec(),
+            removed_ids: Vec::new(),
         })
         .collect();
-    lines.push(Staged::Users { up: Vec::new(), rm });
+    lines.push(Staged::Users {
+        upserted: Vec::new(),
+        removed_ids: rm,
+    });
     w.stage(&lines).await?;
     Ok(Ok(()))
 }
@@ -900,7 +910,7 @@ async fn all_groups_page<S: Store, C: Clock, I: IdentitySource>(
         if walk.discover(&g.id, &g.display_name) {
             h.counts.groups_seen += 1;
             lines.push(Staged::Group {
-                g: GroupData::from(g),
+                group: GroupData::from(g),
             });
         }
     }
@@ -938,8 +948,8 @@ async fn all_users_page<S: Store, C: Clock, I: IdentitySource>(
     let lines: Vec<Staged> = up
         .chunks(USERS_PER_LINE)
         .map(|up| Staged::Users {
-            up: up.to_vec(),
-            rm: Vec::new(),
+            upserted: up.to_vec(),
+            removed_ids: Vec::new(),
         })
         .collect();
     w.stage(&lines).await?;

@@ -78,54 +78,61 @@ impl Shape {
     /// Applies one staged line, in staging order.
     pub fn apply(&mut self, line: Staged, eligible: &impl Fn(&UserData) -> bool) {
         match line {
-            Staged::Group { g } => {
-                self.groups.insert(g.id.clone(), g);
+            Staged::Group { group } => {
+                self.groups.insert(group.id.clone(), group);
             }
-            Staged::Members { g, u, sg } => {
-                for user in &u {
-                    self.add_user(&user.id, eligible(user), [&g]);
+            Staged::Members {
+                group,
+                users,
+                subgroups,
+            } => {
+                for user in &users {
+                    self.add_user(&user.id, eligible(user), [&group]);
                 }
-                self.children.entry(g).or_default().extend(sg);
+                self.children.entry(group).or_default().extend(subgroups);
             }
-            Staged::Deleted { g } => self.remove_group(&g),
-            Staged::OverLimit { g, users } => {
-                self.over.insert(g, users);
+            Staged::Deleted { group } => self.remove_group(&group),
+            Staged::OverLimit { group, users } => {
+                self.over.insert(group, users);
             }
-            Staged::Users { up, rm } => {
-                for user in &up {
+            Staged::Users {
+                upserted,
+                removed_ids,
+            } => {
+                for user in &upserted {
                     self.add_user(&user.id, eligible(user), []);
                 }
-                for id in rm {
+                for id in removed_ids {
                     let ix = self.ix(&id);
                     self.present[ix as usize] = None;
                 }
             }
             Staged::GroupDelta {
                 id,
-                g,
-                au,
-                ag,
-                ru,
-                rg,
+                group,
+                added_users,
+                added_groups,
+                removed_users,
+                removed_groups,
                 removed,
             } => {
                 if removed {
                     self.remove_group(&id);
                     return;
                 }
-                if let Some(g) = g {
-                    self.groups.insert(id.clone(), g);
+                if let Some(group) = group {
+                    self.groups.insert(id.clone(), group);
                 }
-                let added: Vec<Ix> = au.iter().map(|u| self.ix(u)).collect();
-                let gone: Vec<Ix> = ru.iter().map(|u| self.ix(u)).collect();
+                let added: Vec<Ix> = added_users.iter().map(|u| self.ix(u)).collect();
+                let gone: Vec<Ix> = removed_users.iter().map(|u| self.ix(u)).collect();
                 let direct = self.direct.entry(id.clone()).or_default();
                 direct.extend(added);
                 for u in &gone {
                     direct.remove(u);
                 }
                 let children = self.children.entry(id).or_default();
-                children.extend(ag);
-                for c in &rg {
+                children.extend(added_groups);
+                for c in &removed_groups {
                     children.remove(c);
                 }
             }

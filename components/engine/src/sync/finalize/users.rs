@@ -225,10 +225,13 @@ impl<S: Store, C: Clock> UserSlices<'_, '_, '_, S, C> {
         };
         self.w
             .for_each_staged(|line| match line {
-                Staged::Members { u, .. } => seen.extend(of_slice(u)),
-                Staged::Users { up, rm } => {
-                    seen.extend(of_slice(up));
-                    for id in rm {
+                Staged::Members { users, .. } => seen.extend(of_slice(users)),
+                Staged::Users {
+                    upserted,
+                    removed_ids,
+                } => {
+                    seen.extend(of_slice(upserted));
+                    for id in removed_ids {
                         seen.remove(&id);
                     }
                 }
