@@ -22,7 +22,9 @@ use crate::model::{GroupData, UserData};
 use crate::ports::Store;
 use crate::ports::{DeltaFrom, DeltaToken, PageToken, Timestamp};
 use crate::settings::Settings;
-use crate::sync::types::{LogEvent, LogLevel, PendingRemovals, Phase, RunCounts, Trigger};
+use crate::sync::types::{
+    LogEvent, LogLevel, PendingRemovals, Phase, RunCounts, RunResult, RunSummary, Trigger,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -39,6 +41,7 @@ pub(crate) struct Lease {
     pub until: Timestamp,
 }
 
+/// The run's state machine: everything but the staging tail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct RunHeader {
     pub run_id: u64,
@@ -264,6 +267,7 @@ impl Cursor {
 }
 
 impl RunHeader {
+    /// Appends an event to the run's log, or counts it as dropped past `cap`.
     pub fn log(&mut self, cap: usize, at: Timestamp, level: LogLevel, message: impl Into<String>) {
         if self.log.len() < cap {
             self.log.push(LogEvent {
@@ -273,6 +277,33 @@ impl RunHeader {
             });
         } else {
             self.log_dropped += 1;
+        }
+    }
+
+    /// The run's line in the history: its log, with a last line saying
+    /// how many events the cap dropped.
+    pub fn summary(
+        &self,
+        result: RunResult,
+        counts: RunCounts,
+        finished_at: Timestamp,
+    ) -> RunSummary {
+        let mut log = self.log.clone();
+        if self.log_dropped > 0 {
+            log.push(LogEvent {
+                at: finished_at,
+                level: LogLevel::Info,
+                message: format!("{} more events not kept", self.log_dropped),
+            });
+        }
+        RunSummary {
+            run_id: self.run_id,
+            trigger: self.trigger,
+            started_at: self.started_at,
+            finished_at,
+            result,
+            counts,
+            log,
         }
     }
 }

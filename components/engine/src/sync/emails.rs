@@ -6,11 +6,11 @@ use crate::codec::encode;
 use crate::error::Result;
 use crate::keys;
 use crate::model::{MailState, OutboxRecord, WELCOME_SUBJECT, welcome_body};
-use crate::ports::{Clock, Mailer, OutgoingEmail, Store, Timestamp};
+use crate::ports::{Clock, Mailer, OutgoingEmail, Store};
 use crate::shards::{self, Kind};
-use crate::sync::run::{LostLease, Worker};
 use crate::sync::state::load_state_of;
-use crate::sync::types::{Budget, LogLevel};
+use crate::sync::types::LogLevel;
+use crate::sync::worker::{LostLease, Worker};
 use std::collections::BTreeMap;
 
 /// Deletes the run's sealed staging chunks once finalize no longer needs them.
@@ -36,8 +36,6 @@ pub(crate) async fn cleanup_staging<S: Store, C: Clock>(
 pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
     w: &mut Worker<'_, '_, S, C>,
     mailer: &M,
-    budget: Budget,
-    started: Timestamp,
 ) -> Result<std::result::Result<(), LostLease>> {
     let run = w.doc.head.run_id;
     let Some(state) = load_state_of(w.e.store, w.org, w.dir, run).await? else {
@@ -47,7 +45,7 @@ pub(crate) async fn deliver<S: Store, C: Clock, M: Mailer>(
     let layout = &state.shards.outbox;
     let mut sent = 0;
     for i in 0..layout.count {
-        if w.now().saturating_sub(started) >= budget.max_millis {
+        if w.budget_spent() {
             return Ok(Ok(()));
         }
         let Some(key) = layout.key(w.org, w.dir, Kind::Outbox, i) else {

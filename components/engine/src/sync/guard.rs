@@ -9,7 +9,7 @@ use crate::keys;
 use crate::orgs;
 use crate::ports::{Clock, Store};
 use crate::sync::doc::{RunDoc, latest};
-use crate::sync::types::{LogEvent, LogLevel, Phase, RunResult, RunSummary};
+use crate::sync::types::{LogLevel, Phase, RunResult};
 
 /// The held run of a directory: its key and document.
 async fn held<S: Store, C: Clock>(
@@ -66,27 +66,11 @@ pub(crate) async fn reject<S: Store, C: Clock>(
         None => "an admin rejected the removals; nothing was removed".to_owned(),
     };
     h.log(e.config.log_cap, now, LogLevel::Info, reason.clone());
-    let mut log = h.log.clone();
-    if h.log_dropped > 0 {
-        log.push(LogEvent {
-            at: now,
-            level: LogLevel::Info,
-            message: format!("{} more events not kept", h.log_dropped),
-        });
-    }
     // The counts say what happened: none of the removals did.
     let mut counts = h.counts.clone();
     counts.users_left_scope = 0;
     counts.access_removed.clear();
-    let summary = RunSummary {
-        run_id: h.run_id,
-        trigger: h.trigger,
-        started_at: h.started_at,
-        finished_at: now,
-        result: RunResult::Rejected { reason },
-        counts,
-        log,
-    };
+    let summary = h.summary(RunResult::Rejected { reason }, counts, now);
     crate::sync::history::append(e, org, dir, summary).await?;
     for held in std::mem::take(&mut h.held) {
         e.store.delete(&held).await?;

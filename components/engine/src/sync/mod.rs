@@ -14,3 +14,4 @@ pub(crate) mod start;
 pub(crate) mod state;
 pub(crate) mod status;
 pub mod types;
+pub(crate) mod worker;

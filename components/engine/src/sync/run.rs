@@ -1,21 +1,26 @@
-//! The resumable run: one invocation takes the directory's lease, reads
-//! pages until its budget is spent (saving the cursor and the staged data
-//! after every page), finalizes, hands out emails and records the result.
+//! The resumable run: one invocation takes the directory's lease (a
+//! [`Worker`]), reads pages until its budget is spent (saving the cursor
+//! and the staged data after every page), finalizes, hands out emails and
+//! records the result. Every listing is read through one page loop,
+//! [`read_listing_page`]: follow `@odata.nextLink`, detect paging loops,
+//! count and stage the page.
 
 use crate::engine::context::Engine;
 use crate::error::{EngineError, Result};
 use crate::ids::{DirId, OrgId};
-use crate::keys;
 use crate::model::{GroupData, UserData};
 use crate::orgs;
 use crate::ports::{
-    Clock, DeltaFrom, GroupChange, IdentitySource, Mailer, Member, MemberKind, Notice, NoticeEvent,
-    PageToken, SourceError, Store, StoreError, Timestamp, UserChange,
+    Clock, DeltaFrom, DeltaToken, GroupChange, IdentitySource, Mailer, Member, MemberKind,
+    MemberRef, Notice, NoticeEvent, Page, PageToken, SourceError, SourceGroup, Store, StoreError,
+    UserChange,
 };
-use crate::sync::doc::{Cursor, GroupWalk, Lease, MAX_SEAL_BYTES, RunDoc, RunHeader, Staged};
-use crate::sync::finalize::Finalized;
+use crate::sync::doc::{Cursor, GroupWalk, RunHeader, Staged};
+use crate::sync::emails;
+use crate::sync::finalize::{Finalized, finalize};
 use crate::sync::shape::GROUP_USER_LIMIT;
 use crate::sync::types::*;
+use crate::sync::worker::{LostLease, Step, Worker};
 
 /// The longest wait between two attempts after a transient failure.
 const MAX_BACKOFF_SECS: u64 = 120;
@@ -26,158 +31,19 @@ const IDS_PER_LINE: usize = 5_000;
 /// Users per staged line: even with every field at Graph's maximum length a
 /// line stays far below the run document's room.
 const USERS_PER_LINE: usize = 250;
-/// The run document (header and staging tail) stays under this.
-const RUN_DOC_BYTES: usize = 960 * 1024;
 
-/// The invocation holding the lease, with the document as last written.
-pub(crate) struct Worker<'w, 'a, S, C> {
-    pub e: &'w Engine<'a, S, C>,
-    pub org: &'w OrgId,
-    pub dir: &'w DirId,
-    pub key: String,
-    pub doc: RunDoc,
-    /// This invocation's lease token.
-    holder: u64,
+/// A page read: `Err` with what Entra answered instead of the page.
+type PageRead = Result<std::result::Result<(), SourceError>>;
+
+/// What the invocation does after a step.
+enum Next {
+    /// Takes the next step.
+    GoOn,
+    /// Stops with this outcome.
+    Stop(AdvanceOutcome),
 }
 
-/// The lease was taken over (it expired while we worked, or another
-/// invocation's write landed): stop quietly.
-pub(crate) struct LostLease;
-
-/// Whether the stored run document is still run `run_id` leased by `holder`.
-async fn holds<S: Store>(store: &S, key: &str, run_id: u64, holder: u64) -> Result<bool> {
-    let Some(raw) = store.get(key).await? else {
-        return Ok(false);
-    };
-    let head = RunDoc::decode_head(key, &raw)?;
-    Ok(head.run_id == run_id && head.active && head.lease.is_some_and(|l| l.holder == holder))
-}
-
-impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
-    pub fn now(&self) -> Timestamp {
-        self.e.now()
-    }
-
-    pub fn log(&mut self, level: LogLevel, message: impl Into<String>) {
-        let now = self.now();
-        self.doc
-            .head
-            .log(self.e.config.log_cap, now, level, message);
-    }
-
-    /// A group's name for messages: as the tenant gave it, else its id.
-    fn group_name(&self, id: &str) -> String {
-        let h = &self.doc.head;
-        let name = h
-            .cursor
-            .walk()
-            .and_then(|walk| walk.names.get(id))
-            .or_else(|| {
-                h.cursor
-                    .roots()
-                    .iter()
-                    .find(|g| g.id == id)
-                    .map(|g| &g.name)
-            });
-        match name {
-            Some(name) => format!("{name} ({id})"),
-            None => id.to_owned(),
-        }
-    }
-
-    /// Whether the stored document still names this invocation's lease.
-    async fn still_holds(&self) -> Result<bool> {
-        holds(self.e.store, &self.key, self.doc.head.run_id, self.holder).await
-    }
-
-    /// Writes the document (renewing the lease) if we still hold it: one
-    /// read to check, one write.
-    pub async fn save(&mut self) -> Result<std::result::Result<(), LostLease>> {
-        if !self.still_holds().await? {
-            return Ok(Err(LostLease));
-        }
-        if let Some(lease) = &mut self.doc.head.lease {
-            lease.until = self.e.now() + self.e.config.lease_ms;
-        }
-        self.e.store.set(&self.key, &self.doc.encode()).await?;
-        Ok(Ok(()))
-    }
-
-    /// Appends staged lines, sealing the tail into a chunk first when it
-    /// would grow past the threshold.
-    async fn stage(&mut self, lines: &[Staged]) -> Result<()> {
-        // Leave room for the header, which grows with the groups discovered.
-        let room = RUN_DOC_BYTES.saturating_sub(crate::codec::encode(&self.doc.head).len());
-        let seal_at = self.e.config.seal_bytes.min(MAX_SEAL_BYTES).min(room);
-        for line in lines {
-            let bytes = crate::codec::encode(line);
-            if !self.doc.tail.is_empty() && self.doc.tail.len() + bytes.len() > seal_at {
-                let hash = crate::hash::fnv1a(&self.doc.tail);
-                let chunk = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, hash);
-                self.e.store.set(&chunk, &self.doc.tail).await?;
-                self.doc.head.sealed.push(hash);
-                self.doc.tail.clear();
-            }
-            self.doc.push(line);
-        }
-        Ok(())
-    }
-
-    /// Hands every staged line of the run to `apply`, sealed chunks first,
-    /// one chunk in memory at a time.
-    pub async fn for_each_staged(&self, mut apply: impl FnMut(Staged)) -> Result<()> {
-        for hash in &self.doc.head.sealed {
-            let chunk = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, *hash);
-            let bytes =
-                self.e.store.get(&chunk).await?.ok_or_else(|| {
-                    EngineError::Corrupt(format!("{chunk}: staging chunk missing"))
-                })?;
-            crate::sync::doc::parse_lines(&chunk, &bytes)?
-                .into_iter()
-                .for_each(&mut apply);
-        }
-        crate::sync::doc::parse_lines(&self.key, &self.doc.tail)?
-            .into_iter()
-            .for_each(apply);
-        Ok(())
-    }
-
-    /// Marks every sealed chunk for deletion (staging is done with or
-    /// dropped).
-    pub fn retire_staging(&mut self) {
-        let h = &mut self.doc.head;
-        h.cleanup.append(&mut h.sealed);
-        self.doc.tail.clear();
-    }
-
-    /// Drops everything staged (a full enumeration starts over).
-    fn restart_staging(&mut self) {
-        self.retire_staging();
-        let h = &mut self.doc.head;
-        h.page = None;
-        h.followed.clear();
-        h.last_page = 0;
-        h.counts = RunCounts {
-            groups_seen: h.cursor.roots().len() as u64,
-            ..RunCounts::default()
-        };
-        match &mut h.cursor {
-            Cursor::Groups(c) => c.walk = GroupWalk::from_roots(&c.roots),
-            Cursor::AllUsers(c) => {
-                c.from = DeltaFrom::Start;
-                c.incremental = false;
-                c.users_token_in = None;
-                c.new_users_token = None;
-                c.new_groups_token = None;
-                if let Some(walk) = &mut c.no_delta {
-                    *walk = GroupWalk::default();
-                }
-            }
-        }
-        h.phase = h.cursor.first_phase();
-    }
-}
-
+/// Moves the directory's run on by as much as `budget` allows.
 pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
@@ -187,96 +53,49 @@ pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     budget: Budget,
 ) -> Result<AdvanceOutcome> {
     orgs::get(e.store, org, dir).await?;
-    let Some((id, raw)) = crate::sync::doc::latest(e.store, org, dir).await? else {
-        return Ok(AdvanceOutcome::Idle);
+    let mut w = match Worker::take(e, org, dir, budget).await? {
+        Ok(w) => w,
+        Err(outcome) => return Ok(outcome),
     };
-    let key = keys::run(org, dir, id);
-    let mut doc = RunDoc::decode(&key, &raw)?;
-    let now = e.now();
-    let h = &mut doc.head;
-    if !h.active {
-        return Ok(AdvanceOutcome::Idle);
-    }
-    if let Some(lease) = &h.lease
-        && lease.until > now
-    {
-        return Ok(AdvanceOutcome::Busy { until: lease.until });
-    }
-    if h.phase == Phase::AwaitingConfirmation {
-        // Held by the removal guard: nothing to do until an admin decides.
-        return Ok(AdvanceOutcome::Progressed {
-            run_id: h.run_id,
-            phase: h.phase,
-            waiting_until: None,
-        });
-    }
-    if let Some(until) = h.waiting_until
-        && until > now
-    {
-        return Ok(AdvanceOutcome::Progressed {
-            run_id: h.run_id,
-            phase: h.phase,
-            waiting_until: Some(until),
-        });
-    }
-    let holder = crate::token::fresh(now);
-    h.lease = Some(Lease {
-        holder,
-        until: now + e.config.lease_ms,
-    });
-    h.waiting_until = None;
-    // Best effort: write the lease and read it back. Two invocations may
-    // both get here (a stale read); they then do the same idempotent work.
-    e.store.set(&key, &doc.encode()).await?;
-    if !holds(e.store, &key, doc.head.run_id, holder).await? {
-        return Ok(AdvanceOutcome::Busy {
-            until: now + e.config.lease_ms,
-        });
-    }
-    let mut w = Worker {
-        e,
-        org,
-        dir,
-        key,
-        doc,
-        holder,
-    };
-    match work(&mut w, source, mailer, budget, now).await {
+    match work(&mut w, source, mailer).await {
         Ok(Ok(outcome)) => {
             notify(&w, mailer, &outcome).await;
             Ok(outcome)
         }
-        Ok(Err(LostLease)) => Ok(AdvanceOutcome::Busy {
-            until: e.now() + e.config.lease_ms,
-        }),
-        // An invocation that lost the run may find what it was reading gone
-        // (e.g. a staging chunk the new holder cleaned up): not an error.
-        Err(err) => match w.still_holds().await {
-            Ok(false) => Ok(AdvanceOutcome::Busy {
-                until: e.now() + e.config.lease_ms,
-            }),
-            // A page too large for the store (or a record it cannot hold)
-            // can never pass: the run ends with the error. A store that is
-            // down answers the caller; the next invocation tries again.
-            Ok(true)
-                if matches!(
-                    err,
-                    EngineError::Store(StoreError::ValueTooLarge { .. })
-                        | EngineError::Store(StoreError::KeyTooLong { .. })
-                        | EngineError::Corrupt(_)
-                ) =>
-            {
-                match failed(&mut w, err.to_string(), false, None).await {
-                    Ok(Ok(outcome)) => Ok(outcome),
-                    Ok(Err(LostLease)) => Ok(AdvanceOutcome::Busy {
-                        until: e.now() + e.config.lease_ms,
-                    }),
-                    Err(_) => Err(err),
-                }
-            }
-            _ => Err(err),
-        },
+        Ok(Err(LostLease)) => Ok(w.busy()),
+        Err(err) => end_on_error(&mut w, err).await,
     }
+}
+
+/// The store (or a stored document) failed the work. An invocation that
+/// lost the run may find what it was reading gone (e.g. a staging chunk the
+/// new holder cleaned up): not an error. An error that can never pass ends
+/// the run with it; a store that is down answers the caller, and the next
+/// invocation tries again.
+async fn end_on_error<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    err: EngineError,
+) -> Result<AdvanceOutcome> {
+    match w.still_holds().await {
+        Ok(false) => Ok(w.busy()),
+        Ok(true) if never_passes(&err) => match failed(w, err.to_string(), false, None).await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(LostLease)) => Ok(w.busy()),
+            Err(_) => Err(err),
+        },
+        _ => Err(err),
+    }
+}
+
+/// A page too large for the store, or a record it cannot hold, or a
+/// document it cannot read: trying again changes nothing.
+fn never_passes(err: &EngineError) -> bool {
+    matches!(
+        err,
+        EngineError::Store(StoreError::ValueTooLarge { .. })
+            | EngineError::Store(StoreError::KeyTooLong { .. })
+            | EngineError::Corrupt(_)
+    )
 }
 
 /// Tells the admins when this invocation failed the run or had it held by
@@ -319,117 +138,119 @@ async fn notify<S: Store, C: Clock, M: Mailer>(
     let _ = mailer.notify(&notice).await;
 }
 
-type Step<T> = Result<std::result::Result<T, LostLease>>;
-
+/// The invocation's steps, until the run waits, ends, or the budget is
+/// spent.
 async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
     mailer: &M,
-    budget: Budget,
-    started: Timestamp,
 ) -> Step<AdvanceOutcome> {
     let mut pages = 0u32;
     loop {
-        let elapsed = w.now().saturating_sub(started);
-        let spent = elapsed >= budget.max_millis;
         let phase = w.doc.head.phase;
-        let reads_page = matches!(phase, Phase::Members | Phase::Groups | Phase::Users);
-        // Finalize rewrites the directory in one step: an invocation that
-        // already read pages starts it only with half its budget left, so a
-        // host's hard time limit never cuts it; the next invocation begins
-        // with it instead.
-        let finalize_late =
-            phase == Phase::Finalize && pages > 0 && elapsed * 2 > budget.max_millis;
-        if spent
-            || finalize_late
-            || (reads_page && budget.max_pages.is_some_and(|max| pages >= max))
-        {
-            return release(w, None).await;
+        if w.stops_before(phase, pages) {
+            return w.release(None).await;
         }
-        let result = match phase {
+        let next = match phase {
             Phase::Domains => {
                 // The domains were read and checked when the run started;
                 // this step is saved together with the first page.
                 w.doc.head.phase = w.doc.head.cursor.first_phase();
-                continue;
+                Ok(Next::GoOn)
             }
-            Phase::Members => members_page(w, source).await?,
-            Phase::Groups if w.doc.head.cursor.lists_in_full() => {
-                all_groups_page(w, source).await?
+            Phase::Members | Phase::Groups | Phase::Users => {
+                let read = read_page(w, source).await?;
+                pages += u32::from(read.is_ok());
+                after_page(w, read).await?
             }
-            Phase::Groups => groups_page(w, source).await?,
-            Phase::Users if w.doc.head.cursor.lists_in_full() => all_users_page(w, source).await?,
-            Phase::Users => users_page(w, source).await?,
-            Phase::AwaitingConfirmation => return release(w, None).await,
-            Phase::Finalize => {
-                if let Finalized::Held = crate::sync::finalize::finalize(w).await? {
-                    w.doc.head.phase = Phase::AwaitingConfirmation;
-                    return release(w, None).await;
-                }
-                w.doc.head.phase = Phase::Emails;
-                w.retire_staging();
-                if let Err(lost) = w.save().await? {
-                    return Ok(Err(lost));
-                }
-                crate::sync::emails::cleanup_staging(w).await?;
-                continue;
-            }
-            Phase::Emails => {
-                crate::sync::emails::cleanup_staging(w).await?;
-                if let Err(lost) = crate::sync::emails::deliver(w, mailer, budget, started).await? {
-                    return Ok(Err(lost));
-                }
-                if w.now().saturating_sub(started) >= budget.max_millis {
-                    return release(w, None).await;
-                }
-                return finish(w, RunResult::Completed).await;
-            }
+            Phase::Finalize => finalize_step(w).await?,
+            Phase::AwaitingConfirmation => return w.release(None).await,
+            Phase::Emails => return emails_step(w, mailer).await,
         };
-        match result {
-            Ok(()) => {
-                if reads_page {
-                    pages += 1;
-                    let h = &mut w.doc.head;
-                    h.retries = 0;
-                    h.failing_since = None;
-                    h.last_error = None;
-                }
-                if let Err(lost) = w.save().await? {
-                    return Ok(Err(lost));
-                }
-            }
-            Err(SourceError::DeltaUnavailable(why)) if w.doc.head.cursor.reads_delta() => {
-                // Delta is an optimisation: enumerate in full instead.
-                w.log(LogLevel::Warning, format!(
-                    "delta queries are not available for this tenant ({why}); reading all users, groups and members instead"
-                ));
-                w.restart_staging();
-                if let Cursor::AllUsers(c) = &mut w.doc.head.cursor {
-                    c.no_delta = Some(GroupWalk::default());
-                }
-                if let Err(lost) = w.save().await? {
-                    return Ok(Err(lost));
-                }
-            }
-            Err(err) => return source_failed(w, err).await,
+        match next {
+            Ok(Next::GoOn) => {}
+            Ok(Next::Stop(outcome)) => return Ok(Ok(outcome)),
+            Err(lost) => return Ok(Err(lost)),
         }
     }
 }
 
-/// Saves and gives the lease back; the run goes on at the next call.
-async fn release<S: Store, C: Clock>(
+/// Reads the next page of the listing the run's phase is in.
+async fn read_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
-    wait: Option<Timestamp>,
+    source: &I,
+) -> PageRead {
+    match (w.doc.head.phase, w.doc.head.cursor.lists_in_full()) {
+        (Phase::Members, _) => members_page(w, source).await,
+        (Phase::Groups, true) => all_groups_page(w, source).await,
+        (Phase::Groups, false) => groups_delta_page(w, source).await,
+        (_, true) => all_users_page(w, source).await,
+        (_, false) => users_delta_page(w, source).await,
+    }
+}
+
+/// After a page: saves the cursor with what was staged, or handles what
+/// Entra answered instead of the page.
+async fn after_page<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    read: std::result::Result<(), SourceError>,
+) -> Step<Next> {
+    match read {
+        Ok(()) => {
+            let h = &mut w.doc.head;
+            h.retries = 0;
+            h.failing_since = None;
+            h.last_error = None;
+        }
+        Err(SourceError::DeltaUnavailable(why)) if w.doc.head.cursor.reads_delta() => {
+            list_in_full(w, &why);
+        }
+        Err(err) => return Ok(source_failed(w, err).await?.map(Next::Stop)),
+    }
+    Ok(w.save().await?.map(|()| Next::GoOn))
+}
+
+/// Delta is an optimisation: a tenant without it has its users, groups and
+/// members listed in full instead.
+fn list_in_full<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, why: &str) {
+    w.log(LogLevel::Warning, format!(
+        "delta queries are not available for this tenant ({why}); reading all users, groups and members instead"
+    ));
+    w.restart_staging();
+    if let Cursor::AllUsers(c) = &mut w.doc.head.cursor {
+        c.no_delta = Some(GroupWalk::default());
+    }
+}
+
+/// Finalize; then the emails phase, or the removal guard's hold.
+async fn finalize_step<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -> Step<Next> {
+    if let Finalized::Held = finalize(w).await? {
+        w.doc.head.phase = Phase::AwaitingConfirmation;
+        return Ok(w.release(None).await?.map(Next::Stop));
+    }
+    w.doc.head.phase = Phase::Emails;
+    w.retire_staging();
+    if let Err(lost) = w.save().await? {
+        return Ok(Err(lost));
+    }
+    emails::cleanup_staging(w).await?;
+    Ok(Ok(Next::GoOn))
+}
+
+/// The emails phase, then the run's end (unless the budget ran out first:
+/// the next invocation goes on with the emails).
+async fn emails_step<S: Store, C: Clock, M: Mailer>(
+    w: &mut Worker<'_, '_, S, C>,
+    mailer: &M,
 ) -> Step<AdvanceOutcome> {
-    w.doc.head.lease = None;
-    w.doc.head.waiting_until = wait;
-    let saved = w.save().await?;
-    let h = &w.doc.head;
-    Ok(saved.map(|()| AdvanceOutcome::Progressed {
-        run_id: h.run_id,
-        phase: h.phase,
-        waiting_until: wait,
-    }))
+    emails::cleanup_staging(w).await?;
+    if let Err(lost) = emails::deliver(w, mailer).await? {
+        return Ok(Err(lost));
+    }
+    if w.budget_spent() {
+        return w.release(None).await;
+    }
+    finish(w, RunResult::Completed).await
 }
 
 async fn source_failed<S: Store, C: Clock>(
@@ -439,7 +260,7 @@ async fn source_failed<S: Store, C: Clock>(
     let h = &w.doc.head;
     if matches!(err, SourceError::BudgetSpent) {
         // Entra is slow: the next invocation goes on from the cursor.
-        return release(w, None).await;
+        return w.release(None).await;
     }
     if matches!(err, SourceError::TokenExpired) && h.restarts < MAX_RESTARTS {
         let what = if h.cursor.incremental() {
@@ -450,7 +271,7 @@ async fn source_failed<S: Store, C: Clock>(
         w.log(LogLevel::Warning, what);
         w.doc.head.restarts += 1;
         w.restart_staging();
-        return release(w, None).await;
+        return w.release(None).await;
     }
     let retry_after = match &err {
         SourceError::Throttled { retry_after_secs } => Some(*retry_after_secs),
@@ -474,10 +295,9 @@ async fn failed<S: Store, C: Clock>(
     retry_after_secs: Option<u64>,
 ) -> Step<AdvanceOutcome> {
     let now = w.now();
-    let window = w.e.config.retry_window_ms;
     let h = &mut w.doc.head;
     let since = *h.failing_since.get_or_insert(now);
-    let give_up_at = since.saturating_add(window);
+    let give_up_at = since.saturating_add(w.e.config.retry_window_ms);
     if transient && now < give_up_at {
         let backoff = 5u64 << h.retries.min(5);
         let delay_ms = retry_after_secs
@@ -493,7 +313,7 @@ async fn failed<S: Store, C: Clock>(
             LogLevel::Warning,
             format!("{error}; attempt {attempt} failed, trying again in {wait_secs}s"),
         );
-        return release(w, Some(until)).await;
+        return w.release(Some(until)).await;
     }
     let error = if transient {
         let minutes = now.saturating_sub(since) / 60_000;
@@ -508,62 +328,92 @@ async fn failed<S: Store, C: Clock>(
 
 /// Records the result in the history and ends the run. A failed run has
 /// changed nothing but its own staging.
-pub(crate) async fn finish<S: Store, C: Clock>(
+async fn finish<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
     result: RunResult,
 ) -> Step<AdvanceOutcome> {
     let now = w.now();
+    let run_id = w.doc.head.run_id;
     if matches!(result, RunResult::Completed) {
-        w.log(
-            LogLevel::Info,
-            format!("run {} completed", w.doc.head.run_id),
-        );
-    }
-    let mut log = w.doc.head.log.clone();
-    if w.doc.head.log_dropped > 0 {
-        log.push(LogEvent {
-            at: now,
-            level: LogLevel::Info,
-            message: format!("{} more events not kept", w.doc.head.log_dropped),
-        });
+        w.log(LogLevel::Info, format!("run {run_id} completed"));
     }
     let h = &w.doc.head;
-    let summary = RunSummary {
-        run_id: h.run_id,
-        trigger: h.trigger,
-        started_at: h.started_at,
-        finished_at: now,
-        result: result.clone(),
-        counts: h.counts.clone(),
-        log,
-    };
+    let summary = h.summary(result.clone(), h.counts.clone(), now);
     crate::sync::history::append(w.e, w.org, w.dir, summary).await?;
     let credential = match &result {
-        RunResult::Failed { error } if w.doc.head.credential_failure => Some(error.as_str()),
+        RunResult::Failed { error } if h.credential_failure => Some(error.as_str()),
         _ => None,
     };
     let completed = matches!(result, RunResult::Completed);
-    let run = (w.doc.head.run_id, now);
-    crate::sync::health::record(w.e.store, w.org, w.dir, run, credential, completed).await?;
+    crate::sync::health::record(
+        w.e.store,
+        w.org,
+        w.dir,
+        (run_id, now),
+        credential,
+        completed,
+    )
+    .await?;
     if matches!(result, RunResult::Failed { .. }) {
         w.retire_staging();
     }
-    w.doc.head.active = false;
-    w.doc.head.lease = None;
-    w.doc.head.waiting_until = None;
-    let run_id = w.doc.head.run_id;
+    let h = &mut w.doc.head;
+    h.active = false;
+    h.lease = None;
+    h.waiting_until = None;
     let saved = w.save().await?;
     if saved.is_ok() {
-        crate::sync::emails::cleanup_staging(w).await?;
+        emails::cleanup_staging(w).await?;
     }
     Ok(saved.map(|()| AdvanceOutcome::Finished { run_id, result }))
 }
 
-/// Group scope: one page of the direct members of the queue's front group.
+/// One page of a listing, accepted by [`follow`].
+struct Listed<T> {
+    items: Vec<T>,
+    /// The next page; `None` once the listing ended.
+    next: Option<PageToken>,
+    /// A delta listing's token for the next round, on its last page.
+    delta: Option<DeltaToken>,
+}
+
+/// The page loop every listing shares: what Entra answered instead of a
+/// page goes back to the caller, a paging loop is an error ([`follow`]);
+/// otherwise the page is counted, `take` moves the cursor on and says what
+/// to stage, and that is staged. `listing` names what is read, for errors.
+async fn read_listing_page<'w, 'a, S: Store, C: Clock, T>(
+    w: &mut Worker<'w, 'a, S, C>,
+    listing: &str,
+    fetched: std::result::Result<Page<T>, SourceError>,
+    id_of: impl Fn(&T) -> &str,
+    take: impl FnOnce(&mut Worker<'w, 'a, S, C>, Listed<T>) -> Vec<Staged>,
+) -> PageRead {
+    let page = match fetched {
+        Ok(page) => page,
+        Err(err) => return Ok(Err(err)),
+    };
+    let ids = page.items.iter().map(id_of);
+    let next = match follow(&mut w.doc.head, listing, ids, page.next) {
+        Ok(next) => next,
+        Err(err) => return Ok(Err(err)),
+    };
+    w.doc.head.counts.pages += 1;
+    let listed = Listed {
+        items: page.items,
+        next,
+        delta: page.delta,
+    };
+    let lines = take(w, listed);
+    w.stage(&lines).await?;
+    Ok(Ok(()))
+}
+
+/// Group scope, and all users without delta: one page of the direct members
+/// of the walk's front group.
 async fn members_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
-) -> Result<std::result::Result<(), SourceError>> {
+) -> PageRead {
     let front = w.doc.head.cursor.walk().and_then(|walk| walk.queue.front());
     let Some(group) = front.cloned() else {
         // All users without delta: the users' listing comes after the groups.
@@ -574,272 +424,316 @@ async fn members_page<S: Store, C: Clock, I: IdentitySource>(
         };
         return Ok(Ok(()));
     };
-    let page = match source
+    let fetched = source
         .members(&group, false, w.doc.head.page.as_ref())
-        .await
-    {
-        Ok(page) => page,
-        Err(SourceError::NotFound(_)) => {
-            // Deleted since it was found: nothing of it to sync.
-            w.log(
-                LogLevel::Warning,
-                format!("group {group} was deleted during the sync; skipped"),
-            );
-            let h = &mut w.doc.head;
-            if let Some(walk) = h.cursor.walk_mut() {
-                walk.pop_front();
-            }
-            h.page = None;
-            w.stage(&[Staged::Deleted { group }]).await?;
-            return Ok(Ok(()));
-        }
-        Err(err) => return Ok(Err(err)),
-    };
+        .await;
+    if let Err(SourceError::NotFound(_)) = fetched {
+        return skip_deleted_group(w, group).await;
+    }
     let label = format!("the members of group {}", w.group_name(&group));
-    let ids = page.items.iter().map(|m| match m {
-        Member::User(u) => u.id.as_str(),
-        Member::Group(g) => g.id.as_str(),
-        Member::Skipped { id, .. } => id.as_str(),
-    });
-    let next = match follow(&mut w.doc.head, &label, ids, page.next) {
-        Ok(next) => next,
-        Err(err) => return Ok(Err(err)),
-    };
-    let mut lines = Vec::new();
-    let mut users = Vec::new();
-    let mut subgroups = Vec::new();
+    read_listing_page(w, &label, fetched, member_id, |w, page| {
+        members_lines(w, &group, page)
+    })
+    .await
+}
+
+/// A group deleted since the walk found it: nothing of it to sync.
+async fn skip_deleted_group<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    group: String,
+) -> PageRead {
+    w.log(
+        LogLevel::Warning,
+        format!("group {group} was deleted during the sync; skipped"),
+    );
+    next_group(&mut w.doc.head);
+    w.stage(&[Staged::Deleted { group }]).await?;
+    Ok(Ok(()))
+}
+
+/// The walk is done with its front group: the next one is read from its
+/// first page.
+fn next_group(h: &mut RunHeader) {
+    if let Some(walk) = h.cursor.walk_mut() {
+        walk.pop_front();
+    }
+    h.page = None;
+    h.followed.clear();
+    h.last_page = 0;
+}
+
+/// The staged lines of one page of `group`'s members: the subgroups met
+/// for the first time, the members, and past [`GROUP_USER_LIMIT`] users
+/// the group's end. Moves the walk on.
+fn members_lines<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    group: &str,
+    page: Listed<Member>,
+) -> Vec<Staged> {
     let h = &mut w.doc.head;
-    let Some(walk) = h.cursor.walk_mut() else {
-        return Err(EngineError::Corrupt(format!(
-            "{}: no groups to walk",
-            w.key
-        )));
-    };
+    let (mut lines, mut users, mut subgroups) = (Vec::new(), Vec::new(), Vec::new());
     for member in page.items {
         match member {
             Member::User(u) => users.push(UserData::from(u)),
             // A group listed among its own members: not nesting.
             Member::Group(g) if g.id == group => {}
             Member::Group(g) => {
-                if walk.discover(&g.id, &g.display_name) {
-                    h.counts.groups_seen += 1;
-                    lines.push(Staged::Group {
-                        group: GroupData::from(g.clone()),
-                    });
-                }
-                subgroups.push(g.id);
+                subgroups.push(g.id.clone());
+                lines.extend(discovered(h, g));
             }
             Member::Skipped { .. } => h.counts.skipped_non_user_members += 1,
         }
     }
-    h.counts.pages += 1;
     h.counts.users_seen += users.len() as u64;
-    walk.front_users += users.len() as u64;
+    let front_users = h.cursor.walk_mut().map_or(0, |walk| {
+        walk.front_users += users.len() as u64;
+        walk.front_users
+    });
     let mut chunks = users.chunks(USERS_PER_LINE).map(<[UserData]>::to_vec);
     lines.push(Staged::Members {
-        group: group.clone(),
+        group: group.to_owned(),
         users: chunks.next().unwrap_or_default(),
         subgroups,
     });
     lines.extend(chunks.map(|users| Staged::Members {
-        group: group.clone(),
+        group: group.to_owned(),
         users,
         subgroups: Vec::new(),
     }));
-    let over = walk.front_users > GROUP_USER_LIMIT;
-    if over {
-        lines.push(Staged::OverLimit {
-            group: group.clone(),
-            users: walk.front_users,
-        });
-    }
-    if next.is_some() && !over {
-        h.page = next;
-    } else {
-        walk.pop_front();
-        h.page = None;
-        h.followed.clear();
-        h.last_page = 0;
+    let over = front_users > GROUP_USER_LIMIT;
+    match page.next {
+        Some(next) if !over => h.page = Some(next),
+        _ => next_group(h),
     }
     if over {
-        w.log(LogLevel::Warning, format!(
-            "group {group} has more than {GROUP_USER_LIMIT} users and is not synced: split it into groups of at most {GROUP_USER_LIMIT}"
-        ));
+        lines.push(over_limit(w, group, front_users));
     }
-    w.stage(&lines).await?;
-    Ok(Ok(()))
+    lines
+}
+
+/// A group past [`GROUP_USER_LIMIT`] direct users: not synced, and said so.
+fn over_limit<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, group: &str, users: u64) -> Staged {
+    w.log(LogLevel::Warning, format!(
+        "group {group} has more than {GROUP_USER_LIMIT} users and is not synced: split it into groups of at most {GROUP_USER_LIMIT}"
+    ));
+    Staged::OverLimit {
+        group: group.to_owned(),
+        users,
+    }
+}
+
+/// Queues a group the walk meets for the first time, and stages it.
+fn discovered(h: &mut RunHeader, g: SourceGroup) -> Option<Staged> {
+    let walk = h.cursor.walk_mut()?;
+    if !walk.discover(&g.id, &g.display_name) {
+        return None;
+    }
+    h.counts.groups_seen += 1;
+    Some(Staged::Group {
+        group: GroupData::from(g),
+    })
+}
+
+/// A member's id, whatever it is.
+fn member_id(m: &Member) -> &str {
+    match m {
+        Member::User(u) => &u.id,
+        Member::Group(g) => &g.id,
+        Member::Skipped { id, .. } => id,
+    }
 }
 
 /// All-users scope: one page of the groups delta (with direct members).
-async fn groups_page<S: Store, C: Clock, I: IdentitySource>(
+async fn groups_delta_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
-) -> Result<std::result::Result<(), SourceError>> {
-    let page = match source.groups_delta(&delta_from(&w.doc.head)?).await {
-        Ok(page) => page,
-        Err(err) => return Ok(Err(err)),
-    };
-    let ids = page.items.iter().map(|c| match c {
-        GroupChange::Upsert { group, .. } => group.id.as_str(),
-        GroupChange::Removed { id } => id.as_str(),
-    });
-    let next = match follow(&mut w.doc.head, "the groups (delta)", ids, page.next) {
-        Ok(next) => next,
-        Err(err) => return Ok(Err(err)),
-    };
-    let mut lines = Vec::new();
-    let h = &mut w.doc.head;
-    h.counts.pages += 1;
-    for change in page.items {
-        match change {
-            GroupChange::Upsert {
-                group,
-                members_added,
-                members_removed,
-            } => {
-                h.counts.groups_seen += 1;
-                let mut split = |refs: Vec<crate::ports::MemberRef>| {
-                    let (mut users, mut groups) = (Vec::new(), Vec::new());
-                    for r in refs {
-                        match r.kind {
-                            MemberKind::User => users.push(r.id),
-                            MemberKind::Group => groups.push(r.id),
-                            MemberKind::Skipped(_) => h.counts.skipped_non_user_members += 1,
-                        }
+) -> PageRead {
+    let fetched = source.groups_delta(&delta_from(&w.doc.head)?).await;
+    read_listing_page(
+        w,
+        "the groups (delta)",
+        fetched,
+        group_change_id,
+        |w, page| {
+            let h = &mut w.doc.head;
+            let counts = &mut h.counts;
+            let lines = page
+                .items
+                .into_iter()
+                .flat_map(|change| group_change_lines(change, counts))
+                .collect();
+            if let Cursor::AllUsers(c) = &mut h.cursor {
+                match page.next {
+                    Some(next) => c.from = DeltaFrom::Page(next),
+                    None => {
+                        c.new_groups_token = page.delta;
+                        h.phase = Phase::Users;
+                        let users_token = c.users_token_in.clone().filter(|_| c.incremental);
+                        c.from = users_token.map_or(DeltaFrom::Start, DeltaFrom::Delta);
                     }
-                    (users, groups)
-                };
-                let id = group.id.clone();
-                let (au, mut ag) = split(members_added);
-                let (ru, rg) = split(members_removed);
-                // A group listed among its own members: not nesting.
-                ag.retain(|g| *g != id);
-                let mut g = Some(GroupData::from(group));
-                let mut chunks = |ids: Vec<String>, user: bool, added: bool| {
-                    for chunk in ids.chunks(IDS_PER_LINE) {
-                        let mut line = Staged::GroupDelta {
-                            id: id.clone(),
-                            group: g.take(),
-                            added_users: vec![],
-                            added_groups: vec![],
-                            removed_users: vec![],
-                            removed_groups: vec![],
-                            removed: false,
-                        };
-                        if let Staged::GroupDelta {
-                            added_users,
-                            added_groups,
-                            removed_users,
-                            removed_groups,
-                            ..
-                        } = &mut line
-                        {
-                            let target = match (user, added) {
-                                (true, true) => added_users,
-                                (false, true) => added_groups,
-                                (true, false) => removed_users,
-                                (false, false) => removed_groups,
-                            };
-                            *target = chunk.to_vec();
-                        }
-                        lines.push(line);
-                    }
-                };
-                chunks(au, true, true);
-                chunks(ag, false, true);
-                chunks(ru, true, false);
-                chunks(rg, false, false);
-                if let Some(g) = g {
-                    lines.push(Staged::GroupDelta {
-                        id,
-                        group: Some(g),
-                        added_users: vec![],
-                        added_groups: vec![],
-                        removed_users: vec![],
-                        removed_groups: vec![],
-                        removed: false,
-                    });
                 }
             }
-            GroupChange::Removed { id } => lines.push(Staged::GroupDelta {
-                id,
-                group: None,
-                added_users: vec![],
-                added_groups: vec![],
-                removed_users: vec![],
-                removed_groups: vec![],
-                removed: true,
-            }),
+            lines
+        },
+    )
+    .await
+}
+
+/// The id of the group a groups delta change is about.
+fn group_change_id(change: &GroupChange) -> &str {
+    match change {
+        GroupChange::Upsert { group, .. } => &group.id,
+        GroupChange::Removed { id } => id,
+    }
+}
+
+/// Where the current delta listing continues.
+fn delta_from(h: &RunHeader) -> Result<DeltaFrom> {
+    match &h.cursor {
+        Cursor::AllUsers(c) => Ok(c.from.clone()),
+        Cursor::Groups(_) => Err(EngineError::Corrupt(format!(
+            "run {}: a delta listing in group scope",
+            h.run_id
+        ))),
+    }
+}
+
+/// The staged lines of one change in the groups delta: the group's data
+/// on the first line, its member changes in lines of at most
+/// [`IDS_PER_LINE`] ids.
+fn group_change_lines(change: GroupChange, counts: &mut RunCounts) -> Vec<Staged> {
+    let (group, added, removed) = match change {
+        GroupChange::Upsert {
+            group,
+            members_added,
+            members_removed,
+        } => (group, members_added, members_removed),
+        GroupChange::Removed { id } => return vec![group_removed_line(id)],
+    };
+    counts.groups_seen += 1;
+    let id = group.id.clone();
+    let (added_users, mut added_groups) = split_members(added, counts);
+    let (removed_users, removed_groups) = split_members(removed, counts);
+    // A group listed among its own members: not nesting.
+    added_groups.retain(|g| *g != id);
+    let mut group = Some(GroupData::from(group));
+    let mut lines = Vec::new();
+    for (list, ids) in [added_users, added_groups, removed_users, removed_groups]
+        .into_iter()
+        .enumerate()
+    {
+        for chunk in ids.chunks(IDS_PER_LINE) {
+            lines.push(group_delta_line(&id, group.take(), list, chunk.to_vec()));
         }
     }
-    if let Cursor::AllUsers(c) = &mut h.cursor {
-        match (next, page.delta) {
-            (Some(next), _) => c.from = DeltaFrom::Page(next),
-            (None, token) => {
-                c.new_groups_token = token;
-                h.phase = Phase::Users;
-                let users_token = if c.incremental {
-                    c.users_token_in.clone()
-                } else {
-                    None
-                };
-                c.from = users_token.map_or(DeltaFrom::Start, DeltaFrom::Delta);
-            }
+    if let Some(group) = group {
+        lines.push(group_delta_line(&id, Some(group), 0, Vec::new()));
+    }
+    lines
+}
+
+/// A line of a group's changes, with `ids` in one member list: 0 added
+/// users, 1 added groups, 2 removed users, 3 removed groups.
+fn group_delta_line(id: &str, group: Option<GroupData>, list: usize, ids: Vec<String>) -> Staged {
+    let mut lists: [Vec<String>; 4] = Default::default();
+    lists[list] = ids;
+    let [added_users, added_groups, removed_users, removed_groups] = lists;
+    Staged::GroupDelta {
+        id: id.to_owned(),
+        group,
+        added_users,
+        added_groups,
+        removed_users,
+        removed_groups,
+        removed: false,
+    }
+}
+
+/// The line of a group removed from the tenant.
+fn group_removed_line(id: String) -> Staged {
+    Staged::GroupDelta {
+        id,
+        group: None,
+        added_users: Vec::new(),
+        added_groups: Vec::new(),
+        removed_users: Vec::new(),
+        removed_groups: Vec::new(),
+        removed: true,
+    }
+}
+
+/// Member references as user ids and group ids; anything else is counted
+/// as skipped.
+fn split_members(refs: Vec<MemberRef>, counts: &mut RunCounts) -> (Vec<String>, Vec<String>) {
+    let (mut users, mut groups) = (Vec::new(), Vec::new());
+    for r in refs {
+        match r.kind {
+            MemberKind::User => users.push(r.id),
+            MemberKind::Group => groups.push(r.id),
+            MemberKind::Skipped(_) => counts.skipped_non_user_members += 1,
         }
     }
-    w.stage(&lines).await?;
-    Ok(Ok(()))
+    (users, groups)
 }
 
 /// All-users scope: one page of the users delta.
-async fn users_page<S: Store, C: Clock, I: IdentitySource>(
+async fn users_delta_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
-) -> Result<std::result::Result<(), SourceError>> {
-    let page = match source.users_delta(&delta_from(&w.doc.head)?).await {
-        Ok(page) => page,
-        Err(err) => return Ok(Err(err)),
-    };
-    let ids = page.items.iter().map(|c| match c {
-        UserChange::Upsert(u) => u.id.as_str(),
-        UserChange::Removed { id } => id.as_str(),
-    });
-    let next = match follow(&mut w.doc.head, "the users (delta)", ids, page.next) {
-        Ok(next) => next,
-        Err(err) => return Ok(Err(err)),
-    };
-    let h = &mut w.doc.head;
-    h.counts.pages += 1;
-    let (mut up, mut rm) = (Vec::new(), Vec::new());
-    for change in page.items {
-        match change {
-            UserChange::Upsert(u) => up.push(UserData::from(u)),
-            UserChange::Removed { id } => rm.push(id),
-        }
-    }
-    h.counts.users_seen += up.len() as u64;
-    if let Cursor::AllUsers(c) = &mut h.cursor {
-        match (next, page.delta) {
-            (Some(next), _) => c.from = DeltaFrom::Page(next),
-            (None, token) => {
-                c.new_users_token = token;
-                h.phase = Phase::Finalize;
+) -> PageRead {
+    let fetched = source.users_delta(&delta_from(&w.doc.head)?).await;
+    read_listing_page(
+        w,
+        "the users (delta)",
+        fetched,
+        user_change_id,
+        |w, page| {
+            let h = &mut w.doc.head;
+            let (mut upserted, mut removed_ids) = (Vec::new(), Vec::new());
+            for change in page.items {
+                match change {
+                    UserChange::Upsert(u) => upserted.push(UserData::from(u)),
+                    UserChange::Removed { id } => removed_ids.push(id),
+                }
             }
-        }
+            h.counts.users_seen += upserted.len() as u64;
+            if let Cursor::AllUsers(c) = &mut h.cursor {
+                match page.next {
+                    Some(next) => c.from = DeltaFrom::Page(next),
+                    None => {
+                        c.new_users_token = page.delta;
+                        h.phase = Phase::Finalize;
+                    }
+                }
+            }
+            let mut lines = users_lines(&upserted);
+            lines.push(Staged::Users {
+                upserted: Vec::new(),
+                removed_ids,
+            });
+            lines
+        },
+    )
+    .await
+}
+
+/// The id of the user a users delta change is about.
+fn user_change_id(change: &UserChange) -> &str {
+    match change {
+        UserChange::Upsert(u) => &u.id,
+        UserChange::Removed { id } => id,
     }
-    let mut lines: Vec<Staged> = up
+}
+
+/// Users staged [`USERS_PER_LINE`] to a line.
+fn users_lines(users: &[UserData]) -> Vec<Staged> {
+    users
         .chunks(USERS_PER_LINE)
-        .map(|up| Staged::Users {
-            upserted: up.to_vec(),
+        .map(|chunk| Staged::Users {
+            upserted: chunk.to_vec(),
             removed_ids: Vec::new(),
         })
-        .collect();
-    lines.push(Staged::Users {
-        upserted: Vec::new(),
-        removed_ids: rm,
-    });
-    w.stage(&lines).await?;
-    Ok(Ok(()))
+        .collect()
 }
 
 /// Accepts the next page of a listing, or reports a paging loop: a link
@@ -887,39 +781,28 @@ fn follow<'i>(
 async fn all_groups_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
-) -> Result<std::result::Result<(), SourceError>> {
-    let page = match source.groups(w.doc.head.page.as_ref()).await {
-        Ok(page) => page,
-        Err(err) => return Ok(Err(err)),
-    };
-    let ids = page.items.iter().map(|g| g.id.as_str());
-    let next = match follow(&mut w.doc.head, "the groups", ids, page.next) {
-        Ok(next) => next,
-        Err(err) => return Ok(Err(err)),
-    };
-    let h = &mut w.doc.head;
-    h.counts.pages += 1;
-    let mut lines = Vec::new();
-    let Some(walk) = h.cursor.walk_mut() else {
-        return Err(EngineError::Corrupt(format!(
-            "{}: no groups to walk",
-            w.key
-        )));
-    };
-    for g in page.items {
-        if walk.discover(&g.id, &g.display_name) {
-            h.counts.groups_seen += 1;
-            lines.push(Staged::Group {
-                group: GroupData::from(g),
-            });
-        }
-    }
-    h.page = next;
-    if h.page.is_none() {
-        h.phase = Phase::Members;
-    }
-    w.stage(&lines).await?;
-    Ok(Ok(()))
+) -> PageRead {
+    let fetched = source.groups(w.doc.head.page.as_ref()).await;
+    read_listing_page(
+        w,
+        "the groups",
+        fetched,
+        |g| g.id.as_str(),
+        |w, page| {
+            let h = &mut w.doc.head;
+            let lines = page
+                .items
+                .into_iter()
+                .filter_map(|g| discovered(h, g))
+                .collect();
+            h.page = page.next;
+            if h.page.is_none() {
+                h.phase = Phase::Members;
+            }
+            lines
+        },
+    )
+    .await
 }
 
 /// All users without delta: one page of `/users` (after the groups and
@@ -927,42 +810,23 @@ async fn all_groups_page<S: Store, C: Clock, I: IdentitySource>(
 async fn all_users_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
-) -> Result<std::result::Result<(), SourceError>> {
-    let page = match source.users(w.doc.head.page.as_ref()).await {
-        Ok(page) => page,
-        Err(err) => return Ok(Err(err)),
-    };
-    let ids = page.items.iter().map(|u| u.id.as_str());
-    let next = match follow(&mut w.doc.head, "the users", ids, page.next) {
-        Ok(next) => next,
-        Err(err) => return Ok(Err(err)),
-    };
-    let h = &mut w.doc.head;
-    h.counts.pages += 1;
-    h.counts.users_seen += page.items.len() as u64;
-    h.page = next;
-    if h.page.is_none() {
-        h.phase = Phase::Finalize;
-    }
-    let up: Vec<UserData> = page.items.into_iter().map(UserData::from).collect();
-    let lines: Vec<Staged> = up
-        .chunks(USERS_PER_LINE)
-        .map(|up| Staged::Users {
-            upserted: up.to_vec(),
-            removed_ids: Vec::new(),
-        })
-        .collect();
-    w.stage(&lines).await?;
-    Ok(Ok(()))
-}
-
-/// Where the current delta listing continues.
-fn delta_from(h: &RunHeader) -> Result<DeltaFrom> {
-    match &h.cursor {
-        Cursor::AllUsers(c) => Ok(c.from.clone()),
-        Cursor::Groups(_) => Err(EngineError::Corrupt(format!(
-            "run {}: a delta listing in group scope",
-            h.run_id
-        ))),
-    }
+) -> PageRead {
+    let fetched = source.users(w.doc.head.page.as_ref()).await;
+    read_listing_page(
+        w,
+        "the users",
+        fetched,
+        |u| u.id.as_str(),
+        |w, page| {
+            let h = &mut w.doc.head;
+            h.counts.users_seen += page.items.len() as u64;
+            h.page = page.next;
+            if h.page.is_none() {
+                h.phase = Phase::Finalize;
+            }
+            let users: Vec<UserData> = page.items.into_iter().map(UserData::from).collect();
+            users_lines(&users)
+        },
+    )
+    .await
 }

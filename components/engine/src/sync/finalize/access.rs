@@ -9,9 +9,9 @@ use crate::access;
 use crate::error::Result;
 use crate::model::GroupRecord;
 use crate::ports::{Clock, Store};
-use crate::sync::run::Worker;
 use crate::sync::state::DirState;
 use crate::sync::types::{GroupRef, RunCounts};
+use crate::sync::worker::Worker;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Product access after this run.

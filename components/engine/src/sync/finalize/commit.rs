@@ -12,9 +12,9 @@ use crate::ports::{Clock, Store, Timestamp};
 use crate::settings::UserScope;
 use crate::shards::Rewritten;
 use crate::sync::doc::RunHeader;
-use crate::sync::run::Worker;
 use crate::sync::state::{Claim, DeltaState, DirState, LastCompleted, Shards, Tally, delta_basis};
 use crate::sync::types::RunCounts;
+use crate::sync::worker::Worker;
 use std::collections::BTreeSet;
 
 /// The documents this run wrote: where each collection is now, and the

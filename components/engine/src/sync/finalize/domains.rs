@@ -5,8 +5,8 @@
 use crate::domains;
 use crate::error::Result;
 use crate::ports::{Clock, Store, Timestamp};
-use crate::sync::run::Worker;
 use crate::sync::types::{LogLevel, RunCounts};
+use crate::sync::worker::Worker;
 
 /// Claims each domain of the run; one claimed elsewhere meanwhile is
 /// dropped from the run (its users are skipped as unverified). The counts

@@ -7,8 +7,8 @@ use crate::error::Result;
 use crate::model::GroupRecord;
 use crate::ports::{Clock, Store};
 use crate::shards::{self, Kind, Rewritten};
-use crate::sync::run::Worker;
 use crate::sync::state::DirState;
+use crate::sync::worker::Worker;
 use std::collections::{BTreeMap, HashMap};
 
 /// The group and member documents this run wrote.

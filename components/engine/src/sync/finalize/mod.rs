@@ -28,8 +28,8 @@ mod users;
 use crate::error::{EngineError, Result};
 use crate::keys;
 use crate::ports::{Clock, Store};
-use crate::sync::run::Worker;
 use crate::sync::state::{DirState, load_state_of};
+use crate::sync::worker::Worker;
 use commit::{Outcome, Written};
 use policy::{Decision, RemovalPolicy, Removals};
 

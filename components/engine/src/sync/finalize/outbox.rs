@@ -6,9 +6,9 @@ use crate::error::Result;
 use crate::model::{MailState, OutboxRecord, UserRecord};
 use crate::ports::{Clock, Store};
 use crate::shards::{self, Kind, Layout, Passes, Producer, Rewritten, Slice};
-use crate::sync::run::Worker;
 use crate::sync::state::DirState;
 use crate::sync::types::RunCounts;
+use crate::sync::worker::Worker;
 use std::collections::BTreeMap;
 
 /// Queues the welcome emails counted by the users step; `users`: the user

@@ -8,9 +8,9 @@ use crate::ports::{Clock, Store};
 use crate::settings::RemovalGuard;
 use crate::shards::Kind;
 use crate::sync::doc::RunHeader;
-use crate::sync::run::Worker;
 use crate::sync::state::Shards;
 use crate::sync::types::{GroupRef, LogLevel, PendingRemovals, RunCounts};
+use crate::sync::worker::Worker;
 
 /// How a run treats the removals it would make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

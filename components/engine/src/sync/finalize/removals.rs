@@ -14,9 +14,9 @@ use crate::domains;
 use crate::error::Result;
 use crate::orgs;
 use crate::ports::{Clock, Store, Timestamp};
-use crate::sync::run::Worker;
 use crate::sync::state::{DirState, load_current};
 use crate::sync::types::LogLevel;
+use crate::sync::worker::Worker;
 use std::collections::BTreeSet;
 
 /// Releases the domains the base state claimed that this run does not,

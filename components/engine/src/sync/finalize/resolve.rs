@@ -7,10 +7,10 @@ use crate::model::{GroupRecord, UserData, UserRecord};
 use crate::ports::{Clock, Store};
 use crate::settings::UserScope;
 use crate::shards::{self, Kind};
-use crate::sync::run::Worker;
 use crate::sync::shape::{Resolved, Shape};
 use crate::sync::state::DirState;
 use crate::sync::types::RunCounts;
+use crate::sync::worker::Worker;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The tenant as this run resolved it.

@@ -10,10 +10,10 @@ use crate::model::{UserData, UserRecord};
 use crate::ports::{Clock, Store, Timestamp};
 use crate::shards::{self, Kind, Layout, Passes, Producer, Rewritten, Slice};
 use crate::sync::doc::{MAX_SEAL_BYTES, Staged};
-use crate::sync::run::Worker;
 use crate::sync::skipped::Skipped;
 use crate::sync::state::DirState;
 use crate::sync::types::{LogLevel, RunCounts};
+use crate::sync::worker::Worker;
 use std::collections::BTreeMap;
 
 /// Names listed in a log message about many users.
