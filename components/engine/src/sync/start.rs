@@ -7,7 +7,9 @@ use crate::ids::{DirId, OrgId};
 use crate::keys;
 use crate::model::{GroupData, GroupRecord};
 use crate::orgs;
-use crate::ports::{Clock, DeltaFrom, IdentitySource, Mailer, SourceError, Store, Timestamp};
+use crate::ports::{
+    Clock, DeltaFrom, IdentitySource, Mailer, SourceDomain, SourceError, Store, Timestamp,
+};
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
 use crate::shards::{self, Kind};
 use crate::sync::doc::{
@@ -40,6 +42,10 @@ pub(crate) async fn load_settings<S: Store>(
     Ok(v.settings)
 }
 
+/// What a run would do, in the preview's terms, and what it starts from:
+/// the domains it verifies, the groups it starts from, what changes against
+/// the last completed run. Reads the tenant's domains and the selected
+/// groups; refuses a tenant another directory already syncs.
 async fn plan<S: Store, C: Clock, I: IdentitySource>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
@@ -49,37 +55,45 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
     state: &DirState,
 ) -> Result<(Preview, Plan)> {
     let mut warnings = Vec::new();
+    let domains = verify_domains(e, org, source, settings, &mut warnings).await?;
+    let claim: BTreeSet<String> = domains
+        .iter()
+        .filter(|d| d.will_sync)
+        .map(|d| d.name.clone())
+        .collect();
+    refuse_same_tenant_twice(e, org, dir, &claim).await?;
+    let stored = stored_groups(e, org, dir, state).await?;
+    let (groups, roots) = resolve_roots(source, settings, &stored.synced, &mut warnings).await?;
+    let changes = changes_since_last_run(settings, state, &claim, &roots, &stored);
+    warn_access_loss(&changes, state, &mut warnings);
+    let preview = Preview {
+        all_users_and_groups: matches!(settings.scope, UserScope::AllUsersAndGroups),
+        groups,
+        domains,
+        changes,
+        warnings,
+        send_email: settings.send_email,
+    };
+    Ok((preview, Plan { claim, roots }))
+}
 
+/// The tenant's domains as a run sees them: selected, verified in Entra,
+/// and not verified by another organization; sorted by name. Warns about
+/// selected domains that will not sync.
+async fn verify_domains<S: Store, C: Clock, I: IdentitySource>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    source: &I,
+    settings: &Settings,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<DomainPlan>> {
     let tenant = source.domains().await?;
     let mut domains: Vec<DomainPlan> = tenant
         .iter()
-        .map(|d| {
-            let name = d.id.to_ascii_lowercase();
-            let selected = match &settings.domains {
-                DomainSelection::All => true,
-                DomainSelection::Only { names } => names.contains(&name),
-            };
-            DomainPlan {
-                will_sync: selected && d.is_verified,
-                claimed_by_another_org: false,
-                selected,
-                verified_in_entra: d.is_verified,
-                name,
-            }
-        })
+        .map(|d| domain_plan(d, &settings.domains))
         .collect();
     domains.sort_by(|a, b| a.name.cmp(&b.name));
-    if let DomainSelection::Only { names } = &settings.domains {
-        for name in names {
-            match domains.iter().find(|d| &d.name == name) {
-                None => warnings.push(format!("domain {name} is not in the tenant and cannot be verified")),
-                Some(d) if !d.verified_in_entra => warnings.push(format!(
-                    "domain {name} is not verified in Entra ID; its users will not sync (except guests)"
-                )),
-                Some(_) => {}
-            }
-        }
-    }
+    warn_unusable_selection(&settings.domains, &domains, warnings);
     for d in domains.iter_mut().filter(|d| d.will_sync) {
         if crate::domains::held_elsewhere(e.store, &d.name, org).await? {
             d.will_sync = false;
@@ -90,86 +104,167 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
             ));
         }
     }
-    let claim: BTreeSet<String> = domains
-        .iter()
-        .filter(|d| d.will_sync)
-        .map(|d| d.name.clone())
-        .collect();
-    refuse_same_tenant_twice(e, org, dir, &claim).await?;
+    Ok(domains)
+}
 
-    // Previously synced groups, and the names of every stored group (for
-    // the removed ones), from the stored records (no Graph request).
-    let mut previous: Vec<GroupData> = Vec::new();
-    let mut stored_names: BTreeMap<String, String> = BTreeMap::new();
-    if state.last_completed.is_some() {
-        let loaded: BTreeMap<String, GroupRecord> =
-            shards::load_all(e.store, org, dir, Kind::Groups, &state.shards.groups).await?;
-        for (id, g) in loaded {
-            if g.synced {
-                previous.push(g.data.clone());
-            }
-            stored_names.insert(id, g.data.name);
+/// One tenant domain against the selection (before the claims of other
+/// organizations are checked).
+fn domain_plan(d: &SourceDomain, selection: &DomainSelection) -> DomainPlan {
+    let name = d.id.to_ascii_lowercase();
+    let selected = match selection {
+        DomainSelection::All => true,
+        DomainSelection::Only { names } => names.contains(&name),
+    };
+    DomainPlan {
+        will_sync: selected && d.is_verified,
+        claimed_by_another_org: false,
+        selected,
+        verified_in_entra: d.is_verified,
+        name,
+    }
+}
+
+/// Warns about selected domains the tenant does not have, or has not
+/// verified.
+fn warn_unusable_selection(
+    selection: &DomainSelection,
+    domains: &[DomainPlan],
+    warnings: &mut Vec<String>,
+) {
+    let DomainSelection::Only { names } = selection else {
+        return;
+    };
+    for name in names {
+        match domains.iter().find(|d| &d.name == name) {
+            None => warnings.push(format!(
+                "domain {name} is not in the tenant and cannot be verified"
+            )),
+            Some(d) if !d.verified_in_entra => warnings.push(format!(
+                "domain {name} is not verified in Entra ID; its users will not sync (except guests)"
+            )),
+            Some(_) => {}
         }
     }
-    let mut groups = Vec::new();
-    let mut roots = Vec::new();
-    if let UserScope::Groups { group_ids } = &settings.scope {
-        for id in group_ids {
-            let found = source.group(id).await?;
-            if found.is_none() {
-                warnings.push(format!(
-                    "group {id} does not exist in the tenant and will not be synced"
-                ));
-            }
+}
+
+/// What the last completed run stored about groups.
+#[derive(Default)]
+struct StoredGroups {
+    /// The groups it synced.
+    synced: Vec<GroupData>,
+    /// Every stored group's name, by id (for the groups a run drops).
+    names: BTreeMap<String, String>,
+}
+
+/// The stored group records of the last completed run (no Graph request).
+async fn stored_groups<S: Store, C: Clock>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    state: &DirState,
+) -> Result<StoredGroups> {
+    let mut stored = StoredGroups::default();
+    if state.last_completed.is_none() {
+        return Ok(stored);
+    }
+    let loaded: BTreeMap<String, GroupRecord> =
+        shards::load_all(e.store, org, dir, Kind::Groups, &state.shards.groups).await?;
+    for (id, g) in loaded {
+        if g.synced {
+            stored.synced.push(g.data.clone());
+        }
+        stored.names.insert(id, g.data.name);
+    }
+    Ok(stored)
+}
+
+/// Group scope: the selected groups as found in the tenant, plus the
+/// previously synced ones when the settings keep them: the groups of the
+/// preview, and the run's roots (only groups that exist).
+async fn resolve_roots<I: IdentitySource>(
+    source: &I,
+    settings: &Settings,
+    previous: &[GroupData],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<GroupPlan>, Vec<GroupData>)> {
+    let (mut groups, mut roots) = (Vec::new(), Vec::new());
+    let UserScope::Groups { group_ids } = &settings.scope else {
+        return Ok((groups, roots));
+    };
+    for id in group_ids {
+        let found = source.group(id).await?;
+        if found.is_none() {
+            warnings.push(format!(
+                "group {id} does not exist in the tenant and will not be synced"
+            ));
+        }
+        groups.push(GroupPlan {
+            id: id.clone(),
+            display_name: found.as_ref().map(|g| g.display_name.clone()),
+            kept_from_previous: false,
+        });
+        roots.extend(found.map(GroupData::from));
+    }
+    if settings.keep_previous_groups {
+        // Kept as they were; one deleted from the tenant meanwhile is
+        // skipped by the run.
+        for g in previous.iter().filter(|g| !group_ids.contains(&g.id)) {
             groups.push(GroupPlan {
-                id: id.clone(),
-                display_name: found.as_ref().map(|g| g.display_name.clone()),
-                kept_from_previous: false,
+                id: g.id.clone(),
+                display_name: Some(g.name.clone()),
+                kept_from_previous: true,
             });
-            roots.extend(found.map(GroupData::from));
-        }
-        if settings.keep_previous_groups {
-            // Kept as they were; one deleted from the tenant meanwhile is
-            // skipped by the run.
-            for g in previous.iter().filter(|g| !group_ids.contains(&g.id)) {
-                groups.push(GroupPlan {
-                    id: g.id.clone(),
-                    display_name: Some(g.name.clone()),
-                    kept_from_previous: true,
-                });
-                roots.push(g.clone());
-            }
+            roots.push(g.clone());
         }
     }
+    Ok((groups, roots))
+}
 
+/// The domains and selected groups the run adds and drops against the last
+/// completed run (nothing before the first).
+fn changes_since_last_run(
+    settings: &Settings,
+    state: &DirState,
+    claim: &BTreeSet<String>,
+    roots: &[GroupData],
+    stored: &StoredGroups,
+) -> Changes {
     let mut changes = Changes::default();
-    if let Some(last) = &state.last_completed {
-        changes.domains_added = claim.difference(&last.domains).cloned().collect();
-        changes.domains_removed = last.domains.difference(&claim).cloned().collect();
-        if !roots.is_empty() || matches!(settings.scope, UserScope::Groups { .. }) {
-            let now: BTreeSet<String> = roots.iter().map(|g| g.id.clone()).collect();
-            let before = last
-                .selected
-                .clone()
-                .unwrap_or_else(|| previous.iter().map(|g| g.id.clone()).collect());
-            changes.groups_added = roots
-                .iter()
-                .filter(|g| !before.contains(&g.id))
-                .map(|g| GroupRef {
-                    id: g.id.clone(),
-                    display_name: Some(g.name.clone()),
-                })
-                .collect();
-            changes.groups_added.sort_by(|a, b| a.id.cmp(&b.id));
-            changes.groups_removed = before
-                .difference(&now)
-                .map(|id| GroupRef {
-                    id: id.clone(),
-                    display_name: stored_names.get(id).cloned(),
-                })
-                .collect();
-        }
+    let Some(last) = &state.last_completed else {
+        return changes;
+    };
+    changes.domains_added = claim.difference(&last.domains).cloned().collect();
+    changes.domains_removed = last.domains.difference(claim).cloned().collect();
+    if roots.is_empty() && !matches!(settings.scope, UserScope::Groups { .. }) {
+        return changes;
     }
+    let now: BTreeSet<String> = roots.iter().map(|g| g.id.clone()).collect();
+    let before = last
+        .selected
+        .clone()
+        .unwrap_or_else(|| stored.synced.iter().map(|g| g.id.clone()).collect());
+    changes.groups_added = roots
+        .iter()
+        .filter(|g| !before.contains(&g.id))
+        .map(|g| GroupRef {
+            id: g.id.clone(),
+            display_name: Some(g.name.clone()),
+        })
+        .collect();
+    changes.groups_added.sort_by(|a, b| a.id.cmp(&b.id));
+    changes.groups_removed = before
+        .difference(&now)
+        .map(|id| GroupRef {
+            id: id.clone(),
+            display_name: stored.names.get(id).cloned(),
+        })
+        .collect();
+    changes
+}
+
+/// Warns about dropped groups that have product access (they lose it,
+/// unless nested in a selected group).
+fn warn_access_loss(changes: &Changes, state: &DirState, warnings: &mut Vec<String>) {
     for g in &changes.groups_removed {
         if state.product_access.contains(&g.id) {
             let name = g.display_name.as_deref().unwrap_or(&g.id);
@@ -179,15 +274,6 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
             ));
         }
     }
-    let preview = Preview {
-        all_users_and_groups: matches!(settings.scope, UserScope::AllUsersAndGroups),
-        groups,
-        domains,
-        changes,
-        warnings,
-        send_email: settings.send_email,
-    };
-    Ok((preview, Plan { claim, roots }))
 }
 
 /// Refuses a directory that connects a tenant another directory of the
@@ -234,6 +320,8 @@ pub(crate) async fn preview<S: Store, C: Clock, I: IdentitySource>(
     Ok(plan(e, org, dir, source, &settings, &state).await?.0)
 }
 
+/// Starts a run (Sync): refused while one is in progress; the start
+/// request's plan becomes the run's header, written and read back.
 pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
@@ -243,33 +331,12 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
 ) -> Result<Confirmation> {
     orgs::get(e.store, org, dir).await?;
     let last = latest_head(e.store, org, dir).await?;
-    if let Some(h) = &last
-        && h.active
-    {
-        return Err(EngineError::Conflict(ConflictReason::RunInProgress {
-            run_id: h.run_id,
-        }));
-    }
+    refuse_if_running(last.as_ref())?;
     let settings = load_settings(e.store, org, dir).await?;
     let state = state_as_of(e.store, org, dir, last.as_ref()).await?;
-    let fresh = Fresh {
-        run_id: last.as_ref().map_or(1, |h| h.run_id + 1),
-        start_token: crate::token::fresh(e.now()),
-        base: (state.run > 0).then_some(state.run),
-        trigger,
-        now: e.now(),
-    };
-    let (preview, plan) = match plan(e, org, dir, source, &settings, &state).await {
-        Ok(planned) => planned,
-        // Entra refused before the run could start: the run is recorded as
-        // failed (history, status, schedule), then the caller hears why. A
-        // budget that ran out is no refusal: the caller may try again.
-        Err(EngineError::Source(err)) if err != SourceError::BudgetSpent => {
-            refuse(e, org, dir, &fresh, settings, &err).await?;
-            return Err(EngineError::Source(err));
-        }
-        Err(err) => return Err(err),
-    };
+    let fresh = Fresh::after(last.as_ref(), &state, trigger, e.now());
+    let (preview, plan) =
+        plan_or_record_refusal(e, org, dir, source, &fresh, &settings, &state).await?;
     let mut head = new_header(&fresh, settings, plan, &state, e.now());
     log_start(&mut head, e.config.log_cap, &preview.warnings);
     write_run(e, org, dir, &fresh, head).await?;
@@ -282,6 +349,37 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     })
 }
 
+/// A run still active: a new one cannot start.
+fn refuse_if_running(last: Option<&RunHeader>) -> Result<()> {
+    match last {
+        Some(h) if h.active => Err(EngineError::Conflict(ConflictReason::RunInProgress {
+            run_id: h.run_id,
+        })),
+        _ => Ok(()),
+    }
+}
+
+/// Plans the run. Entra refused before the run could start: the run is
+/// recorded as failed (history, status, schedule), then the caller hears
+/// why. A budget that ran out is no refusal: the caller may try again.
+async fn plan_or_record_refusal<S: Store, C: Clock, I: IdentitySource>(
+    e: &Engine<'_, S, C>,
+    org: &OrgId,
+    dir: &DirId,
+    source: &I,
+    fresh: &Fresh,
+    settings: &Settings,
+    state: &DirState,
+) -> Result<(Preview, Plan)> {
+    match plan(e, org, dir, source, settings, state).await {
+        Err(EngineError::Source(err)) if err != SourceError::BudgetSpent => {
+            refuse(e, org, dir, fresh, settings.clone(), &err).await?;
+            Err(EngineError::Source(err))
+        }
+        planned => planned,
+    }
+}
+
 /// What a new run is, before its header.
 struct Fresh {
     run_id: u64,
@@ -291,8 +389,26 @@ struct Fresh {
     now: Timestamp,
 }
 
+impl Fresh {
+    /// The run after `last` (run 1 before any), building on `state`.
+    fn after(
+        last: Option<&RunHeader>,
+        state: &DirState,
+        trigger: Trigger,
+        now: Timestamp,
+    ) -> Fresh {
+        Fresh {
+            run_id: last.map_or(1, |h| h.run_id + 1),
+            start_token: crate::token::fresh(now),
+            base: (state.run > 0).then_some(state.run),
+            trigger,
+            now,
+        }
+    }
+}
+
 /// The header of a new run: the settings it snapshots, where it starts
-/// reading (with delta tokens when the last run left usable ones).
+/// reading.
 fn new_header(
     fresh: &Fresh,
     settings: Settings,
@@ -300,30 +416,7 @@ fn new_header(
     state: &DirState,
     now: Timestamp,
 ) -> RunHeader {
-    let cursor = match settings.scope {
-        UserScope::AllUsersAndGroups => {
-            let delta = state.delta.as_ref().filter(|d| {
-                d.basis == delta_basis(&settings, &plan.claim)
-                    && now.saturating_sub(d.obtained_at) < DELTA_MAX_AGE_MS
-            });
-            Cursor::AllUsers(AllUsersCursor {
-                from: delta.map_or(DeltaFrom::Start, |d| DeltaFrom::Delta(d.groups.clone())),
-                incremental: delta.is_some(),
-                users_token_in: delta.map(|d| d.users.clone()),
-                new_users_token: None,
-                new_groups_token: None,
-                no_delta: None,
-            })
-        }
-        UserScope::Groups { .. } => Cursor::Groups(GroupsCursor {
-            walk: GroupWalk::from_roots(&plan.roots),
-            roots: plan.roots.clone(),
-        }),
-    };
-    let counts = RunCounts {
-        groups_seen: plan.roots.len() as u64,
-        ..RunCounts::default()
-    };
+    let cursor = new_cursor(&settings, &plan, state, now);
     RunHeader {
         run_id: fresh.run_id,
         start_token: fresh.start_token,
@@ -347,17 +440,44 @@ fn new_header(
         removals_confirmed: false,
         held: Vec::new(),
         restarts: 0,
-        claim: plan.claim.clone(),
+        claim: plan.claim,
         page: None,
         followed: Vec::new(),
         last_page: 0,
         cursor,
         sealed: Vec::new(),
         cleanup: Vec::new(),
-        counts,
+        counts: RunCounts {
+            groups_seen: plan.roots.len() as u64,
+            ..RunCounts::default()
+        },
         log: Vec::new(),
         log_dropped: 0,
     }
+}
+
+/// Where a new run starts reading: the selected groups, or the tenant's
+/// delta listings (from the last run's tokens when they are usable: the
+/// same settings and domains, and younger than Graph keeps them).
+fn new_cursor(settings: &Settings, plan: &Plan, state: &DirState, now: Timestamp) -> Cursor {
+    if let UserScope::Groups { .. } = settings.scope {
+        return Cursor::Groups(GroupsCursor {
+            walk: GroupWalk::from_roots(&plan.roots),
+            roots: plan.roots.clone(),
+        });
+    }
+    let delta = state.delta.as_ref().filter(|d| {
+        d.basis == delta_basis(settings, &plan.claim)
+            && now.saturating_sub(d.obtained_at) < DELTA_MAX_AGE_MS
+    });
+    Cursor::AllUsers(AllUsersCursor {
+        from: delta.map_or(DeltaFrom::Start, |d| DeltaFrom::Delta(d.groups.clone())),
+        incremental: delta.is_some(),
+        users_token_in: delta.map(|d| d.users.clone()),
+        new_users_token: None,
+        new_groups_token: None,
+        no_delta: None,
+    })
 }
 
 /// The run's first log lines: how it started, and the preview's warnings.
