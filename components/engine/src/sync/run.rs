@@ -776,6 +776,15 @@ fn follow<'i>(
     }
 }
 
+/// Moves a full listing on to its `next` page, or after its last page to
+/// the phase `then`.
+fn page_on(h: &mut RunHeader, next: Option<PageToken>, then: Phase) {
+    h.page = next;
+    if h.page.is_none() {
+        h.phase = then;
+    }
+}
+
 /// All users without delta: one page of `/groups`; every group is synced
 /// with its direct members, read next.
 async fn all_groups_page<S: Store, C: Clock, I: IdentitySource>(
@@ -795,10 +804,7 @@ async fn all_groups_page<S: Store, C: Clock, I: IdentitySource>(
                 .into_iter()
                 .filter_map(|g| discovered(h, g))
                 .collect();
-            h.page = page.next;
-            if h.page.is_none() {
-                h.phase = Phase::Members;
-            }
+            page_on(h, page.next, Phase::Members);
             lines
         },
     )
@@ -820,10 +826,7 @@ async fn all_users_page<S: Store, C: Clock, I: IdentitySource>(
         |w, page| {
             let h = &mut w.doc.head;
             h.counts.users_seen += page.items.len() as u64;
-            h.page = page.next;
-            if h.page.is_none() {
-                h.phase = Phase::Finalize;
-            }
+            page_on(h, page.next, Phase::Finalize);
             let users: Vec<UserData> = page.items.into_iter().map(UserData::from).collect();
             users_lines(&users)
         },
