@@ -401,13 +401,17 @@ impl Staged {
     }
 }
 
+/// A run document: its header, then the staging tail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RunDoc {
+    /// The run's state machine.
     pub head: RunHeader,
+    /// Staged lines not yet sealed into a chunk.
     pub tail: Vec<u8>,
 }
 
 impl RunDoc {
+    /// The stored bytes: the header's line, then the tail.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = crate::codec::encode(&self.head);
         out.push(b'\n');
@@ -415,6 +419,7 @@ impl RunDoc {
         out
     }
 
+    /// Reads a stored run document (`key` names it in errors).
     pub fn decode(key: &str, bytes: &[u8]) -> Result<RunDoc, EngineError> {
         let (head, tail) = split(bytes);
         Ok(RunDoc {
@@ -428,6 +433,7 @@ impl RunDoc {
         decode(key, split(bytes).0)
     }
 
+    /// Appends a staged line to the tail.
     pub fn push(&mut self, line: &Staged) {
         self.tail.extend_from_slice(&crate::codec::encode(line));
         self.tail.push(b'\n');

@@ -53,6 +53,7 @@ pub(crate) fn is_credential_failure(err: &SourceError) -> bool {
     }
 }
 
+/// The directory's quarantine record (the default before any failure).
 pub(crate) async fn load_health<S: Store>(store: &S, org: &OrgId, dir: &DirId) -> Result<Health> {
     Ok(load(store, &keys::dir_doc(org, dir, "health"))
         .await?

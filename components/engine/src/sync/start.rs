@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Delta tokens older than this are not trusted (Graph keeps them 7 days).
 const DELTA_MAX_AGE_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 
+/// What a started sync's confirmation tells the admin.
 pub(crate) const NOTICE: &str = "The sync has started. A started sync cannot be stopped; edits to the settings apply to the next sync.";
 
 /// What a run would start from, beside the user-facing preview.
@@ -31,6 +32,7 @@ struct Plan {
     roots: Vec<GroupData>,
 }
 
+/// The directory's saved sync settings.
 pub(crate) async fn load_settings<S: Store>(
     store: &S,
     org: &OrgId,
@@ -308,6 +310,7 @@ async fn refuse_same_tenant_twice<S: Store, C: Clock>(
     Ok(())
 }
 
+/// What a Sync now would do (reads Entra, writes nothing).
 pub(crate) async fn preview<S: Store, C: Clock, I: IdentitySource>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
@@ -600,6 +603,9 @@ pub(crate) fn next_due(last: &RunHeader, interval_ms: u64) -> Timestamp {
     last.started_at.saturating_add(wait)
 }
 
+/// The automatic-sync tick of one directory: advances the run in
+/// progress, or starts one when automatic syncing is due (and not
+/// quarantined).
 pub(crate) async fn tick<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     e: &Engine<'_, S, C>,
     org: &OrgId,

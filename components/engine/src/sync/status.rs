@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::ids::{DirId, OrgId};
 use crate::orgs;
 use crate::ports::{Clock, Store};
-use crate::sync::doc::latest_head;
+use crate::sync::doc::{RunHeader, latest_head};
 use crate::sync::history;
 use crate::sync::start::load_settings;
 use crate::sync::types::*;
@@ -21,21 +21,11 @@ pub(crate) async fn status<S: Store, C: Clock>(
     let settings = load_settings(e.store, org, dir).await?;
     let head = latest_head(e.store, org, dir).await?;
     let history = history::list(e, org, dir).await?;
-    let current = head.as_ref().filter(|h| h.active).map(|h| RunStatus {
-        run_id: h.run_id,
-        trigger: h.trigger,
-        phase: h.phase,
-        started_at: h.started_at,
-        waiting_until: h.waiting_until,
-        failed_attempts: h.retries,
-        last_error: h.last_error.clone(),
-        pending_removals: h.pending.clone(),
-        gives_up_at: h
-            .failing_since
-            .map(|since| since.saturating_add(e.config.retry_window_ms)),
-        counts: h.counts.clone(),
-        log: h.log.clone(),
-    });
+    let window = e.config.retry_window_ms;
+    let current = head
+        .as_ref()
+        .filter(|h| h.active)
+        .map(|h| run_status(h, window));
     let last_started_at = head.as_ref().map(|h| h.started_at);
     let health = crate::sync::health::load_health(e.store, org, dir).await?;
     let quarantine = health
@@ -66,4 +56,24 @@ pub(crate) async fn status<S: Store, C: Clock>(
         last_started_at,
         next_scheduled_at,
     })
+}
+
+/// What status shows of the run in progress; a run failing over and over
+/// gives up `retry_window_ms` after its first failure.
+fn run_status(h: &RunHeader, retry_window_ms: u64) -> RunStatus {
+    RunStatus {
+        run_id: h.run_id,
+        trigger: h.trigger,
+        phase: h.phase,
+        started_at: h.started_at,
+        waiting_until: h.waiting_until,
+        failed_attempts: h.retries,
+        last_error: h.last_error.clone(),
+        pending_removals: h.pending.clone(),
+        gives_up_at: h
+            .failing_since
+            .map(|since| since.saturating_add(retry_window_ms)),
+        counts: h.counts.clone(),
+        log: h.log.clone(),
+    }
 }
