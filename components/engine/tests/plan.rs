@@ -1,6 +1,12 @@
 //! The plan of a run (`plan` in `sync/start.rs`), step by step, as the
 //! preview shows it: the domains verified, the groups resolved, the changes
 //! since the last completed run.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
 mod common;
 use common::*;
 use engine::*;
