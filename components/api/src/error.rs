@@ -6,11 +6,35 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::respond::{Response, json};
-use engine::error::EngineError;
+use crate::wire::field_path;
+use engine::error::{ConflictReason, EngineError};
+use engine::ports::{SourceError, StoreError};
 
-/// One field-level validation message: the engine's, so a rule's message
-/// reaches the client unchanged.
-pub use engine::FieldError;
+/// One field-level validation message of a `422` body: the field's JSON
+/// path (e.g. `domains.names[2]`) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The JSON path of the field in the request body or query.
+    pub field: String,
+    /// What is wrong with it (an engine rule's message reaches the client
+    /// unchanged).
+    pub message: String,
+}
+
+impl FieldError {
+    /// An error about the field at JSON path `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An engine rule's error, its field named by its JSON path.
+    pub fn from_engine(e: &engine::FieldError) -> Self {
+        FieldError::new(field_path(e.field), e.message.clone())
+    }
+}
 
 /// Everything a request can fail with, each mapped to one status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +112,15 @@ pub struct ErrorDetail<'a> {
 }
 
 impl ApiError {
+    /// A `422` naming the invalid fields.
+    pub fn invalid_fields(fields: Vec<FieldError>) -> Self {
+        ApiError::Validation {
+            message: "some fields are invalid".to_owned(),
+            fields,
+        }
+    }
+
+    /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) | ApiError::InvalidId(_) => StatusCode::BAD_REQUEST,
@@ -126,6 +159,8 @@ impl ApiError {
         }
     }
 
+    /// The error response: status, `{"error":{..}}` body and the headers
+    /// the status calls for (`WWW-Authenticate`, `Allow`, `Retry-After`).
     pub fn into_response(self) -> Response {
         let fields: &[FieldError] = match &self {
             ApiError::Validation { fields, .. } => fields,
@@ -163,33 +198,72 @@ impl ApiError {
 }
 
 impl From<EngineError> for ApiError {
-    /// The engine says which status each of its errors means; this keeps
-    /// its code and message and adds nothing.
+    /// The one place an engine error becomes a status: its variant picks
+    /// the `ApiError` (and so the status), [`engine_code`] the code, and
+    /// its text is the message.
     fn from(e: EngineError) -> Self {
-        let code = e.code();
-        let retry_after_secs = e.retry_after_secs();
+        let code = engine_code(&e);
         let message = e.to_string();
         match e {
             EngineError::InvalidId { .. } => ApiError::InvalidId(message),
-            EngineError::Validation(fields) => ApiError::Validation {
-                message: "some fields are invalid".to_owned(),
-                fields,
-            },
+            EngineError::Validation(fields) => {
+                ApiError::invalid_fields(fields.iter().map(FieldError::from_engine).collect())
+            }
             EngineError::NotFound(what) => ApiError::NotFound(what),
             EngineError::PreconditionFailed { expected, current } => ApiError::PreconditionFailed {
                 sent: expected.to_string(),
                 current: current.to_string(),
             },
             EngineError::Conflict(_) => ApiError::Conflict { code, message },
-            other => match other.http_status() {
-                502 => ApiError::Upstream { code, message },
-                503 => ApiError::Unavailable {
+            EngineError::Source(source) if source.is_transient() => ApiError::Unavailable {
+                code,
+                message,
+                retry_after_secs: match source {
+                    SourceError::Throttled { retry_after_secs } => Some(retry_after_secs),
+                    _ => None,
+                },
+            },
+            EngineError::Source(_) => ApiError::Upstream { code, message },
+            EngineError::Store(StoreError::Backend(_)) | EngineError::Superseded(_) => {
+                ApiError::Unavailable {
                     code,
                     message,
-                    retry_after_secs,
-                },
-                _ => ApiError::Internal(message),
-            },
+                    retry_after_secs: None,
+                }
+            }
+            EngineError::Store(_) | EngineError::Corrupt(_) => ApiError::Internal(message),
         }
+    }
+}
+
+/// The stable machine-readable code of an engine error, for
+/// `{"error":{"code"}}`.
+fn engine_code(e: &EngineError) -> &'static str {
+    match e {
+        EngineError::InvalidId { .. } => "invalid_id",
+        EngineError::Validation(_) => "validation_failed",
+        EngineError::NotFound(_) => "not_found",
+        EngineError::PreconditionFailed { .. } => "precondition_failed",
+        EngineError::Conflict(reason) => conflict_code(reason),
+        EngineError::Source(SourceError::Unauthorized { .. }) => "source_unauthorized",
+        EngineError::Source(SourceError::Throttled { .. }) => "source_throttled",
+        EngineError::Source(_) => "source_error",
+        EngineError::Store(_) => "store_error",
+        EngineError::Corrupt(_) => "corrupt_data",
+        EngineError::Superseded(_) => "changed_while_read",
+    }
+}
+
+/// The code of a 409, naming why.
+fn conflict_code(reason: &ConflictReason) -> &'static str {
+    match reason {
+        ConflictReason::RunInProgress { .. } => "run_in_progress",
+        ConflictReason::CannotStop => "cannot_stop",
+        ConflictReason::NoCompletedRun => "no_completed_sync",
+        ConflictReason::AlreadyExists { .. } => "already_exists",
+        ConflictReason::GroupNotSynced { .. } => "group_not_synced",
+        ConflictReason::TooManyDirectories { .. } => "too_many_directories",
+        ConflictReason::NothingToConfirm => "nothing_to_confirm",
+        ConflictReason::TenantAlreadyConnected { .. } => "tenant_already_connected",
     }
 }

@@ -24,6 +24,7 @@ pub mod routes;
 mod run_csv;
 #[cfg(target_arch = "wasm32")]
 mod spin;
+pub mod wire;
 
 use engine::Org;
 use engine::error::EngineError;

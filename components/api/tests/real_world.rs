@@ -331,16 +331,7 @@ fn welcome_emails_go_only_to_a_mailbox_never_to_an_ext_sign_in_name() {
     assert_eq!(summary["counts"]["emails_queued"], 1, "{summary}");
     assert_eq!(summary["counts"]["emails_no_mailbox"], 2, "{summary}");
     assert!(Org::log_mentions(&summary, "no mailbox"), "{summary}");
-    let sent: Vec<String> = org
-        .h
-        .app
-        .platform
-        .mailer
-        .0
-        .borrow()
-        .iter()
-        .map(|m| m.to.clone())
-        .collect();
+    let sent = org.h.app.platform.mailer.addresses();
     assert_eq!(sent, ["contractor@mail.example"]);
     assert!(sent.iter().all(|to| !to.to_uppercase().contains("#EXT#")));
 }

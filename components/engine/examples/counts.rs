@@ -11,7 +11,6 @@ use engine::heap_meter::{self, CountingAlloc};
 use engine::ports::{MailError, Mailer, OutgoingEmail};
 use engine::testing::{MemoryTenant, user};
 use engine::*;
-use serde_json::json;
 use std::time::Instant;
 
 /// Counts heap bytes in use, to report the engine's peak above what the
@@ -37,7 +36,7 @@ struct Setup {
     dir: String,
 }
 
-fn setup(scope: serde_json::Value, send_email: bool) -> Setup {
+fn setup(scope: UserScope, send_email: bool) -> Setup {
     let s = Setup {
         store: MemoryStore::new(),
         clock: ManualClock::new(1_800_000_000_000),
@@ -59,10 +58,10 @@ fn setup(scope: serde_json::Value, send_email: bool) -> Setup {
             )
             .await
             .expect("dir");
-        let input = SettingsInput::from_json(&json!({
-            "domains": {"mode": "all"}, "scope": scope, "send_email": send_email, "keep_previous_groups": false
-        }))
-        .expect("settings");
+        let input = SettingsInput {
+            send_email,
+            ..testing::settings(scope)
+        };
         e.save_settings("acme", d.id.as_str(), input, None)
             .await
             .expect("save");
@@ -148,7 +147,7 @@ fn people(n: usize) -> Vec<engine::ports::SourceUser> {
 }
 
 fn main() {
-    let group = setup(json!({"mode": "groups", "group_ids": ["big"]}), true);
+    let group = setup(testing::groups(&["big"]), true);
     group.tenant.domain("contoso.com", true);
     let users = people(10_000);
     let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
@@ -173,7 +172,7 @@ fn main() {
         },
     );
 
-    let all = setup(json!({"mode": "all_users_and_groups"}), false);
+    let all = setup(UserScope::AllUsersAndGroups, false);
     all.tenant.domain("contoso.com", true);
     let users = people(100_000);
     let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();

@@ -36,7 +36,7 @@ fn ids(org: &str, dir: &str) -> Result<(OrgId, DirId)> {
 impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
     // ---- organizations and directories ----
 
-    /// Creates an organization. `org` is `[a-z0-9-]{1,40}`; 409 if it exists.
+    /// Creates an organization. `org` is `[a-z0-9-]{1,40}`; `Conflict(AlreadyExists)` if it exists.
     pub async fn create_org(
         &self,
         org: &str,
@@ -179,7 +179,7 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
     }
 
     /// Sync: snapshots the settings, starts a run, turns automatic syncing on.
-    /// 409 `RunInProgress` while a run is in progress. Does no run work: call
+    /// `Conflict(RunInProgress)` while a run is in progress. Does no run work: call
     /// `advance` (the API does it in the same request, with a budget).
     pub async fn start_sync<I: IdentitySource>(
         &self,
@@ -193,7 +193,7 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
     }
 
     /// Confirms the removals a run held by the removal guard would make
-    /// (409 `NothingToConfirm` when no run waits for it); the run completes
+    /// (`Conflict(NothingToConfirm)` when no run waits for it); the run completes
     /// at the next `advance`.
     pub async fn confirm_removals(&self, org: &str, dir: &str) -> Result<()> {
         let (org, dir) = ids(org, dir)?;
@@ -201,15 +201,15 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
     }
 
     /// Rejects the removals a held run would make: the run ends, nothing is
-    /// removed, the history records it as rejected (409 `NothingToConfirm`
+    /// removed, the history records it as rejected (`Conflict(NothingToConfirm)`
     /// when no run waits for it).
     pub async fn reject_removals(&self, org: &str, dir: &str) -> Result<()> {
         let (org, dir) = ids(org, dir)?;
         crate::sync::guard::reject(self, &org, &dir).await
     }
 
-    /// Always refused: a started run cannot be stopped (404 if the directory
-    /// does not exist, else 409 `CannotStop`).
+    /// Always refused: a started run cannot be stopped (`NotFound` if the
+    /// directory does not exist, else `Conflict(CannotStop)`).
     pub async fn stop_sync(&self, org: &str, dir: &str) -> Result<()> {
         let (org, dir) = ids(org, dir)?;
         orgs::get(self.store, &org, &dir).await?;
@@ -419,7 +419,7 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
     // ---- product access and billing ----
 
     /// Grants or removes product access for a group of the org's directories
-    /// (404 for a group that is not in any of them).
+    /// (`NotFound` for a group that is not in any of them).
     pub async fn set_product_access(
         &self,
         org: &str,
@@ -454,12 +454,11 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         }
     }
 
-    /// Stores the SAML configuration; 409 `NoCompletedRun` until one of the
-    /// org's directories has completed a sync.
+    /// Stores the SAML configuration; `Conflict(NoCompletedRun)` until one
+    /// of the org's directories has completed a sync.
     pub async fn put_saml(&self, org: &str, config: SamlConfig) -> Result<SamlConfig> {
         let org = OrgId::parse(org)?;
-        let config = SamlConfig::from_json(&serde_json::to_value(&config).unwrap_or_default())
-            .map_err(EngineError::Validation)?;
+        let config = config.validate().map_err(EngineError::Validation)?;
         if !crate::query::has_completed_run(self, &org).await? {
             return Err(EngineError::Conflict(ConflictReason::NoCompletedRun));
         }

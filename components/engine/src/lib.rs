@@ -33,7 +33,7 @@ pub mod views;
 
 pub use clock::{ManualClock, SystemClock};
 pub use engine::{Engine, EngineConfig, TickReport};
-pub use error::{ConflictReason, EngineError, FieldError};
+pub use error::{ConflictReason, EngineError, Field, FieldError};
 pub use ids::{DirId, OrgId};
 pub use memory_store::{MemoryStore, StoreStats};
 pub use orgs::{DirRef, Directory, DirectoryUpdate, DirectoryView, NewDirectory, Org};

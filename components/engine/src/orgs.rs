@@ -2,7 +2,7 @@
 //! directory index the scheduler iterates.
 
 use crate::codec::{load, update as update_doc};
-use crate::error::{ConflictReason, EngineError, FieldError};
+use crate::error::{ConflictReason, EngineError, Field, FieldError};
 use crate::ids::{DirId, OrgId};
 use crate::keys;
 use crate::ports::{Store, Timestamp};
@@ -92,7 +92,7 @@ pub struct DirRef {
 
 fn text_field(
     errors: &mut Vec<FieldError>,
-    field: &str,
+    field: Field,
     value: &str,
     max: usize,
     allowed: impl Fn(char) -> bool,
@@ -102,7 +102,7 @@ fn text_field(
             field,
             format!(
                 "must be 1-{max} characters{}",
-                if field == "name" {
+                if field == Field::Name {
                     ""
                 } else {
                     " of letters, digits, '.' and '-'"
@@ -114,7 +114,7 @@ fn text_field(
 
 fn validate_org_name(name: &str) -> Result<(), EngineError> {
     let mut errors = Vec::new();
-    text_field(&mut errors, "name", name, 100, |c| !c.is_control());
+    text_field(&mut errors, Field::Name, name, 100, |c| !c.is_control());
     if errors.is_empty() {
         Ok(())
     } else {
@@ -126,11 +126,13 @@ impl NewDirectory {
     fn validate(&self) -> Result<(), EngineError> {
         let mut errors = Vec::new();
         let id_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
-        text_field(&mut errors, "name", &self.name, 100, |c| !c.is_control());
-        text_field(&mut errors, "tenant_id", &self.tenant_id, 100, id_char);
-        text_field(&mut errors, "client_id", &self.client_id, 64, id_char);
+        text_field(&mut errors, Field::Name, &self.name, 100, |c| {
+            !c.is_control()
+        });
+        text_field(&mut errors, Field::TenantId, &self.tenant_id, 100, id_char);
+        text_field(&mut errors, Field::ClientId, &self.client_id, 64, id_char);
         if self.sealed_secret.is_empty() || self.sealed_secret.len() > 4096 {
-            errors.push(FieldError::new("client_secret", "must be 1-4096 bytes"));
+            errors.push(FieldError::new(Field::ClientSecret, "must be 1-4096 bytes"));
         }
         if errors.is_empty() {
             Ok(())

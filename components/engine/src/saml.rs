@@ -1,8 +1,7 @@
 //! SAML single sign-on configuration (refused until a sync has completed).
 
-use crate::error::FieldError;
+use crate::error::{Field, FieldError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SamlConfig {
@@ -17,34 +16,30 @@ const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
 const PEM_END: &str = "-----END CERTIFICATE-----";
 
 impl SamlConfig {
-    /// Parses and validates `{"idp_entity_id","sso_url","certificate_pem"}`.
-    pub fn from_json(body: &Value) -> Result<SamlConfig, Vec<FieldError>> {
-        let Some(obj) = body.as_object() else {
-            return Err(vec![FieldError::new("", "expected a JSON object")]);
-        };
-        let mut errors: Vec<FieldError> = obj
-            .keys()
-            .filter(|k| !["idp_entity_id", "sso_url", "certificate_pem"].contains(&k.as_str()))
-            .map(|k| FieldError::new(k.clone(), "unknown field"))
-            .collect();
-        let mut text = |field: &str, max: usize| match obj.get(field).and_then(Value::as_str) {
-            Some(s) if !s.trim().is_empty() && s.len() <= max => Some(s.trim().to_owned()),
-            _ => {
+    /// Checks every field, collecting every error; returns the fields
+    /// trimmed.
+    pub fn validate(self) -> Result<SamlConfig, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut text = |field: Field, value: String, max: usize| {
+            let value = value.trim();
+            if value.is_empty() || value.len() > max {
                 errors.push(FieldError::new(
                     field,
                     format!("is required: a string of 1-{max} characters"),
                 ));
                 None
+            } else {
+                Some(value.to_owned())
             }
         };
-        let idp_entity_id = text("idp_entity_id", 1024);
-        let sso_url = text("sso_url", 2048);
-        let certificate_pem = text("certificate_pem", 16 * 1024);
+        let idp_entity_id = text(Field::IdpEntityId, self.idp_entity_id, 1024);
+        let sso_url = text(Field::SsoUrl, self.sso_url, 2048);
+        let certificate_pem = text(Field::CertificatePem, self.certificate_pem, 16 * 1024);
         if let Some(url) = &sso_url
             && !is_https_url(url)
         {
             errors.push(FieldError::new(
-                "sso_url",
+                Field::SsoUrl,
                 "must be an https:// URL with a host",
             ));
         }
@@ -52,7 +47,7 @@ impl SamlConfig {
             && !is_certificate_pem(pem)
         {
             errors.push(FieldError::new(
-                "certificate_pem",
+                Field::CertificatePem,
                 "must be one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
             ));
         }
@@ -99,23 +94,27 @@ fn is_certificate_pem(pem: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn config(sso_url: &str, certificate_pem: &str) -> SamlConfig {
+        SamlConfig {
+            idp_entity_id: "https://sts.windows.net/t/".into(),
+            sso_url: sso_url.into(),
+            certificate_pem: certificate_pem.into(),
+        }
+    }
 
     #[test]
     fn saml_input_is_checked_field_by_field() {
-        let errs = SamlConfig::from_json(&json!({
-            "idp_entity_id": "https://sts.windows.net/t/",
-            "sso_url": "http://login.example.com/saml",
-            "certificate_pem": "not a cert"
-        }))
-        .unwrap_err();
-        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["sso_url", "certificate_pem"]);
-        let ok = SamlConfig::from_json(&json!({
-            "idp_entity_id": "https://sts.windows.net/t/",
-            "sso_url": "https://login.microsoftonline.com/t/saml2",
-            "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-        }));
+        let errs = config("http://login.example.com/saml", "not a cert")
+            .validate()
+            .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field).collect();
+        assert_eq!(fields, [Field::SsoUrl, Field::CertificatePem]);
+        let ok = config(
+            "https://login.microsoftonline.com/t/saml2",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .validate();
         assert!(ok.is_ok());
     }
 }

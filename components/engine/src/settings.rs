@@ -1,8 +1,7 @@
 //! Per-directory sync settings and their validation.
 
-use crate::error::FieldError;
+use crate::error::{Field, FieldError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// At most this many named domains or groups in one setting.
 pub const MAX_LIST: usize = 500;
@@ -52,14 +51,6 @@ impl Default for RemovalGuard {
     }
 }
 
-impl RemovalGuard {
-    /// How many of `synced` users may leave the scope without asking.
-    pub fn allowed(&self, synced: u64) -> u64 {
-        self.max_users
-            .min(synced.saturating_mul(u64::from(self.max_percent)) / 100)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     pub auto_sync: bool,
@@ -95,243 +86,139 @@ pub struct VersionedSettings {
 
 /// What "Save and sync later" accepts: everything but automatic syncing,
 /// which only Sync and the auto-sync switch change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsInput {
     pub domains: DomainSelection,
     pub scope: UserScope,
     pub send_email: bool,
     pub keep_previous_groups: bool,
-    /// Optional in a body: absent keeps the default (on, 500 users or 20 %).
-    #[serde(default)]
     pub removal_guard: RemovalGuard,
 }
 
 impl SettingsInput {
-    /// Parses and validates a JSON body, collecting every field error.
-    /// `auto_sync` is accepted and ignored (it is read-only here).
-    ///
-    /// Shape: `{"domains":{"mode":"all"}|{"mode":"only","names":[..]},
-    /// "scope":{"mode":"all_users_and_groups"}|{"mode":"groups","group_ids":[..]},
-    /// "send_email":bool, "keep_previous_groups":bool}`.
-    pub fn from_json(body: &Value) -> Result<SettingsInput, Vec<FieldError>> {
+    /// Checks every rule, collecting every field error, and normalises
+    /// (domain names lower-cased).
+    pub fn validate(self) -> Result<SettingsInput, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let Some(obj) = body.as_object() else {
-            return Err(vec![FieldError::new("", "expected a JSON object")]);
-        };
-        for key in obj.keys() {
-            if ![
-                "domains",
-                "scope",
-                "send_email",
-                "keep_previous_groups",
-                "removal_guard",
-                "auto_sync",
-            ]
-            .contains(&key.as_str())
-            {
-                errors.push(FieldError::new(key.clone(), "unknown field"));
-            }
-        }
-        let domains = parse_domains(obj.get("domains"), &mut errors);
-        let scope = parse_scope(obj.get("scope"), &mut errors);
-        let send_email = parse_bool(obj, "send_email", &mut errors);
-        let keep_previous_groups = parse_bool(obj, "keep_previous_groups", &mut errors);
-        let removal_guard = parse_guard(obj.get("removal_guard"), &mut errors);
-        if let Some(v) = obj.get("auto_sync")
-            && !v.is_boolean()
-        {
-            errors.push(FieldError::new("auto_sync", "must be true or false"));
-        }
-        match (domains, scope, send_email, keep_previous_groups) {
-            (Some(domains), Some(scope), Some(send_email), Some(keep_previous_groups))
-                if errors.is_empty() =>
-            {
-                Ok(SettingsInput {
-                    domains,
-                    scope,
-                    send_email,
-                    keep_previous_groups,
-                    removal_guard,
-                })
-            }
+        let domains = collect(self.domains.validate(), &mut errors);
+        let scope = collect(self.scope.validate(), &mut errors);
+        let removal_guard = collect(self.removal_guard.validate(), &mut errors);
+        match (domains, scope, removal_guard) {
+            (Some(domains), Some(scope), Some(removal_guard)) => Ok(SettingsInput {
+                domains,
+                scope,
+                removal_guard,
+                ..self
+            }),
             _ => Err(errors),
         }
     }
+}
 
-    /// Validates an already-typed input (normalising domain case).
-    pub fn validate(self) -> Result<SettingsInput, Vec<FieldError>> {
-        let value = serde_json::to_value(&self).unwrap_or(Value::Null);
-        SettingsInput::from_json(&value)
+/// The value of a check that passed; a failed one's errors go to `errors`.
+fn collect<T>(checked: Result<T, Vec<FieldError>>, errors: &mut Vec<FieldError>) -> Option<T> {
+    checked.map_err(|e| errors.extend(e)).ok()
+}
+
+impl DomainSelection {
+    /// `Only`: 1-[`MAX_LIST`] valid domain names, each once (compared
+    /// without case); returned lower-cased.
+    pub fn validate(self) -> Result<DomainSelection, Vec<FieldError>> {
+        match self {
+            DomainSelection::All => Ok(DomainSelection::All),
+            DomainSelection::Only { names } => checked_list(
+                &names,
+                Field::DomainNames,
+                Field::DomainName,
+                normalize_domain,
+            )
+            .map(|names| DomainSelection::Only { names }),
+        }
     }
 }
 
-/// `removal_guard`: absent is the default; else `{"enabled": bool,
-/// "max_users": 1-1000000, "max_percent": 1-100}` (each field optional).
-fn parse_guard(value: Option<&Value>, errors: &mut Vec<FieldError>) -> RemovalGuard {
-    let mut guard = RemovalGuard::default();
-    let Some(value) = value else {
-        return guard;
-    };
-    let Some(obj) = value.as_object() else {
-        errors.push(FieldError::new("removal_guard", "must be an object"));
-        return guard;
-    };
-    for key in obj.keys() {
-        if !["enabled", "max_users", "max_percent"].contains(&key.as_str()) {
+impl UserScope {
+    /// `Groups`: 1-[`MAX_LIST`] Entra object ids, each once.
+    pub fn validate(self) -> Result<UserScope, Vec<FieldError>> {
+        match self {
+            UserScope::AllUsersAndGroups => Ok(UserScope::AllUsersAndGroups),
+            UserScope::Groups { group_ids } => {
+                checked_list(&group_ids, Field::GroupIds, Field::GroupId, |s| {
+                    crate::ids::check_object_id("group id", s)
+                        .map(|_| s.to_owned())
+                        .map_err(|_| "not a group id (letters, digits and '-', at most 64)")
+                })
+                .map(|group_ids| UserScope::Groups { group_ids })
+            }
+        }
+    }
+}
+
+impl RemovalGuard {
+    /// At most this many users in `max_users`.
+    pub const MAX_USERS: u64 = 1_000_000;
+
+    /// How many of `synced` users may leave the scope without asking.
+    pub fn allowed(&self, synced: u64) -> u64 {
+        self.max_users
+            .min(synced.saturating_mul(u64::from(self.max_percent)) / 100)
+    }
+
+    /// `max_users` 1-[`Self::MAX_USERS`], `max_percent` 1-100.
+    pub fn validate(self) -> Result<RemovalGuard, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if !(1..=Self::MAX_USERS).contains(&self.max_users) {
             errors.push(FieldError::new(
-                format!("removal_guard.{key}"),
-                "unknown field",
+                Field::RemovalGuardMaxUsers,
+                format!("must be a whole number from 1 to {}", Self::MAX_USERS),
             ));
         }
-    }
-    if let Some(v) = obj.get("enabled") {
-        match v.as_bool() {
-            Some(b) => guard.enabled = b,
-            None => errors.push(FieldError::new(
-                "removal_guard.enabled",
-                "must be true or false",
-            )),
-        }
-    }
-    if let Some(v) = obj.get("max_users") {
-        match v.as_u64().filter(|n| (1..=1_000_000).contains(n)) {
-            Some(n) => guard.max_users = n,
-            None => errors.push(FieldError::new(
-                "removal_guard.max_users",
-                "must be a whole number from 1 to 1000000",
-            )),
-        }
-    }
-    if let Some(v) = obj.get("max_percent") {
-        match v.as_u64().filter(|n| (1..=100).contains(n)) {
-            Some(n) => guard.max_percent = n as u8,
-            None => errors.push(FieldError::new(
-                "removal_guard.max_percent",
+        if !(1..=100).contains(&self.max_percent) {
+            errors.push(FieldError::new(
+                Field::RemovalGuardMaxPercent,
                 "must be a whole number from 1 to 100",
-            )),
-        }
-    }
-    guard
-}
-
-fn parse_bool(
-    obj: &serde_json::Map<String, Value>,
-    field: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<bool> {
-    match obj.get(field) {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            errors.push(FieldError::new(field, "must be true or false"));
-            None
-        }
-        None => {
-            errors.push(FieldError::new(field, "is required"));
-            None
-        }
-    }
-}
-
-fn mode_of<'a>(
-    field: &str,
-    value: Option<&'a Value>,
-    allowed: &[&str],
-    errors: &mut Vec<FieldError>,
-) -> Option<(&'a str, &'a serde_json::Map<String, Value>)> {
-    let Some(obj) = value.and_then(Value::as_object) else {
-        errors.push(FieldError::new(
-            field,
-            format!(
-                "is required: an object with \"mode\" ({})",
-                allowed.join(" or ")
-            ),
-        ));
-        return None;
-    };
-    match obj.get("mode").and_then(Value::as_str) {
-        Some(m) if allowed.contains(&m) => Some((m, obj)),
-        _ => {
-            errors.push(FieldError::new(
-                format!("{field}.mode"),
-                format!("must be one of: {}", allowed.join(", ")),
             ));
-            None
+        }
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(errors)
         }
     }
 }
 
-fn string_list(
-    field: &str,
-    value: Option<&Value>,
-    errors: &mut Vec<FieldError>,
+/// A list of 1-[`MAX_LIST`] entries, each passing `check` (which may
+/// normalise it) and each once, compared without case.
+fn checked_list(
+    items: &[String],
+    list: Field,
+    item: fn(usize) -> Field,
     check: impl Fn(&str) -> Result<String, &'static str>,
-) -> Option<Vec<String>> {
-    let Some(items) = value.and_then(Value::as_array) else {
-        errors.push(FieldError::new(field, "must be a list of strings"));
-        return None;
-    };
+) -> Result<Vec<String>, Vec<FieldError>> {
     if items.is_empty() {
-        errors.push(FieldError::new(field, "must not be empty"));
-        return None;
+        return Err(vec![FieldError::new(list, "must not be empty")]);
     }
     if items.len() > MAX_LIST {
-        errors.push(FieldError::new(
-            field,
+        return Err(vec![FieldError::new(
+            list,
             format!("at most {MAX_LIST} entries"),
-        ));
-        return None;
+        )]);
     }
     let mut out: Vec<String> = Vec::with_capacity(items.len());
-    let before = errors.len();
-    for (i, item) in items.iter().enumerate() {
-        let at = format!("{field}[{i}]");
-        let Some(s) = item.as_str() else {
-            errors.push(FieldError::new(at, "must be a string"));
-            continue;
-        };
-        match check(s) {
+    let mut errors = Vec::new();
+    for (i, raw) in items.iter().enumerate() {
+        match check(raw) {
             Ok(v) if out.iter().any(|o| o.eq_ignore_ascii_case(&v)) => {
-                errors.push(FieldError::new(at, format!("duplicate entry {v:?}")))
+                errors.push(FieldError::new(item(i), format!("duplicate entry {v:?}")))
             }
             Ok(v) => out.push(v),
-            Err(msg) => errors.push(FieldError::new(at, msg)),
+            Err(msg) => errors.push(FieldError::new(item(i), msg)),
         }
     }
-    (errors.len() == before).then_some(out)
-}
-
-fn parse_domains(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<DomainSelection> {
-    let (mode, obj) = mode_of("domains", value, &["all", "only"], errors)?;
-    unknown_inner("domains", obj, &["mode", "names"], errors);
-    match mode {
-        "all" => Some(DomainSelection::All),
-        _ => string_list("domains.names", obj.get("names"), errors, normalize_domain)
-            .map(|names| DomainSelection::Only { names }),
-    }
-}
-
-fn parse_scope(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<UserScope> {
-    let (mode, obj) = mode_of("scope", value, &["all_users_and_groups", "groups"], errors)?;
-    unknown_inner("scope", obj, &["mode", "group_ids"], errors);
-    match mode {
-        "all_users_and_groups" => Some(UserScope::AllUsersAndGroups),
-        _ => string_list("scope.group_ids", obj.get("group_ids"), errors, |s| {
-            crate::ids::check_object_id("group id", s)
-                .map(|_| s.to_owned())
-                .map_err(|_| "not a group id (letters, digits and '-', at most 64)")
-        })
-        .map(|group_ids| UserScope::Groups { group_ids }),
-    }
-}
-
-fn unknown_inner(
-    field: &str,
-    obj: &serde_json::Map<String, Value>,
-    known: &[&str],
-    errors: &mut Vec<FieldError>,
-) {
-    for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
-        errors.push(FieldError::new(format!("{field}.{key}"), "unknown field"));
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
     }
 }
 
@@ -354,49 +241,49 @@ pub fn normalize_domain(name: &str) -> Result<String, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn fields(body: Value) -> Vec<String> {
-        SettingsInput::from_json(&body)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect()
+    fn input(domains: DomainSelection, scope: UserScope) -> SettingsInput {
+        SettingsInput {
+            domains,
+            scope,
+            send_email: true,
+            keep_previous_groups: false,
+            removal_guard: RemovalGuard::default(),
+        }
     }
 
     #[test]
     fn every_bad_field_is_named() {
-        let got = fields(json!({
-            "domains": {"mode": "only", "names": ["Example.com", "example.COM"]},
-            "scope": {"mode": "groups", "group_ids": []},
-            "send_email": "yes",
-            "colour": 1
-        }));
-        assert_eq!(
-            got,
-            vec![
-                "colour",
-                "domains.names[1]",
-                "scope.group_ids",
-                "send_email",
-                "keep_previous_groups"
-            ]
-        );
-        assert_eq!(
-            fields(
-                json!({"domains": {"mode": "only", "names": ["not a domain"]}, "scope": {"mode": "all_users_and_groups"}, "send_email": true, "keep_previous_groups": false})
-            ),
-            vec!["domains.names[0]"]
-        );
+        let errors = input(
+            DomainSelection::Only {
+                names: vec!["Example.com".into(), "example.COM".into()],
+            },
+            UserScope::Groups { group_ids: vec![] },
+        )
+        .validate()
+        .unwrap_err();
+        let fields: Vec<Field> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec![Field::DomainName(1), Field::GroupIds]);
+        let not_a_domain = input(
+            DomainSelection::Only {
+                names: vec!["not a domain".into()],
+            },
+            UserScope::AllUsersAndGroups,
+        )
+        .validate()
+        .unwrap_err();
+        assert_eq!(not_a_domain[0].field, Field::DomainName(0));
     }
 
     #[test]
     fn domains_are_lower_cased() {
-        let input = SettingsInput::from_json(&json!({
-            "domains": {"mode": "only", "names": ["Contoso.COM"]},
-            "scope": {"mode": "all_users_and_groups"},
-            "send_email": true, "keep_previous_groups": false, "auto_sync": true
-        }))
+        let input = input(
+            DomainSelection::Only {
+                names: vec!["Contoso.COM".into()],
+            },
+            UserScope::AllUsersAndGroups,
+        )
+        .validate()
         .unwrap();
         assert_eq!(
             input.domains,

@@ -3,6 +3,15 @@
 //! rules closely enough for the engine (opaque tokens, a page size), delta
 //! rounds report changes since the token's version, and faults can be
 //! injected per call.
+//!
+//! Also the other shared fixtures: a recording [`Mailer`](crate::ports::Mailer)
+//! and settings inputs without every field spelled out.
+
+mod mailer;
+mod settings;
+
+pub use mailer::RecordingMailer;
+pub use settings::{groups, only_domains, settings};
 
 use crate::ports::{
     DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, MemberKind, MemberRef, Page,

@@ -33,7 +33,6 @@ use common::{HOUR, ORG, RecordingMailer, T0};
 use engine::ports::{Clock, Store, StoreError};
 use engine::testing::MemoryTenant;
 use engine::*;
-use serde_json::json;
 use shuttle::current::get_current_task;
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::scheduler::{PctScheduler, RandomScheduler, Scheduler, TaskId};
@@ -278,15 +277,11 @@ fn world(scheduled: bool) -> World {
 }
 
 fn save_groups(w: &World, groups: &[&str]) {
-    let input = SettingsInput::from_json(&json!({
-        "domains": {"mode": "all"},
-        "scope": {"mode": "groups", "group_ids": groups},
-        "send_email": true,
-        "keep_previous_groups": false,
+    let input = SettingsInput {
+        send_email: true,
         // Run 2 drops `sales` and its access: no admin to confirm here.
-        "removal_guard": {"enabled": false},
-    }))
-    .expect("valid settings");
+        ..common::unguarded(engine::testing::groups(groups))
+    };
     block(w.engine().save_settings(ORG, &w.dir, input, None)).expect("settings");
 }
 

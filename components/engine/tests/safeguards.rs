@@ -12,6 +12,8 @@ mod common;
 
 use common::*;
 use engine::ports::{NoticeEvent, SourceError};
+use engine::settings::RemovalGuard;
+use engine::testing::{groups, settings};
 use engine::*;
 
 fn graph_500() -> SourceError {
@@ -33,10 +35,7 @@ fn env() -> Env {
         env.tenant.add_user_to("eng", &format!("a{i:05}"));
     }
     // The removal guard as it is by default (the shared helpers turn it off).
-    env.save(serde_json::json!({
-        "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["eng"]},
-        "send_email": false, "keep_previous_groups": false,
-    }));
+    env.save(settings(groups(&["eng"])));
     env
 }
 
@@ -321,20 +320,19 @@ fn rejected_removals_end_the_run_removing_nothing_and_the_next_run_asks_again() 
 #[test]
 fn with_the_guard_off_or_under_its_threshold_removals_go_through() {
     let env = six_leave();
-    env.save(serde_json::json!({
-        "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["eng"]},
-        "send_email": false, "keep_previous_groups": false,
-        "removal_guard": {"enabled": false}
-    }));
+    env.save(unguarded(groups(&["eng"])));
     assert_eq!(env.sync(), RunResult::Completed);
     assert_eq!(env.synced_user_ids().len(), 4);
 
     // Guard on, threshold 50 %: one more leaves (1 of 4) without asking.
-    env.save(serde_json::json!({
-        "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["eng"]},
-        "send_email": false, "keep_previous_groups": false,
-        "removal_guard": {"enabled": true, "max_users": 500, "max_percent": 50}
-    }));
+    env.save(SettingsInput {
+        removal_guard: RemovalGuard {
+            enabled: true,
+            max_users: 500,
+            max_percent: 50,
+        },
+        ..settings(groups(&["eng"]))
+    });
     env.tenant.remove_user_from("eng", "a00006");
     env.clock.advance_ms(HOUR);
     assert_eq!(env.sync(), RunResult::Completed);

@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use common::*;
 use engine::ports::{Clock, MailError, Mailer, OutgoingEmail};
+use engine::settings::{DomainSelection, RemovalGuard};
 use engine::{
     AdvanceOutcome, Budget, Engine, EngineError, MemoryStore, NewDirectory, RunResult, RunSummary,
-    SettingsInput, SystemClock, Trigger,
+    SettingsInput, SystemClock, Trigger, UserScope,
 };
 use entra_sim::server::SimServer;
 use entra_sim::{DEMO_CLIENT_ID, DEMO_TENANT_ID, Faults, Preset, TenantBuilder};
-use serde_json::{Value, json};
 
 const ORG: &str = "acme";
 /// The time an invocation gives the client.
@@ -47,7 +47,7 @@ struct Harness {
 }
 
 impl Harness {
-    fn new(scope: Value) -> Harness {
+    fn new(scope: UserScope) -> Harness {
         let mut harness = Harness {
             store: MemoryStore::new(),
             clock: SystemClock,
@@ -69,13 +69,13 @@ impl Harness {
                 .await?
                 .id
                 .to_string();
-            let settings = SettingsInput::from_json(&json!({
-                "domains": {"mode": "all"},
-                "scope": scope,
-                "send_email": false,
-                "keep_previous_groups": false,
-            }))
-            .expect("valid settings");
+            let settings = SettingsInput {
+                domains: DomainSelection::All,
+                scope,
+                send_email: false,
+                keep_previous_groups: false,
+                removal_guard: RemovalGuard::default(),
+            };
             engine.save_settings(ORG, &dir, settings, None).await?;
             Ok::<_, EngineError>(dir)
         })
@@ -130,7 +130,9 @@ fn a_10000_user_group_run_uses_at_most_11_plus_5_graph_requests() {
         .build();
     let server = serve(tenant, Faults::default());
     let group = group_id(&server, "Ten Thousand");
-    let harness = Harness::new(json!({"mode": "groups", "group_ids": [group]}));
+    let harness = Harness::new(UserScope::Groups {
+        group_ids: vec![group],
+    });
 
     let summary = harness.sync(&client(&server), INVOCATION);
 
@@ -153,7 +155,7 @@ fn a_10000_user_group_run_uses_at_most_11_plus_5_graph_requests() {
 #[test]
 fn a_rerun_over_an_unchanged_tenant_costs_a_handful_of_requests() {
     let server = serve(Preset::Demo.build(), Faults::default());
-    let harness = Harness::new(json!({"mode": "all_users_and_groups"}));
+    let harness = Harness::new(UserScope::AllUsersAndGroups);
     let client = client(&server);
     let first = harness.sync(&client, INVOCATION);
     let first_requests = server.sim().stats().graph_requests;
@@ -191,7 +193,9 @@ fn a_throttled_run_waits_for_retry_after_and_completes_from_its_cursor() {
         },
     );
     let group = group_id(&server, "Three Thousand");
-    let harness = Harness::new(json!({"mode": "groups", "group_ids": [group]}));
+    let harness = Harness::new(UserScope::Groups {
+        group_ids: vec![group],
+    });
     let client = client(&server);
 
     // Invocations too short to wait 2 s: the engine has to pause the run.

@@ -1,25 +1,53 @@
 //! A small JSON client for the API: every answer is kept whatever its
-//! status, so scenarios assert on statuses and error codes.
+//! status, so scenarios assert on statuses and error codes. Its [`Reply`]
+//! is also what the API's in-process tests (`components/api/tests`) get.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
+use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-/// One answer of the API.
+/// One answer of the API: status, headers, and the body parsed as JSON
+/// (`Value::Null` when empty or not JSON).
 #[derive(Debug, Clone)]
 pub struct Reply {
-    pub status: u16,
-    pub etag: Option<String>,
-    /// The body parsed as JSON (`Value::Null` when empty or not JSON).
-    pub json: Value,
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
     /// The raw body, for "never appears in a response" checks.
-    pub text: String,
+    pub raw: Vec<u8>,
 }
 
 impl Reply {
+    /// An answer from its parts; the body is parsed as JSON.
+    pub fn new(status: StatusCode, headers: HeaderMap, raw: Vec<u8>) -> Reply {
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
+            raw,
+        }
+    }
+
+    /// A header's value, when present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `ETag` header.
+    pub fn etag(&self) -> Option<&str> {
+        self.header("etag")
+    }
+
     /// The `error.code` of an error answer.
-    pub fn error_code(&self) -> &str {
-        self.json["error"]["code"].as_str().unwrap_or("")
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// The raw body as text.
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.raw)
     }
 }
 
@@ -85,24 +113,14 @@ impl Client {
         };
         let request = request.body(bytes).map_err(|e| fail(e.to_string()))?;
         let mut response = self.agent.run(request).map_err(|e| fail(e.to_string()))?;
-        let status = response.status().as_u16();
-        let etag = response
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let text = response
+        let status = response.status();
+        let headers = response.headers().clone();
+        let raw = response
             .body_mut()
             .with_config()
             .limit(64 * 1024 * 1024)
-            .read_to_string()
+            .read_to_vec()
             .map_err(|e| fail(e.to_string()))?;
-        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Reply {
-            status,
-            etag,
-            json,
-            text,
-        })
+        Ok(Reply::new(status, headers, raw))
     }
 }

@@ -111,9 +111,11 @@ struct Walk {
 #[track_caller]
 fn expect(reply: &Reply, status: u16, what: &str) {
     assert_eq!(
-        reply.status, status,
+        reply.status,
+        status,
         "{what}: expected {status}, got {}: {}",
-        reply.status, reply.text
+        reply.status,
+        reply.text()
     );
 }
 
@@ -179,8 +181,8 @@ impl Walk {
             };
             let reply = self.admin("GET", &page_path, None);
             expect(&reply, 200, &format!("GET {page_path}"));
-            items.extend(reply.json["items"].as_array().cloned().unwrap_or_default());
-            match reply.json["next_cursor"].as_str() {
+            items.extend(reply.body["items"].as_array().cloned().unwrap_or_default());
+            match reply.body["next_cursor"].as_str() {
                 Some(next) => cursor = Some(next.to_owned()),
                 None => return items,
             }
@@ -197,20 +199,20 @@ impl Walk {
     fn group(&self, id: &str) -> Value {
         let reply = self.admin("GET", &format!("/groups/{id}"), None);
         expect(&reply, 200, "GET group");
-        if reply.json.get("group").is_some() {
-            reply.json["group"].clone()
+        if reply.body.get("group").is_some() {
+            reply.body["group"].clone()
         } else {
-            reply.json
+            reply.body
         }
     }
 
     fn sync_status(&self) -> Value {
         let reply = self.admin("GET", &self.dir_path("/sync"), None);
         expect(&reply, 200, "GET sync status");
-        if reply.json.get("status").is_some_and(Value::is_object) {
-            reply.json["status"].clone()
+        if reply.body.get("status").is_some_and(Value::is_object) {
+            reply.body["status"].clone()
         } else {
-            reply.json
+            reply.body
         }
     }
 
@@ -227,9 +229,9 @@ impl Walk {
     fn billable(&self) -> u64 {
         let reply = self.admin("GET", "/billing", None);
         expect(&reply, 200, "GET billing");
-        field(&reply.json, "billing", "billable_users")
+        field(&reply.body, "billing", "billable_users")
             .as_u64()
-            .unwrap_or_else(|| panic!("no billable_users in {}", reply.text))
+            .unwrap_or_else(|| panic!("no billable_users in {}", reply.text()))
     }
 
     fn emails(&self) -> Vec<Value> {
@@ -247,7 +249,7 @@ impl Walk {
         let body = json!({"name": "Contoso E2E", "id": ORG});
         let anonymous = self.call("POST", "/api/v1/orgs", None, Some(body.clone()));
         expect(&anonymous, 401, "create an org without a token");
-        assert_eq!(anonymous.error_code(), "unauthorized");
+        assert_eq!(anonymous.code(), "unauthorized");
         let wrong = self.call(
             "POST",
             "/api/v1/orgs",
@@ -263,15 +265,15 @@ impl Walk {
             Some(body.clone()),
         );
         expect(&created, 201, "create an org");
-        self.admin = created.json["admin_token"]
+        self.admin = created.body["admin_token"]
             .as_str()
-            .unwrap_or_else(|| panic!("no admin_token in {}", created.text))
+            .unwrap_or_else(|| panic!("no admin_token in {}", created.text()))
             .to_owned();
-        assert_eq!(created.json["org"]["id"], ORG);
+        assert_eq!(created.body["org"]["id"], ORG);
 
         let again = self.call("POST", "/api/v1/orgs", Some(&self.operator), Some(body));
         expect(&again, 409, "create the same org twice");
-        assert_eq!(again.error_code(), "already_exists");
+        assert_eq!(again.code(), "already_exists");
     }
 
     fn saml_body() -> Value {
@@ -285,9 +287,9 @@ impl Walk {
     fn saml_refused_before_sync(&mut self) {
         let reply = self.admin("PUT", "/saml", Some(Self::saml_body()));
         expect(&reply, 409, "SAML before any sync");
-        assert_eq!(reply.error_code(), "no_completed_sync");
+        assert_eq!(reply.code(), "no_completed_sync");
         assert!(
-            !reply.json["error"]["message"]
+            !reply.body["error"]["message"]
                 .as_str()
                 .unwrap_or("")
                 .is_empty()
@@ -304,22 +306,22 @@ impl Walk {
         let reply = self.admin("POST", "/directories", Some(body));
         expect(&reply, 201, "connect the tenant");
         assert!(
-            !reply.text.contains(DEMO_CLIENT_SECRET),
+            !reply.text().contains(DEMO_CLIENT_SECRET),
             "the secret leaked: {}",
-            reply.text
+            reply.text()
         );
-        self.dir = field(&reply.json, "directory", "id")
+        self.dir = field(&reply.body, "directory", "id")
             .as_str()
-            .unwrap_or_else(|| panic!("no directory id in {}", reply.text))
+            .unwrap_or_else(|| panic!("no directory id in {}", reply.text()))
             .to_owned();
 
         let listed = self.admin("GET", "/directories", None);
         expect(&listed, 200, "list directories");
-        assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(1));
+        assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
         assert!(
-            !listed.text.contains(DEMO_CLIENT_SECRET),
+            !listed.text().contains(DEMO_CLIENT_SECRET),
             "the secret leaked: {}",
-            listed.text
+            listed.text()
         );
     }
 
@@ -334,13 +336,13 @@ impl Walk {
             200,
             &format!("search the tenant's groups for {name:?}"),
         );
-        reply.json["groups"]
+        reply.body["groups"]
             .as_array()
             .into_iter()
             .flatten()
             .find(|g| g["display_name"] == name)
             .and_then(|g| g["id"].as_str())
-            .unwrap_or_else(|| panic!("group {name:?} not found: {}", reply.text))
+            .unwrap_or_else(|| panic!("group {name:?} not found: {}", reply.text()))
             .to_owned()
     }
 
@@ -375,9 +377,12 @@ impl Walk {
     fn save_settings(&mut self) {
         let current = self.admin("GET", &self.dir_path("/settings"), None);
         expect(&current, 200, "GET settings");
-        let etag = current.etag.clone().expect("settings carry an ETag");
+        let etag = current
+            .etag()
+            .map(str::to_owned)
+            .expect("settings carry an ETag");
         assert_eq!(
-            current.json["settings"]["auto_sync"], false,
+            current.body["settings"]["auto_sync"], false,
             "a new directory syncs manually"
         );
 
@@ -392,7 +397,7 @@ impl Walk {
             ),
         );
         expect(&bad, 422, "settings with a malformed domain");
-        let fields = bad.json["error"]["fields"]
+        let fields = bad.body["error"]["fields"]
             .as_array()
             .cloned()
             .unwrap_or_default();
@@ -401,7 +406,7 @@ impl Walk {
                 .iter()
                 .any(|f| f["field"].as_str().unwrap_or("").starts_with("domains")),
             "the error names the domains field: {}",
-            bad.text
+            bad.text()
         );
 
         let body = json!({
@@ -422,12 +427,12 @@ impl Walk {
             .unwrap_or_else(|e| panic!("{e}"));
         expect(&saved, 200, "save settings (save and sync later)");
         assert_ne!(
-            saved.etag.as_deref(),
+            saved.etag(),
             Some(etag.as_str()),
             "saving bumps the version"
         );
         assert_eq!(
-            saved.json["settings"]["auto_sync"], false,
+            saved.body["settings"]["auto_sync"], false,
             "save and sync later leaves auto sync off"
         );
 
@@ -447,7 +452,7 @@ impl Walk {
     fn preview(&mut self) {
         let reply = self.admin("POST", &self.dir_path("/sync/preview"), None);
         expect(&reply, 200, "preview");
-        let groups = field(&reply.json, "preview", "groups");
+        let groups = field(&reply.body, "preview", "groups");
         let ids: BTreeSet<&str> = groups
             .as_array()
             .into_iter()
@@ -458,9 +463,9 @@ impl Walk {
             ids,
             self.first_scope().into_iter().collect(),
             "preview groups: {}",
-            reply.text
+            reply.text()
         );
-        let domains = field(&reply.json, "preview", "domains");
+        let domains = field(&reply.body, "preview", "domains");
         let will_sync: BTreeSet<String> = domains
             .as_array()
             .into_iter()
@@ -471,12 +476,12 @@ impl Walk {
         assert!(
             will_sync.contains("contoso.com") && will_sync.contains("fabrikam.io"),
             "{}",
-            reply.text
+            reply.text()
         );
         assert!(
             !will_sync.contains("litware.org"),
             "an unverified domain is not synced: {}",
-            reply.text
+            reply.text()
         );
     }
 
@@ -484,26 +489,26 @@ impl Walk {
         let reply = self.admin("POST", &self.dir_path("/sync"), None);
         expect(&reply, 202, "start a sync");
         assert!(
-            reply.text.to_lowercase().contains("cannot be stopped"),
+            reply.text().to_lowercase().contains("cannot be stopped"),
             "the confirmation says the run cannot be stopped: {}",
-            reply.text
+            reply.text()
         );
         reply
     }
 
     fn start_first_sync(&mut self) {
         let started = self.start_sync();
-        let status = &started.json["status"];
+        let status = &started.body["status"];
         let settings = self.admin("GET", &self.dir_path("/settings"), None);
         assert_eq!(
-            settings.json["settings"]["auto_sync"], true,
+            settings.body["settings"]["auto_sync"], true,
             "Sync turns automatic syncing on"
         );
 
         for (method, path) in [("DELETE", "/sync"), ("POST", "/sync/stop")] {
             let stop = self.admin(method, &self.dir_path(path), None);
             expect(&stop, 409, "stop a sync");
-            assert_eq!(stop.error_code(), "cannot_stop");
+            assert_eq!(stop.code(), "cannot_stop");
         }
         if !status["current"].is_null() {
             let first_run = status["current"]["run_id"].clone();
@@ -511,12 +516,12 @@ impl Walk {
             if second.status == 202 {
                 // The app kept working between the two requests: a second
                 // start is accepted only because the first run had finished.
-                let last = &second.json["status"]["last"];
-                assert_eq!(last["run_id"], first_run, "{}", second.text);
-                assert_eq!(last["result"], "completed", "{}", second.text);
+                let last = &second.body["status"]["last"];
+                assert_eq!(last["run_id"], first_run, "{}", second.text());
+                assert_eq!(last["result"], "completed", "{}", second.text());
             } else {
                 expect(&second, 409, "a second sync while one runs");
-                assert_eq!(second.error_code(), "run_in_progress");
+                assert_eq!(second.code(), "run_in_progress");
             }
         }
     }
@@ -640,16 +645,17 @@ impl Walk {
 
         let oversized = self.admin("GET", &format!("/groups/{}", g.oversized), None);
         if oversized.status == 200 {
-            let synced = field(&oversized.json, "group", "synced");
+            let synced = field(&oversized.body, "group", "synced");
             assert_eq!(
-                synced, false,
+                synced,
+                false,
                 "over the limit: not synced: {}",
-                oversized.text
+                oversized.text()
             );
             assert!(
-                !oversized.text.contains("\"not_synced_reason\":null"),
+                !oversized.text().contains("\"not_synced_reason\":null"),
                 "{}",
-                oversized.text
+                oversized.text()
             );
         } else {
             expect(&oversized, 404, "the oversized group");
@@ -669,21 +675,21 @@ impl Walk {
     fn check_domains(&mut self) {
         let reply = self.admin("GET", "/domains", None);
         expect(&reply, 200, "claimed domains");
-        let items = reply.json["items"]
+        let items = reply.body["items"]
             .as_array()
-            .or(reply.json["domains"].as_array())
+            .or(reply.body["domains"].as_array())
             .cloned()
             .unwrap_or_default();
         let names: BTreeSet<String> = items.iter().map(|d| lower(&d["name"])).collect();
         assert!(
             names.contains("contoso.com") && names.contains("fabrikam.io"),
             "{}",
-            reply.text
+            reply.text()
         );
         assert!(
             !names.contains("litware.org"),
             "an unverified domain is never claimed: {}",
-            reply.text
+            reply.text()
         );
     }
 
@@ -710,7 +716,7 @@ impl Walk {
                 Some(json!({"enabled": true})),
             );
             expect(&reply, 200, "grant product access");
-            assert_eq!(field(&reply.json, "group", "product_access"), true);
+            assert_eq!(field(&reply.body, "group", "product_access"), true);
             assert_eq!(
                 self.billable(),
                 expected,
@@ -737,20 +743,20 @@ impl Walk {
         expect(&saved, 200, "save the second scope");
         let preview = self.admin("POST", &self.dir_path("/sync/preview"), None);
         expect(&preview, 200, "preview");
-        let changes = field(&preview.json, "preview", "changes");
+        let changes = field(&preview.body, "preview", "changes");
         assert!(
             changes["groups_removed"]
                 .to_string()
                 .contains(&self.groups.legal),
             "{}",
-            preview.text
+            preview.text()
         );
         assert!(
             changes["groups_added"]
                 .to_string()
                 .contains(&self.groups.marketing),
             "{}",
-            preview.text
+            preview.text()
         );
         self.start_sync();
         // Legal had product access: the removal guard holds the run until
@@ -792,10 +798,10 @@ impl Walk {
         let legal = self.admin("GET", &format!("/groups/{}", self.groups.legal), None);
         if legal.status == 200 {
             assert_eq!(
-                field(&legal.json, "group", "product_access"),
+                field(&legal.body, "group", "product_access"),
                 false,
                 "{}",
-                legal.text
+                legal.text()
             );
         } else {
             expect(&legal, 404, "the dropped group");
@@ -859,7 +865,7 @@ impl Walk {
             Some(json!({"name": "Fabrikam E2E", "id": OTHER_ORG})),
         );
         expect(&created, 201, "create a second org");
-        let other = created.json["admin_token"]
+        let other = created.body["admin_token"]
             .as_str()
             .expect("admin token")
             .to_owned();
@@ -892,6 +898,6 @@ impl Walk {
             None,
         );
         expect(&own, 200, "org B reading its own users");
-        assert_eq!(own.json["items"].as_array().map(Vec::len), Some(0));
+        assert_eq!(own.body["items"].as_array().map(Vec::len), Some(0));
     }
 }

@@ -111,13 +111,12 @@ impl<P: Platform> App<P> {
         let engine = self.engine();
         let current = engine.get_directory(org, dir).await?;
         if body.client_id.is_some() && body.client_secret.is_none() {
-            return Err(ApiError::Validation {
-                message: "some fields are invalid".to_owned(),
-                fields: vec![crate::error::FieldError::new(
+            return Err(ApiError::invalid_fields(vec![
+                crate::error::FieldError::new(
                     "client_secret",
                     "is required with a new client_id (the secret belongs to its client)",
-                )],
-            });
+                ),
+            ]));
         }
         let client_id = body.client_id.clone().unwrap_or(current.client_id.clone());
         let sealed_secret = match &body.client_secret {

@@ -10,6 +10,8 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::request::{Request, json_body};
 use crate::respond::{Response, ok};
+use crate::wire::Object;
+use crate::wire::saml::saml_config;
 
 /// The saved SAML configuration.
 #[derive(Serialize, ToSchema)]
@@ -45,8 +47,8 @@ impl<P: Platform> App<P> {
     }
 
     pub(crate) async fn put_saml(&self, org: &str, req: &Request) -> Result<Response, ApiError> {
-        let body: serde_json::Value = json_body(req)?;
-        let config = SamlConfig::from_json(&body).map_err(EngineError::Validation)?;
+        let body: Object = json_body(req)?;
+        let config = saml_config(&body).map_err(ApiError::invalid_fields)?;
         let saml = self.engine().put_saml(org, config).await?;
         Ok(ok(&SamlBody { saml: Some(saml) }))
     }

@@ -1,8 +1,7 @@
 //! Sync settings with optimistic concurrency (`ETag` / `If-Match`), and the
 //! automatic-syncing switch.
 
-use engine::error::EngineError;
-use engine::{SettingsInput, VersionedSettings};
+use engine::VersionedSettings;
 use http::{HeaderValue, header};
 use platform::Platform;
 use serde::Deserialize;
@@ -12,6 +11,8 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::request::{Request, if_match, json_body};
 use crate::respond::{Response, ok};
+use crate::wire::Object;
+use crate::wire::settings::settings_input;
 
 /// The body of `PUT …/auto-sync`.
 #[derive(Deserialize, ToSchema)]
@@ -33,8 +34,8 @@ impl<P: Platform> App<P> {
         dir: &str,
         req: &Request,
     ) -> Result<Response, ApiError> {
-        let body: serde_json::Value = json_body(req)?;
-        let input = SettingsInput::from_json(&body).map_err(EngineError::Validation)?;
+        let body: Object = json_body(req)?;
+        let input = settings_input(&body).map_err(ApiError::invalid_fields)?;
         let expected = match if_match(req) {
             None => None,
             Some(tag) => Some(self.expected_version(org, dir, &tag).await?),

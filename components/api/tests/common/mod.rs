@@ -8,17 +8,17 @@
     reason = "test code: a failure here is a test failure"
 )]
 
-use std::cell::RefCell;
 use std::time::Duration;
 
 use api::App;
-use engine::ports::{MailError, Mailer, OutgoingEmail};
+pub use e2e::client::Reply;
+pub use engine::testing::RecordingMailer;
 use engine::{ManualClock, MemoryStore};
 use entra_sim::server::SimServer;
 use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Preset, Sim};
 use futures::executor::block_on;
 use graph::native::{ThreadPause, UreqClient};
-use http::{HeaderMap, Method, StatusCode};
+use http::{Method, StatusCode};
 use platform::config::names;
 use platform::{AppConfig, MapVariables, Platform};
 use serde_json::{Value, json};
@@ -27,21 +27,6 @@ pub const OPERATOR: &str = "operator-token-for-api-tests";
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// 2026-01-01T00:00:00Z.
 pub const T0: u64 = 1_767_225_600_000;
-
-/// Records what it is asked to send.
-#[derive(Default)]
-pub struct RecordingMailer(pub RefCell<Vec<OutgoingEmail>>);
-
-impl Mailer for RecordingMailer {
-    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        self.0.borrow_mut().push(email.clone());
-        Ok(())
-    }
-
-    async fn notify(&self, _notice: &engine::ports::Notice) -> Result<(), MailError> {
-        Ok(())
-    }
-}
 
 /// The API tests' platform: the native one, but with a clock the tests
 /// move and a mailer they read.
@@ -86,26 +71,6 @@ pub type TestApp = App<TestPlatform>;
 pub struct Harness {
     pub app: TestApp,
     pub sim: SimServer,
-}
-
-/// One answer: status, headers, and the body parsed as JSON (`Null` when
-/// empty or not JSON).
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-    pub raw: Vec<u8>,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// `error.code` of an error body.
-    pub fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("")
-    }
 }
 
 impl Harness {
@@ -167,12 +132,7 @@ impl Harness {
     pub fn send(&self, req: http::Request<Vec<u8>>) -> Reply {
         let response = block_on(api::handle(&self.app, req));
         let (parts, raw) = response.into_parts();
-        Reply {
-            status: parts.status,
-            headers: parts.headers,
-            body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
-            raw,
-        }
+        Reply::new(parts.status, parts.headers, raw)
     }
 
     pub fn get(&self, path: &str, token: &str) -> Reply {

@@ -8,11 +8,10 @@
     reason = "test code: a failure here is a test failure"
 )]
 
-use engine::ports::{MailError, Mailer, Notice, OutgoingEmail};
-use engine::testing::{MemoryTenant, user};
+use engine::settings::RemovalGuard;
+pub use engine::testing::RecordingMailer;
+use engine::testing::{MemoryTenant, groups, settings, user};
 use engine::*;
-use serde_json::{Value, json};
-use std::sync::Mutex;
 
 pub const ORG: &str = "acme";
 pub const T0: u64 = 1_800_000_000_000;
@@ -21,60 +20,18 @@ pub const HOUR: u64 = 60 * 60 * 1000;
 /// The settings helpers turn the removal guard off: the rule tests watch
 /// removals happen as the run makes them; `tests/safeguards.rs` tests the
 /// guard, on as it is by default.
-pub fn guard_off() -> Value {
-    json!({"enabled": false})
-}
-
-/// Records every email; can be told to fail.
-#[derive(Default)]
-pub struct RecordingMailer {
-    pub sent: Mutex<Vec<OutgoingEmail>>,
-    pub notices: Mutex<Vec<Notice>>,
-    pub fail: Mutex<bool>,
-}
-
-impl RecordingMailer {
-    /// Each account's email as the receiver keeps it: deliveries
-    /// deduplicated on their idempotency key (delivery is at least once),
-    /// as `(key, address)` in key order.
-    pub fn delivered(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = self
-            .sent
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|e| (e.idempotency_key.clone(), e.to.clone()))
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    }
-
-    pub fn addresses(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .sent
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|e| e.to.clone())
-            .collect();
-        v.sort();
-        v
+pub fn guard_off() -> RemovalGuard {
+    RemovalGuard {
+        enabled: false,
+        ..RemovalGuard::default()
     }
 }
 
-impl Mailer for RecordingMailer {
-    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        if *self.fail.lock().unwrap() {
-            return Err(MailError("mail server down".into()));
-        }
-        self.sent.lock().unwrap().push(email.clone());
-        Ok(())
-    }
-
-    async fn notify(&self, notice: &Notice) -> Result<(), MailError> {
-        self.notices.lock().unwrap().push(notice.clone());
-        Ok(())
+/// `testing::settings` with the removal guard off.
+pub fn unguarded(scope: UserScope) -> SettingsInput {
+    SettingsInput {
+        removal_guard: guard_off(),
+        ..settings(scope)
     }
 }
 
@@ -113,30 +70,24 @@ impl Env {
         Engine::new(&self.store, &self.clock).with_config(self.config)
     }
 
-    pub fn save(&self, body: Value) -> VersionedSettings {
-        let input = SettingsInput::from_json(&body).expect("valid settings");
+    pub fn save(&self, input: SettingsInput) -> VersionedSettings {
         block(self.engine().save_settings(ORG, &self.dir, input, None)).unwrap()
     }
 
     /// Settings in group scope.
-    pub fn save_groups(&self, groups: &[&str], send_email: bool, keep_previous: bool) {
-        self.save(json!({
-            "domains": {"mode": "all"},
-            "scope": {"mode": "groups", "group_ids": groups},
-            "send_email": send_email,
-            "keep_previous_groups": keep_previous,
-            "removal_guard": guard_off(),
-        }));
+    pub fn save_groups(&self, ids: &[&str], send_email: bool, keep_previous: bool) {
+        self.save(SettingsInput {
+            send_email,
+            keep_previous_groups: keep_previous,
+            ..unguarded(groups(ids))
+        });
     }
 
     pub fn save_all_users(&self, send_email: bool) {
-        self.save(json!({
-            "domains": {"mode": "all"},
-            "scope": {"mode": "all_users_and_groups"},
-            "send_email": send_email,
-            "keep_previous_groups": false,
-            "removal_guard": guard_off(),
-        }));
+        self.save(SettingsInput {
+            send_email,
+            ..unguarded(UserScope::AllUsersAndGroups)
+        });
     }
 
     pub fn start(&self) -> Result<Confirmation, EngineError> {
