@@ -251,6 +251,26 @@ pub fn small_tenant(tenant: &MemoryTenant) {
     }
 }
 
+/// contoso.com verified, fabrikam.com not; group `eng` (a0-a2) with nested
+/// `ops` (a3, a4 and b0 on the unverified domain).
+pub fn nested_tenant(env: &Env) {
+    env.tenant
+        .domain("Contoso.com", true)
+        .domain("fabrikam.com", false);
+    env.tenant.put_users(people("a", 6, "contoso.com"));
+    env.tenant.put_users(people("b", 2, "fabrikam.com"));
+    env.tenant
+        .put_group("eng", "Engineering")
+        .put_group("ops", "Operations");
+    for u in ["a00000", "a00001", "a00002"] {
+        env.tenant.add_user_to("eng", u);
+    }
+    for u in ["a00003", "a00004", "b00000"] {
+        env.tenant.add_user_to("ops", u);
+    }
+    env.tenant.nest("eng", "ops");
+}
+
 /// `n` users `u{i}` at `@{domain}`, ids `{prefix}{i:05}`.
 pub fn people(prefix: &str, n: usize, domain: &str) -> Vec<engine::ports::SourceUser> {
     (0..n)

@@ -1,0 +1,442 @@
+//! The run rules, each as a user would state it: start and stop, the
+//! preview, failures and throttling, automatic syncing and ticks, status and
+//! history, incremental (delta) runs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
+mod common;
+use common::*;
+use engine::ports::SourceError;
+use engine::testing::{only_domains, user};
+use engine::*;
+
+#[test]
+fn sync_confirms_the_groups_and_domains_and_the_changes_since_the_last_sync() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.tenant.put_group("sales", "Sales");
+    env.save_groups(&["eng", "missing-group"], false, false);
+    let c = env.start().unwrap();
+    assert_eq!(
+        c.preview
+            .groups
+            .iter()
+            .map(|g| g.display_name.clone())
+            .collect::<Vec<_>>(),
+        [Some("Engineering".into()), None]
+    );
+    let to_sync: Vec<&str> = c
+        .preview
+        .domains
+        .iter()
+        .filter(|d| d.will_sync)
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(to_sync, ["contoso.com"]);
+    assert!(
+        c.preview
+            .warnings
+            .iter()
+            .any(|w| w.contains("missing-group"))
+    );
+    assert!(c.notice.contains("cannot be stopped"));
+    env.run_to_end(Budget::default());
+
+    env.save_groups(&["sales"], false, false);
+    let preview = block(env.engine().preview(ORG, &env.dir, &env.tenant)).unwrap();
+    // The confirmation names the groups: from the tenant for the added one,
+    // from the stored records for the removed one.
+    let named = |refs: &[GroupRef]| -> Vec<(String, Option<String>)> {
+        refs.iter()
+            .map(|g| (g.id.clone(), g.display_name.clone()))
+            .collect()
+    };
+    assert_eq!(
+        named(&preview.changes.groups_added),
+        [("sales".to_owned(), Some("Sales".to_owned()))]
+    );
+    assert_eq!(
+        named(&preview.changes.groups_removed),
+        [("eng".to_owned(), Some("Engineering".to_owned()))]
+    );
+    assert!(preview.changes.domains_removed.is_empty());
+}
+
+#[test]
+fn a_running_sync_cannot_be_started_again_or_stopped() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    let run = env.start().unwrap().run_id;
+    let again = env.start().unwrap_err();
+    assert!(
+        matches!(again, EngineError::Conflict(ConflictReason::RunInProgress { run_id }) if run_id == run)
+    );
+    let stop = block(env.engine().stop_sync(ORG, &env.dir)).unwrap_err();
+    assert!(matches!(
+        stop,
+        EngineError::Conflict(ConflictReason::CannotStop)
+    ));
+    assert!(stop.to_string().contains("cannot be stopped"));
+    env.run_to_end(Budget::default());
+    assert!(env.start().is_ok(), "once finished, a new sync can start");
+}
+
+#[test]
+fn a_run_that_fails_removes_nothing() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    env.sync();
+    let before = env.users();
+    env.set_access("ops", true).unwrap();
+    env.tenant.remove_user_from("eng", "a00000");
+    env.save_groups(&["ops"], false, false);
+    env.clock.advance_ms(HOUR);
+    env.start().unwrap();
+    env.tenant.fail_next([SourceError::Unauthorized {
+        code: "invalid_client".into(),
+        message: "secret expired".into(),
+    }]);
+    let result = env.run_to_end(Budget::default());
+    assert!(matches!(&result, RunResult::Failed { error } if error.contains("secret expired")));
+    assert_eq!(env.users(), before, "nothing removed or changed");
+    assert!(env.group("eng").synced);
+    assert!(env.group("ops").product_access);
+    let summary = env.last_summary();
+    assert!(
+        summary
+            .log
+            .iter()
+            .any(|e| e.level == LogLevel::Error && e.message.contains("secret expired"))
+    );
+}
+
+#[test]
+fn throttling_makes_the_run_wait_and_resume() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    env.start().unwrap();
+    env.tenant.fail_next([SourceError::Throttled {
+        retry_after_secs: 30,
+    }]);
+    let outcome = env.advance(Budget::default()).unwrap();
+    let AdvanceOutcome::Progressed {
+        waiting_until: Some(until),
+        ..
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(until, T0 + 30_000);
+    let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
+    assert_eq!(status.current.unwrap().waiting_until, Some(until));
+    // Too early: nothing happens.
+    assert!(matches!(
+        env.advance(Budget::default()).unwrap(),
+        AdvanceOutcome::Progressed {
+            waiting_until: Some(_),
+            ..
+        }
+    ));
+    env.clock.set(until);
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+    assert_eq!(env.synced_user_ids().len(), 5);
+}
+
+#[test]
+fn automatic_syncing_starts_a_run_4_hours_after_the_last_one_started() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    let tick = || {
+        block(
+            env.engine()
+                .tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default()),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        tick(),
+        TickOutcome::Nothing {
+            next_scheduled_at: None
+        },
+        "automatic syncing is off"
+    );
+    env.sync();
+    let started = T0;
+    env.clock.set(started + 4 * HOUR - 1);
+    assert_eq!(
+        tick(),
+        TickOutcome::Nothing {
+            next_scheduled_at: Some(started + 4 * HOUR)
+        }
+    );
+    env.clock.set(started + 4 * HOUR);
+    let TickOutcome::Started { run_id, advance } = tick() else {
+        panic!("no run started")
+    };
+    assert_eq!(run_id, 2);
+    assert!(matches!(advance, AdvanceOutcome::Finished { .. }));
+    assert_eq!(env.last_summary().trigger, Trigger::Scheduled);
+
+    block(env.engine().set_auto_sync(ORG, &env.dir, false)).unwrap();
+    env.clock.set(started + 9 * HOUR);
+    assert_eq!(
+        tick(),
+        TickOutcome::Nothing {
+            next_scheduled_at: None
+        }
+    );
+}
+
+#[test]
+fn ticks_advance_a_run_in_progress_and_only_one_invocation_works_at_a_time() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    env.start().unwrap();
+    let store2 = &env.store;
+    // Another invocation holds the lease: simulate by advancing with a
+    // second engine while the first is mid-run is not possible in one
+    // thread, so take the lease through a one-page advance and crash it.
+    env.store.fail_write_at(1);
+    assert!(
+        env.advance(Budget::default()).is_err(),
+        "the invocation died after taking the lease"
+    );
+    let busy = block(
+        env.engine()
+            .tick(ORG, &env.dir, &env.tenant, &env.mailer, Budget::default()),
+    )
+    .unwrap();
+    assert!(
+        matches!(busy, TickOutcome::Advanced(AdvanceOutcome::Busy { .. })),
+        "{busy:?}"
+    );
+    env.clock.advance_ms(60_001);
+    let done = block(Engine::new(store2, &env.clock).tick(
+        ORG,
+        &env.dir,
+        &env.tenant,
+        &env.mailer,
+        Budget::default(),
+    ))
+    .unwrap();
+    assert!(
+        matches!(done, TickOutcome::Advanced(AdvanceOutcome::Finished { .. })),
+        "{done:?}"
+    );
+}
+
+#[test]
+fn status_shows_the_run_in_progress_and_the_history() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    env.start().unwrap();
+    env.advance(Budget {
+        max_millis: 20_000,
+        max_pages: Some(1),
+    })
+    .unwrap();
+    let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
+    let current = status.current.unwrap();
+    assert_eq!(
+        (current.run_id, current.trigger, current.started_at),
+        (1, Trigger::Manual, T0)
+    );
+    assert_eq!(current.counts.pages, 1);
+    assert_eq!(status.next_scheduled_at, Some(T0 + 4 * HOUR));
+    env.run_to_end(Budget::default());
+    let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
+    assert!(status.current.is_none());
+    let last = status.last.unwrap();
+    assert_eq!(last.result, RunResult::Completed);
+    assert_eq!(last.counts.users_created, 5);
+}
+
+#[test]
+fn all_users_scope_syncs_everyone_and_later_runs_read_only_changes() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.save_all_users(false);
+    env.sync();
+    assert_eq!(
+        env.synced_user_ids().len(),
+        6,
+        "a0-a5; b* are on an unverified domain"
+    );
+    assert_eq!(
+        env.members("eng"),
+        ["a00000", "a00001", "a00002", "a00003", "a00004"]
+    );
+
+    // Unchanged tenant: a handful of requests and no shard writes.
+    let requests = env.tenant.requests();
+    env.store.reset_stats();
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    assert!(
+        env.tenant.requests() - requests <= 3,
+        "{}",
+        env.tenant.requests() - requests
+    );
+    assert!(
+        env.store
+            .written_keys()
+            .iter()
+            .all(|k| !k.contains("/users/") && !k.contains("/members/"))
+    );
+    let unchanged = env.last_summary();
+    assert!(unchanged.log[0].message.contains("incremental"));
+    let c = &unchanged.counts;
+    assert_eq!(
+        (
+            c.users_unchanged,
+            c.users_created,
+            c.groups_synced,
+            c.skipped_unverified_domain
+        ),
+        (6, 0, 2, 2)
+    );
+    assert!(
+        env.store.stats().reads < 30,
+        "the directory is not even read: {:?}",
+        env.store.stats()
+    );
+
+    // Changes are picked up from the delta.
+    env.tenant
+        .put_user(user("a00099", "new@contoso.com"))
+        .add_user_to("ops", "a00099");
+    env.tenant.remove_user("a00001");
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    assert!(env.members("eng").contains(&"a00099".to_string()));
+    assert!(!env.user("a00001").synced);
+    assert_eq!(env.last_summary().counts.users_created, 1);
+}
+
+#[test]
+fn an_expired_delta_token_falls_back_to_a_full_run() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.save_all_users(false);
+    env.sync();
+    env.tenant.put_user(user("a00099", "new@contoso.com"));
+    env.clock.advance_ms(HOUR);
+    env.start().unwrap();
+    env.tenant.fail_next([SourceError::TokenExpired]);
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+    let summary = env.last_summary();
+    assert!(summary.log.iter().any(|e| e.message.contains("full run")));
+    assert!(env.user("a00099").synced);
+    assert_eq!(env.synced_user_ids().len(), 7);
+}
+
+#[test]
+fn the_scheduler_ticks_every_directory_from_the_index() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    env.sync();
+    let e = env.engine();
+    let second = block(e.connect_directory(
+        ORG,
+        NewDirectory {
+            name: "Second".into(),
+            tenant_id: "tenant-2".into(),
+            client_id: "client-2".into(),
+            sealed_secret: vec![1],
+        },
+    ))
+    .unwrap();
+    assert_eq!(block(e.directory_index()).unwrap().len(), 2);
+    env.clock.advance_ms(4 * HOUR);
+    let reports = block(e.tick_all(
+        |d: &Directory| {
+            if d.id == second.id {
+                Err("cannot decrypt the secret")
+            } else {
+                Ok(&env.tenant)
+            }
+        },
+        &env.mailer,
+        Budget::default(),
+    ))
+    .unwrap();
+    assert_eq!(reports.len(), 2);
+    let outcome = |dir: &str| {
+        reports
+            .iter()
+            .find(|r| r.dir.as_str() == dir)
+            .unwrap()
+            .outcome
+            .clone()
+    };
+    let first = outcome(&env.dir);
+    assert!(
+        matches!(first, Ok(TickOutcome::Started { run_id: 2, .. })),
+        "{first:?}"
+    );
+    assert_eq!(
+        outcome(second.id.as_str()),
+        Err("cannot decrypt the secret".to_string())
+    );
+
+    // A minute later the other directory goes first.
+    env.clock.advance_ms(60_000);
+    let next = block(e.tick_all(
+        |_: &Directory| Ok::<_, String>(&env.tenant),
+        &env.mailer,
+        Budget::default(),
+    ))
+    .unwrap();
+    assert_ne!(next[0].dir, reports[0].dir);
+}
+
+#[test]
+fn incremental_runs_follow_renames_moves_and_settings_changes() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.tenant.domain("northwind.com", true);
+    env.tenant
+        .put_user(user("n00000", "nina@northwind.com"))
+        .add_user_to("ops", "n00000");
+    env.save(SettingsInput {
+        domains: only_domains(&["contoso.com"]),
+        ..unguarded(UserScope::AllUsersAndGroups)
+    });
+    env.sync();
+    assert!(env.find_user("n00000").is_none(), "never synced");
+    assert!(env.user("a00003").groups.contains(&"eng".to_string()));
+
+    // Changes in the tenant, read through the delta.
+    env.tenant.put_group("ops", "Operations EMEA");
+    env.tenant.unnest("eng", "ops");
+    env.tenant.put_user(user("a00000", "a0@fabrikam.com"));
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    assert!(env.last_summary().log[0].message.contains("incremental"));
+    assert_eq!(env.group("ops").display_name, "Operations EMEA");
+    assert!(env.group("eng").children.is_empty());
+    assert_eq!(
+        env.user("a00003").groups,
+        ["ops"],
+        "no longer reachable through eng"
+    );
+    assert!(!env.user("a00000").synced, "moved to an unverified domain");
+    assert_eq!(env.members("eng"), ["a00001", "a00002"]);
+
+    // A settings change makes the next run a full one, with the new domain.
+    env.save_all_users(false);
+    env.clock.advance_ms(HOUR);
+    env.sync();
+    assert!(env.last_summary().log[0].message.contains("full"));
+    assert!(env.user("n00000").synced);
+}
