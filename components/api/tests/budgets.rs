@@ -27,13 +27,12 @@ fn preview_sync_tenant_reads_and_ticks_answer_within_the_budget_when_graph_hangs
     let token = h.create_org("acme");
     let dir = h.connect_demo("acme", &token);
     let base = format!("/api/v1/orgs/acme/directories/{dir}");
-    let settings = h.put(
-        &format!("{base}/settings"),
+    h.save_settings(
+        &base,
         &token,
         json!({"domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
                "send_email": false, "keep_previous_groups": false}),
     );
-    assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
 
     // Entra answers nothing for longer than the budget and its margin.
     h.sim.sim().set_faults(Faults {
@@ -77,13 +76,12 @@ fn a_slow_graph_spends_budgets_without_counting_as_failures() {
     let dir = h.connect_demo("acme", &token);
     let base = format!("/api/v1/orgs/acme/directories/{dir}");
     let sales = h.tenant_group("acme", &dir, &token, "Sales");
-    let settings = h.put(
-        &format!("{base}/settings"),
+    h.save_settings(
+        &base,
         &token,
         json!({"domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": [sales]},
                "send_email": false, "keep_previous_groups": false}),
     );
-    assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
     // Each answer takes 400 ms, pages hold two members: a run spans many
     // invocations whose budget runs out mid-request.
     h.sim.sim().set_faults(Faults {

@@ -19,10 +19,7 @@ fn syncing_a_10000_user_group_through_the_api_costs_tens_of_writes_and_eleven_me
     let group = h.tenant_group("acme", &dir, &token, LARGE_GROUP);
     let settings = json!({"domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": [group]},
                           "send_email": false, "keep_previous_groups": false});
-    assert_eq!(
-        h.put(&format!("{base}/settings"), &token, settings).status,
-        StatusCode::OK
-    );
+    h.save_settings(&base, &token, settings);
 
     h.sim.sim().reset_stats();
     h.app.platform.store.reset_stats();

@@ -12,7 +12,7 @@
 mod common;
 
 use api::{Access, ROUTES};
-use common::{Harness, OPERATOR};
+use common::{Harness, OPERATOR, Reply};
 use http::{Method, StatusCode};
 use serde_json::json;
 
@@ -158,14 +158,7 @@ fn a_body_that_is_not_a_json_object_is_400_and_changes_nothing_on_any_route() {
     for (method, path, token) in &requests {
         for (body, says) in NOT_OBJECTS {
             let reply = send(&w.h, method.clone(), path, token, body);
-            assert_eq!(
-                reply.status,
-                StatusCode::BAD_REQUEST,
-                "{method} {path} with {body}: {}",
-                reply.body
-            );
-            assert_eq!(reply.code(), "bad_request", "{method} {path} with {body}");
-            let message = reply.body["error"]["message"].as_str().unwrap_or("");
+            let message = bad_request_message(&reply, method, path, body);
             assert!(
                 message.contains("the body must be a JSON object") && message.contains(says),
                 "{method} {path} with {body}: {message}"
@@ -173,14 +166,7 @@ fn a_body_that_is_not_a_json_object_is_400_and_changes_nothing_on_any_route() {
         }
         for (body, key) in DUPLICATE_KEYS {
             let reply = send(&w.h, method.clone(), path, token, body);
-            assert_eq!(
-                reply.status,
-                StatusCode::BAD_REQUEST,
-                "{method} {path} with {body}: {}",
-                reply.body
-            );
-            assert_eq!(reply.code(), "bad_request", "{method} {path} with {body}");
-            let message = reply.body["error"]["message"].as_str().unwrap_or("");
+            let message = bad_request_message(&reply, method, path, body);
             assert!(
                 message.contains(&format!("duplicate key \"{key}\"")),
                 "{method} {path} with {body}: {message}"
@@ -256,4 +242,17 @@ fn a_duplicate_key_escaped_differently_is_still_a_duplicate() {
     );
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
     assert_eq!(w.product_access(), false);
+}
+
+/// The message of a `400 bad_request` answer to `method path` with `body`
+/// (which it must be).
+fn bad_request_message<'a>(reply: &'a Reply, method: &Method, path: &str, body: &str) -> &'a str {
+    assert_eq!(
+        reply.status,
+        StatusCode::BAD_REQUEST,
+        "{method} {path} with {body}: {}",
+        reply.body
+    );
+    assert_eq!(reply.code(), "bad_request", "{method} {path} with {body}");
+    reply.body["error"]["message"].as_str().unwrap_or("")
 }

@@ -55,6 +55,18 @@ impl Local {
         }
     }
 
+    /// Creates an org (`POST /api/v1/orgs`, which must answer 201); its
+    /// JSON answer.
+    fn create_org(&self, name: &str, id: &str) -> Value {
+        let body = serde_json::json!({"name": name, "id": id}).to_string();
+        let created = exchange(
+            self.connect(),
+            &post("/api/v1/orgs", &self.operator_token, &body),
+        );
+        assert_eq!(created.status, 201);
+        created.json()
+    }
+
     fn connect(&self) -> TcpStream {
         let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connects");
         stream
@@ -183,16 +195,7 @@ fn twelve_connections_opened_at_once_are_all_answered_promptly() {
 #[test]
 fn a_json_post_creates_an_org_whose_token_then_works() {
     let local = Local::start();
-    let created = exchange(
-        local.connect(),
-        &post(
-            "/api/v1/orgs",
-            &local.operator_token,
-            r#"{"name":"Contoso","id":"contoso"}"#,
-        ),
-    );
-    assert_eq!(created.status, 201);
-    let created = created.json();
+    let created = local.create_org("Contoso", "contoso");
     assert_eq!(created["org"]["name"], "Contoso");
     let admin_token = created["admin_token"].as_str().expect("an admin token");
 
@@ -260,16 +263,7 @@ fn with_authority_and_graph_urls_it_reads_that_graph_instead_of_the_built_in_one
         "--graph-url",
         elsewhere.base_url(),
     ]);
-    let created = exchange(
-        local.connect(),
-        &post(
-            "/api/v1/orgs",
-            &local.operator_token,
-            r#"{"name":"Acme","id":"acme"}"#,
-        ),
-    );
-    assert_eq!(created.status, 201);
-    let token = created.json()["admin_token"]
+    let token = local.create_org("Acme", "acme")["admin_token"]
         .as_str()
         .expect("an admin token")
         .to_owned();

@@ -6,7 +6,7 @@
 mod common;
 
 use common::Harness;
-use entra_sim::{DEMO_CLIENT_ID, DEMO_TENANT_ID, Faults};
+use entra_sim::Faults;
 use http::{Method, StatusCode};
 use serde_json::json;
 
@@ -21,16 +21,7 @@ fn a_token_endpoint_echoing_the_request_never_leaks_the_client_secret() {
         ..Faults::default()
     });
     let token = h.create_org("acme");
-    let connected = h.post(
-        "/api/v1/orgs/acme/directories",
-        &token,
-        json!({"name": "Contoso", "tenant_id": DEMO_TENANT_ID,
-               "client_id": DEMO_CLIENT_ID, "client_secret": WRONG_SECRET}),
-    );
-    assert_eq!(connected.status, StatusCode::CREATED, "{}", connected.body);
-    let dir = connected.body["directory"]["id"]
-        .as_str()
-        .unwrap_or_default();
+    let dir = h.connect_with_secret("acme", &token, WRONG_SECRET);
     let base = format!("/api/v1/orgs/acme/directories/{dir}");
 
     let leaks = |text: &str| {
@@ -77,16 +68,7 @@ fn a_token_endpoint_echoing_the_request_never_leaks_the_client_secret() {
 fn a_wrong_client_secret_is_replaced_and_the_next_sync_works() {
     let h = Harness::new();
     let token = h.create_org("acme");
-    let connected = h.post(
-        "/api/v1/orgs/acme/directories",
-        &token,
-        json!({"name": "Contoso", "tenant_id": DEMO_TENANT_ID,
-               "client_id": DEMO_CLIENT_ID, "client_secret": WRONG_SECRET}),
-    );
-    let dir = connected.body["directory"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let dir = h.connect_with_secret("acme", &token, WRONG_SECRET);
     let path = format!("/api/v1/orgs/acme/directories/{dir}");
     let refused = h.call(Method::POST, &format!("{path}/sync"), Some(&token), None);
     assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);

@@ -41,13 +41,12 @@ fn a_full_sync_of_all_users_and_groups() {
     let dir = h.connect_demo("acme", &token);
     let base = format!("/api/v1/orgs/acme/directories/{dir}");
 
-    let settings = h.put(
-        &format!("{base}/settings"),
+    h.save_settings(
+        &base,
         &token,
         json!({"domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
                "send_email": true, "keep_previous_groups": false}),
     );
-    assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
 
     // SAML is refused until a sync has completed, and says why.
     let gated = h.get("/api/v1/orgs/acme/saml", &token);
@@ -293,13 +292,12 @@ fn a_started_sync_cannot_be_stopped_or_started_twice_and_edits_apply_next_time()
     assert_eq!(h.writes(), before, "refusals change nothing");
 
     // An edit during the run is saved and applies to the next run only.
-    let edit = h.put(
-        &format!("{base}/settings"),
+    h.save_settings(
+        &base,
         &token,
         json!({"domains": {"mode": "only", "names": ["contoso.com"]}, "scope": {"mode": "all_users_and_groups"},
                "send_email": false, "keep_previous_groups": false}),
     );
-    assert_eq!(edit.status, StatusCode::OK);
 
     let ticks = h.tick_until_idle("acme", &dir, &token);
     assert!(
@@ -325,12 +323,7 @@ fn automatic_syncing_starts_a_run_every_four_hours_through_the_tick() {
     let token = h.create_org("acme");
     let dir = h.connect_demo("acme", &token);
     let base = format!("/api/v1/orgs/acme/directories/{dir}");
-    assert_eq!(
-        h.call(Method::POST, &format!("{base}/sync"), Some(&token), None)
-            .status,
-        StatusCode::ACCEPTED
-    );
-    h.tick_until_idle("acme", &dir, &token);
+    h.sync_until_idle("acme", &dir, &token);
 
     let early = h.call(Method::POST, "/api/v1/tick", Some(OPERATOR), None);
     assert_eq!(early.status, StatusCode::OK);
@@ -380,21 +373,8 @@ fn group_scope_flattens_nesting_and_a_dropped_group_loses_product_access() {
                "send_email": false, "keep_previous_groups": false})
     };
 
-    assert_eq!(
-        h.put(
-            &format!("{base}/settings"),
-            &token,
-            scope(&[&engineering, &sales])
-        )
-        .status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        h.call(Method::POST, &format!("{base}/sync"), Some(&token), None)
-            .status,
-        StatusCode::ACCEPTED
-    );
-    h.tick_until_idle("acme", &dir, &token);
+    h.save_settings(&base, &token, scope(&[&engineering, &sales]));
+    h.sync_until_idle("acme", &dir, &token);
 
     let groups = h.all_items("/api/v1/orgs/acme/groups", &token);
     let synced: Vec<&str> = groups
@@ -427,11 +407,7 @@ fn group_scope_flattens_nesting_and_a_dropped_group_loses_product_access() {
     // Sales is dropped from the scope: the preview says so, the removal
     // guard holds the run until an admin confirms, and then the run
     // removes its product access.
-    assert_eq!(
-        h.put(&format!("{base}/settings"), &token, scope(&[&engineering]))
-            .status,
-        StatusCode::OK
-    );
+    h.save_settings(&base, &token, scope(&[&engineering]));
     let preview = h.call(
         Method::POST,
         &format!("{base}/sync/preview"),
@@ -445,9 +421,7 @@ fn group_scope_flattens_nesting_and_a_dropped_group_loses_product_access() {
         "{}",
         preview.body
     );
-    let started = h.call(Method::POST, &format!("{base}/sync"), Some(&token), None);
-    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
-    h.tick_until_idle("acme", &dir, &token);
+    h.sync_until_idle("acme", &dir, &token);
     let held = h.get(&format!("{base}/sync"), &token);
     assert_eq!(
         held.body["current"]["phase"], "awaiting_confirmation",
@@ -507,16 +481,8 @@ fn a_group_over_ten_thousand_users_is_reported_and_the_others_sync() {
     let oversized = h.tenant_group("acme", &dir, &token, entra_sim::OVERSIZED_GROUP);
     let settings = json!({"domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": [legal, oversized]},
                           "send_email": false, "keep_previous_groups": false});
-    assert_eq!(
-        h.put(&format!("{base}/settings"), &token, settings).status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        h.call(Method::POST, &format!("{base}/sync"), Some(&token), None)
-            .status,
-        StatusCode::ACCEPTED
-    );
-    h.tick_until_idle("acme", &dir, &token);
+    h.save_settings(&base, &token, settings);
+    h.sync_until_idle("acme", &dir, &token);
 
     let status = h.get(&format!("{base}/sync"), &token);
     let over = &status.body["last"]["counts"]["groups_over_limit"];

@@ -163,6 +163,28 @@ impl Harness {
 
     /// Connects the simulated demo tenant; returns the directory id.
     pub fn connect_demo(&self, org: &str, token: &str) -> String {
+        self.connect_with_secret(org, token, DEMO_CLIENT_SECRET)
+    }
+
+    /// Saves a directory's settings (`PUT {dir_path}/settings`), which must
+    /// succeed.
+    pub fn save_settings(&self, dir_path: &str, token: &str, settings: Value) {
+        let reply = self.put(&format!("{dir_path}/settings"), token, settings);
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    /// Starts a sync (`POST .../sync`, which must be accepted) and ticks
+    /// until the directory is idle (see [`Harness::tick_until_idle`]).
+    pub fn sync_until_idle(&self, org: &str, dir: &str, token: &str) -> usize {
+        let path = format!("/api/v1/orgs/{org}/directories/{dir}/sync");
+        let started = self.call(Method::POST, &path, Some(token), None);
+        assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+        self.tick_until_idle(org, dir, token)
+    }
+
+    /// Connects the simulated demo tenant with `client_secret` (which may
+    /// be wrong: Entra is asked only later); returns the directory id.
+    pub fn connect_with_secret(&self, org: &str, token: &str, client_secret: &str) -> String {
         let reply = self.post(
             &format!("/api/v1/orgs/{org}/directories"),
             token,
@@ -170,7 +192,7 @@ impl Harness {
                 "name": "Contoso Entra",
                 "tenant_id": DEMO_TENANT_ID,
                 "client_id": DEMO_CLIENT_ID,
-                "client_secret": DEMO_CLIENT_SECRET,
+                "client_secret": client_secret,
             }),
         );
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
