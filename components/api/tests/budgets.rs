@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Harness, OPERATOR};
+use common::{Harness, OPERATOR, all_users_settings};
 use entra_sim::{Faults, Preset};
 use http::{Method, StatusCode};
 use platform::config::names;
@@ -24,15 +24,8 @@ const MARGIN: Duration = Duration::from_millis(1500);
 fn preview_sync_tenant_reads_and_ticks_answer_within_the_budget_when_graph_hangs() {
     let budget_ms = BUDGET.as_millis().to_string();
     let h = Harness::build(Preset::Demo, &[(names::INVOCATION_BUDGET_MS, &budget_ms)]);
-    let token = h.create_org("acme");
-    let dir = h.connect_demo("acme", &token);
-    let base = format!("/api/v1/orgs/acme/directories/{dir}");
-    h.save_settings(
-        &base,
-        &token,
-        json!({"domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
-               "send_email": false, "keep_previous_groups": false}),
-    );
+    let (token, _, base) = h.acme_with_demo();
+    h.save_settings(&base, &token, all_users_settings(false));
 
     // Entra answers nothing for longer than the budget and its margin.
     h.sim.sim().set_faults(Faults {
@@ -72,9 +65,7 @@ fn preview_sync_tenant_reads_and_ticks_answer_within_the_budget_when_graph_hangs
 #[test]
 fn a_slow_graph_spends_budgets_without_counting_as_failures() {
     let h = Harness::build(Preset::Demo, &[(names::INVOCATION_BUDGET_MS, "2000")]);
-    let token = h.create_org("acme");
-    let dir = h.connect_demo("acme", &token);
-    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let (token, dir, base) = h.acme_with_demo();
     let sales = h.tenant_group("acme", &dir, &token, "Sales");
     h.save_settings(
         &base,

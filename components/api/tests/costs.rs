@@ -13,9 +13,7 @@ use std::time::Instant;
 #[test]
 fn syncing_a_10000_user_group_through_the_api_costs_tens_of_writes_and_eleven_member_pages() {
     let h = Harness::with_preset(Preset::Large);
-    let token = h.create_org("acme");
-    let dir = h.connect_demo("acme", &token);
-    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let (token, dir, base) = h.acme_with_demo();
     let group = h.tenant_group("acme", &dir, &token, LARGE_GROUP);
     let settings = json!({"domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": [group]},
                           "send_email": false, "keep_previous_groups": false});

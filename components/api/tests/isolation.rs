@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Harness;
+use common::{Harness, all_users_settings};
 use entra_sim::DEMO_CLIENT_SECRET;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 fn routes(org: &str, dir: &str, user: &str, group: &str) -> Vec<(Method, String, Option<Value>)> {
     let o = format!("/api/v1/orgs/{org}");
     let d = format!("{o}/directories/{dir}");
-    let settings = json!({"domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
-                          "send_email": false, "keep_previous_groups": false});
+    let settings = all_users_settings(false);
     let saml = json!({"idp_entity_id": "https://sts.windows.net/x/",
                       "sso_url": "https://login.example.com/saml",
                       "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"});

@@ -12,9 +12,8 @@
 mod common;
 
 use api::{Access, ROUTES};
-use common::{Harness, OPERATOR, Reply};
+use common::{Harness, OPERATOR, Reply, all_users_settings};
 use http::{Method, StatusCode};
-use serde_json::json;
 
 /// Bodies that are JSON but not an object, and what the answer must say.
 const NOT_OBJECTS: [(&str, &str); 6] = [
@@ -208,12 +207,7 @@ fn the_same_routes_still_accept_a_proper_object() {
 
     // Nested objects with distinct keys, and the same key in two objects.
     let settings = format!("/api/v1/orgs/acme/directories/{}/settings", w.dir);
-    let saved = w.h.put(
-        &settings,
-        &w.token,
-        json!({"domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
-               "send_email": false, "keep_previous_groups": false}),
-    );
+    let saved = w.h.put(&settings, &w.token, all_users_settings(false));
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
 
     // A bodiless action still takes no body, or an empty object.

@@ -28,9 +28,7 @@ struct Org {
 impl Org {
     fn new() -> Org {
         let h = Harness::new();
-        let token = h.create_org("acme");
-        let dir = h.connect_demo("acme", &token);
-        let base = format!("/api/v1/orgs/acme/directories/{dir}");
+        let (token, _, base) = h.acme_with_demo();
         Org { h, token, base }
     }
 

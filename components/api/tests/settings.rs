@@ -261,9 +261,7 @@ fn refused_tenant_credentials_are_502_with_the_reason() {
 #[test]
 fn a_throttled_tenant_is_503_with_retry_after_and_starts_nothing() {
     let h = Harness::new();
-    let token = h.create_org("acme");
-    let dir = h.connect_demo("acme", &token);
-    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let (token, _, base) = h.acme_with_demo();
     h.sim.sim().set_faults(entra_sim::Faults {
         throttle_every: 1,
         retry_after_secs: 3600,

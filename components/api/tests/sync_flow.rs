@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Harness, OPERATOR};
+use common::{Harness, OPERATOR, all_users_settings};
 use entra_sim::{DEMO_CLIENT_SECRET, Preset};
 use http::{Method, StatusCode};
 use platform::config::names;
@@ -37,16 +37,9 @@ fn upns(items: &[Value]) -> Vec<String> {
 #[test]
 fn a_full_sync_of_all_users_and_groups() {
     let h = Harness::new();
-    let token = h.create_org("acme");
-    let dir = h.connect_demo("acme", &token);
-    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let (token, dir, base) = h.acme_with_demo();
 
-    h.save_settings(
-        &base,
-        &token,
-        json!({"domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
-               "send_email": true, "keep_previous_groups": false}),
-    );
+    h.save_settings(&base, &token, all_users_settings(true));
 
     // SAML is refused until a sync has completed, and says why.
     let gated = h.get("/api/v1/orgs/acme/saml", &token);
@@ -255,9 +248,7 @@ fn a_full_sync_of_all_users_and_groups() {
 fn a_started_sync_cannot_be_stopped_or_started_twice_and_edits_apply_next_time() {
     // One Graph page per invocation: the run spans many requests.
     let h = Harness::build(Preset::Demo, &[(names::PAGE_BUDGET, "1")]);
-    let token = h.create_org("acme");
-    let dir = h.connect_demo("acme", &token);
-    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let (token, dir, base) = h.acme_with_demo();
 
     let started = h.call(Method::POST, &format!("{base}/sync"), Some(&token), None);
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
@@ -320,9 +311,7 @@ fn a_started_sync_cannot_be_stopped_or_started_twice_and_edits_apply_next_time()
 #[test]
 fn automatic_syncing_starts_a_run_every_four_hours_through_the_tick() {
     let h = Harness::new();
-    let token = h.create_org("acme");
-    let dir = h.connect_demo("acme", &token);
-    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let (token, dir, base) = h.acme_with_demo();
     h.sync_until_idle("acme", &dir, &token);
 
     let early = h.call(Method::POST, "/api/v1/tick", Some(OPERATOR), None);
@@ -363,9 +352,7 @@ fn automatic_syncing_starts_a_run_every_four_hours_through_the_tick() {
 #[test]
 fn group_scope_flattens_nesting_and_a_dropped_group_loses_product_access() {
     let h = Harness::new();
-    let token = h.create_org("acme");
-    let dir = h.connect_demo("acme", &token);
-    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let (token, dir, base) = h.acme_with_demo();
     let engineering = h.tenant_group("acme", &dir, &token, "Engineering");
     let sales = h.tenant_group("acme", &dir, &token, "Sales");
     let scope = |ids: &[&str]| {
@@ -474,9 +461,7 @@ fn group_scope_flattens_nesting_and_a_dropped_group_loses_product_access() {
 #[test]
 fn a_group_over_ten_thousand_users_is_reported_and_the_others_sync() {
     let h = Harness::with_preset(Preset::Large);
-    let token = h.create_org("acme");
-    let dir = h.connect_demo("acme", &token);
-    let base = format!("/api/v1/orgs/acme/directories/{dir}");
+    let (token, dir, base) = h.acme_with_demo();
     let legal = h.tenant_group("acme", &dir, &token, "Legal");
     let oversized = h.tenant_group("acme", &dir, &token, entra_sim::OVERSIZED_GROUP);
     let settings = json!({"domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": [legal, oversized]},

@@ -66,6 +66,13 @@ impl Platform for TestPlatform {
     }
 }
 
+/// A settings body: every domain, all users and groups, previous groups
+/// not kept.
+pub fn all_users_settings(send_email: bool) -> Value {
+    json!({"domains": {"mode": "all"}, "scope": {"mode": "all_users_and_groups"},
+           "send_email": send_email, "keep_previous_groups": false})
+}
+
 pub type TestApp = App<TestPlatform>;
 
 pub struct Harness {
@@ -159,6 +166,15 @@ impl Harness {
             .as_str()
             .expect("admin token")
             .to_owned()
+    }
+
+    /// An org `acme` with the demo tenant connected: its admin token, the
+    /// directory id and the directory's path.
+    pub fn acme_with_demo(&self) -> (String, String, String) {
+        let token = self.create_org("acme");
+        let dir = self.connect_demo("acme", &token);
+        let base = format!("/api/v1/orgs/acme/directories/{dir}");
+        (token, dir, base)
     }
 
     /// Connects the simulated demo tenant; returns the directory id.
