@@ -1,7 +1,7 @@
 //! A `Mailer` that records what it is asked to send, for the tests of every
 //! crate.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use crate::ports::{MailError, Mailer, Notice, OutgoingEmail};
 
@@ -17,14 +17,17 @@ pub struct RecordingMailer {
 }
 
 impl RecordingMailer {
+    /// The emails sent so far (repeats included), locked.
+    pub fn emails(&self) -> MutexGuard<'_, Vec<OutgoingEmail>> {
+        held(&self.sent)
+    }
+
     /// Each account's email as the receiver keeps it: deliveries
     /// deduplicated on their idempotency key (delivery is at least once),
     /// as `(key, address)` in key order.
     pub fn delivered(&self) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = self
-            .sent
-            .lock()
-            .unwrap()
+            .emails()
             .iter()
             .map(|e| (e.idempotency_key.clone(), e.to.clone()))
             .collect();
@@ -35,29 +38,29 @@ impl RecordingMailer {
 
     /// The address of every email sent (repeats included), sorted.
     pub fn addresses(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .sent
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|e| e.to.clone())
-            .collect();
+        let mut v: Vec<String> = self.emails().iter().map(|e| e.to.clone()).collect();
         v.sort();
         v
     }
 }
 
+/// A lock, held even if a test panicked while holding it (what it records
+/// stays readable).
+fn held<T>(lock: &Mutex<T>) -> MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Mailer for RecordingMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        if *self.fail.lock().unwrap() {
+        if *held(&self.fail) {
             return Err(MailError("mail server down".into()));
         }
-        self.sent.lock().unwrap().push(email.clone());
+        self.emails().push(email.clone());
         Ok(())
     }
 
     async fn notify(&self, notice: &Notice) -> Result<(), MailError> {
-        self.notices.lock().unwrap().push(notice.clone());
+        held(&self.notices).push(notice.clone());
         Ok(())
     }
 }
