@@ -65,13 +65,9 @@ pub fn settings_input(body: &Object) -> Result<SettingsInput, Vec<FieldError>> {
 
 /// `domains`: `{"mode":"all"}` or `{"mode":"only","names":[..]}`.
 fn domains(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<DomainSelection> {
-    let (mode, object) = mode_of("domains", value, &["all", "only"], errors)?;
-    errors.extend(unknown_keys("domains.", object, &["mode", "names"]));
-    let selection = match mode {
-        "all" => DomainSelection::All,
-        _ => DomainSelection::Only {
-            names: strings("domains.names", object.get("names"), errors)?,
-        },
+    let selection = match mode_and_list("domains", value, ["all", "only"], "names", errors)? {
+        None => DomainSelection::All,
+        Some(names) => DomainSelection::Only { names },
     };
     checked(selection.validate(), errors)
 }
@@ -79,15 +75,29 @@ fn domains(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<Domain
 /// `scope`: `{"mode":"all_users_and_groups"}` or
 /// `{"mode":"groups","group_ids":[..]}`.
 fn scope(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<UserScope> {
-    let (mode, object) = mode_of("scope", value, &["all_users_and_groups", "groups"], errors)?;
-    errors.extend(unknown_keys("scope.", object, &["mode", "group_ids"]));
-    let scope = match mode {
-        "all_users_and_groups" => UserScope::AllUsersAndGroups,
-        _ => UserScope::Groups {
-            group_ids: strings("scope.group_ids", object.get("group_ids"), errors)?,
-        },
+    let modes = ["all_users_and_groups", "groups"];
+    let scope = match mode_and_list("scope", value, modes, "group_ids", errors)? {
+        None => UserScope::AllUsersAndGroups,
+        Some(group_ids) => UserScope::Groups { group_ids },
     };
     checked(scope.validate(), errors)
+}
+
+/// `{"mode": whole}` or `{"mode": listed, list: [..]}` at `field`: `None`
+/// for the first, the list's strings for the second.
+fn mode_and_list(
+    field: &str,
+    value: Option<&Value>,
+    [whole, listed]: [&str; 2],
+    list: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<Vec<String>>> {
+    let (mode, object) = mode_of(field, value, &[whole, listed], errors)?;
+    errors.extend(unknown_keys(&format!("{field}."), object, &["mode", list]));
+    if mode == whole {
+        return Some(None);
+    }
+    strings(&format!("{field}.{list}"), object.get(list), errors).map(Some)
 }
 
 /// `removal_guard`: absent is the default; each of its fields is optional.
