@@ -10,8 +10,8 @@
 )]
 mod common;
 use common::*;
+use engine::testing::{groups, only_domains, settings};
 use engine::*;
-use serde_json::json;
 
 /// The small tenant (`common::small_tenant`) in all-users scope, synced
 /// once, with the guard off and no emails.
@@ -166,10 +166,7 @@ fn outbox_step_queues_one_welcome_email_per_new_account_with_a_mailbox() {
 fn policy_step_holds_a_product_access_removal_and_the_removal_step_waits_for_the_admin() {
     let env = groups_synced();
     // The guard on (its default), and `sales` no longer selected.
-    env.save(json!({
-        "domains": {"mode": "all"}, "scope": {"mode": "groups", "group_ids": ["eng"]},
-        "send_email": false, "keep_previous_groups": false,
-    }));
+    env.save(settings(groups(&["eng"])));
     env.start().expect("start");
     env.advance(Budget::default()).expect("advance");
     let status = block(env.engine().sync_status(ORG, &env.dir)).expect("status");
@@ -208,12 +205,10 @@ fn removal_step_releases_a_domain_the_directory_no_longer_syncs() {
     assert_eq!(env.sync(), RunResult::Completed);
     assert_eq!(claimed_domains(&env), ["contoso.com", "northwind.com"]);
 
-    env.save(json!({
-        "domains": {"mode": "only", "names": ["contoso.com"]},
-        "scope": {"mode": "all_users_and_groups"},
-        "send_email": false, "keep_previous_groups": false,
-        "removal_guard": guard_off(),
-    }));
+    env.save(SettingsInput {
+        domains: only_domains(&["contoso.com"]),
+        ..unguarded(UserScope::AllUsersAndGroups)
+    });
     env.clock.advance_ms(HOUR);
     assert_eq!(env.sync(), RunResult::Completed);
     assert_eq!(claimed_domains(&env), ["contoso.com"]);
