@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 /// Modules that hold data only: they may name ids and the ports' types.
 const PURE_DATA: &[(&str, &[&str])] = &[("views", &["ids", "ports"]), ("sync::types", &["ports"])];
 
-
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
 #[test]

@@ -9,8 +9,8 @@
 )]
 mod common;
 use common::*;
+use engine::testing::only_domains;
 use engine::*;
-use serde_json::json;
 
 fn preview(env: &Env) -> Preview {
     block(env.engine().preview(ORG, &env.dir, &env.tenant)).expect("preview")
@@ -23,13 +23,10 @@ fn verify_domains_syncs_only_selected_domains_verified_in_entra_and_warns_about_
         .domain("Contoso.com", true)
         .domain("fabrikam.com", false)
         .domain("northwind.com", true);
-    env.save(json!({
-        "domains": {"mode": "only", "names": ["contoso.com", "fabrikam.com", "tailspin.com"]},
-        "scope": {"mode": "all_users_and_groups"},
-        "send_email": false,
-        "keep_previous_groups": false,
-        "removal_guard": guard_off(),
-    }));
+    env.save(SettingsInput {
+        domains: only_domains(&["contoso.com", "fabrikam.com", "tailspin.com"]),
+        ..unguarded(UserScope::AllUsersAndGroups)
+    });
     let p = preview(&env);
     let domains: Vec<(&str, bool, bool)> = p
         .domains
