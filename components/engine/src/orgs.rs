@@ -186,6 +186,12 @@ pub(crate) async fn get_org<S: Store>(store: &S, org: &OrgId) -> Result<Org, Eng
         .ok_or(EngineError::NotFound("organization"))
 }
 
+/// Connects a tenant to `org` as a new directory with default settings.
+///
+/// # Errors
+/// `Validation` for bad fields; `Conflict` when the tenant is connected
+/// already or the org or the deployment has its maximum of directories;
+/// `NotFound` for an unknown org.
 pub(crate) async fn connect<S: Store>(
     store: &S,
     now: Timestamp,
@@ -193,30 +199,8 @@ pub(crate) async fn connect<S: Store>(
     new: NewDirectory,
 ) -> Result<Directory, EngineError> {
     new.validate()?;
-    let existing = list(store, org).await?;
-    if existing
-        .iter()
-        .any(|d| d.tenant_id.eq_ignore_ascii_case(&new.tenant_id))
-    {
-        return Err(EngineError::Conflict(ConflictReason::AlreadyExists {
-            what: format!("a directory for tenant {}", new.tenant_id),
-        }));
-    }
-    // Allocate the id in the org record first: a crash afterwards leaves an
-    // id without a document, which `list` skips.
-    let dir = update_doc(store, &keys::org(org), |o: Option<Org>| {
-        let mut o = o.ok_or(EngineError::NotFound("organization"))?;
-        if o.directories.len() >= MAX_DIRECTORIES_PER_ORG {
-            return Err(EngineError::Conflict(ConflictReason::TooManyDirectories {
-                max: MAX_DIRECTORIES_PER_ORG,
-            }));
-        }
-        let id = DirId::parse(&format!("d{}", o.next_directory))?;
-        o.next_directory += 1;
-        o.directories.push(id.clone());
-        Ok((Some(o), id))
-    })
-    .await?;
+    refuse_connected_tenant(store, org, &new.tenant_id).await?;
+    let dir = allocate_directory_id(store, org).await?;
     let directory = Directory {
         id: dir.clone(),
         org: org.clone(),
@@ -242,6 +226,54 @@ pub(crate) async fn connect<S: Store>(
             &crate::codec::encode(&directory),
         )
         .await?;
+    add_to_directory_index(store, org, &dir).await?;
+    Ok(directory)
+}
+
+/// `Conflict` when one of `org`'s directories reads `tenant_id` already.
+async fn refuse_connected_tenant<S: Store>(
+    store: &S,
+    org: &OrgId,
+    tenant_id: &str,
+) -> Result<(), EngineError> {
+    let existing = list(store, org).await?;
+    if existing
+        .iter()
+        .any(|d| d.tenant_id.eq_ignore_ascii_case(tenant_id))
+    {
+        return Err(EngineError::Conflict(ConflictReason::AlreadyExists {
+            what: format!("a directory for tenant {tenant_id}"),
+        }));
+    }
+    Ok(())
+}
+
+/// Takes the org's next directory id (`d{n}`) in the org record. It is
+/// allocated before the directory is written: a crash afterwards leaves an
+/// id without a document, which `list` skips.
+async fn allocate_directory_id<S: Store>(store: &S, org: &OrgId) -> Result<DirId, EngineError> {
+    update_doc(store, &keys::org(org), |o: Option<Org>| {
+        let mut o = o.ok_or(EngineError::NotFound("organization"))?;
+        if o.directories.len() >= MAX_DIRECTORIES_PER_ORG {
+            return Err(EngineError::Conflict(ConflictReason::TooManyDirectories {
+                max: MAX_DIRECTORIES_PER_ORG,
+            }));
+        }
+        let id = DirId::parse(&format!("d{}", o.next_directory))?;
+        o.next_directory += 1;
+        o.directories.push(id.clone());
+        Ok((Some(o), id))
+    })
+    .await
+}
+
+/// Adds the directory to the deployment's directory index (what the
+/// scheduler ticks), at most [`MAX_DIRECTORIES`] entries.
+async fn add_to_directory_index<S: Store>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+) -> Result<(), EngineError> {
     update_doc(
         store,
         keys::DIRECTORY_INDEX,
@@ -263,8 +295,7 @@ pub(crate) async fn connect<S: Store>(
             Ok((Some(index), ()))
         },
     )
-    .await?;
-    Ok(directory)
+    .await
 }
 
 /// Changes a directory's name, client id or (sealed) secret: e.g. a new
