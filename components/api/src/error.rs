@@ -55,9 +55,8 @@ pub enum ApiError {
     /// 405: the path exists, the method does not.
     #[error("method not allowed; allowed: {allow}")]
     MethodNotAllowed { allow: &'static str },
-    /// 408: the whole request did not arrive within `secs` of the
-    /// connection opening (`idp-sync-local`'s own server; Spin reads
-    /// requests itself).
+    /// 408: the request's head, or its body, did not arrive within `secs`
+    /// (`idp-sync-local`'s own server; Spin reads requests itself).
     #[error("the request did not arrive in full within {secs} seconds")]
     RequestTimeout { secs: u64 },
     /// 409: the request conflicts with the current state; `code` names why.

@@ -1,15 +1,27 @@
-//! The native HTTP server (tiny_http) around [`handle`](crate::handle),
-//! for tests over loopback and for `cargo run -p entra-sim`.
+//! The native HTTP server around [`handle`](crate::handle) (the workspace's
+//! hyper server, `native-server`, on a thread of its own), for tests over
+//! loopback, `idp-sync-local` and `cargo run -p entra-sim`.
 
+use std::net::TcpListener;
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::time::Duration;
+
+use native_server::{Background, Handler, Limits, Refusal, Request, Response};
 
 use crate::{Sim, handle};
 
-/// Threads serving requests (so a slow or throttled client does not hold
-/// up another).
+/// Requests handled at once, each on a blocking thread (the simulated
+/// latency sleeps), so a slow or throttled client does not hold up another.
 const WORKERS: usize = 4;
 
+/// Generous: the simulator's clients are tests and the local app.
+const LIMITS: Limits = Limits {
+    max_connections: 64,
+    request_deadline: Duration::from_secs(30),
+    max_body_bytes: 1024 * 1024,
+};
+
+/// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("could not listen on {addr}: {message}")]
 pub struct ListenError {
@@ -21,35 +33,25 @@ pub struct ListenError {
 pub struct SimServer {
     base_url: String,
     sim: Arc<Sim>,
-    server: Arc<tiny_http::Server>,
-    workers: Vec<JoinHandle<()>>,
+    server: Background,
 }
 
 impl SimServer {
     /// Serves `sim` on `addr` (e.g. `127.0.0.1:8080`).
     pub fn start(sim: Sim, addr: &str) -> Result<SimServer, ListenError> {
-        let listen_error = |message: String| ListenError {
+        let listen_error = |error: std::io::Error| ListenError {
             addr: addr.to_owned(),
-            message,
+            message: error.to_string(),
         };
-        let server =
-            Arc::new(tiny_http::Server::http(addr).map_err(|e| listen_error(e.to_string()))?);
-        let local = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| listen_error("not an IP listener".to_owned()))?;
+        let listener = TcpListener::bind(addr).map_err(listen_error)?;
         let sim = Arc::new(sim);
-        let workers = (0..WORKERS)
-            .map(|_| {
-                let (server, sim) = (Arc::clone(&server), Arc::clone(&sim));
-                std::thread::spawn(move || serve(&server, &sim))
-            })
-            .collect();
+        let served = Arc::clone(&sim);
+        let server = Background::start(listener, LIMITS, WORKERS, move || SimHandler(served))
+            .map_err(listen_error)?;
         Ok(SimServer {
-            base_url: format!("http://{local}"),
+            base_url: format!("http://{}", server.addr()),
             sim,
             server,
-            workers,
         })
     }
 
@@ -69,66 +71,30 @@ impl SimServer {
     }
 
     /// Blocks while the server runs.
-    pub fn wait(mut self) {
-        for worker in self.workers.drain(..) {
-            // A worker that panicked has nothing left to clean up.
-            let _ = worker.join();
-        }
+    pub fn wait(self) {
+        self.server.wait();
     }
 }
 
-impl Drop for SimServer {
-    fn drop(&mut self) {
-        for _ in 0..self.workers.len() {
-            self.server.unblock();
-        }
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
-        }
+/// Hands each request to [`handle`] on a blocking thread.
+struct SimHandler(Arc<Sim>);
+
+impl Handler for SimHandler {
+    async fn handle(&self, request: Request) -> Response {
+        let sim = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || handle(&sim, request))
+            .await
+            .unwrap_or_else(|_| status(http::StatusCode::INTERNAL_SERVER_ERROR))
+    }
+
+    fn refuse(&self, refusal: Refusal) -> Response {
+        status(refusal.status())
     }
 }
 
-fn serve(server: &tiny_http::Server, sim: &Sim) {
-    while let Ok(mut request) = server.recv() {
-        let response = match to_http(&mut request) {
-            Ok(req) => handle(sim, req),
-            Err(status) => {
-                let mut response = http::Response::new(Vec::new());
-                *response.status_mut() = status;
-                response
-            }
-        };
-        // The client may have gone away; nothing to do about it.
-        let _ = request.respond(from_http(response));
-    }
-}
-
-fn to_http(request: &mut tiny_http::Request) -> Result<http::Request<Vec<u8>>, http::StatusCode> {
-    let mut body = Vec::new();
-    request
-        .as_reader()
-        .read_to_end(&mut body)
-        .map_err(|_| http::StatusCode::BAD_REQUEST)?;
-    let mut builder = http::Request::builder()
-        .method(request.method().as_str())
-        .uri(request.url());
-    for header in request.headers() {
-        builder = builder.header(header.field.as_str().as_str(), header.value.as_str());
-    }
-    builder
-        .body(body)
-        .map_err(|_| http::StatusCode::BAD_REQUEST)
-}
-
-fn from_http(response: http::Response<Vec<u8>>) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let (parts, body) = response.into_parts();
-    let mut out = tiny_http::Response::from_data(body).with_status_code(parts.status.as_u16());
-    for (name, value) in &parts.headers {
-        if let Ok(header) =
-            tiny_http::Header::from_bytes(name.as_str().as_bytes(), value.as_bytes())
-        {
-            out.add_header(header);
-        }
-    }
-    out
+/// An empty answer with `status`.
+fn status(status: http::StatusCode) -> Response {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = status;
+    response
 }

@@ -4,7 +4,7 @@
 //! It keeps everything in memory: the engine's `MemoryStore`, a simulated
 //! Entra tenant (the `demo` preset, or `--preset large|huge`) served on an
 //! ephemeral loopback port, and ticks pumped on the serving thread between
-//! requests, as the cron trigger would. On start it prints, one `key: value`
+//! requests, as the cron trigger would (see `api::local`). On start it prints, one `key: value`
 //! per line, the operator token, the demo tenant's credentials and, last,
 //! `listening on http://127.0.0.1:PORT`.
 //!
@@ -35,12 +35,10 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use std::panic::{AssertUnwindSafe, catch_unwind};
-    use std::sync::mpsc::{Receiver, RecvTimeoutError};
-    use std::time::{Duration, Instant};
+    use std::net::TcpListener;
+    use std::time::Duration;
 
     use api::App;
-    use api::local::Exchange;
     use base64::Engine as _;
     use entra_sim::server::SimServer;
     use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Faults, Preset, Sim};
@@ -168,8 +166,9 @@ mod native {
         vars.set(names::GRAPH_URL, graph);
         let config = block_on(AppConfig::load(&vars)).map_err(|e| e.to_string())?;
 
-        let (addr, exchanges) = api::local::listen(("127.0.0.1", options.port))
-            .map_err(|e| format!("could not listen on 127.0.0.1:{}: {e}", options.port))?;
+        let listen_error = |e| format!("could not listen on 127.0.0.1:{}: {e}", options.port);
+        let listener = TcpListener::bind(("127.0.0.1", options.port)).map_err(listen_error)?;
+        let addr = listener.local_addr().map_err(listen_error)?;
 
         println!("operator token: {}", config.operator_token);
         println!("demo tenant id: {DEMO_TENANT_ID}");
@@ -189,40 +188,7 @@ mod native {
             platform: NativePlatform::new(Duration::from_secs(10)),
             config,
         };
-        serve(&exchanges, &app, options.tick);
-        Err("the listener stopped accepting connections".to_owned())
-    }
-
-    /// Answers requests one at a time and ticks every `interval` between
-    /// them, on this one thread (like a single Spin instance). Returns only
-    /// when no more requests can arrive.
-    fn serve(exchanges: &Receiver<Exchange>, app: &App<NativePlatform>, interval: Duration) {
-        let mut next_tick = Instant::now() + interval;
-        loop {
-            let wait = next_tick.saturating_duration_since(Instant::now());
-            match exchanges.recv_timeout(wait) {
-                Ok(Exchange { request, reply }) => {
-                    // A bug must cost one request, not the server.
-                    let response =
-                        catch_unwind(AssertUnwindSafe(|| block_on(api::handle(app, request))))
-                            .unwrap_or_else(|_| {
-                                api::ApiError::Internal("the request handler panicked".to_owned())
-                                    .into_response()
-                            });
-                    // The client may have gone away; nothing to do about it.
-                    let _ = reply.send(response);
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-            if Instant::now() >= next_tick {
-                match catch_unwind(AssertUnwindSafe(|| block_on(app.tick_all()))) {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => eprintln!("idp-sync-local: tick failed: {e}"),
-                    Err(_) => eprintln!("idp-sync-local: tick panicked"),
-                }
-                next_tick = Instant::now() + interval;
-            }
-        }
+        api::local::serve(listener, app, options.tick)
+            .map_err(|e| format!("serving http://{addr} failed: {e}"))
     }
 }
