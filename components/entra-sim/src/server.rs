@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use native_server::{Background, Handler, Limits, Refusal, Request, Response};
+use native_server::{Background, Handler, Limits, Refusal, Request, Response, empty};
 
 use crate::{Sim, handle};
 
@@ -84,17 +84,10 @@ impl Handler for SimHandler {
         let sim = Arc::clone(&self.0);
         tokio::task::spawn_blocking(move || handle(&sim, request))
             .await
-            .unwrap_or_else(|_| status(http::StatusCode::INTERNAL_SERVER_ERROR))
+            .unwrap_or_else(|_| empty(http::StatusCode::INTERNAL_SERVER_ERROR))
     }
 
     fn refuse(&self, refusal: Refusal) -> Response {
-        status(refusal.status())
+        empty(refusal.status())
     }
-}
-
-/// An empty answer with `status`.
-fn status(status: http::StatusCode) -> Response {
-    let mut response = Response::new(Vec::new());
-    *response.status_mut() = status;
-    response
 }

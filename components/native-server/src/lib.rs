@@ -82,6 +82,13 @@ pub trait Handler {
     fn refuse(&self, refusal: Refusal) -> Response;
 }
 
+/// An answer with `status` and no body.
+pub fn empty(status: StatusCode) -> Response {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = status;
+    response
+}
+
 /// A current-thread runtime with I/O and timers, to run [`serve`] on inside
 /// a [`tokio::task::LocalSet`]. `blocking_threads` bounds the threads
 /// `spawn_blocking` may start (for handlers that block).

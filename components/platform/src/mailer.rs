@@ -153,10 +153,13 @@ impl<H: HttpClient> Mailer for AppMailer<H> {
 #[cfg(test)]
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
-    use std::thread;
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+    use std::time::Duration;
 
     use futures::executor::block_on;
     use graph::native::UreqClient;
+    use native_server::{Background, Handler, Limits, Refusal, Request, Response, empty};
 
     use super::*;
 
@@ -169,36 +172,76 @@ mod tests {
         }
     }
 
-    /// A one-request loopback server answering `status`; returns its URL
-    /// and a handle yielding the request body it received.
-    fn webhook(status: u16) -> (String, thread::JoinHandle<(String, String, String)>) {
-        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
-        let url = format!("http://{}/hook", server.server_addr());
-        let handle = thread::spawn(move || {
-            let mut request = server.recv().expect("one request");
-            let mut body = String::new();
-            request.as_reader().read_to_string(&mut body).unwrap();
-            let header = |name: &'static str| {
-                request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv(name))
-                    .map(|h| h.value.to_string())
-                    .unwrap_or_default()
+    /// A loopback webhook answering `status` to every request; `received`
+    /// yields what the first request carried.
+    struct Webhook {
+        url: String,
+        requests: mpsc::Receiver<(String, String, String)>,
+        _server: Background,
+    }
+
+    impl Webhook {
+        /// The first request's content type, idempotency key and body.
+        fn received(&self) -> (String, String, String) {
+            self.requests
+                .recv_timeout(Duration::from_secs(5))
+                .expect("a request")
+        }
+    }
+
+    /// Records each request's `(content type, idempotency key, body)`.
+    struct Recorder {
+        status: http::StatusCode,
+        requests: mpsc::Sender<(String, String, String)>,
+    }
+
+    impl Handler for Recorder {
+        async fn handle(&self, request: Request) -> Response {
+            let header = |name: &str| {
+                request.headers().get(name).map_or(String::new(), |v| {
+                    String::from_utf8_lossy(v.as_bytes()).into_owned()
+                })
             };
-            let (content_type, key) = (header("content-type"), header("idempotency-key"));
-            request.respond(tiny_http::Response::empty(status)).unwrap();
-            (content_type, key, body)
-        });
-        (url, handle)
+            let body = String::from_utf8_lossy(request.body()).into_owned();
+            let _ = self
+                .requests
+                .send((header("content-type"), header("idempotency-key"), body));
+            empty(self.status)
+        }
+
+        fn refuse(&self, refusal: Refusal) -> Response {
+            empty(refusal.status())
+        }
+    }
+
+    fn webhook(status: u16) -> Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+        let (sender, requests) = mpsc::channel();
+        let status = http::StatusCode::from_u16(status).expect("a status");
+        let limits = Limits {
+            max_connections: 4,
+            request_deadline: Duration::from_secs(5),
+            max_body_bytes: 64 * 1024,
+        };
+        let server = Background::start(listener, limits, 1, move || Recorder {
+            status,
+            requests: sender,
+        })
+        .expect("a webhook server");
+        Webhook {
+            url,
+            requests,
+            _server: server,
+        }
     }
 
     #[test]
     fn the_webhook_receives_the_email_as_json_with_its_idempotency_key() {
-        let (url, server) = webhook(202);
-        let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
+        let hook = webhook(202);
+        let mailer = AppMailer::from_config(Some(&hook.url), UreqClient::default());
         block_on(mailer.send(&email())).unwrap();
-        let (content_type, key, body) = server.join().unwrap();
+        let (content_type, key, body) = hook.received();
         assert_eq!(content_type, "application/json");
         assert_eq!(key, "welcome/u1");
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -214,8 +257,8 @@ mod tests {
 
     #[test]
     fn a_notice_reaches_the_webhook_as_its_event_with_its_idempotency_key() {
-        let (url, server) = webhook(202);
-        let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
+        let hook = webhook(202);
+        let mailer = AppMailer::from_config(Some(&hook.url), UreqClient::default());
         let notice = engine::ports::Notice {
             event: engine::ports::NoticeEvent::AwaitingConfirmation,
             org: "contoso".into(),
@@ -224,7 +267,7 @@ mod tests {
             message: "The removal guard holds this sync.".into(),
         };
         block_on(mailer.notify(&notice)).unwrap();
-        let (content_type, key, body) = server.join().unwrap();
+        let (content_type, key, body) = hook.received();
         assert_eq!(content_type, "application/json");
         assert_eq!(key, "awaiting_confirmation/contoso/d1/7");
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -239,11 +282,11 @@ mod tests {
 
     #[test]
     fn a_failing_webhook_is_a_delivery_error() {
-        let (url, server) = webhook(500);
-        let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
+        let hook = webhook(500);
+        let mailer = AppMailer::from_config(Some(&hook.url), UreqClient::default());
         let err = block_on(mailer.send(&email())).unwrap_err();
         assert!(err.0.contains("500"), "{err}");
-        server.join().unwrap();
+        hook.received();
     }
 
     #[test]
@@ -255,7 +298,7 @@ mod tests {
             .unwrap()
             .port();
         let url = format!("http://127.0.0.1:{port}/hook");
-        let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
+        let mailer = AppMailer::from_config(Some(&hook.url), UreqClient::default());
         let err = block_on(mailer.send(&email())).unwrap_err();
         assert!(err.0.contains("unreachable"), "{err}");
     }
