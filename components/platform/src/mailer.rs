@@ -298,7 +298,7 @@ mod tests {
             .unwrap()
             .port();
         let url = format!("http://127.0.0.1:{port}/hook");
-        let mailer = AppMailer::from_config(Some(&hook.url), UreqClient::default());
+        let mailer = AppMailer::from_config(Some(&url), UreqClient::default());
         let err = block_on(mailer.send(&email())).unwrap_err();
         assert!(err.0.contains("unreachable"), "{err}");
     }
