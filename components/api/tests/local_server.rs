@@ -330,6 +330,25 @@ fn expect_100_continue_gets_100_continue_then_the_answer() {
 }
 
 #[test]
+fn expect_100_continue_with_an_oversized_length_gets_413_without_100_continue() {
+    let local = Local::start();
+    let mut reader = BufReader::new(local.connect());
+    let head = format!(
+        "POST /api/v1/orgs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        local.operator_token,
+        10 * 1024 * 1024
+    );
+    reader
+        .get_mut()
+        .write_all(head.as_bytes())
+        .expect("head sent");
+    let refused = read_answer(&mut reader, false);
+    assert_eq!(refused.status, 413);
+    assert_eq!(refused.json()["error"]["code"], "payload_too_large");
+}
+
+#[test]
 fn with_authority_and_graph_urls_it_reads_that_graph_instead_of_the_built_in_one() {
     use entra_sim::server::SimServer;
     use entra_sim::{

@@ -10,7 +10,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::HeaderMap;
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
@@ -27,9 +28,7 @@ use crate::{Handler, Limits, Refusal, Response};
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// More header lines than this is not a browser or curl (hyper answers `431`).
 const MAX_HEADERS: usize = 100;
-/// After refusing a body as too large, what the client still sends of it is
-/// read and dropped, within these bounds, so that closing does not reset the
-/// connection before the client has read the answer.
+/// Bounds for reading and dropping the rest of a body refused as too large.
 const DISCARD_DEADLINE: Duration = Duration::from_secs(2);
 const DISCARD_BYTES: usize = 1024 * 1024;
 /// Writing the `408` to a client whose head ran out of time.
@@ -76,29 +75,40 @@ async fn answer<H: Handler>(
     limits: &Limits,
 ) -> http::Response<Full<Bytes>> {
     let (parts, mut body) = request.into_parts();
-    let response = match read_body(&mut body, limits).await {
+    let read = if body.size_hint().lower() > limits.max_body_bytes as u64 {
+        // Refused unread. A client waiting for `100 Continue` gets none and
+        // sends nothing more; reading would ask it for the body.
+        if !expects_continue(&parts.headers) {
+            discard(&mut body).await;
+        }
+        Err(Refusal::TooLarge)
+    } else {
+        let read = read_body(&mut body, limits).await;
+        if read == Err(Refusal::TooLarge) {
+            discard(&mut body).await;
+        }
+        read
+    };
+    let response = match read {
         Ok(bytes) => {
             handler
                 .handle(http::Request::from_parts(parts, bytes))
                 .await
         }
-        Err(refusal) => {
-            if refusal == Refusal::TooLarge {
-                discard(&mut body).await;
-            }
-            handler.refuse(refusal)
-        }
+        Err(refusal) => handler.refuse(refusal),
     };
     response.map(|body| Full::new(Bytes::from(body)))
 }
 
-/// The whole body, unless it is too large, too slow or malformed. A body
-/// whose declared length is over the limit is refused before any of it is
-/// read (so `Expect: 100-continue` gets no `100 Continue`).
+/// Whether the client waits for `100 Continue` before sending its body.
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// The whole body, unless it is too large, too slow or malformed.
 async fn read_body(body: &mut Incoming, limits: &Limits) -> Result<Vec<u8>, Refusal> {
-    if body.size_hint().lower() > limits.max_body_bytes as u64 {
-        return Err(Refusal::TooLarge);
-    }
     let read = Limited::new(body, limits.max_body_bytes).collect();
     match timeout(limits.request_deadline, read).await {
         Err(_) => Err(Refusal::TimedOut),
@@ -108,7 +118,9 @@ async fn read_body(body: &mut Incoming, limits: &Limits) -> Result<Vec<u8>, Refu
     }
 }
 
-/// Reads and drops what is left of a refused body, within bounds.
+/// Reads and drops what is left of a body refused as too large, within
+/// bounds, so that closing does not reset the connection before the client
+/// has read the answer.
 async fn discard(body: &mut Incoming) {
     let _ = timeout(
         DISCARD_DEADLINE,
