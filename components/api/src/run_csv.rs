@@ -2,7 +2,7 @@
 //! count) and its troubleshooting log (one row per event), written with the
 //! `csv` crate and guarded against spreadsheet formula injection.
 
-use chrono::{DateTime, SecondsFormat};
+use chrono::SecondsFormat;
 use engine::RunSummary;
 use engine::ports::Timestamp;
 use serde_json::Value;
@@ -58,16 +58,8 @@ fn summary_rows(run: &RunSummary) -> Result<Vec<(String, String)>, ApiError> {
     Ok(fields
         .iter()
         .chain(counts)
-        .map(|(name, value)| (name.clone(), named_cell(name, value)))
+        .map(|(name, value)| (name.clone(), cell(value)))
         .collect())
-}
-
-/// A value as one cell; the `…_at` timestamps as RFC 3339 UTC times.
-fn named_cell(name: &str, value: &Value) -> String {
-    match value.as_u64() {
-        Some(ms) if name.ends_with("_at") => time(ms),
-        _ => cell(value),
-    }
 }
 
 /// A JSON value as text: lists joined with "; ", a listed group by its
@@ -84,15 +76,10 @@ fn cell(value: &Value) -> String {
     }
 }
 
-/// Milliseconds since the epoch as an RFC 3339 UTC time.
-fn time(ms: Timestamp) -> String {
-    i64::try_from(ms)
-        .ok()
-        .and_then(DateTime::from_timestamp_millis)
-        .map_or_else(
-            || ms.to_string(),
-            |t| t.to_rfc3339_opts(SecondsFormat::Millis, true),
-        )
+/// A time as the API writes it: RFC 3339 UTC, fractional seconds only when
+/// there are any.
+fn time(at: Timestamp) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// Prefixes `'` to a cell a spreadsheet would take for a formula.
@@ -119,6 +106,7 @@ fn json_failed(e: serde_json::Error) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine::ports::from_epoch_millis;
     use engine::{LogEvent, LogLevel, OverLimitGroup, RunCounts, RunResult, Trigger};
 
     /// A failed run whose texts came from outside: a group named like a
@@ -127,8 +115,8 @@ mod tests {
         RunSummary {
             run_id: 7,
             trigger: Trigger::Scheduled,
-            started_at: 1_795_654_236_582,
-            finished_at: 1_795_654_236_683,
+            started_at: from_epoch_millis(1_795_654_236_582),
+            finished_at: from_epoch_millis(1_795_654_236_683),
             result: RunResult::Failed {
                 error: "=1+1, \"quoted\"".to_owned(),
             },
@@ -141,7 +129,7 @@ mod tests {
                 ..RunCounts::default()
             },
             log: vec![LogEvent {
-                at: 1_795_654_236_600,
+                at: from_epoch_millis(1_795_654_236_600),
                 level: LogLevel::Warning,
                 message: "-2 pages, then +3".to_owned(),
             }],
@@ -184,6 +172,15 @@ mod tests {
 
     #[test]
     fn times_are_rfc_3339_utc() {
-        assert_eq!(time(1_795_654_236_582), "2026-11-26T00:50:36.582Z");
+        assert_eq!(
+            time(from_epoch_millis(1_795_654_236_582)),
+            "2026-11-26T00:50:36.582Z"
+        );
+        assert_eq!(
+            time(from_epoch_millis(1_795_654_236_000)),
+            "2026-11-26T00:50:36Z"
+        );
+        let json = serde_json::to_value(from_epoch_millis(1_795_654_236_582)).expect("JSON");
+        assert_eq!(json, "2026-11-26T00:50:36.582Z", "the API's own form");
     }
 }

@@ -39,7 +39,7 @@ struct Setup {
 fn setup(scope: UserScope, send_email: bool) -> Setup {
     let s = Setup {
         store: MemoryStore::new(),
-        clock: ManualClock::new(1_800_000_000_000),
+        clock: ManualClock::new(engine::ports::from_epoch_millis(1_800_000_000_000)),
         tenant: MemoryTenant::new(),
         dir: String::new(),
     };

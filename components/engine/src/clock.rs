@@ -1,8 +1,8 @@
 //! Clock implementations: the system clock and a manual one for tests and
 //! simulations.
 
-use crate::ports::{Clock, Timestamp};
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::ports::{Clock, TimeDelta, Timestamp, from_epoch_millis};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Wall-clock time from the host (`std::time::SystemTime`).
 #[derive(Debug, Default, Clone, Copy)]
@@ -10,31 +10,35 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        std::time::SystemTime::now()
+        let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as Timestamp)
-            .unwrap_or(0)
+            .unwrap_or_default();
+        let secs = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+        Timestamp::from_timestamp(secs, since_epoch.subsec_nanos()).unwrap_or_default()
     }
 }
 
-/// A clock that only moves when told to.
+/// A clock that only moves when told to (millisecond steps).
 #[derive(Debug, Default)]
-pub struct ManualClock(AtomicU64);
+pub struct ManualClock(AtomicI64);
 
 impl ManualClock {
+    /// A clock showing `start`.
     pub fn new(start: Timestamp) -> Self {
-        ManualClock(AtomicU64::new(start))
+        ManualClock(AtomicI64::new(start.timestamp_millis()))
     }
+    /// Sets the time to `now`.
     pub fn set(&self, now: Timestamp) {
-        self.0.store(now, Ordering::SeqCst);
+        self.0.store(now.timestamp_millis(), Ordering::SeqCst);
     }
-    pub fn advance_ms(&self, ms: u64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
+    /// Moves the time on by `by`.
+    pub fn advance(&self, by: TimeDelta) {
+        self.0.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        self.0.load(Ordering::SeqCst)
+        from_epoch_millis(self.0.load(Ordering::SeqCst))
     }
 }

@@ -267,13 +267,15 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         let started = self.now();
         let mut index = orgs::index(self.store).await?;
         if !index.is_empty() {
-            let turn = (started / 60_000) as usize % index.len();
+            // Each minute another directory goes first.
+            let minute = usize::try_from(started.timestamp() / 60).unwrap_or_default();
+            let turn = minute % index.len();
             index.rotate_left(turn);
         }
         let total = index.len();
         let mut reports = Vec::new();
         for (done, entry) in index.into_iter().enumerate() {
-            let spent = self.now().saturating_sub(started);
+            let spent = u64::try_from((self.now() - started).num_milliseconds()).unwrap_or(0);
             if spent >= budget.max_millis {
                 break;
             }

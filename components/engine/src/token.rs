@@ -15,7 +15,7 @@ static DRAWN: AtomicU64 = AtomicU64::new(0);
 pub(crate) fn fresh(now: Timestamp) -> u64 {
     let n = DRAWN.fetch_add(1, Ordering::Relaxed);
     let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&now.to_le_bytes());
+    bytes[..8].copy_from_slice(&now.timestamp_millis().to_le_bytes());
     bytes[8..].copy_from_slice(&n.to_le_bytes());
     crate::hash::fnv1a(&bytes).max(1)
 }
@@ -24,8 +24,9 @@ pub(crate) fn fresh(now: Timestamp) -> u64 {
 mod tests {
     #[test]
     fn tokens_drawn_in_the_same_millisecond_differ() {
-        let a = super::fresh(1_000);
-        let b = super::fresh(1_000);
+        let now = crate::ports::from_epoch_millis(1_000);
+        let a = super::fresh(now);
+        let b = super::fresh(now);
         assert_ne!(a, b);
         assert_ne!(a, 0);
     }

@@ -48,14 +48,14 @@ fn a_dropped_group_loses_product_access_unless_previous_groups_are_kept() {
 
     // Keep previous groups: sales stays in scope and keeps its access.
     env.save_groups(&["eng"], false, true);
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     assert!(env.group("sales").product_access);
     assert!(env.group("sales").synced);
 
     // Without it, sales is dropped and loses access; its user leaves.
     env.save_groups(&["eng"], false, false);
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     let sales = env.group("sales");
     assert!(!sales.synced && !sales.product_access);
@@ -64,7 +64,7 @@ fn a_dropped_group_loses_product_access_unless_previous_groups_are_kept() {
 
     // Synced again later, it needs access granted again.
     env.save_groups(&["eng", "sales"], false, false);
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     assert!(env.group("sales").synced && !env.group("sales").product_access);
 }
@@ -93,7 +93,7 @@ fn a_kept_previous_group_deleted_from_the_tenant_loses_its_access() {
         "every previously synced group, nested ones too"
     );
     env.tenant.remove_group("sales");
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     let sales = env.group("sales");
     assert!(!sales.synced && !sales.product_access);

@@ -4,7 +4,7 @@ mod common;
 use common::*;
 use engine::ports::{
     DeltaFrom, GroupChange, IdentitySource, Member, Page, PageToken, SourceDomain, SourceError,
-    SourceGroup, SourceUser, UserChange,
+    SourceGroup, SourceUser, TimeDelta, UserChange,
 };
 use engine::*;
 
@@ -154,17 +154,17 @@ fn one_page_per_invocation_gives_the_same_all_users_sync() {
     assert_eq!(chunked.members("g0").len(), 17);
 }
 
-/// A tenant whose every request takes `ms` of the engine's clock, like a
-/// slow Graph.
+/// A tenant whose every request takes `delay` of the engine's clock, like
+/// a slow Graph.
 struct SlowTenant<'a> {
     tenant: &'a engine::testing::MemoryTenant,
     clock: &'a ManualClock,
-    ms: u64,
+    delay: TimeDelta,
 }
 
 impl SlowTenant<'_> {
     fn tick(&self) {
-        self.clock.advance_ms(self.ms);
+        self.clock.advance(self.delay);
     }
 }
 
@@ -213,7 +213,7 @@ fn finalize_waits_for_a_fresh_invocation_when_reading_used_half_the_budget() {
     let slow = SlowTenant {
         tenant: &env.tenant,
         clock: &env.clock,
-        ms: 1_000,
+        delay: ms(1_000),
     };
     let engine = env.engine();
     let advance =

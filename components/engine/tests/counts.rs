@@ -39,7 +39,7 @@ fn an_unchanged_rerun_writes_no_user_or_membership_shard() {
     let env = big_group_env(10_000, true);
     env.sync();
     env.store.reset_stats();
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     assert_eq!(env.sync(), RunResult::Completed);
     let shard_writes: Vec<String> = env
         .store
@@ -96,14 +96,14 @@ fn a_growing_directory_gets_more_shards_and_leaves_no_old_ones_behind() {
     assert_eq!(shard_keys(&env).len(), 1);
 
     env.tenant.put_users(people("v", 6_000, "contoso.com"));
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     let grown = shard_keys(&env);
     assert!(grown.len() > 2, "{grown:?}");
     assert_eq!(env.synced_user_ids().len(), 6_020);
 
     // The next finalize deletes the one-shard layout.
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     let after = shard_keys(&env);
     assert!(

@@ -45,7 +45,7 @@ fn prepare() -> Env {
     renamed.display_name = Some("Renamed".into());
     env.tenant.put_user(renamed);
     env.save_groups(&["eng"], true, false);
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.mailer.sent.lock().unwrap().clear();
     env
 }
@@ -61,7 +61,7 @@ fn all_users_after_one_run() -> Env {
     assert_eq!(env.sync(), RunResult::Completed);
     env.set_access("sales", true).unwrap();
     env.set_access("eng", true).unwrap();
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.mailer.sent.lock().unwrap().clear();
     env
 }
@@ -92,7 +92,7 @@ fn prepare_all_users() -> Env {
 fn observe(env: &Env) -> String {
     let mut users = env.users();
     for u in &mut users {
-        u.created_at = 0;
+        u.created_at = engine::ports::Timestamp::UNIX_EPOCH;
     }
     let groups: Vec<GroupView> = ["eng", "ops", "sales"]
         .iter()
@@ -101,7 +101,7 @@ fn observe(env: &Env) -> String {
     let members: Vec<Vec<String>> = ["eng", "ops"].iter().map(|g| env.members(g)).collect();
     let mut emails = env.emails();
     for e in &mut emails {
-        e.queued_at = 0;
+        e.queued_at = engine::ports::Timestamp::UNIX_EPOCH;
         e.sent_at = None;
     }
     let domains: Vec<String> = block(env.engine().claimed_domains(ORG))
@@ -129,7 +129,7 @@ fn resume(env: &Env) {
         Err(e) => panic!("start after the crash: {e}"),
     }
     // The crashed invocation's lease must expire first.
-    env.clock.advance_ms(61_000);
+    env.clock.advance(ms(61_000));
     assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
 }
 

@@ -204,10 +204,10 @@ fn a_domain_verified_in_another_organization_is_not_claimed_and_its_users_are_sk
         domains: only_domains(&["fabrikam.com"]),
         ..unguarded(groups(&["eng"]))
     });
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     assert!(claimed(&env, ORG).is_empty());
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     let summary = sync_globex();
     assert_eq!(
         summary.counts.domains_claimed,

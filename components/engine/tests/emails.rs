@@ -19,7 +19,7 @@ fn new_accounts_get_one_welcome_email_only_when_the_setting_is_on() {
     assert!(env.emails().is_empty());
 
     env.save_groups(&["eng"], true, false);
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     // a3, a4 had accounts already; a0-a2 are new.
     assert_eq!(
@@ -29,7 +29,7 @@ fn new_accounts_get_one_welcome_email_only_when_the_setting_is_on() {
     assert!(env.emails().iter().all(|e| e.status == EmailStatus::Sent));
     assert_eq!(env.last_summary().counts.users_created, 3);
 
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     assert_eq!(
         env.mailer.addresses().len(),
@@ -47,7 +47,7 @@ fn an_email_that_could_not_be_sent_stays_queued_and_goes_out_later() {
     env.sync();
     assert!(env.emails().iter().all(|e| e.status == EmailStatus::Queued));
     *env.mailer.fail.lock().unwrap() = false;
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     assert_eq!(env.mailer.addresses(), ["a3@contoso.com", "a4@contoso.com"]);
 }

@@ -20,7 +20,7 @@ fn all_users_synced() -> Env {
     small_tenant(&env.tenant);
     env.save_all_users(false);
     assert_eq!(env.sync(), RunResult::Completed);
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env
 }
 
@@ -36,7 +36,7 @@ fn groups_synced() -> Env {
     env.save_groups(&["eng", "sales"], false, false);
     assert_eq!(env.sync(), RunResult::Completed);
     env.set_access("sales", true).expect("grant");
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env
 }
 
@@ -155,7 +155,7 @@ fn outbox_step_queues_one_welcome_email_per_new_account_with_a_mailbox() {
     assert_eq!(env.mailer.delivered().len(), 9);
 
     // A run that creates no account queues nothing.
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     assert_eq!(env.sync(), RunResult::Completed);
     assert_eq!(env.last_summary().counts.emails_queued, 0);
     assert_eq!(env.emails().len(), 9);
@@ -209,7 +209,7 @@ fn removal_step_releases_a_domain_the_directory_no_longer_syncs() {
         domains: only_domains(&["contoso.com"]),
         ..unguarded(UserScope::AllUsersAndGroups)
     });
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     assert_eq!(env.sync(), RunResult::Completed);
     assert_eq!(claimed_domains(&env), ["contoso.com"]);
     assert!(!env.user("n00000").synced);
@@ -228,7 +228,7 @@ fn commit_writes_state_last_then_deletes_the_base_garbage() {
     let before = env.store.snapshot();
     env.store.reset_stats();
     rename("a00003", "Run three");
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     assert_eq!(env.sync(), RunResult::Completed);
 
     let written = env.store.written_keys();

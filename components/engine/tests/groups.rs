@@ -114,7 +114,7 @@ fn users_never_synced_have_no_account_and_the_run_says_why_it_skipped_them() {
         users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
         ["u00007"]
     );
-    assert!(users[0].synced && users[0].created_at > 0);
+    assert!(users[0].synced && users[0].created_at > engine::ports::Timestamp::UNIX_EPOCH);
     assert!(env.find_user("b00000").is_none(), "unverified domain");
     assert!(env.find_user("u00008").is_none(), "only in the huge group");
 
@@ -139,10 +139,10 @@ fn users_never_synced_have_no_account_and_the_run_says_why_it_skipped_them() {
 
     // An account that leaves the scope stays listed, not synced.
     env.tenant.remove_user_from("small", "u00007");
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     let left = env.find_user("u00007").expect("still an account");
-    assert!(!left.synced && left.created_at > 0);
+    assert!(!left.synced && left.created_at > engine::ports::Timestamp::UNIX_EPOCH);
     assert_eq!(env.users().len(), 1);
 }
 
@@ -154,7 +154,7 @@ fn users_who_leave_the_scope_stay_unsynced_without_memberships() {
     env.sync();
     env.tenant.remove_user_from("ops", "a00004");
     env.tenant.remove_user("a00003");
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     for id in ["a00003", "a00004"] {
         let u = env.user(id);

@@ -29,7 +29,7 @@
 )]
 mod common;
 
-use common::{HOUR, ORG, RecordingMailer, T0};
+use common::{HOUR, ORG, RecordingMailer, T0, ms};
 use engine::ports::{Clock, Store, StoreError};
 use engine::testing::MemoryTenant;
 use engine::*;
@@ -236,7 +236,7 @@ impl World {
                 | AdvanceOutcome::Progressed {
                     waiting_until: Some(until),
                     ..
-                } => self.clock.set(until.max(self.clock.now()) + 1),
+                } => self.clock.set(until.max(self.clock.now()) + ms(1)),
                 AdvanceOutcome::Progressed { .. } | AdvanceOutcome::Finished { .. } => {}
             }
         }
@@ -304,7 +304,7 @@ fn after_run_one(scheduled: bool) -> World {
     renamed.display_name = Some("Renamed".into());
     w.tenant.put_user(renamed);
     save_groups(&w, &["eng"]);
-    w.clock.advance_ms(HOUR);
+    w.clock.advance(HOUR);
     w
 }
 
@@ -331,7 +331,7 @@ fn directory(w: &World) -> Directory {
     let e = w.engine();
     let mut users = block(e.list_users(ORG, None, 500)).expect("users").items;
     for u in &mut users {
-        u.created_at = 0;
+        u.created_at = engine::ports::Timestamp::UNIX_EPOCH;
     }
     let groups = block(e.list_groups(ORG, None, 500)).expect("groups").items;
     let mut members = BTreeMap::new();

@@ -95,7 +95,7 @@ fn a_run_that_fails_removes_nothing() {
     env.set_access("ops", true).unwrap();
     env.tenant.remove_user_from("eng", "a00000");
     env.save_groups(&["ops"], false, false);
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.start().unwrap();
     env.tenant.fail_next([SourceError::Unauthorized {
         code: "invalid_client".into(),
@@ -132,7 +132,7 @@ fn throttling_makes_the_run_wait_and_resume() {
     else {
         panic!("{outcome:?}")
     };
-    assert_eq!(until, T0 + 30_000);
+    assert_eq!(until, T0 + ms(30_000));
     let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
     assert_eq!(status.current.unwrap().waiting_until, Some(until));
     // Too early: nothing happens.
@@ -169,14 +169,14 @@ fn automatic_syncing_starts_a_run_4_hours_after_the_last_one_started() {
     );
     env.sync();
     let started = T0;
-    env.clock.set(started + 4 * HOUR - 1);
+    env.clock.set(started + HOUR * 4 - ms(1));
     assert_eq!(
         tick(),
         TickOutcome::Nothing {
-            next_scheduled_at: Some(started + 4 * HOUR)
+            next_scheduled_at: Some(started + HOUR * 4)
         }
     );
-    env.clock.set(started + 4 * HOUR);
+    env.clock.set(started + HOUR * 4);
     let TickOutcome::Started { run_id, advance } = tick() else {
         panic!("no run started")
     };
@@ -185,7 +185,7 @@ fn automatic_syncing_starts_a_run_4_hours_after_the_last_one_started() {
     assert_eq!(env.last_summary().trigger, Trigger::Scheduled);
 
     block(env.engine().set_auto_sync(ORG, &env.dir, false)).unwrap();
-    env.clock.set(started + 9 * HOUR);
+    env.clock.set(started + HOUR * 9);
     assert_eq!(
         tick(),
         TickOutcome::Nothing {
@@ -218,7 +218,7 @@ fn ticks_advance_a_run_in_progress_and_only_one_invocation_works_at_a_time() {
         matches!(busy, TickOutcome::Advanced(AdvanceOutcome::Busy { .. })),
         "{busy:?}"
     );
-    env.clock.advance_ms(60_001);
+    env.clock.advance(ms(60_001));
     let done = block(Engine::new(store2, &env.clock).tick(
         ORG,
         &env.dir,
@@ -251,7 +251,7 @@ fn status_shows_the_run_in_progress_and_the_history() {
         (1, Trigger::Manual, T0)
     );
     assert_eq!(current.counts.pages, 1);
-    assert_eq!(status.next_scheduled_at, Some(T0 + 4 * HOUR));
+    assert_eq!(status.next_scheduled_at, Some(T0 + HOUR * 4));
     env.run_to_end(Budget::default());
     let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
     assert!(status.current.is_none());
@@ -279,7 +279,7 @@ fn all_users_scope_syncs_everyone_and_later_runs_read_only_changes() {
     // Unchanged tenant: a handful of requests and no shard writes.
     let requests = env.tenant.requests();
     env.store.reset_stats();
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     assert!(
         env.tenant.requests() - requests <= 3,
@@ -315,7 +315,7 @@ fn all_users_scope_syncs_everyone_and_later_runs_read_only_changes() {
         .put_user(user("a00099", "new@contoso.com"))
         .add_user_to("ops", "a00099");
     env.tenant.remove_user("a00001");
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     assert!(env.members("eng").contains(&"a00099".to_string()));
     assert!(!env.user("a00001").synced);
@@ -329,7 +329,7 @@ fn an_expired_delta_token_falls_back_to_a_full_run() {
     env.save_all_users(false);
     env.sync();
     env.tenant.put_user(user("a00099", "new@contoso.com"));
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.start().unwrap();
     env.tenant.fail_next([SourceError::TokenExpired]);
     assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
@@ -357,7 +357,7 @@ fn the_scheduler_ticks_every_directory_from_the_index() {
     ))
     .unwrap();
     assert_eq!(block(e.directory_index()).unwrap().len(), 2);
-    env.clock.advance_ms(4 * HOUR);
+    env.clock.advance(HOUR * 4);
     let reports = block(e.tick_all(
         |d: &Directory| {
             if d.id == second.id {
@@ -390,7 +390,7 @@ fn the_scheduler_ticks_every_directory_from_the_index() {
     );
 
     // A minute later the other directory goes first.
-    env.clock.advance_ms(60_000);
+    env.clock.advance(ms(60_000));
     let next = block(e.tick_all(
         |_: &Directory| Ok::<_, String>(&env.tenant),
         &env.mailer,
@@ -420,7 +420,7 @@ fn incremental_runs_follow_renames_moves_and_settings_changes() {
     env.tenant.put_group("ops", "Operations EMEA");
     env.tenant.unnest("eng", "ops");
     env.tenant.put_user(user("a00000", "a0@fabrikam.com"));
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     assert!(env.last_summary().log[0].message.contains("incremental"));
     assert_eq!(env.group("ops").display_name, "Operations EMEA");
@@ -435,7 +435,7 @@ fn incremental_runs_follow_renames_moves_and_settings_changes() {
 
     // A settings change makes the next run a full one, with the new domain.
     env.save_all_users(false);
-    env.clock.advance_ms(HOUR);
+    env.clock.advance(HOUR);
     env.sync();
     assert!(env.last_summary().log[0].message.contains("full"));
     assert!(env.user("n00000").synced);

@@ -111,8 +111,8 @@ impl Harness {
                         waiting_until: Some(until),
                         ..
                     } => {
-                        let wait = until.saturating_sub(self.clock.now());
-                        std::thread::sleep(Duration::from_millis(wait + 10));
+                        let wait = (until - self.clock.now()).to_std().unwrap_or_default();
+                        std::thread::sleep(wait + Duration::from_millis(10));
                     }
                     AdvanceOutcome::Progressed { .. } => {}
                 }

@@ -153,7 +153,8 @@ impl AppConfig {
     /// product's defaults).
     pub fn engine_config(&self) -> engine::EngineConfig {
         engine::EngineConfig {
-            retry_window_ms: u64::try_from(self.retry_window.as_millis()).unwrap_or(u64::MAX),
+            retry_window: engine::ports::TimeDelta::from_std(self.retry_window)
+                .unwrap_or(engine::ports::TimeDelta::MAX),
             ..engine::EngineConfig::default()
         }
     }

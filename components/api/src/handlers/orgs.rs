@@ -26,6 +26,7 @@ pub struct CreateOrg {
 pub struct OrgView<'a> {
     id: &'a str,
     name: &'a str,
+    #[schema(value_type = String, format = DateTime)]
     created_at: Timestamp,
     directories: usize,
 }

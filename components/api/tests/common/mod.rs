@@ -13,6 +13,7 @@ use std::time::Duration;
 use api::App;
 pub use e2e::client::Reply;
 pub use engine::testing::RecordingMailer;
+use engine::ports::Timestamp;
 use engine::{ManualClock, MemoryStore};
 use entra_sim::server::SimServer;
 use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Preset, Sim};
@@ -26,7 +27,7 @@ use serde_json::{Value, json};
 pub const OPERATOR: &str = "operator-token-for-api-tests";
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// 2026-01-01T00:00:00Z.
-pub const T0: u64 = 1_767_225_600_000;
+pub const T0: Timestamp = Timestamp::from_timestamp_millis(1_767_225_600_000).unwrap();
 
 /// The API tests' platform: the native one, but with a clock the tests
 /// move and a mailer they read.

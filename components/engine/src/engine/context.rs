@@ -3,15 +3,15 @@
 //! (`engine.rs`, the `impl Engine` blocks the adapters call) sits on top of
 //! them all.
 
-use crate::ports::{Clock, Store, Timestamp};
+use crate::ports::{Clock, Store, TimeDelta, Timestamp};
 
 /// Tunables; the defaults are the product's rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineConfig {
     /// Automatic syncing starts a run this long after the last run started.
-    pub auto_sync_interval_ms: u64,
+    pub auto_sync_interval: TimeDelta,
     /// How long an invocation's lease on a directory lasts without renewal.
-    pub lease_ms: u64,
+    pub lease: TimeDelta,
     /// Finished runs kept in the history.
     pub history_len: usize,
     /// Troubleshooting events kept per run.
@@ -24,21 +24,21 @@ pub struct EngineConfig {
     /// the tenant's size.
     pub pass_bytes: usize,
     /// How long a run keeps trying after transient failures in a row
-    /// (throttling, 5xx, network or store errors) before it fails (ms;
-    /// 10 minutes by default).
-    pub retry_window_ms: u64,
+    /// (throttling, 5xx, network or store errors) before it fails (10
+    /// minutes by default).
+    pub retry_window: TimeDelta,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            auto_sync_interval_ms: 4 * 60 * 60 * 1000,
-            lease_ms: 60_000,
+            auto_sync_interval: TimeDelta::hours(4),
+            lease: TimeDelta::minutes(1),
             history_len: 20,
             log_cap: 50,
             seal_bytes: 640 * 1024,
             pass_bytes: 4 << 20,
-            retry_window_ms: 10 * 60 * 1000,
+            retry_window: TimeDelta::minutes(10),
         }
     }
 }
@@ -67,7 +67,7 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         self
     }
 
-    /// The clock's current time (ms).
+    /// The clock's current time.
     pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
     }

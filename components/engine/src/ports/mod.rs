@@ -9,7 +9,7 @@ pub mod identity;
 pub mod mailer;
 pub mod store;
 
-pub use clock::{Clock, Timestamp};
+pub use clock::{Clock, TimeDelta, Timestamp, from_epoch_millis};
 pub use identity::{
     DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, MemberKind, MemberRef, Page,
     PageToken, SkippedKind, SourceDomain, SourceError, SourceGroup, SourceUser, UserChange,

@@ -10,14 +10,17 @@ use crate::codec::{load, update};
 use crate::error::Result;
 use crate::ids::{DirId, OrgId};
 use crate::keys;
-use crate::ports::{SourceError, Store, Timestamp};
+use crate::ports::{SourceError, Store, TimeDelta, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Failures of the credential kind in a row before quarantine.
 pub(crate) const QUARANTINE_AFTER: u32 = 3;
-/// The automatic-sync back-off of each quarantine level (ms): 4, 12, 24 h.
-const BACKOFF_MS: [u64; 3] = [4 * HOUR, 12 * HOUR, 24 * HOUR];
-const HOUR: u64 = 60 * 60 * 1000;
+/// The automatic-sync back-off of each quarantine level: 4, 12, 24 h.
+const BACKOFF: [TimeDelta; 3] = [
+    TimeDelta::hours(4),
+    TimeDelta::hours(12),
+    TimeDelta::hours(24),
+];
 
 /// What to do about it, shown with the quarantine.
 pub const QUARANTINE_ADVICE: &str = "Entra ID refused this app's credentials: check the directory's client id and secret (it may have expired), and that an administrator granted the application permissions User.Read.All, Group.Read.All and Domain.Read.All (a new secret: PATCH the directory with it); then press Sync to lift the quarantine.";
@@ -84,9 +87,9 @@ pub(crate) async fn record<S: Store>(
                     // Three in a row start the quarantine; while in it,
                     // each further one backs off longer.
                     if next.credential_failures >= QUARANTINE_AFTER || cur.level > 0 {
-                        let step = (next.level as usize).min(BACKOFF_MS.len() - 1);
+                        let step = (next.level as usize).min(BACKOFF.len() - 1);
                         next.level += 1;
-                        next.until = Some(now.saturating_add(BACKOFF_MS[step]));
+                        next.until = Some(now + BACKOFF[step]);
                         next.credential_failures = 0;
                         next.notice_for_run = Some(run_id);
                     }

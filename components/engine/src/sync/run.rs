@@ -13,7 +13,7 @@ use crate::orgs;
 use crate::ports::{
     Clock, DeltaFrom, DeltaToken, GroupChange, IdentitySource, Mailer, Member, MemberKind,
     MemberRef, Notice, NoticeEvent, Page, PageToken, SourceError, SourceGroup, Store, StoreError,
-    UserChange,
+    TimeDelta, UserChange,
 };
 use crate::sync::doc::{Cursor, GroupWalk, RunHeader, Staged};
 use crate::sync::emails;
@@ -23,7 +23,7 @@ use crate::sync::types::*;
 use crate::sync::worker::{LostLease, Step, Worker};
 
 /// The longest wait between two attempts after a transient failure.
-const MAX_BACKOFF_SECS: u64 = 120;
+const MAX_BACKOFF: TimeDelta = TimeDelta::minutes(2);
 /// Expired-token restarts before a run gives up.
 const MAX_RESTARTS: u32 = 3;
 /// Member ids per staged line of a group delta (keeps lines small).
@@ -281,11 +281,25 @@ async fn source_failed<S: Store, C: Clock>(
     failed(w, err.to_string(), err.is_transient(), retry_after).await
 }
 
+/// The wait before the next attempt after `retries` failed ones: 5 s,
+/// doubling, at most [`MAX_BACKOFF`].
+fn backoff(retries: u32) -> TimeDelta {
+    (TimeDelta::seconds(5) * (1 << retries.min(5))).min(MAX_BACKOFF)
+}
+
+/// `secs` seconds (Graph's `Retry-After`) as a span.
+fn seconds(secs: u64) -> TimeDelta {
+    i64::try_from(secs)
+        .ok()
+        .and_then(TimeDelta::try_seconds)
+        .unwrap_or(TimeDelta::MAX)
+}
+
 /// A step of the run failed with `error`. A failure that cannot pass ends
 /// the run (nothing removed, the error in the history). A transient one
 /// makes the run wait and try again, `retry_after_secs` (Graph's
 /// `Retry-After`) or an exponential backoff later, for at most
-/// `EngineConfig::retry_window_ms` of consecutive failures: then it ends the
+/// `EngineConfig::retry_window` of consecutive failures: then it ends the
 /// run too, so a directory is never held by a run that cannot progress.
 /// Status shows the waiting, the attempt and the last error meanwhile.
 async fn failed<S: Store, C: Clock>(
@@ -297,18 +311,16 @@ async fn failed<S: Store, C: Clock>(
     let now = w.now();
     let h = &mut w.doc.head;
     let since = *h.failing_since.get_or_insert(now);
-    let give_up_at = since.saturating_add(w.e.config.retry_window_ms);
+    let give_up_at = since + w.e.config.retry_window;
     if transient && now < give_up_at {
-        let backoff = 5u64 << h.retries.min(5);
-        let delay_ms = retry_after_secs
-            .unwrap_or(backoff.min(MAX_BACKOFF_SECS))
-            .max(1)
-            * 1000;
-        let until = (now + delay_ms).min(give_up_at);
+        let delay = retry_after_secs
+            .map_or_else(|| backoff(h.retries), seconds)
+            .clamp(TimeDelta::seconds(1), w.e.config.retry_window);
+        let until = (now + delay).min(give_up_at);
         h.retries += 1;
         h.last_error = Some(error.clone());
         let attempt = h.retries;
-        let wait_secs = (until - now).div_ceil(1000);
+        let wait_secs = (until - now + TimeDelta::milliseconds(999)).num_seconds();
         w.log(
             LogLevel::Warning,
             format!("{error}; attempt {attempt} failed, trying again in {wait_secs}s"),
@@ -316,7 +328,7 @@ async fn failed<S: Store, C: Clock>(
         return w.release(Some(until)).await;
     }
     let error = if transient {
-        let minutes = now.saturating_sub(since) / 60_000;
+        let minutes = (now - since).num_minutes();
         let attempts = h.retries + 1;
         format!("gave up after {attempts} attempts over {minutes} min of failures: {error}")
     } else {

@@ -8,7 +8,8 @@ use crate::keys;
 use crate::model::{GroupData, GroupRecord};
 use crate::orgs;
 use crate::ports::{
-    Clock, DeltaFrom, IdentitySource, Mailer, SourceDomain, SourceError, Store, Timestamp,
+    Clock, DeltaFrom, IdentitySource, Mailer, SourceDomain, SourceError, Store, TimeDelta,
+    Timestamp,
 };
 use crate::settings::{DomainSelection, Settings, UserScope, VersionedSettings};
 use crate::shards::{self, Kind};
@@ -21,7 +22,7 @@ use crate::sync::types::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Delta tokens older than this are not trusted (Graph keeps them 7 days).
-const DELTA_MAX_AGE_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+const DELTA_MAX_AGE: TimeDelta = TimeDelta::days(7);
 
 /// What a started sync's confirmation tells the admin.
 pub(crate) const NOTICE: &str = "The sync has started. A started sync cannot be stopped; edits to the settings apply to the next sync.";
@@ -470,8 +471,7 @@ fn new_cursor(settings: &Settings, plan: &Plan, state: &DirState, now: Timestamp
         });
     }
     let delta = state.delta.as_ref().filter(|d| {
-        d.basis == delta_basis(settings, &plan.claim)
-            && now.saturating_sub(d.obtained_at) < DELTA_MAX_AGE_MS
+        d.basis == delta_basis(settings, &plan.claim) && now - d.obtained_at < DELTA_MAX_AGE
     });
     Cursor::AllUsers(AllUsersCursor {
         from: delta.map_or(DeltaFrom::Start, |d| DeltaFrom::Delta(d.groups.clone())),
@@ -542,7 +542,7 @@ async fn write_run<S: Store, C: Clock>(
 /// domains or the selected groups could not be read): a finished, failed
 /// run with the error, in the history and the status, so neither a manual
 /// nor a scheduled attempt fails unseen. Automatic syncing tries again an
-/// hour later ([`REFUSED_RETRY_MS`]).
+/// hour later ([`REFUSED_RETRY`]).
 async fn refuse<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
@@ -591,16 +591,16 @@ fn error_text(summary: &RunSummary) -> String {
 
 /// After a refused start, automatic syncing tries again this much later
 /// (not the usual 4 hours: the tenant may be back soon).
-pub(crate) const REFUSED_RETRY_MS: u64 = 60 * 60 * 1000;
+pub(crate) const REFUSED_RETRY: TimeDelta = TimeDelta::hours(1);
 
-/// When automatic syncing next starts a run after `last` (ms).
-pub(crate) fn next_due(last: &RunHeader, interval_ms: u64) -> Timestamp {
+/// When automatic syncing next starts a run after `last`.
+pub(crate) fn next_due(last: &RunHeader, interval: TimeDelta) -> Timestamp {
     let wait = if last.refused {
-        REFUSED_RETRY_MS.min(interval_ms)
+        REFUSED_RETRY.min(interval)
     } else {
-        interval_ms
+        interval
     };
-    last.started_at.saturating_add(wait)
+    last.started_at + wait
 }
 
 /// The automatic-sync tick of one directory: advances the run in
@@ -634,8 +634,9 @@ pub(crate) async fn tick<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
             next_scheduled_at: Some(until),
         });
     }
-    let due = head.map_or(0, |h| next_due(&h, e.config.auto_sync_interval_ms));
-    if e.now() < due {
+    if let Some(due) = head.map(|h| next_due(&h, e.config.auto_sync_interval))
+        && e.now() < due
+    {
         return Ok(TickOutcome::Nothing {
             next_scheduled_at: Some(due),
         });

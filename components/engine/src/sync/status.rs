@@ -5,7 +5,7 @@ use crate::engine::context::Engine;
 use crate::error::Result;
 use crate::ids::{DirId, OrgId};
 use crate::orgs;
-use crate::ports::{Clock, Store};
+use crate::ports::{Clock, Store, TimeDelta};
 use crate::sync::doc::{RunHeader, latest_head};
 use crate::sync::history;
 use crate::sync::start::load_settings;
@@ -21,7 +21,7 @@ pub(crate) async fn status<S: Store, C: Clock>(
     let settings = load_settings(e.store, org, dir).await?;
     let head = latest_head(e.store, org, dir).await?;
     let history = history::list(e, org, dir).await?;
-    let window = e.config.retry_window_ms;
+    let window = e.config.retry_window;
     let current = head
         .as_ref()
         .filter(|h| h.active)
@@ -38,10 +38,7 @@ pub(crate) async fn status<S: Store, C: Clock>(
         });
     let due = match (&head, settings.auto_sync) {
         (_, false) => None,
-        (Some(h), true) => Some(crate::sync::start::next_due(
-            h,
-            e.config.auto_sync_interval_ms,
-        )),
+        (Some(h), true) => Some(crate::sync::start::next_due(h, e.config.auto_sync_interval)),
         (None, true) => Some(e.now()),
     };
     let next_scheduled_at = match (due, &quarantine) {
@@ -59,8 +56,8 @@ pub(crate) async fn status<S: Store, C: Clock>(
 }
 
 /// What status shows of the run in progress; a run failing over and over
-/// gives up `retry_window_ms` after its first failure.
-fn run_status(h: &RunHeader, retry_window_ms: u64) -> RunStatus {
+/// gives up `retry_window` after its first failure.
+fn run_status(h: &RunHeader, retry_window: TimeDelta) -> RunStatus {
     RunStatus {
         run_id: h.run_id,
         trigger: h.trigger,
@@ -70,9 +67,7 @@ fn run_status(h: &RunHeader, retry_window_ms: u64) -> RunStatus {
         failed_attempts: h.retries,
         last_error: h.last_error.clone(),
         pending_removals: h.pending.clone(),
-        gives_up_at: h
-            .failing_since
-            .map(|since| since.saturating_add(retry_window_ms)),
+        gives_up_at: h.failing_since.map(|since| since + retry_window),
         counts: h.counts.clone(),
         log: h.log.clone(),
     }

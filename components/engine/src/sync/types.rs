@@ -1,6 +1,6 @@
 //! Public types of sync runs: budgets, previews, progress, status, history.
 
-use crate::ports::Timestamp;
+use crate::ports::{TimeDelta, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,13 @@ impl Default for Budget {
             max_millis: 20_000,
             max_pages: None,
         }
+    }
+}
+
+impl Budget {
+    /// [`Budget::max_millis`] as a span of wall time.
+    pub fn wall_time(&self) -> TimeDelta {
+        TimeDelta::milliseconds(i64::try_from(self.max_millis).unwrap_or(i64::MAX))
     }
 }
 

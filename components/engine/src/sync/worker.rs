@@ -98,7 +98,7 @@ impl<'w, 'a, S: Store, C: Clock> Worker<'w, 'a, S, C> {
         let holder = crate::token::fresh(now);
         doc.head.lease = Some(Lease {
             holder,
-            until: now + e.config.lease_ms,
+            until: now + e.config.lease,
         });
         doc.head.waiting_until = None;
         // Best effort: write the lease and read it back. Two invocations may
@@ -106,7 +106,7 @@ impl<'w, 'a, S: Store, C: Clock> Worker<'w, 'a, S, C> {
         e.store.set(&key, &doc.encode()).await?;
         if !holds(e.store, &key, doc.head.run_id, holder).await? {
             return Ok(Err(AdvanceOutcome::Busy {
-                until: now + e.config.lease_ms,
+                until: now + e.config.lease,
             }));
         }
         Ok(Ok(Worker {
@@ -152,26 +152,26 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     /// What an invocation that lost the run answers.
     pub fn busy(&self) -> AdvanceOutcome {
         AdvanceOutcome::Busy {
-            until: self.now() + self.e.config.lease_ms,
+            until: self.now() + self.e.config.lease,
         }
     }
 
     /// Whether this invocation's time is up.
     pub fn budget_spent(&self) -> bool {
-        self.now().saturating_sub(self.started) >= self.budget.max_millis
+        self.now() - self.started >= self.budget.wall_time()
     }
 
     /// Whether this invocation stops before `phase`, having read `pages`
     /// pages.
     pub fn stops_before(&self, phase: Phase, pages: u32) -> bool {
-        let elapsed = self.now().saturating_sub(self.started);
+        let elapsed = self.now() - self.started;
         let reads_page = matches!(phase, Phase::Members | Phase::Groups | Phase::Users);
         // Finalize rewrites the directory in one step: an invocation that
         // already read pages starts it only with half its budget left, so a
         // host's hard time limit never cuts it; the next invocation begins
         // with it instead.
         let finalize_late =
-            phase == Phase::Finalize && pages > 0 && elapsed * 2 > self.budget.max_millis;
+            phase == Phase::Finalize && pages > 0 && elapsed * 2 > self.budget.wall_time();
         let page_limit = self.budget.max_pages.is_some_and(|max| pages >= max);
         self.budget_spent() || finalize_late || (reads_page && page_limit)
     }
@@ -188,7 +188,7 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
             return Ok(Err(LostLease));
         }
         if let Some(lease) = &mut self.doc.head.lease {
-            lease.until = self.e.now() + self.e.config.lease_ms;
+            lease.until = self.e.now() + self.e.config.lease;
         }
         self.e.store.set(&self.key, &self.doc.encode()).await?;
         Ok(Ok(()))

@@ -8,14 +8,21 @@
     reason = "test code: a failure here is a test failure"
 )]
 
+use engine::ports::{TimeDelta, Timestamp};
 use engine::settings::RemovalGuard;
 pub use engine::testing::RecordingMailer;
 use engine::testing::{MemoryTenant, groups, settings, user};
 use engine::*;
 
 pub const ORG: &str = "acme";
-pub const T0: u64 = 1_800_000_000_000;
-pub const HOUR: u64 = 60 * 60 * 1000;
+/// 2027-01-15T08:00:00Z.
+pub const T0: Timestamp = Timestamp::from_timestamp_millis(1_800_000_000_000).unwrap();
+pub const HOUR: TimeDelta = TimeDelta::hours(1);
+
+/// `n` milliseconds.
+pub fn ms(n: i64) -> TimeDelta {
+    TimeDelta::milliseconds(n)
+}
 
 /// The settings helpers turn the removal guard off: the rule tests watch
 /// removals happen as the run makes them; `tests/safeguards.rs` tests the
@@ -114,14 +121,14 @@ impl Env {
                 | AdvanceOutcome::Progressed {
                     waiting_until: Some(until),
                     ..
-                } => self.clock.set(until.max(self.clock_now()) + 1),
+                } => self.clock.set(until.max(self.clock_now()) + ms(1)),
                 AdvanceOutcome::Progressed { .. } => {}
             }
         }
         panic!("run did not finish");
     }
 
-    pub fn clock_now(&self) -> u64 {
+    pub fn clock_now(&self) -> Timestamp {
         use engine::ports::Clock;
         self.clock.now()
     }

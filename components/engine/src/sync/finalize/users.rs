@@ -323,7 +323,11 @@ impl Placement {
             direct_groups: self.direct_groups,
             groups: self.groups,
             created_run: self.synced.then_some(run),
-            created_at: if self.synced { now } else { 0 },
+            created_at: if self.synced {
+                now
+            } else {
+                Timestamp::UNIX_EPOCH
+            },
             changed_run: run,
             left_run: None,
         }
@@ -355,10 +359,14 @@ fn mark_gone(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::SourceUser;
+    use crate::ports::{SourceUser, from_epoch_millis};
+
+    /// The finalize step's time in these tests.
+    fn now() -> Timestamp {
+        from_epoch_millis(1_000)
+    }
 
     const RUN: u64 = 7;
-    const NOW: Timestamp = 1_000;
 
     fn data(id: &str) -> UserData {
         UserData::from(SourceUser {
@@ -378,7 +386,7 @@ mod tests {
             direct_groups: vec!["eng".to_owned()],
             groups: vec!["eng".to_owned()],
             created_run: Some(3),
-            created_at: 10,
+            created_at: from_epoch_millis(10),
             changed_run: 3,
             left_run: None,
         }
@@ -396,7 +404,7 @@ mod tests {
     #[test]
     fn users_step_marks_a_user_who_left_the_scope_left_not_deleted() {
         let mut rec = synced_before("a1");
-        placement(false, &[]).update(&mut rec, &data("a1"), RUN, NOW);
+        placement(false, &[]).update(&mut rec, &data("a1"), RUN, now());
         assert!(!rec.synced && rec.in_source);
         assert!(rec.groups.is_empty());
         assert_eq!(rec.left_run, Some(RUN));
@@ -417,24 +425,27 @@ mod tests {
     #[test]
     fn users_step_leaves_an_unchanged_user_as_the_run_before_left_it() {
         let mut rec = synced_before("a1");
-        placement(true, &["eng"]).update(&mut rec, &data("a1"), RUN, NOW);
+        placement(true, &["eng"]).update(&mut rec, &data("a1"), RUN, now());
         assert_eq!(rec, synced_before("a1"));
     }
 
     #[test]
     fn users_step_dates_an_account_when_the_user_is_first_synced() {
-        let rec = placement(true, &["eng"]).new_record(&data("a1"), RUN, NOW);
-        assert_eq!((rec.created_run, rec.created_at), (Some(RUN), NOW));
-        let rec = placement(false, &[]).new_record(&data("a2"), RUN, NOW);
-        assert_eq!((rec.created_run, rec.created_at), (None, 0));
+        let rec = placement(true, &["eng"]).new_record(&data("a1"), RUN, now());
+        assert_eq!((rec.created_run, rec.created_at), (Some(RUN), now()));
+        let rec = placement(false, &[]).new_record(&data("a2"), RUN, now());
+        assert_eq!(
+            (rec.created_run, rec.created_at),
+            (None, Timestamp::UNIX_EPOCH)
+        );
         assert!(rec.in_source && !rec.synced);
     }
 
     #[test]
     fn users_step_brings_back_a_user_who_returns_to_the_scope() {
         let mut rec = synced_before("a1");
-        placement(false, &[]).update(&mut rec, &data("a1"), 5, NOW);
-        placement(true, &["eng"]).update(&mut rec, &data("a1"), RUN, NOW);
+        placement(false, &[]).update(&mut rec, &data("a1"), 5, now());
+        placement(true, &["eng"]).update(&mut rec, &data("a1"), RUN, now());
         assert!(rec.synced);
         assert_eq!(rec.left_run, None);
         assert_eq!(rec.created_run, Some(3), "the same account, not a new one");
