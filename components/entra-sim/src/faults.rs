@@ -13,6 +13,9 @@ pub struct Faults {
     pub throttle_every: u64,
     /// The `Retry-After` of a throttle, in seconds.
     pub retry_after_secs: u64,
+    /// Send `Retry-After` as an HTTP-date (the moment the throttle ends,
+    /// rounded up to the second) instead of a number of seconds.
+    pub retry_after_as_date: bool,
     /// Answer every Nth Graph request with 500 `generalException` (0 = never).
     pub server_error_every: u64,
     /// Added to every Graph and token response.
@@ -53,6 +56,7 @@ impl Default for Faults {
         Faults {
             throttle_every: 0,
             retry_after_secs: 2,
+            retry_after_as_date: false,
             server_error_every: 0,
             latency_ms: 0,
             token_lifetime_secs: 3599,

@@ -2,11 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
+use std::time::{Duration, UNIX_EPOCH};
 
-use http::{Method, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::faults::Faults;
 use crate::ids::{fnv1a, hex, unhex};
 use crate::sim::{State, graph_error, json_response};
 use crate::tenant::{Change, Credentials, Group, Object, Other, OtherKind, Tenant, User};
@@ -134,13 +136,21 @@ fn inject_faults(state: &mut State, now: u64) -> Option<Response<Vec<u8>>> {
     if now < state.throttled_until_ms {
         state.stats.early_requests += 1;
         state.stats.throttled += 1;
-        return Some(throttled((state.throttled_until_ms - now).div_ceil(1000)));
+        return Some(throttled(retry_after(
+            faults,
+            state.throttled_until_ms,
+            now,
+        )));
     }
     if faults.throttle_every > 0 && n.is_multiple_of(faults.throttle_every) {
         let secs = faults.retry_after_secs;
         state.throttled_until_ms = now.saturating_add(secs.saturating_mul(1000));
         state.stats.throttled += 1;
-        return Some(throttled(secs));
+        return Some(throttled(retry_after(
+            faults,
+            state.throttled_until_ms,
+            now,
+        )));
     }
     if faults.server_error_every > 0 && n.is_multiple_of(faults.server_error_every) {
         state.stats.server_errors += 1;
@@ -153,7 +163,19 @@ fn inject_faults(state: &mut State, now: u64) -> Option<Response<Vec<u8>>> {
     None
 }
 
-fn throttled(retry_after_secs: u64) -> Response<Vec<u8>> {
+/// The `Retry-After` of a throttle that ends at `until_ms` (epoch ms):
+/// the seconds left from `now`, or that moment as an HTTP-date (IMF-fixdate,
+/// rounded up to the second so no client comes back early).
+fn retry_after(faults: &Faults, until_ms: u64, now: u64) -> HeaderValue {
+    let secs_left = until_ms.saturating_sub(now).div_ceil(1000);
+    if !faults.retry_after_as_date {
+        return secs_left.into();
+    }
+    let until = UNIX_EPOCH + Duration::from_secs(until_ms.div_ceil(1000));
+    HeaderValue::from_str(&httpdate::fmt_http_date(until)).unwrap_or_else(|_| secs_left.into())
+}
+
+fn throttled(retry_after: HeaderValue) -> Response<Vec<u8>> {
     let mut response = graph_error(
         StatusCode::TOO_MANY_REQUESTS,
         "TooManyRequests",
@@ -161,7 +183,7 @@ fn throttled(retry_after_secs: u64) -> Response<Vec<u8>> {
     );
     response
         .headers_mut()
-        .insert(header::RETRY_AFTER, retry_after_secs.into());
+        .insert(header::RETRY_AFTER, retry_after);
     response
 }
 

@@ -3,7 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
-use engine::ports::SourceError;
+use engine::ports::{SourceError, Timestamp};
 use http::{Method, Request, Response, StatusCode, header};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -251,7 +251,7 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
             self.count(endpoint);
             let backoff = BACKOFF_BASE * 2u32.pow(attempt - 1);
             let (wait, give_up) = match self.http.send(request).await {
-                Ok(response) => match classify(&response) {
+                Ok(response) => match classify(&response, self.pause.wall_now()) {
                     Outcome::Final => return Ok(response),
                     Outcome::Throttled(retry_after) => {
                         let wait = retry_after.unwrap_or(backoff);
@@ -317,13 +317,14 @@ enum Outcome {
     ServerError,
 }
 
-fn classify(response: &Response<Vec<u8>>) -> Outcome {
+/// What to do about `response`; `now` is the wall-clock time a
+/// `Retry-After` HTTP-date is waited from.
+fn classify(response: &Response<Vec<u8>>, now: Timestamp) -> Outcome {
     let retry_after = response
         .headers()
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(|v| retry_after(v, now));
     match response.status() {
         StatusCode::TOO_MANY_REQUESTS => Outcome::Throttled(retry_after),
         StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => Outcome::Throttled(retry_after),
@@ -333,6 +334,19 @@ fn classify(response: &Response<Vec<u8>>) -> Outcome {
         | StatusCode::GATEWAY_TIMEOUT => Outcome::ServerError,
         _ => Outcome::Final,
     }
+}
+
+/// A `Retry-After` value as a wait (RFC 9110 §10.2.3): delay-seconds, or
+/// an HTTP-date waited from `now` (zero if it has passed).
+fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at_secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let at = Timestamp::from_timestamp(i64::try_from(at_secs).ok()?, 0)?;
+    Some((at - now).to_std().unwrap_or_default())
 }
 
 fn transport_error(e: &TransportError) -> SourceError {
@@ -395,5 +409,49 @@ fn token_error(response: &Response<Vec<u8>>) -> SourceError {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after;
+    use engine::ports::{TimeDelta, Timestamp};
+    use std::time::Duration;
+
+    /// 2015-10-21T07:27:30Z, half a minute before RFC 9110's example date.
+    fn now() -> Timestamp {
+        Timestamp::from_timestamp(1_445_412_450, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn retry_after_in_seconds_is_that_many_seconds() {
+        assert_eq!(retry_after(" 120 ", now()), Some(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date_is_the_wait_until_then() {
+        let wait = Some(Duration::from_secs(30));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now()), wait);
+        // RFC 850 and asctime, which RFC 9110 makes recipients accept too.
+        assert_eq!(
+            retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", now()),
+            wait
+        );
+        assert_eq!(retry_after("Wed Oct 21 07:28:00 2015", now()), wait);
+    }
+
+    #[test]
+    fn retry_after_a_date_that_has_passed_is_no_wait() {
+        let later = now() + TimeDelta::hours(1);
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", later),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn retry_after_that_is_neither_is_ignored() {
+        assert_eq!(retry_after("soon", now()), None);
+        assert_eq!(retry_after("-5", now()), None);
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use engine::ports::{Clock, Timestamp};
+
 use crate::{Deadline, HttpClient, Pause, TransportError};
 
 /// [`HttpClient`] over `ureq` (blocking; fine under `block_on`).
@@ -109,6 +111,10 @@ impl Default for ThreadPause {
 impl Pause for ThreadPause {
     fn now_ms(&self) -> u64 {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn wall_now(&self) -> Timestamp {
+        engine::SystemClock.now()
     }
 
     async fn sleep(&self, d: Duration) {

@@ -66,6 +66,60 @@ fn a_retry_after_past_the_budget_returns_throttled_at_once() {
 }
 
 #[test]
+fn a_retry_after_given_as_an_http_date_is_waited_out_too() {
+    let faults = Faults {
+        throttle_every: 2,
+        retry_after_secs: 1,
+        retry_after_as_date: true,
+        ..Faults::default()
+    };
+    let server = serve(Preset::Demo.build(), faults);
+    let client = client(&server);
+
+    block_on(client.domains()).unwrap();
+    let users = read_all(|page| block_on(client.users(page))).unwrap();
+
+    assert_eq!(users.len(), 40);
+    let stats = server.sim().stats();
+    assert!(
+        stats.throttled >= 1,
+        "the knob throttled something: {stats:?}"
+    );
+    assert_eq!(stats.early_requests, 0, "no request before the date");
+    assert_eq!(client.stats().retries, stats.throttled);
+}
+
+#[test]
+fn an_http_date_retry_after_past_the_budget_returns_throttled_at_once() {
+    let faults = Faults {
+        throttle_every: 1,
+        retry_after_secs: 30,
+        retry_after_as_date: true,
+        ..Faults::default()
+    };
+    let server = serve(Preset::Demo.build(), faults);
+    let client = client_with(graph::GraphConfig {
+        time_budget: Some(Duration::from_secs(5)),
+        ..config(&server)
+    });
+    let started = Instant::now();
+
+    let result = block_on(client.users(None));
+
+    // The date is rounded up to the second: 30 or 31 s from now.
+    let Err(SourceError::Throttled { retry_after_secs }) = result else {
+        panic!("throttled: {result:?}");
+    };
+    assert!((29..=31).contains(&retry_after_secs), "{retry_after_secs}");
+    assert!(started.elapsed() < Duration::from_secs(2), "did not sleep");
+    assert_eq!(
+        server.sim().stats().graph_requests,
+        1,
+        "did not retry early"
+    );
+}
+
+#[test]
 fn a_revoked_token_is_renewed_once_and_the_read_goes_on() {
     let server = serve(Preset::Demo.build(), Faults::default());
     let client = client(&server);

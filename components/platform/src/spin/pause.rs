@@ -26,6 +26,11 @@ impl graph::Pause for SpinPause {
         monotonic_clock::now().saturating_sub(self.origin_ns) / 1_000_000
     }
 
+    fn wall_now(&self) -> engine::ports::Timestamp {
+        use engine::ports::Clock;
+        engine::SystemClock.now()
+    }
+
     async fn sleep(&self, d: Duration) {
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         let deadline = monotonic_clock::now().saturating_add(ns);
