@@ -2,7 +2,7 @@
 // syncing, and the history of finished runs.
 
 import { get, post, dirPath, listOf, nameGroups } from './api.js';
-import { h, timeEl, clockEl, announce, takeFlash, loadFailed, newId, plural } from './ui.js';
+import { h, timeEl, clockEl, announce, takeFlash, loadFailed, newId, plural, toDate } from './ui.js';
 import { confirmAndSync, setAutoSync } from './sync.js';
 import { runChart } from './chart.js';
 import {
@@ -35,7 +35,7 @@ export function normalizeStatus(data) {
 function waitingNote(run) {
   if (!run.waiting_until) return null;
   if (!run.failed_attempts) {
-    const waitSecs = Math.max(1, Math.round((run.waiting_until - Date.now()) / 1000));
+    const waitSecs = Math.max(1, Math.round((toDate(run.waiting_until) - Date.now()) / 1000));
     return h('p', { class: 'hint' }, `Microsoft Graph asked us to slow down; the sync resumes in about ${waitSecs} s.`);
   }
   return h(

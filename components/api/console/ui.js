@@ -160,10 +160,10 @@ export function formError() {
   return h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true, 'data-form-error': true });
 }
 
-/** Accepts RFC 3339 strings or epoch milliseconds. */
+/** An API time (an RFC 3339 UTC string, `2026-11-29T23:41:57Z`) as a `Date`; null when absent or unreadable. */
 export function toDate(value) {
   if (value == null || value === '') return null;
-  const date = new Date(typeof value === 'number' ? value : String(value));
+  const date = new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
