@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{Harness, OPERATOR, Reply};
-use http::{Method, StatusCode};
+use http::Method;
 use serde_json::{Value, json};
 
 /// Larger than any plausible count, smaller than any epoch-ms time since
