@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use api::App;
 pub use e2e::client::Reply;
-pub use engine::testing::RecordingMailer;
 use engine::ports::Timestamp;
+pub use engine::testing::RecordingMailer;
 use engine::{ManualClock, MemoryStore};
 use entra_sim::server::SimServer;
 use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Preset, Sim};
