@@ -8,6 +8,8 @@
 mod common;
 use common::*;
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn billable_users_are_the_distinct_users_of_groups_with_product_access() {

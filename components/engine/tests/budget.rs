@@ -7,6 +7,8 @@ use engine::ports::{
     SourceGroup, SourceUser, TimeDelta, UserChange,
 };
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn ten_thousand() -> Env {
     let env = Env::new();

@@ -5,6 +5,8 @@ mod common;
 use common::*;
 use engine::ports::store::MAX_VALUE_BYTES;
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn big_group_env(users: usize, send_email: bool) -> Env {
     let env = Env::new();

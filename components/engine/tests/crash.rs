@@ -11,6 +11,8 @@
 mod common;
 use common::*;
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// Two domains (one unverified), ten users, three groups with `eng` holding
 /// three users; pages of two, staged pages sealed after every page or two.

@@ -10,6 +10,8 @@ mod common;
 use common::*;
 use engine::testing::{groups, guest, only_domains, user};
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn only_domains_verified_in_entra_are_claimed_and_named_ones_match_any_case() {

@@ -8,6 +8,8 @@
 mod common;
 use common::*;
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn new_accounts_get_one_welcome_email_only_when_the_setting_is_on() {

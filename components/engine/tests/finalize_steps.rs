@@ -12,6 +12,8 @@ mod common;
 use common::*;
 use engine::testing::{groups, only_domains, settings};
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// The small tenant (`common::small_tenant`) in all-users scope, synced
 /// once, with the guard off and no emails.

@@ -10,6 +10,8 @@ mod common;
 use common::*;
 use engine::ports::SkippedKind;
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn nested_groups_are_flattened_and_the_nesting_is_remembered() {

@@ -21,6 +21,9 @@
 //! `IDP_SYNC_SCHEDULES` sets the schedules per scheduler and scenario
 //! (default 1,000); a failure prints the scheduler and seed, and
 //! `IDP_SYNC_SEED=n` runs that one schedule again.
+// Host only: shuttle runs its tasks as threads (the wasm32 rule tests, the
+// other files, need none).
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

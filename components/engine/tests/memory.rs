@@ -5,6 +5,8 @@ mod common;
 use common::*;
 use engine::heap_meter::{self, CountingAlloc};
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[global_allocator]
 static ALLOCATOR: CountingAlloc = CountingAlloc;

@@ -13,6 +13,8 @@
 //! - `crate::a::b` is an edge to `a::b` when that is a module, else to `a`;
 //!   `use crate::{a, b::c}` lists count the same way; `super::x` is an edge
 //!   to the parent's `x`.
+// Host only: it reads the crate's source files.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -10,6 +10,8 @@ mod common;
 use common::*;
 use engine::testing::groups;
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn one_organization_never_sees_another() {

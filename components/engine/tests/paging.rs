@@ -15,6 +15,8 @@ use engine::ports::{
 };
 use engine::testing::MemoryTenant;
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// `eng` with five users, listed two to a page.
 fn paged_group(env: &Env) {

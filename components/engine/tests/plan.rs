@@ -11,6 +11,8 @@ mod common;
 use common::*;
 use engine::testing::only_domains;
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn preview(env: &Env) -> Preview {
     block(env.engine().preview(ORG, &env.dir, &env.tenant)).expect("preview")

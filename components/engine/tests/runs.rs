@@ -12,6 +12,8 @@ use common::*;
 use engine::ports::SourceError;
 use engine::testing::{only_domains, user};
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn sync_confirms_the_groups_and_domains_and_the_changes_since_the_last_sync() {

@@ -9,6 +9,8 @@
     reason = "test code: a failure here is a test failure"
 )]
 mod common;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use common::*;
 use engine::ports::{NoticeEvent, SourceError};

@@ -9,6 +9,8 @@
 mod common;
 use common::*;
 use engine::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn save_and_sync_later_keeps_automatic_syncing_off_and_sync_turns_it_on() {
