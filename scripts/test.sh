@@ -5,6 +5,8 @@
 #   lint          clippy -D warnings, natively and for the wasm32 components
 #   unit          cargo test: engine, Graph client, simulator, platform, API;
 #                 the repository against its docs (tests/e2e/tests/repo.rs)
+#   wasm-rules    the engine's rule tests compiled to wasm32-unknown-unknown,
+#                 run under Node by wasm-bindgen-test-runner
 #   wasm          every component in spin.toml built for wasm32-wasip2, its
 #                 imports and exports checked against each platform profile
 #                 that deploys it (Spin 3.6/4.0 + trigger-cron 0.4.2,
@@ -52,12 +54,22 @@ lint() {
   cargo clippy --workspace --all-targets -- -D warnings
   # The Spin adapters compile only for wasm32: lint them there too.
   cargo clippy --target wasm32-wasip2 --lib -p platform -p scheduler -p api -p entra-sim -- -D warnings
+  # The engine's rule tests as the wasm-rules step builds them.
+  cargo clippy --target wasm32-unknown-unknown --tests -p engine -- -D warnings
 }
 
 unit() {
   cargo test --workspace --exclude e2e
   # The repository against its docs: module headers, paths the docs name.
   cargo test -p e2e --test repo
+}
+
+# The engine's rule tests again as wasm under Node: no clock, thread or
+# randomness of the host hides in the rules. tests/interleavings.rs (shuttle
+# threads) and tests/module_graph.rs (reads files) are host-only by their cfg.
+wasm_rules() {
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test -p engine --target wasm32-unknown-unknown --tests
 }
 
 # The build commands of spin.toml's components, one per line.
@@ -107,14 +119,19 @@ browser() {
   fi
 }
 
-# The lint and wasm steps compile for wasm32-wasip2.
-if ! rustup target list --installed | grep -qx wasm32-wasip2; then
-  rustup target add wasm32-wasip2
-fi
+# The lint and wasm steps compile for wasm32-wasip2, wasm-rules for
+# wasm32-unknown-unknown.
+installed_targets="$(rustup target list --installed)"
+for target in wasm32-wasip2 wasm32-unknown-unknown; do
+  if ! grep -qx "$target" <<<"$installed_targets"; then
+    rustup target add "$target"
+  fi
+done
 
 section format format
 section lint lint
 section unit unit
+section wasm-rules wasm_rules
 section wasm wasm
 section e2e e2e
 section contract contract
