@@ -67,8 +67,12 @@ unit() {
 # The engine's rule tests again as wasm under Node: no clock, thread or
 # randomness of the host hides in the rules. tests/interleavings.rs (shuttle
 # threads) and tests/module_graph.rs (reads files) are host-only by their cfg.
+# Built at opt-level 1 without debug info (overflow checks and debug
+# assertions stay on): unoptimized, the tests run about 7 times slower under
+# Node, and wasm-bindgen-test-runner reads binaries ten times the size.
 wasm_rules() {
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  CARGO_PROFILE_DEV_OPT_LEVEL=1 CARGO_PROFILE_DEV_DEBUG=0 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p engine --target wasm32-unknown-unknown --tests
 }
 
