@@ -63,8 +63,8 @@ async fn tick_every<P: Platform>(app: Rc<App<P>>, interval: Duration) {
         // A bug must cost one tick, not the server.
         match AssertUnwindSafe(app.tick_all()).catch_unwind().await {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => eprintln!("idp-sync-local: tick failed: {e}"),
-            Err(_) => eprintln!("idp-sync-local: tick panicked"),
+            Ok(Err(error)) => tracing::error!(%error, "the tick failed"),
+            Err(_) => tracing::error!("the tick panicked"),
         }
     }
 }

@@ -172,7 +172,7 @@ fn build_router() -> matchit::Router<PathEntry> {
         // The table is a constant: a conflict is caught by the unit test
         // that builds the router, so it never reaches a deployment.
         if let Err(conflict) = router.insert(path, entry) {
-            eprintln!("route table: {path} not routed: {conflict}");
+            tracing::error!(path, %conflict, "route table: a path is not routed");
         }
     }
     router

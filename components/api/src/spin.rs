@@ -1,7 +1,8 @@
 //! The Spin HTTP entry (wasm32 only; `wasi:http/incoming-handler@0.2.0`
 //! through spin-sdk 5's `#[http_component]`): converts the request, builds
 //! the [`App`] from the Spin bundle and variables, calls
-//! [`handle`], and returns the response. Nothing else happens here.
+//! [`handle`], and returns the response; installs the JSON log subscriber
+//! and logs what kept a request from reaching the router.
 
 use futures::StreamExt;
 use platform::AppConfig;
@@ -15,9 +16,13 @@ use crate::{App, Request, Response, handle};
 
 #[http_component]
 async fn entry(req: IncomingRequest) -> Response {
+    logging::init();
     match serve(req).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            tracing::error!(%error, "the request did not reach the router");
+            error.into_response()
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use crate::settings::{SettingsInput, VersionedSettings};
 use crate::sync::types::*;
 use crate::views::*;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 pub(crate) mod context;
 
@@ -31,6 +32,18 @@ pub struct TickReport {
 /// Parses the organization and directory ids of a call.
 fn ids(org: &str, dir: &str) -> Result<(OrgId, DirId)> {
     Ok((OrgId::parse(org)?, DirId::parse(dir)?))
+}
+
+/// The span of a directory's sync work: its events (the run log's, the
+/// Graph client's) carry the org, the directory and, once a run is
+/// taken, its id.
+fn sync_span(org: &OrgId, dir: &DirId) -> tracing::Span {
+    tracing::info_span!(
+        "sync",
+        org = org.as_str(),
+        directory = dir.as_str(),
+        run_id = tracing::field::Empty
+    )
 }
 
 impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
@@ -189,7 +202,9 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         trigger: Trigger,
     ) -> Result<Confirmation> {
         let (org, dir) = ids(org, dir)?;
-        crate::sync::start::start(self, &org, &dir, source, trigger).await
+        crate::sync::start::start(self, &org, &dir, source, trigger)
+            .instrument(sync_span(&org, &dir))
+            .await
     }
 
     /// Confirms the removals a run held by the removal guard would make
@@ -227,7 +242,9 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         budget: Budget,
     ) -> Result<AdvanceOutcome> {
         let (org, dir) = ids(org, dir)?;
-        crate::sync::run::advance(self, &org, &dir, source, mailer, budget).await
+        crate::sync::run::advance(self, &org, &dir, source, mailer, budget)
+            .instrument(sync_span(&org, &dir))
+            .await
     }
 
     /// The automatic-sync rule for one directory: starts a run when automatic
@@ -242,7 +259,9 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
         budget: Budget,
     ) -> Result<TickOutcome> {
         let (org, dir) = ids(org, dir)?;
-        crate::sync::start::tick(self, &org, &dir, source, mailer, budget).await
+        crate::sync::start::tick(self, &org, &dir, source, mailer, budget)
+            .instrument(sync_span(&org, &dir))
+            .await
     }
 
     /// `tick` for the directories in the index, sharing `budget` fairly: each

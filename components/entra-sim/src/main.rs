@@ -3,14 +3,17 @@
 //! ```text
 //! cargo run -p entra-sim -- --port 8080 [--preset demo|large|huge] [knobs...]
 //! ```
-//! See the README for every flag.
+//! See the README for every flag. Logs are JSON lines on stderr (the
+//! `logging` crate); the `entra-sim listening on URL` line stays plain on
+//! stdout.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
+    logging::init();
     match cli::run(std::env::args().skip(1).collect()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("entra-sim: {message}\n\n{}", cli::USAGE);
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "entra-sim stopped");
             std::process::ExitCode::from(2)
         }
     }
@@ -21,17 +24,18 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
+    use anyhow::{Context, anyhow, bail};
     use entra_sim::server::SimServer;
     use entra_sim::{Credentials, Faults, Preset, Sim, TenantBuilder};
 
-    pub const USAGE: &str = "usage: entra-sim [--host 127.0.0.1] [--port 8080] \
+    const USAGE: &str = "usage: entra-sim [--host 127.0.0.1] [--port 8080] \
 [--preset demo|large|huge] [--group-size N]... [--extra-users N]
   [--tenant-id ID] [--client-id ID] [--client-secret S]
   [--throttle-every N] [--retry-after SECS] [--server-error-every N] [--latency-ms MS]
   [--token-lifetime SECS] [--page-token-ttl SECS] [--delta-token-ttl SECS]
   [--next-link-base URL] [--drift-every SECS]";
 
-    pub fn run(args: Vec<String>) -> Result<(), String> {
+    pub fn run(args: Vec<String>) -> anyhow::Result<()> {
         let mut host = "127.0.0.1".to_owned();
         let mut port = "8080".to_owned();
         let mut preset = Preset::Demo;
@@ -45,17 +49,20 @@ mod cli {
                 println!("{USAGE}");
                 return Ok(());
             }
-            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let value = args
+                .next()
+                .ok_or_else(|| anyhow!("{flag} needs a value\n{USAGE}"))?;
             let number = || {
                 value
                     .parse::<u64>()
-                    .map_err(|_| format!("{flag} takes a number, not {value:?}"))
+                    .with_context(|| format!("{flag} takes a number, not {value:?}"))
             };
             match flag.as_str() {
                 "--host" => host = value.clone(),
                 "--port" => port = value.clone(),
                 "--preset" => {
-                    preset = Preset::parse(&value).ok_or(format!("unknown preset {value:?}"))?
+                    preset = Preset::parse(&value)
+                        .with_context(|| format!("unknown preset {value:?}"))?
                 }
                 "--group-size" => group_sizes.push(number()?),
                 "--extra-users" => extra_users = number()?,
@@ -71,7 +78,7 @@ mod cli {
                 "--delta-token-ttl" => faults.delta_token_ttl_secs = Some(number()?),
                 "--next-link-base" => faults.next_link_base = Some(value.clone()),
                 "--drift-every" => faults.drift_every_secs = Some(number()?),
-                _ => return Err(format!("unknown flag {flag}")),
+                _ => bail!("unknown flag {flag}\n{USAGE}"),
             }
         }
         let mut tenant = preset.build();
@@ -93,8 +100,9 @@ mod cli {
                 *field = value;
             }
         }
-        let server = SimServer::start(Sim::new(tenant, faults), &format!("{host}:{port}"))
-            .map_err(|e| e.to_string())?;
+        let addr = format!("{host}:{port}");
+        let server = SimServer::start(Sim::new(tenant, faults), &addr)
+            .with_context(|| format!("serving the simulated tenant on {addr}"))?;
         println!("entra-sim listening on {}", server.base_url());
         server.wait();
         Ok(())

@@ -4,8 +4,11 @@
 //! Spin instances do not outlive a request, so each request is served by a
 //! freshly seeded tenant (deterministic, so every instance agrees; tokens and
 //! cursors are self-contained). The preset comes from the component variable
-//! `entra_sim_preset` (`demo` when unset). Fault knobs keep their defaults.
+//! `entra_sim_preset` (`demo` when unset or unreadable, with a warning in
+//! the log). Fault knobs keep their defaults. Logs are JSON lines on stderr
+//! (the `logging` crate).
 
+use anyhow::Context;
 use spin_sdk::http_component;
 
 use crate::mount::rebase;
@@ -13,16 +16,25 @@ use crate::{Preset, Sim, handle};
 
 #[http_component]
 fn serve(req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
-    let preset = spin_sdk::variables::get("entra_sim_preset")
-        .ok()
-        .and_then(|name| Preset::parse(&name))
-        .unwrap_or(Preset::Demo);
+    logging::init();
+    let preset = preset().unwrap_or_else(|error| {
+        tracing::warn!(error = format!("{error:#}"), "serving the demo preset");
+        Preset::Demo
+    });
     match rebase(req) {
         Ok(request) => handle(&Sim::preset(preset), request),
         Err(error) => {
+            tracing::warn!(%error, "the request could not be rebased on the component route");
             let mut response = http::Response::new(format!("bad request: {error}").into_bytes());
             *response.status_mut() = http::StatusCode::BAD_REQUEST;
             response
         }
     }
+}
+
+/// The preset the component variable `entra_sim_preset` names.
+fn preset() -> anyhow::Result<Preset> {
+    let name = spin_sdk::variables::get("entra_sim_preset")
+        .context("reading the Spin variable entra_sim_preset")?;
+    Preset::parse(&name).with_context(|| format!("unknown preset {name:?} (demo, large, huge)"))
 }

@@ -80,6 +80,16 @@ enum Endpoint {
     Graph,
 }
 
+impl Endpoint {
+    /// The endpoint's name in logs.
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Token => "token",
+            Endpoint::Graph => "graph",
+        }
+    }
+}
+
 impl<H: HttpClient, P: Pause> GraphClient<H, P> {
     /// Validates the configuration; sends nothing yet.
     pub fn new(config: GraphConfig, http: H, pause: P) -> Result<Self, ConfigError> {
@@ -251,15 +261,18 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
             self.count(endpoint);
             let backoff = BACKOFF_BASE * 2u32.pow(attempt - 1);
             let (wait, give_up) = match self.http.send(request).await {
-                Ok(response) => match classify(&response, self.pause.wall_now()) {
-                    Outcome::Final => return Ok(response),
-                    Outcome::Throttled(retry_after) => {
-                        let wait = retry_after.unwrap_or(backoff);
-                        let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                        (wait, Err(SourceError::Throttled { retry_after_secs }))
+                Ok(response) => {
+                    trace_response(endpoint, attempt, &response);
+                    match classify(&response, self.pause.wall_now()) {
+                        Outcome::Final => return Ok(response),
+                        Outcome::Throttled(retry_after) => {
+                            let wait = retry_after.unwrap_or(backoff);
+                            let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                            (wait, Err(SourceError::Throttled { retry_after_secs }))
+                        }
+                        Outcome::ServerError => (backoff, Ok(response)),
                     }
-                    Outcome::ServerError => (backoff, Ok(response)),
-                },
+                }
                 // The deadline we gave it passed: the budget is spent, not
                 // the network broken.
                 Err(TransportError::Timeout(_)) if self.budget_spent() => {
@@ -315,6 +328,36 @@ enum Outcome {
     Throttled(Option<Duration>),
     /// Another 5xx that may pass.
     ServerError,
+}
+
+/// Logs a response with the ids Microsoft support asks for: Graph's
+/// `request-id` (the token endpoint's `x-ms-request-id`) and
+/// `client-request-id`. Nothing else of it: bodies and URLs may carry
+/// tokens. Successes at `DEBUG`, errors at `WARN`.
+fn trace_response(endpoint: Endpoint, attempt: u32, response: &Response<Vec<u8>>) {
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+    let request_id = header("request-id").or_else(|| header("x-ms-request-id"));
+    let client_request_id = header("client-request-id");
+    let (endpoint, status) = (endpoint.name(), response.status().as_u16());
+    if response.status().is_success() {
+        tracing::debug!(
+            endpoint,
+            status,
+            attempt,
+            request_id,
+            client_request_id,
+            "Graph answered"
+        );
+    } else {
+        tracing::warn!(
+            endpoint,
+            status,
+            attempt,
+            request_id,
+            client_request_id,
+            "Graph answered an error"
+        );
+    }
 }
 
 /// What to do about `response`; `now` is the wall-clock time a

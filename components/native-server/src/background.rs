@@ -46,7 +46,7 @@ impl Background {
                     tokio::select! {
                         served = serve(listener, limits, Rc::new(make())) => {
                             if let Err(error) = served {
-                                eprintln!("serving {addr} failed: {error}");
+                                tracing::error!(%addr, %error, "serving failed");
                             }
                         }
                         _ = stopped => {}

@@ -126,7 +126,7 @@ pub async fn serve<H: Handler + 'static>(
             }
             Err(error) => {
                 // E.g. out of file descriptors: give closing connections a moment.
-                eprintln!("accepting a connection failed: {error}");
+                tracing::warn!(%error, "accepting a connection failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }

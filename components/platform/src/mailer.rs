@@ -9,24 +9,28 @@ use engine::ports::{MailError, Mailer, Notice, OutgoingEmail};
 use graph::HttpClient;
 use serde::Serialize;
 
-/// Logs each email on stderr (Spin's component log) and reports it sent.
+/// Logs each email (Spin's component log) and reports it sent.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogMailer;
 
 impl Mailer for LogMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
         // The body is not logged: it may carry sign-in details.
-        eprintln!("email to {}: {}", email.to, email.subject);
+        tracing::info!(
+            to = email.to.as_str(),
+            subject = email.subject.as_str(),
+            "email"
+        );
         Ok(())
     }
 
     async fn notify(&self, notice: &Notice) -> Result<(), MailError> {
-        eprintln!(
-            "notice {} for {}/{} (run {}): {}",
-            notice.event.name(),
-            notice.org,
-            notice.directory,
-            notice.run_id,
+        tracing::info!(
+            event = notice.event.name(),
+            org = notice.org.as_str(),
+            directory = notice.directory.as_str(),
+            run_id = notice.run_id,
+            "notice: {}",
             notice.message
         );
         Ok(())

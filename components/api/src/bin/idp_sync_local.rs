@@ -18,13 +18,17 @@
 //! Variables `IDP_SYNC_OPERATOR_TOKEN`, `IDP_SYNC_ENCRYPTION_KEY`,
 //! `IDP_SYNC_INVOCATION_BUDGET_MS`, `IDP_SYNC_PAGE_BUDGET` override the
 //! generated or default values.
+//!
+//! Logs are JSON lines on stderr (the `logging` crate); the start-up lines
+//! above stay plain on stdout, where scripts and tests read them.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
+    logging::init();
     match native::run(std::env::args().skip(1).collect()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("idp-sync-local: {e}");
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "idp-sync-local stopped");
             std::process::ExitCode::FAILURE
         }
     }
@@ -38,6 +42,7 @@ mod native {
     use std::net::TcpListener;
     use std::time::Duration;
 
+    use anyhow::{Context, anyhow, bail};
     use api::App;
     use base64::Engine as _;
     use entra_sim::server::SimServer;
@@ -70,7 +75,7 @@ mod native {
         graph_url: Option<String>,
     }
 
-    fn parse(args: Vec<String>) -> Result<Options, String> {
+    fn parse(args: Vec<String>) -> anyhow::Result<Options> {
         let mut options = Options {
             port: 3000,
             preset: Preset::Demo,
@@ -82,30 +87,28 @@ mod native {
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
-            let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+            let mut value = || args.next().ok_or_else(|| anyhow!("{flag} needs a value"));
             match flag.as_str() {
                 "--port" => {
-                    options.port = value()?.parse().map_err(|_| "--port takes a number")?;
+                    options.port = value()?.parse().context("--port takes a number")?;
                 }
                 "--preset" => {
                     let name = value()?;
                     options.preset = Preset::parse(&name)
-                        .ok_or(format!("unknown preset {name:?} (demo, large, huge)"))?;
+                        .with_context(|| format!("unknown preset {name:?} (demo, large, huge)"))?;
                 }
                 "--tick-ms" => {
-                    let ms: u64 = value()?.parse().map_err(|_| "--tick-ms takes a number")?;
+                    let ms: u64 = value()?.parse().context("--tick-ms takes a number")?;
                     options.tick = Duration::from_millis(ms.max(100));
                 }
                 "--page-budget" => {
-                    let pages = value()?
-                        .parse()
-                        .map_err(|_| "--page-budget takes a number")?;
+                    let pages = value()?.parse().context("--page-budget takes a number")?;
                     options.page_budget = Some(pages);
                 }
                 "--sim-latency-ms" => {
                     options.sim_latency_ms = value()?
                         .parse()
-                        .map_err(|_| "--sim-latency-ms takes a number")?;
+                        .context("--sim-latency-ms takes a number")?;
                 }
                 "--authority-url" => options.authority_url = Some(value()?),
                 "--graph-url" => options.graph_url = Some(value()?),
@@ -113,7 +116,7 @@ mod native {
                     println!("{USAGE}");
                     std::process::exit(0);
                 }
-                other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+                other => bail!("unknown argument {other:?} ({USAGE})"),
             }
         }
         Ok(options)
@@ -127,15 +130,16 @@ mod native {
         }
     }
 
-    fn random_base64(bytes: usize) -> Result<String, String> {
+    fn random_base64(bytes: usize) -> anyhow::Result<String> {
         let mut buf = vec![0u8; bytes];
-        getrandom::fill(&mut buf).map_err(|e| format!("no randomness: {e}"))?;
+        getrandom::fill(&mut buf).map_err(|e| anyhow!("drawing random bytes: {e}"))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(buf))
     }
 
-    pub fn run(args: Vec<String>) -> Result<(), String> {
+    pub fn run(args: Vec<String>) -> anyhow::Result<()> {
         let options = parse(args)?;
-        let sim = SimServer::start_local(Sim::preset(options.preset)).map_err(|e| e.to_string())?;
+        let sim = SimServer::start_local(Sim::preset(options.preset))
+            .context("starting the simulated tenant on loopback")?;
         sim.sim().set_faults(Faults {
             latency_ms: options.sim_latency_ms,
             ..Faults::default()
@@ -164,11 +168,11 @@ mod native {
         let graph = options.graph_url.as_deref().unwrap_or(sim.base_url());
         vars.set(names::AUTHORITY_URL, authority);
         vars.set(names::GRAPH_URL, graph);
-        let config = block_on(AppConfig::load(&vars)).map_err(|e| e.to_string())?;
+        let config = block_on(AppConfig::load(&vars)).context("reading the configuration")?;
 
-        let listen_error = |e| format!("could not listen on 127.0.0.1:{}: {e}", options.port);
-        let listener = TcpListener::bind(("127.0.0.1", options.port)).map_err(listen_error)?;
-        let addr = listener.local_addr().map_err(listen_error)?;
+        let binding = || format!("binding 127.0.0.1:{}", options.port);
+        let listener = TcpListener::bind(("127.0.0.1", options.port)).with_context(binding)?;
+        let addr = listener.local_addr().with_context(binding)?;
 
         println!("operator token: {}", config.operator_token);
         println!("demo tenant id: {DEMO_TENANT_ID}");
@@ -189,6 +193,6 @@ mod native {
             config,
         };
         api::local::serve(listener, app, options.tick)
-            .map_err(|e| format!("serving http://{addr} failed: {e}"))
+            .with_context(|| format!("serving http://{addr}"))
     }
 }

@@ -61,7 +61,12 @@ impl<P: Platform> App<P> {
         {
             Ok(outcome) => Some(outcome),
             Err(e) => {
-                eprintln!("sync {org}/{dir}: first chunk failed, the scheduler resumes it: {e}");
+                tracing::warn!(
+                    org,
+                    directory = dir,
+                    error = %e,
+                    "the first chunk of the sync failed; the scheduler resumes it"
+                );
                 None
             }
         };
@@ -125,8 +130,11 @@ impl<P: Platform> App<P> {
             )
             .await
         {
-            eprintln!(
-                "sync {org}/{dir}: confirmed run did not finish here, the scheduler resumes it: {e}"
+            tracing::warn!(
+                org,
+                directory = dir,
+                error = %e,
+                "the confirmed run did not finish here; the scheduler resumes it"
             );
         }
         Ok(ok(&engine.sync_status(org, dir).await?))

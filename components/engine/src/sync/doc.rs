@@ -267,16 +267,26 @@ impl Cursor {
 }
 
 impl RunHeader {
-    /// Appends an event to the run's log, or counts it as dropped past `cap`.
+    /// Appends an event to the run's log, or counts it as dropped past `cap`;
+    /// emits it as a `tracing` event either way.
     pub fn log(&mut self, cap: usize, at: Timestamp, level: LogLevel, message: impl Into<String>) {
+        let message = message.into();
+        self.trace(level, &message);
         if self.log.len() < cap {
-            self.log.push(LogEvent {
-                at,
-                level,
-                message: message.into(),
-            });
+            self.log.push(LogEvent { at, level, message });
         } else {
             self.log_dropped += 1;
+        }
+    }
+
+    /// A run log event as a `tracing` event with the run's id and phase
+    /// (the enclosing span names the org and directory).
+    fn trace(&self, level: LogLevel, message: &str) {
+        let (run_id, phase) = (self.run_id, self.phase.name());
+        match level {
+            LogLevel::Info => tracing::info!(run_id, phase, "{message}"),
+            LogLevel::Warning => tracing::warn!(run_id, phase, "{message}"),
+            LogLevel::Error => tracing::error!(run_id, phase, "{message}"),
         }
     }
 

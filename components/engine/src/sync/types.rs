@@ -50,6 +50,21 @@ pub enum Phase {
     Emails,
 }
 
+impl Phase {
+    /// The phase as the API spells it (`awaiting_confirmation`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Domains => "domains",
+            Phase::Groups => "groups",
+            Phase::Members => "members",
+            Phase::Users => "users",
+            Phase::Finalize => "finalize",
+            Phase::AwaitingConfirmation => "awaiting_confirmation",
+            Phase::Emails => "emails",
+        }
+    }
+}
+
 /// A domain as a sync would treat it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainPlan {

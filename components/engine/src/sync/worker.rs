@@ -91,6 +91,7 @@ impl<'w, 'a, S: Store, C: Clock> Worker<'w, 'a, S, C> {
         };
         let key = keys::run(org, dir, id);
         let mut doc = RunDoc::decode(&key, &raw)?;
+        tracing::Span::current().record("run_id", doc.head.run_id);
         let now = e.now();
         if let Some(outcome) = not_now(&doc, now) {
             return Ok(Err(outcome));

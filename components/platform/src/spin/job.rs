@@ -27,8 +27,18 @@ pub async fn run_tick() -> Result<Vec<TickReport>, TickJobError> {
     for report in &reports {
         match &report.outcome {
             Ok(TickOutcome::Nothing { .. }) => {}
-            Ok(outcome) => eprintln!("tick {}/{}: {outcome:?}", report.org, report.dir),
-            Err(error) => eprintln!("tick {}/{}: error: {error}", report.org, report.dir),
+            Ok(outcome) => tracing::info!(
+                org = report.org.as_str(),
+                directory = report.dir.as_str(),
+                outcome = ?outcome,
+                "tick"
+            ),
+            Err(error) => tracing::error!(
+                org = report.org.as_str(),
+                directory = report.dir.as_str(),
+                %error,
+                "tick failed"
+            ),
         }
     }
     Ok(reports)
