@@ -1,18 +1,8 @@
 //! The plan of a run (`plan` in `sync/start.rs`), step by step, as the
 //! preview shows it: the domains verified, the groups resolved, the changes
 //! since the last completed run.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
+use super::*;
 use engine::testing::only_domains;
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn preview(env: &Env) -> Preview {
     block(env.engine().preview(ORG, &env.dir, &env.tenant)).expect("preview")

@@ -1,19 +1,9 @@
 //! The run rules, each as a user would state it: start and stop, the
 //! preview, failures and throttling, automatic syncing and ticks, status and
 //! history, incremental (delta) runs.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
+use super::*;
 use engine::ports::SourceError;
 use engine::testing::{only_domains, user};
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn sync_confirms_the_groups_and_domains_and_the_changes_since_the_last_sync() {

@@ -1,17 +1,7 @@
 //! The domain rules, each as a user would state it: only verified domains
 //! sync, and a domain belongs to one organization.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
+use super::*;
 use engine::testing::{groups, guest, only_domains, user};
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn only_domains_verified_in_entra_are_claimed_and_named_ones_match_any_case() {

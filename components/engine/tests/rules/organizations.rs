@@ -1,17 +1,7 @@
 //! The organization rules, each as a user would state it: isolation,
 //! listings, several directories, SAML gating.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
+use super::*;
 use engine::testing::groups;
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn one_organization_never_sees_another() {

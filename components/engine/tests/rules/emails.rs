@@ -1,15 +1,5 @@
 //! The welcome-email rules, each as a user would state it.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
+use super::*;
 
 #[test]
 fn new_accounts_get_one_welcome_email_only_when_the_setting_is_on() {

@@ -1,22 +1,12 @@
 //! The page loop every listing of a run goes through (`read_listing_page`
 //! in `sync/run.rs`): pages followed one at a time across invocations,
 //! paging loops caught, and the full listing of a tenant without delta.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
+use super::*;
 use engine::ports::{
     DeltaFrom, GroupChange, IdentitySource, Member, Page, PageToken, SourceDomain, SourceError,
     SourceGroup, SourceUser, UserChange,
 };
 use engine::testing::MemoryTenant;
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// `eng` with five users, listed two to a page.
 fn paged_group(env: &Env) {

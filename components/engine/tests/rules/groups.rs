@@ -1,17 +1,7 @@
 //! The group rules, each as a user would state it: nesting flattened,
 //! oversized and deleted groups, who is in scope.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
+use super::*;
 use engine::ports::SkippedKind;
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn nested_groups_are_flattened_and_the_nesting_is_remembered() {

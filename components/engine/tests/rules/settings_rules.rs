@@ -1,16 +1,6 @@
 //! The settings rules, each as a user would state it: "Save and sync
 //! later", versions, edits during a run.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
+use super::*;
 
 #[test]
 fn save_and_sync_later_keeps_automatic_syncing_off_and_sync_turns_it_on() {

@@ -1,15 +1,5 @@
 //! The product-access and billing rules, each as a user would state it.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
+use super::*;
 
 #[test]
 fn billable_users_are_the_distinct_users_of_groups_with_product_access() {

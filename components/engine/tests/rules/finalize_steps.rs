@@ -2,18 +2,8 @@
 //! the step and what a user of the directory sees of it, through the
 //! public `Engine` API. The removal policy and the user records have unit
 //! tests next to their code.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
-mod common;
-use common::*;
+use super::*;
 use engine::testing::{groups, only_domains, settings};
-use engine::*;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// The small tenant (`common::small_tenant`) in all-users scope, synced
 /// once, with the guard off and no emails.
