@@ -65,6 +65,31 @@ macro_rules! slug_id {
 slug_id!(OrgId, "organization id");
 slug_id!(DirId, "directory id");
 
+/// The pattern of [`OrgId`] and [`DirId`], for the OpenAPI document.
+pub const SLUG_PATTERN: &str = "^[a-z0-9-]{1,40}$";
+/// The pattern of an Entra object id (see [`check_object_id`]).
+pub const OBJECT_ID_PATTERN: &str = "^[A-Za-z0-9-]{1,64}$";
+
+/// Both slug ids are strings of [`SLUG_PATTERN`] in the OpenAPI document.
+#[cfg(feature = "openapi")]
+macro_rules! slug_schema {
+    ($($t:ident),*) => {$(
+        impl utoipa::PartialSchema for $t {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(SLUG_PATTERN))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $t {}
+    )*};
+}
+
+#[cfg(feature = "openapi")]
+slug_schema!(OrgId, DirId);
+
 /// Checks an Entra object id (group or user) taken from outside input:
 /// 1-64 characters of ASCII letters, digits and '-'.
 pub fn check_object_id(what: &'static str, value: &str) -> Result<(), EngineError> {

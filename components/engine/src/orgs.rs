@@ -63,11 +63,13 @@ pub struct Directory {
 
 /// A directory without its secret, for responses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryView {
     pub id: DirId,
     pub name: String,
     pub tenant_id: String,
     pub client_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
     pub created_at: Timestamp,
 }
 
@@ -89,6 +91,10 @@ pub struct DirRef {
     pub org: OrgId,
     pub dir: DirId,
 }
+
+/// An organization's or a directory's name as validation accepts it (1-100
+/// characters, no control characters, not blank), for the OpenAPI document.
+pub const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$";
 
 fn text_field(
     errors: &mut Vec<FieldError>,

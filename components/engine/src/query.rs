@@ -18,7 +18,7 @@ use crate::views::*;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
-pub(crate) const MAX_PAGE: usize = 500;
+pub const MAX_PAGE: usize = 500;
 
 /// Where a listing continues: directory position, shard count, shard index,
 /// and the last id returned (hex, so any id survives the round trip).

@@ -4,11 +4,27 @@ use crate::error::{Field, FieldError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SamlConfig {
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024, pattern = r"\S"))]
     pub idp_entity_id: String,
     /// The IdP's sign-on URL; `https` only.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 2048,
+            pattern = r"^\s*https://[A-Za-z0-9.:\[\]-]+([/?#]\S*)?\s*$"
+        )
+    )]
     pub sso_url: String,
     /// The IdP signing certificate, PEM (`-----BEGIN CERTIFICATE-----`).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 16384,
+            pattern = r"^\s*-----BEGIN CERTIFICATE-----((\s*[A-Za-z0-9+/=]){4})+\s*-----END CERTIFICATE-----\s*$"
+        )
+    )]
     pub certificate_pem: String,
 }
 

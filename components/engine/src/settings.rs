@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_LIST: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum DomainSelection {
     /// Every domain Entra marks verified.
@@ -16,6 +17,7 @@ pub enum DomainSelection {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum UserScope {
     AllUsersAndGroups,
@@ -30,13 +32,16 @@ pub enum UserScope {
 /// anything and waits for an admin to confirm or reject the removals (as
 /// Entra provisioning's accidental-deletion threshold, 500 by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemovalGuard {
     /// Off: removals happen without asking.
     pub enabled: bool,
     /// At most this many users leaving the scope in one run (1-1,000,000)...
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
     pub max_users: u64,
     /// ... and at most this percentage of the synced users (1-100),
     /// whichever is lower.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub max_percent: u8,
 }
 
@@ -52,6 +57,7 @@ impl Default for RemovalGuard {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     pub auto_sync: bool,
     pub domains: DomainSelection,
@@ -79,6 +85,7 @@ impl Default for Settings {
 
 /// Settings with their version, the ETag of optimistic concurrency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionedSettings {
     pub version: u64,
     pub settings: Settings,
@@ -87,11 +94,14 @@ pub struct VersionedSettings {
 /// What "Save and sync later" accepts: everything but automatic syncing,
 /// which only Sync and the auto-sync switch change.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsInput {
     pub domains: DomainSelection,
     pub scope: UserScope,
     pub send_email: bool,
     pub keep_previous_groups: bool,
+    /// Optional in a body: absent keeps the default (on, 500 users or 20 %).
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub removal_guard: RemovalGuard,
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One page of a listing; pass `next_cursor` back to get the next page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Listing<T> {
     pub items: Vec<T>,
     /// Opaque; `None` on the last page.
@@ -13,6 +14,7 @@ pub struct Listing<T> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: String,
     pub directory: DirId,
@@ -32,6 +34,7 @@ pub struct UserView {
     /// Synced groups the user belongs to, directly or through nesting.
     pub groups: Vec<String>,
     /// When the account was created (first sync that saw the user).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
     pub created_at: Timestamp,
     /// The lower-cased sign-in domain (after the last `@` of the UPN).
     pub domain: String,
@@ -48,6 +51,7 @@ pub struct UserView {
 
 /// Which users a listing keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserFilter {
     /// In the latest completed sync's scope.
@@ -85,6 +89,7 @@ pub struct UserQuery {
 
 /// A group a user belongs to, for the user's detail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserGroupView {
     pub id: String,
     pub display_name: String,
@@ -94,6 +99,7 @@ pub struct UserGroupView {
 
 /// One user with the names of the synced groups it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserDetail {
     pub user: UserView,
     /// Direct memberships first, then those through nesting, each by name.
@@ -101,6 +107,7 @@ pub struct UserDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupView {
     pub id: String,
     pub directory: DirId,
@@ -125,6 +132,7 @@ pub struct GroupView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     pub user_id: String,
     pub user_principal_name: String,
@@ -134,14 +142,17 @@ pub struct MemberView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimedDomain {
     /// Lower case.
     pub name: String,
     pub directory: DirId,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
     pub claimed_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EmailStatus {
     Queued,
@@ -149,17 +160,21 @@ pub enum EmailStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailView {
     pub user_id: String,
     pub directory: DirId,
     pub to: String,
     pub subject: String,
     pub status: EmailStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
     pub queued_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ports::TimestampSchema>))]
     pub sent_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Billing {
     /// Distinct synced users in at least one group with product access.
     pub billable_users: u64,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A tenant domain as Entra reports it (`/v1.0/domains`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceDomain {
     /// The domain name, as Entra spells it (case not normalised).
     pub id: String,
@@ -36,6 +37,7 @@ pub struct SourceUser {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceGroup {
     pub id: String,
     pub display_name: String,

@@ -9,6 +9,8 @@ pub mod identity;
 pub mod mailer;
 pub mod store;
 
+#[cfg(feature = "openapi")]
+pub use clock::TimestampSchema;
 pub use clock::{Clock, TimeDelta, Timestamp, from_epoch_millis};
 pub use identity::{
     DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, MemberKind, MemberRef, Page,

@@ -4,6 +4,7 @@ use crate::ports::{TimeDelta, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     Manual,
@@ -37,6 +38,7 @@ impl Budget {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Domains,
@@ -67,6 +69,7 @@ impl Phase {
 
 /// A domain as a sync would treat it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainPlan {
     /// Lower case.
     pub name: String,
@@ -82,6 +85,7 @@ pub struct DomainPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupPlan {
     pub id: String,
     /// `None` when the group does not exist in the tenant.
@@ -92,6 +96,7 @@ pub struct GroupPlan {
 
 /// A group named in a preview's changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupRef {
     pub id: String,
     /// From the tenant for added groups, from the stored records for removed
@@ -101,6 +106,7 @@ pub struct GroupRef {
 
 /// Changes relative to the previous completed run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Changes {
     pub groups_added: Vec<GroupRef>,
     pub groups_removed: Vec<GroupRef>,
@@ -110,6 +116,7 @@ pub struct Changes {
 
 /// What a sync would do now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Preview {
     /// `true`: all users and groups; `groups` is then empty.
     pub all_users_and_groups: bool,
@@ -127,6 +134,7 @@ pub struct Preview {
 
 /// The answer to Sync.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Confirmation {
     pub run_id: u64,
     pub preview: Preview,
@@ -137,6 +145,7 @@ pub struct Confirmation {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OverLimitGroup {
     pub id: String,
     pub display_name: String,
@@ -146,6 +155,7 @@ pub struct OverLimitGroup {
 
 /// Counters of a run, live while it runs and final in its summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunCounts {
     pub pages: u64,
     pub users_seen: u64,
@@ -176,6 +186,7 @@ pub struct RunCounts {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     Info,
@@ -185,7 +196,9 @@ pub enum LogLevel {
 
 /// A notable event of a run, for troubleshooting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEvent {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
     pub at: Timestamp,
     pub level: LogLevel,
     pub message: String,
@@ -193,19 +206,23 @@ pub struct LogEvent {
 
 /// A run in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunStatus {
     pub run_id: u64,
     pub trigger: Trigger,
     pub phase: Phase,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
     pub started_at: Timestamp,
     /// Set while the run waits to try again (throttling, 5xx, a network
     /// or store failure): when the next attempt is due.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ports::TimestampSchema>))]
     pub waiting_until: Option<Timestamp>,
     /// While waiting: the failed attempts so far in a row, and the last
     /// one's error (redacted of secrets).
     pub failed_attempts: u32,
     pub last_error: Option<String>,
     /// While waiting: when the run gives up if the failures go on.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ports::TimestampSchema>))]
     pub gives_up_at: Option<Timestamp>,
     /// In phase `awaiting_confirmation`: what the run would remove.
     pub pending_removals: Option<PendingRemovals>,
@@ -214,6 +231,7 @@ pub struct RunStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum RunResult {
     Completed,
@@ -231,6 +249,7 @@ pub enum RunResult {
 /// What a run would remove, held by the removal guard for an admin to
 /// confirm or reject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingRemovals {
     /// Synced users who would leave the scope (kept, but no longer synced
     /// and without memberships).
@@ -247,10 +266,13 @@ pub struct PendingRemovals {
 
 /// A finished run in the history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunSummary {
     pub run_id: u64,
     pub trigger: Trigger,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
     pub started_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
     pub finished_at: Timestamp,
     #[serde(flatten)]
     pub result: RunResult,
@@ -259,6 +281,7 @@ pub struct RunSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncStatus {
     pub auto_sync: bool,
     /// Set while automatic syncing backs off after the app's credentials
@@ -267,15 +290,19 @@ pub struct SyncStatus {
     pub current: Option<RunStatus>,
     pub last: Option<RunSummary>,
     /// Start time of the most recent run (finished or not).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ports::TimestampSchema>))]
     pub last_started_at: Option<Timestamp>,
     /// When automatic syncing will start the next run (None when off).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ports::TimestampSchema>))]
     pub next_scheduled_at: Option<Timestamp>,
 }
 
 /// Why and until when a directory is quarantined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quarantine {
     /// Automatic runs wait until then (a manual Sync may run any time).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
     pub until: Timestamp,
     /// The last refusal.
     pub reason: String,
@@ -285,16 +312,21 @@ pub struct Quarantine {
 
 /// What one `advance` call achieved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum AdvanceOutcome {
     /// No run in progress.
     Idle,
     /// Another invocation holds the directory's lease until then.
-    Busy { until: Timestamp },
+    Busy {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::ports::TimestampSchema))]
+        until: Timestamp,
+    },
     /// Work done; the run goes on (call again, or at `waiting_until`).
     Progressed {
         run_id: u64,
         phase: Phase,
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ports::TimestampSchema>))]
         waiting_until: Option<Timestamp>,
     },
     /// The run finished during this call.
@@ -302,10 +334,12 @@ pub enum AdvanceOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "tick", rename_all = "snake_case")]
 pub enum TickOutcome {
     /// Nothing to do: automatic syncing off, or not due yet.
     Nothing {
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ports::TimestampSchema>))]
         next_scheduled_at: Option<Timestamp>,
     },
     /// A scheduled run was started, then advanced.
