@@ -12,7 +12,7 @@ use engine::ports::{SourceError, StoreError};
 
 /// One field-level validation message of a `422` body: the field's JSON
 /// path (e.g. `domains.names[2]`) and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     /// The JSON path of the field in the request body or query.
     pub field: String,
@@ -106,7 +106,6 @@ pub struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    #[schema(value_type = Vec<crate::openapi::schemas::FieldError>)]
     fields: &'a [FieldError],
 }
 

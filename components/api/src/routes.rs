@@ -77,8 +77,8 @@ macro_rules! routes {
         pub(crate) fn schemas() -> Vec<(String, RefOr<Schema>)> {
             let mut all = Vec::new();
             $(
-                openapi::collect::<$response>(&mut all);
-                $(openapi::collect::<$request>(&mut all);)?
+                openapi::collect::<$response>(stringify!($response), &mut all);
+                $(openapi::collect::<$request>(stringify!($request), &mut all);)?
             )*
             all
         }

@@ -24,14 +24,12 @@ pub struct ProductAccess {
 /// One synced group.
 #[derive(Serialize, ToSchema)]
 pub struct GroupBody {
-    #[schema(value_type = crate::openapi::schemas::GroupView)]
     group: GroupView,
 }
 
 /// The claimed domains.
 #[derive(Serialize, ToSchema)]
 pub struct ClaimedDomains {
-    #[schema(value_type = Vec<crate::openapi::schemas::ClaimedDomain>)]
     items: Vec<ClaimedDomain>,
 }
 

@@ -19,9 +19,13 @@ use crate::respond::{Response, json, ok};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Connect {
+    #[schema(schema_with = crate::openapi::schemas::display_name)]
     name: String,
+    #[schema(pattern = r"^[A-Za-z0-9.-]{1,100}$")]
     tenant_id: String,
+    #[schema(pattern = r"^[A-Za-z0-9.-]{1,64}$")]
     client_id: String,
+    #[schema(min_length = 1)]
     client_secret: String,
 }
 
@@ -30,6 +34,7 @@ pub struct Connect {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryChange {
+    #[schema(schema_with = crate::openapi::schemas::display_name)]
     name: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
@@ -38,28 +43,24 @@ pub struct DirectoryChange {
 /// One directory.
 #[derive(Serialize, ToSchema)]
 pub struct DirectoryBody<'a> {
-    #[schema(value_type = crate::openapi::schemas::DirectoryView)]
     directory: &'a DirectoryView,
 }
 
 /// The connected directories.
 #[derive(Serialize, ToSchema)]
 pub struct DirectoryList {
-    #[schema(value_type = Vec<crate::openapi::schemas::DirectoryView>)]
     items: Vec<DirectoryView>,
 }
 
 /// The tenant's domains.
 #[derive(Serialize, ToSchema)]
 pub struct TenantDomains {
-    #[schema(value_type = Vec<crate::openapi::schemas::SourceDomain>)]
     domains: Vec<SourceDomain>,
 }
 
 /// One page of the tenant's groups.
 #[derive(Serialize, ToSchema)]
 pub struct TenantGroups {
-    #[schema(value_type = Vec<crate::openapi::schemas::SourceGroup>)]
     groups: Vec<SourceGroup>,
     next_cursor: Option<String>,
 }

@@ -17,7 +17,9 @@ use crate::respond::{Response, json, ok};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrg {
+    #[schema(schema_with = crate::openapi::schemas::display_name)]
     name: String,
+    #[schema(schema_with = crate::openapi::schemas::slug_id)]
     id: Option<String>,
 }
 
@@ -26,7 +28,7 @@ pub struct CreateOrg {
 pub struct OrgView<'a> {
     id: &'a str,
     name: &'a str,
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(value_type = engine::ports::TimestampSchema)]
     created_at: Timestamp,
     directories: usize,
 }

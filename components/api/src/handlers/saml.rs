@@ -16,7 +16,6 @@ use crate::wire::saml::saml_config;
 /// The saved SAML configuration.
 #[derive(Serialize, ToSchema)]
 pub struct SamlBody {
-    #[schema(value_type = Option<crate::openapi::schemas::SamlConfig>)]
     saml: Option<SamlConfig>,
 }
 
@@ -24,7 +23,6 @@ pub struct SamlBody {
 /// reason when not), so a client can disable the form up front.
 #[derive(Serialize, ToSchema)]
 pub struct SamlPage {
-    #[schema(value_type = Option<crate::openapi::schemas::SamlConfig>)]
     saml: Option<SamlConfig>,
     configurable: bool,
     reason: Option<String>,

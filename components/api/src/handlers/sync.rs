@@ -15,20 +15,16 @@ use crate::run_csv;
 /// A started run: what it will do, what this request's chunk did, the status.
 #[derive(Serialize, ToSchema)]
 pub struct SyncStarted {
-    #[schema(value_type = crate::openapi::schemas::Confirmation)]
     confirmation: Confirmation,
     /// What the request's own chunk of work achieved; `None` when it failed
     /// (the run is started all the same, and the next tick resumes it).
-    #[schema(value_type = Option<crate::openapi::schemas::AdvanceOutcome>)]
     advance: Option<AdvanceOutcome>,
-    #[schema(value_type = crate::openapi::schemas::SyncStatus)]
     status: SyncStatus,
 }
 
 /// The last runs, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct RunHistory {
-    #[schema(value_type = Vec<crate::openapi::schemas::RunSummary>)]
     items: Vec<RunSummary>,
 }
 

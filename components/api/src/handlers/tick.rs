@@ -25,7 +25,6 @@ pub struct TickItem {
     org: String,
     dir: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<crate::openapi::schemas::TickOutcome>)]
     outcome: Option<TickOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,

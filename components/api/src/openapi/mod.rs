@@ -5,7 +5,8 @@ pub mod schemas;
 
 use std::sync::LazyLock;
 
-use utoipa::ToSchema;
+use engine::ids::{OBJECT_ID_PATTERN, SLUG_PATTERN};
+use engine::{MAX_PAGE, UserFilter};
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{
@@ -15,6 +16,7 @@ use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, ObjectBuilder, OpenApi,
     OpenApiBuilder, Paths, Ref, RefOr, Required, ResponseBuilder, ResponsesBuilder, Schema, Type,
 };
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::route::{Access, RouteSpec, Success};
 use crate::routes::{self, ROUTES};
@@ -34,9 +36,10 @@ pub fn document() -> &'static OpenApi {
     &DOCUMENT
 }
 
-/// Adds `T`'s schema and the schemas it refers to.
-pub(crate) fn collect<T: ToSchema>(all: &mut Vec<(String, RefOr<Schema>)>) {
-    all.push((T::name().into_owned(), T::schema()));
+/// Adds `T`'s schema as `name` (the route table's name for it, which for a
+/// listing is its page type's alias) and the schemas it refers to.
+pub(crate) fn collect<T: ToSchema>(name: &str, all: &mut Vec<(String, RefOr<Schema>)>) {
+    all.push((name.to_owned(), T::schema()));
     T::schemas(all);
 }
 
@@ -66,9 +69,10 @@ fn build() -> OpenApi {
                 "The operator token as a query parameter (schedulers that cannot send a header)",
             ))),
         );
-    let mut errors = Vec::new();
-    collect::<schemas::ErrorBody>(&mut errors);
-    components = components.schemas_from_iter(errors);
+    let mut more = Vec::new();
+    collect::<schemas::ErrorBody>("ErrorBody", &mut more);
+    schemas::listing_items(&mut more);
+    components = components.schemas_from_iter(more);
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
@@ -116,7 +120,7 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
                 .name(name)
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
-                .schema(Some(string_schema())),
+                .schema(Some(path_param_schema(name))),
         );
     }
     for name in spec.query {
@@ -125,7 +129,7 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
                 .name(*name)
                 .parameter_in(ParameterIn::Query)
                 .required(Required::False)
-                .schema(Some(string_schema())),
+                .schema(Some(query_param_schema(name))),
         );
     }
     if let Some(request) = spec.request {
@@ -141,6 +145,33 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
 
 fn string_schema() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// A path parameter's constraints: the ids' patterns (anything else is a
+/// 400 `invalid_id`), a run's number (anything else is a 404).
+fn path_param_schema(name: &str) -> RefOr<Schema> {
+    let pattern = match name {
+        "org" | "dir" => Some(SLUG_PATTERN),
+        "id" => Some(OBJECT_ID_PATTERN),
+        "run" => Some("^[0-9]+$"),
+        _ => None,
+    };
+    string_schema().pattern(pattern).into()
+}
+
+/// A query parameter's constraints: a page size, or one of the users'
+/// filters (anything else is a 422 on that field).
+fn query_param_schema(name: &str) -> RefOr<Schema> {
+    match name {
+        "limit" => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(MAX_PAGE))
+            .description(Some("Page size; larger values are clamped."))
+            .into(),
+        "filter" => UserFilter::schema(),
+        _ => string_schema().into(),
+    }
 }
 
 fn content(schema: &str) -> utoipa::openapi::Content {
@@ -270,6 +301,81 @@ mod tests {
         for part in text.split("\"#/components/schemas/").skip(1) {
             let name = part.split('"').next().unwrap_or_default();
             assert!(schemas.contains_key(name), "{name} is defined");
+        }
+    }
+
+    /// The component names `value` refers to, directly or inside it.
+    fn refs_in(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(|r| r.as_str())
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    found.push(name.to_owned());
+                }
+                map.values().for_each(|v| refs_in(v, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs_in(v, found)),
+            _ => {}
+        }
+    }
+
+    /// Whether `schema` says what it holds: a reference, an enum, a scalar,
+    /// an array of such, a combination of such, or an object with
+    /// properties (never an empty placeholder object).
+    fn describes_its_shape(schema: &serde_json::Value) -> bool {
+        let all = |key: &str| {
+            schema[key]
+                .as_array()
+                .map(|parts| parts.iter().all(describes_its_shape))
+        };
+        if schema.get("$ref").is_some() || schema.get("enum").is_some() {
+            return true;
+        }
+        if let Some(parts) = all("oneOf")
+            .or_else(|| all("allOf"))
+            .or_else(|| all("anyOf"))
+        {
+            return parts;
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            serde_json::Value::String(one) => vec![one.as_str()],
+            serde_json::Value::Array(many) => many.iter().filter_map(|t| t.as_str()).collect(),
+            _ => return false,
+        };
+        types.iter().all(|t| match *t {
+            "object" => schema["properties"]
+                .as_object()
+                .is_some_and(|properties| !properties.is_empty()),
+            "array" => describes_its_shape(&schema["items"]),
+            _ => true,
+        })
+    }
+
+    #[test]
+    fn every_schema_an_operation_reaches_describes_its_shape() {
+        let doc = document_json();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        let mut pending = Vec::new();
+        refs_in(&doc["paths"], &mut pending);
+        let mut reached = BTreeSet::new();
+        while let Some(name) = pending.pop() {
+            if reached.insert(name.clone()) {
+                refs_in(&schemas[&name], &mut pending);
+            }
+        }
+        assert!(reached.contains("UserView") && reached.contains("RunCounts"));
+        for name in reached {
+            if schemas::FREE_FORM.contains(&name.as_str()) {
+                continue;
+            }
+            assert!(
+                describes_its_shape(&schemas[&name]),
+                "{name} is a placeholder: {}",
+                schemas[&name]
+            );
         }
     }
 

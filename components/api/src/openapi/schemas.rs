@@ -1,7 +1,7 @@
 //! The schemas the route table names: the API's own request and response
-//! types (each derives `ToSchema` where it is defined), and stand-ins for
-//! the engine's view types, which the document describes as objects whose
-//! fields API.md documents.
+//! types and the engine's (each derives `ToSchema` where it is defined, the
+//! engine's behind its `openapi` feature), one concrete page type per
+//! listing, and the bodies documented as free-form ([`FREE_FORM`]).
 
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
 
@@ -16,51 +16,86 @@ pub use crate::handlers::saml::{SamlBody, SamlPage};
 pub use crate::handlers::settings::AutoSync;
 pub use crate::handlers::sync::{RunHistory, SyncStarted};
 pub use crate::handlers::tick::{TickItem, Ticked};
+pub use engine::{
+    Billing, Listing, Preview, SamlConfig, SettingsInput, SyncStatus, UserDetail, VersionedSettings,
+};
 
-/// Declares schemas described by a JSON type and a description only.
-macro_rules! described {
-    ($($name:ident: $type:ident $(($format:literal))?, $description:literal;)*) => {$(
-        #[doc = $description]
-        pub struct $name;
+/// Declares one concrete page type per listing, and [`listing_items`].
+macro_rules! listings {
+    ($($page:ident = $item:ident, $doc:literal;)*) => {
+        $(
+            #[doc = $doc]
+            pub type $page = Listing<engine::$item>;
+        )*
 
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> RefOr<Schema> {
-                #[allow(unused_mut)]
-                let mut schema = ObjectBuilder::new()
-                    .schema_type(Type::$type)
-                    .description(Some($description));
-                $(schema = schema.content_media_type($format);)?
-                schema.into()
-            }
+        /// Adds the listings' item schemas, which a generic page type
+        /// refers to but does not collect itself (utoipa's generics).
+        pub(crate) fn listing_items(all: &mut Vec<(String, RefOr<Schema>)>) {
+            $(super::collect::<engine::$item>(stringify!($item), all);)*
         }
-
-        impl utoipa::ToSchema for $name {}
-    )*};
+    };
 }
 
-described! {
-    OpenApiDocument: Object, "An OpenAPI 3.1 document.";
-    ConsoleFile: String, "A static file of the web console.";
-    CsvFile: String ("text/csv"), "A finished run: its summary and log as CSV.";
-    VersionedSettings: Object, "Sync settings with their version (see API.md, Settings).";
-    SettingsInput: Object, "Sync settings to save (see API.md, Settings).";
-    Preview: Object, "What a sync would do (see API.md, Sync).";
-    SyncStatus: Object, "A directory's sync status (see API.md, Sync).";
-    RunSummary: Object, "One run of the history (see API.md, Sync).";
-    Confirmation: Object, "What a started run will do (see API.md, Sync).";
-    AdvanceOutcome: Object, "What one chunk of a run achieved (see API.md, Sync).";
-    TickOutcome: Object, "What a tick did for one directory (see API.md, Tick).";
-    DirectoryView: Object, "A connected Entra tenant (see API.md, Directories).";
-    SourceDomain: Object, "A domain of the tenant as Entra reports it.";
-    SourceGroup: Object, "A group of the tenant as Entra reports it.";
-    UserListing: Object, "A page of users (see API.md, Directory data).";
-    UserDetail: Object, "A user with its groups and runs (see API.md, Directory data).";
-    GroupListing: Object, "A page of groups (see API.md, Directory data).";
-    GroupView: Object, "A synced group (see API.md, Directory data).";
-    MemberListing: Object, "A page of a group's members (see API.md, Directory data).";
-    ClaimedDomain: Object, "A domain claimed by the organization.";
-    Billing: Object, "Seats for billing (see API.md, Product access and billing).";
-    SamlConfig: Object, "A SAML configuration (see API.md, SAML single sign-on).";
-    EmailListing: Object, "A page of the email outbox (see API.md, Emails).";
-    FieldError: Object, "One invalid field: `field` and `message`.";
+listings! {
+    UserListing = UserView, "A page of users (`GET …/users`).";
+    GroupListing = GroupView, "A page of groups (`GET …/groups`).";
+    MemberListing = MemberView, "A page of a group's members (`GET …/groups/{id}/members`).";
+    EmailListing = EmailView, "A page of the email outbox (`GET …/emails`).";
+}
+
+/// The schemas that are free-form on purpose: no `properties` to check.
+pub const FREE_FORM: &[&str] = &["OpenApiDocument", "ConsoleFile", "CsvFile"];
+
+/// An OpenAPI 3.1 document (this one).
+pub struct OpenApiDocument;
+
+/// A static file of the web console, of its file's media type.
+pub struct ConsoleFile;
+
+/// A finished run, its summary and log, as CSV.
+pub struct CsvFile;
+
+impl utoipa::PartialSchema for OpenApiDocument {
+    fn schema() -> RefOr<Schema> {
+        free_form(Type::Object, "An OpenAPI 3.1 document.").into()
+    }
+}
+
+impl utoipa::PartialSchema for ConsoleFile {
+    fn schema() -> RefOr<Schema> {
+        free_form(Type::String, "A static file of the web console.").into()
+    }
+}
+
+impl utoipa::PartialSchema for CsvFile {
+    fn schema() -> RefOr<Schema> {
+        free_form(Type::String, "A finished run: its summary and log as CSV.")
+            .content_media_type("text/csv")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OpenApiDocument {}
+impl utoipa::ToSchema for ConsoleFile {}
+impl utoipa::ToSchema for CsvFile {}
+
+/// An organization's or a directory's name, as the engine validates it.
+pub(crate) fn display_name() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(100))
+        .pattern(Some(engine::orgs::NAME_PATTERN))
+}
+
+/// An organization's id as a client may choose it.
+pub(crate) fn slug_id() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(engine::ids::SLUG_PATTERN))
+}
+
+fn free_form(schema_type: Type, description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .description(Some(description))
 }
