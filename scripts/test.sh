@@ -13,7 +13,8 @@
 #                 SpinKube, Fermyon Cloud, Akamai Functions)
 #   e2e           the scenarios over HTTP: against idp-sync-local always,
 #                 and against `spin up` when spin (with trigger-cron 0.4.2) is
-#                 on PATH
+#                 on PATH; the benchmark at 1/100 of its sizes, to prove it
+#                 runs (no time is asserted)
 #   contract      schemathesis fuzzes every operation of the OpenAPI
 #                 document against idp-sync-local, as the operator and as an
 #                 org admin: no 5xx, only documented statuses, bodies match
@@ -109,6 +110,9 @@ e2e() {
   # The suite builds idp-sync-local itself; IDP_SYNC_ROOT tells it where
   # spin.toml and the wasm files are for the `spin up` target.
   IDP_SYNC_ROOT="$root" cargo test -p e2e --test local --test spin -- --nocapture
+  # The benchmark (scripts/bench.sh) at small size: it runs, and prints its
+  # table. A debug build: quicker to compile than the release one.
+  cargo run --quiet -p bench -- --scale small
 }
 
 contract() {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Issue 13's benchmark: every scenario through the engine and the Graph
+# client over loopback HTTP to entra-sim, each against the floor measured in
+# the same run. A benchmark, not a test: it asserts nothing about time.
+#
+#   scripts/bench.sh [--scale small|full] [--scenario NAME] [--markdown]
+#
+# --markdown prints the table the README's "Figures worth knowing" shows.
+# Full scale (the default) includes the 1,000,000-user tenant: minutes and
+# gigabytes; every run stops itself after 15 minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec nice cargo run --quiet -p bench --release -- "$@"
