@@ -349,7 +349,9 @@ impl Measured {
     pub fn median_invocation(&self) -> Duration {
         let mut all = self.cost.invocations.clone();
         all.sort();
-        all.get(all.len() / 2).copied().unwrap_or_default()
+        all.get(all.len().saturating_sub(1) / 2)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Each target: its text, the measured value, whether it is met.

@@ -49,7 +49,7 @@ fn cells(row: &Measured) -> Vec<String> {
     };
     vec![
         row.label.clone(),
-        format!("{} ({})", c.graph_requests, row.bound),
+        format!("{} ({})", thousands(c.graph_requests), thousands(row.bound)),
         c.token_requests.to_string(),
         thousands(c.reads),
         thousands(c.writes),
