@@ -373,14 +373,10 @@ impl Measured {
                 Some(r) => (format!("≤ {max}× the floor"), format!("{r:.1}×"), r <= max),
                 None => (format!("≤ {max}× the floor"), "no floor".to_owned(), false),
             },
-            Target::Reads(max) => (
-                format!("≤ {max} reads"),
-                c.reads.to_string(),
-                c.reads <= max,
-            ),
+            Target::Reads(max) => (format!("≤ {max} reads"), thousands(c.reads), c.reads <= max),
             Target::Writes(max) => (
                 format!("≤ {max} writes"),
-                c.writes.to_string(),
+                thousands(c.writes),
                 c.writes <= max,
             ),
             Target::WallSecs(max) => (
@@ -402,13 +398,13 @@ impl Measured {
                 let max = self.users.div_ceil(999) + extra;
                 (
                     format!("≤ {max} Graph requests"),
-                    c.graph_requests.to_string(),
+                    thousands(c.graph_requests),
                     c.graph_requests <= max,
                 )
             }
             Target::GraphRequests(max) => (
                 format!("≤ {max} Graph requests"),
-                c.graph_requests.to_string(),
+                thousands(c.graph_requests),
                 c.graph_requests <= max,
             ),
             Target::LargestValueMiB(max) => (

@@ -31,7 +31,11 @@ fn cells(row: &Measured) -> Vec<String> {
     };
     let floor = match (row.floor, row.ratio()) {
         (Some(floor), Some(ratio)) => {
-            format!("{} ({}), wall {ratio:.1}×", secs(floor.wall), floor.pages)
+            format!(
+                "{} ({}), wall {ratio:.1}×",
+                secs(floor.wall),
+                thousands(floor.pages)
+            )
         }
         _ => "—".to_owned(),
     };
