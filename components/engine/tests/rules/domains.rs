@@ -1,5 +1,7 @@
 //! The domain rules, each as a user would state it: only verified domains
 //! sync, and a domain belongs to one organization.
+#[cfg(target_arch = "wasm32")]
+use super::test;
 use super::*;
 use engine::testing::{groups, guest, only_domains, user};
 

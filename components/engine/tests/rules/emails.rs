@@ -1,4 +1,6 @@
 //! The welcome-email rules, each as a user would state it.
+#[cfg(target_arch = "wasm32")]
+use super::test;
 use super::*;
 
 #[test]

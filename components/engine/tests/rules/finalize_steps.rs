@@ -2,6 +2,8 @@
 //! the step and what a user of the directory sees of it, through the
 //! public `Engine` API. The removal policy and the user records have unit
 //! tests next to their code.
+#[cfg(target_arch = "wasm32")]
+use super::test;
 use super::*;
 use engine::testing::{groups, only_domains, settings};
 

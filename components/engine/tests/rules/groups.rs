@@ -1,5 +1,7 @@
 //! The group rules, each as a user would state it: nesting flattened,
 //! oversized and deleted groups, who is in scope.
+#[cfg(target_arch = "wasm32")]
+use super::test;
 use super::*;
 use engine::ports::SkippedKind;
 

@@ -1,5 +1,7 @@
 //! The organization rules, each as a user would state it: isolation,
 //! listings, several directories, SAML gating.
+#[cfg(target_arch = "wasm32")]
+use super::test;
 use super::*;
 use engine::testing::groups;
 

@@ -1,6 +1,8 @@
 //! The page loop every listing of a run goes through (`read_listing_page`
 //! in `sync/run.rs`): pages followed one at a time across invocations,
 //! paging loops caught, and the full listing of a tenant without delta.
+#[cfg(target_arch = "wasm32")]
+use super::test;
 use super::*;
 use engine::ports::{
     DeltaFrom, GroupChange, IdentitySource, Member, Page, PageToken, SourceDomain, SourceError,

@@ -1,6 +1,8 @@
 //! The plan of a run (`plan` in `sync/start.rs`), step by step, as the
 //! preview shows it: the domains verified, the groups resolved, the changes
 //! since the last completed run.
+#[cfg(target_arch = "wasm32")]
+use super::test;
 use super::*;
 use engine::testing::only_domains;
 

@@ -1,6 +1,8 @@
 //! The run rules, each as a user would state it: start and stop, the
 //! preview, failures and throttling, automatic syncing and ticks, status and
 //! history, incremental (delta) runs.
+#[cfg(target_arch = "wasm32")]
+use super::test;
 use super::*;
 use engine::ports::SourceError;
 use engine::testing::{only_domains, user};

@@ -1,5 +1,7 @@
 //! The settings rules, each as a user would state it: "Save and sync
 //! later", versions, edits during a run.
+#[cfg(target_arch = "wasm32")]
+use super::test;
 use super::*;
 
 #[test]
