@@ -1,11 +1,6 @@
 //! Every error status the API answers, in its one JSON shape, and that bad
 //! input changes nothing in the store.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 

@@ -2,12 +2,7 @@
 //! is a 400 that says what is wrong and changes nothing, on every route
 //! that changes state (walked from the route table, so a new route is
 //! covered without being named here).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 

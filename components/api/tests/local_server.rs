@@ -1,12 +1,7 @@
 //! `idp-sync-local` as a browser meets it: the built binary on a free port,
 //! many connections opened at once, JSON round trips over real sockets.
 #![cfg(not(target_arch = "wasm32"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

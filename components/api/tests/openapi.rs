@@ -1,11 +1,6 @@
 //! The OpenAPI document over the router: served without a token, and every
 //! route of the table answers with a status the document lists for it.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 

@@ -4,12 +4,7 @@
 //! delta, a group listed among its own members, users without a mailbox,
 //! and a group whose members are all on an unverified domain. Each input
 //! comes from public bug reports of other directory-sync tools.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 

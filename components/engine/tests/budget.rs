@@ -1,11 +1,6 @@
 //! Budgets: a run split over many short invocations ends exactly like one
 //! long invocation.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 mod common;
 use common::*;
 use engine::ports::{

@@ -2,12 +2,7 @@
 //! turn; after resuming, the directory is the same as after a clean run,
 //! each new account got one email (a repeated hand-over carries the same
 //! idempotency key), and nothing was removed before finalize.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 mod common;
 use common::*;
 use engine::*;

@@ -24,12 +24,7 @@
 // Host only: shuttle runs its tasks as threads (the wasm32 rule tests, the
 // other files, need none).
 #![cfg(not(target_arch = "wasm32"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 mod common;
 
 use common::{HOUR, ORG, RecordingMailer, T0, ms};

@@ -2,12 +2,7 @@
 //! time, shows why while it waits, then fails with the error in the
 //! history, and the next scheduled run starts normally; a page the store
 //! cannot hold fails the run at once.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 mod common;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -1,11 +1,6 @@
 //! The simulator speaks Graph's and Entra's protocol: paging, errors,
 //! tokens, and its own admin endpoints.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use entra_sim::server::SimServer;
 use entra_sim::{

@@ -1,12 +1,7 @@
 //! The engine syncing through this client from the simulator over loopback:
 //! a run's Graph traffic stays near its lower bound, and throttling pauses a
 //! run without losing its place.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 

@@ -2,12 +2,7 @@
 //! the handler whole, bounds answer for themselves, and dropping the server
 //! stops it.
 #![cfg(not(target_arch = "wasm32"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;

@@ -1,12 +1,7 @@
 //! The Graph client of a directory and the tick job against the simulated
 //! tenant over real loopback HTTP, with the engine over its in-memory store.
 #![cfg(not(target_arch = "wasm32"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::time::Duration;
 

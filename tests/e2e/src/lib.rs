@@ -10,12 +10,7 @@
 //! [`components`] reads the built wasm components' imports and exports, so
 //! their fit with Spin is checked even where Spin is not installed.
 #![cfg(not(target_arch = "wasm32"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test-only crate: a failure is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 pub mod client;
 pub mod components;

@@ -2,12 +2,7 @@
 //! (Spin 3.6 and 4.0 with trigger-cron 0.4.2, SpinKube, Fermyon Cloud,
 //! Akamai Functions). Needs the wasm build (scripts/test.sh builds it
 //! first); says it skipped otherwise.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::path::PathBuf;
 

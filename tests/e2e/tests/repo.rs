@@ -8,12 +8,7 @@
 //! map names files relative to the section's crate (`sync/run.rs`,
 //! `engine.rs`), so a name exists when some file or directory of the
 //! repository is it or ends with `/` and it.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,12 +1,7 @@
 //! The whole API over its router, natively: the engine's in-memory store, a
 //! simulated Entra tenant served on loopback, and a real Graph client.
 #![allow(dead_code)] // each test file uses its own part of the harness
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::time::Duration;
 

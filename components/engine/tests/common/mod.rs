@@ -1,12 +1,7 @@
 //! Shared fixtures: an org with one directory over an in-memory store,
 //! tenant, clock and mailer.
 #![allow(dead_code)]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use engine::ports::{TimeDelta, Timestamp};
 use engine::settings::RemovalGuard;

@@ -3,12 +3,7 @@
 //! organizations) and per step of a run (the plan, the page loop,
 //! finalize's steps). One test binary, so the engine is built once for it,
 //! natively and for `wasm32-unknown-unknown` (the `wasm-rules` step).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 #[path = "../common/mod.rs"]
 mod common;

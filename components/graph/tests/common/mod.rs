@@ -1,11 +1,6 @@
 //! Shared setup: the simulator on loopback and a client pointed at it.
 #![allow(dead_code)]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code: a failure here is a test failure"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::future::Future;
 use std::time::Duration;
