@@ -18,35 +18,16 @@ venv="$here/.venv"
 
 "$here/install.sh"
 
-target="${CARGO_TARGET_DIR:-$root/target}"
-(cd "$root" && cargo build --quiet -p api --bin idp-sync-local)
-log="$(mktemp)"
+# shellcheck source=../local-server.sh
+. "$root/tests/local-server.sh"
+start_local_server
 scratch="$(mktemp -d)"
-"$target/debug/idp-sync-local" --port 0 >"$log" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$log" "$scratch"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-for _ in $(seq 300); do
-  grep -q 'listening on http://' "$log" && break
-  if ! kill -0 "$server" 2>/dev/null; then
-    echo "idp-sync-local exited before listening:" >&2
-    cat "$log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-
-# `key: value` lines printed at start-up.
-field() {
-  grep -i -m1 -E "^[[:space:]]*$1[[:space:]]*[:=]" "$log" | sed -E 's/^[^:=]*[:=][[:space:]]*//' | tr -d '\r' || true
-}
-url="$(grep -o -m1 -E 'http://127\.0\.0\.1:[0-9]+' "$log")"
-operator="$(field 'operator[ _-]?token')"
-tenant="$(field '(demo[ _-]?)?tenant[ _-]?id')"
-client="$(field '(demo[ _-]?)?client[ _-]?id')"
-secret="$(field '(demo[ _-]?)?client[ _-]?secret')"
+local_server_scratch+=("$scratch")
+url="$IDP_SYNC_URL"
+operator="$IDP_SYNC_OPERATOR_TOKEN"
+tenant="$IDP_SYNC_TENANT_ID"
+client="$IDP_SYNC_CLIENT_ID"
+secret="$IDP_SYNC_CLIENT_SECRET"
 
 # A JSON string field of a response body.
 json_field() {
@@ -88,6 +69,6 @@ fuzz operator "$operator" || status=$?
 fuzz "org admin" "$admin" || status=$?
 if [ "$status" != 0 ]; then
   echo "--- last lines of idp-sync-local's output ---" >&2
-  tail -n 40 "$log" >&2
+  tail -n 40 "$IDP_SYNC_LOG" >&2
 fi
 exit "$status"
