@@ -2,6 +2,7 @@
 //! refused stop.
 
 use engine::{AdvanceOutcome, Confirmation, RunSummary, SyncStatus, Trigger};
+use graph::GraphClient;
 use http::StatusCode;
 use platform::Platform;
 use serde::Serialize;
@@ -45,27 +46,14 @@ impl<P: Platform> App<P> {
         let confirmation = engine
             .start_sync(org, dir, &source, Trigger::Manual)
             .await?;
-        let advance = match engine
-            .advance(
+        let advance = self
+            .advance_here(
                 org,
                 dir,
                 &source,
-                self.platform.mailer(),
-                self.config.budget(),
+                "the first chunk of the sync failed; the scheduler resumes it",
             )
-            .await
-        {
-            Ok(outcome) => Some(outcome),
-            Err(e) => {
-                tracing::warn!(
-                    org,
-                    directory = dir,
-                    error = %e,
-                    "the first chunk of the sync failed; the scheduler resumes it"
-                );
-                None
-            }
-        };
+            .await;
         let status = engine.sync_status(org, dir).await?;
         Ok(json(
             StatusCode::ACCEPTED,
@@ -116,24 +104,38 @@ impl<P: Platform> App<P> {
         let directory = engine.get_directory(org, dir).await?;
         engine.confirm_removals(org, dir).await?;
         let source = self.source_for(&directory)?;
-        if let Err(e) = engine
-            .advance(
-                org,
-                dir,
-                &source,
-                self.platform.mailer(),
-                self.config.budget(),
-            )
+        self.advance_here(
+            org,
+            dir,
+            &source,
+            "the confirmed run did not finish here; the scheduler resumes it",
+        )
+        .await;
+        Ok(ok(&engine.sync_status(org, dir).await?))
+    }
+
+    /// Advances the directory's run within this request's budget. A failure
+    /// of the run's work is logged with `on_failure` (what happens next) and
+    /// answers `None`: the run stays started and the scheduler resumes it.
+    async fn advance_here(
+        &self,
+        org: &str,
+        dir: &str,
+        source: &GraphClient<P::Http, P::Pause>,
+        on_failure: &str,
+    ) -> Option<AdvanceOutcome> {
+        let engine = self.engine();
+        let budget = self.config.budget();
+        match engine
+            .advance(org, dir, source, self.platform.mailer(), budget)
             .await
         {
-            tracing::warn!(
-                org,
-                directory = dir,
-                error = %e,
-                "the confirmed run did not finish here; the scheduler resumes it"
-            );
+            Ok(outcome) => Some(outcome),
+            Err(e) => {
+                tracing::warn!(org, directory = dir, error = %e, "{on_failure}");
+                None
+            }
         }
-        Ok(ok(&engine.sync_status(org, dir).await?))
     }
 
     /// Ends a run held by the removal guard without removing anything;
