@@ -92,6 +92,19 @@ impl RouteSpec {
         self.path.replace("{*", "{")
     }
 
+    /// The path with every parameter filled with an example value (org
+    /// `acme`, directory `d1`, id `g1`, run `7`, file `app.js`), e.g. for
+    /// calling each route in a test.
+    pub fn example_path(&self) -> String {
+        self.path
+            .replace("{*file}", "app.js")
+            .replace("{file}", "app.js")
+            .replace("{org}", "acme")
+            .replace("{dir}", "d1")
+            .replace("{id}", "g1")
+            .replace("{run}", "7")
+    }
+
     /// The names of the path's parameters, in order.
     pub fn path_params(&self) -> impl Iterator<Item = &'static str> {
         self.path
@@ -234,14 +247,7 @@ mod tests {
     #[test]
     fn every_path_of_the_table_is_routed() {
         for spec in ROUTES {
-            let path = spec
-                .path
-                .replace("{*file}", "app.js")
-                .replace("{file}", "app.js")
-                .replace("{org}", "acme")
-                .replace("{dir}", "d1")
-                .replace("{id}", "g1")
-                .replace("{run}", "7");
+            let path = spec.example_path();
             let matched = find(&spec.method, &path).expect("routed");
             assert_eq!(matched.spec.operation, spec.operation, "{path}");
         }

@@ -27,14 +27,7 @@ fn without_a_token_every_route_answers_a_status_its_operation_documents() {
     let h = Harness::new();
     let doc = h.call(Method::GET, "/api/v1/openapi.json", None, None).body;
     for spec in ROUTES {
-        let path = spec
-            .path
-            .replace("{*file}", "app.js")
-            .replace("{file}", "app.js")
-            .replace("{org}", "acme")
-            .replace("{dir}", "d1")
-            .replace("{id}", "g1")
-            .replace("{run}", "1");
+        let path = spec.example_path();
         let reply = h.call(spec.method.clone(), &path, None, None);
         let method = spec.method.as_str().to_lowercase();
         let responses = &doc["paths"][spec.openapi_path()][&method]["responses"];
