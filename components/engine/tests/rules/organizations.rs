@@ -175,3 +175,28 @@ fn saml_is_refused_until_a_sync_has_completed() {
     block(env.engine().put_saml(ORG, config.clone())).unwrap();
     assert_eq!(block(env.engine().get_saml(ORG)).unwrap(), Some(config));
 }
+
+#[test]
+fn a_sync_writes_only_under_its_organization_and_the_two_global_keys() {
+    let env = Env::new();
+    nested_tenant(&env);
+    env.store.reset_stats();
+    env.save_groups(&["eng", "ops"], true, false);
+    env.sync();
+    env.set_access("eng", true).unwrap();
+    env.clock.advance(HOUR);
+    env.sync();
+
+    let own = format!("org/{ORG}/");
+    let written = env.store.written_keys();
+    assert!(!written.is_empty());
+    let outside: Vec<&String> = written
+        .iter()
+        .filter(|k| !k.starts_with(&own))
+        .filter(|k| !k.starts_with("domains/") && k.as_str() != "index/directories")
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "keys written outside org/{ORG}/, the domain claims and the directory index: {outside:?}"
+    );
+}
