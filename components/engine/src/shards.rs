@@ -115,6 +115,24 @@ pub(crate) async fn load_shard<S: Store, T: DeserializeOwned>(
     }
 }
 
+/// Reads the records of `layout` that fall in `slice` (only the documents
+/// that may hold them).
+pub(crate) async fn load_slice<S: Store, T: DeserializeOwned>(
+    store: &S,
+    org: &OrgId,
+    dir: &DirId,
+    kind: Kind,
+    layout: &Layout,
+    slice: &Slice,
+) -> Result<BTreeMap<String, T>, EngineError> {
+    let mut records = BTreeMap::new();
+    for i in slice.documents(layout.count) {
+        let shard: BTreeMap<String, T> = load_shard(store, org, dir, kind, layout, i).await?;
+        records.extend(shard.into_iter().filter(|(id, _)| slice.keeps(id)));
+    }
+    Ok(records)
+}
+
 /// Reads the record of one id.
 pub(crate) async fn load_one<S: Store, T: DeserializeOwned>(
     store: &S,

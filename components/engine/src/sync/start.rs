@@ -339,8 +339,16 @@ pub(crate) async fn start<S: Store, C: Clock, I: IdentitySource>(
     let settings = load_settings(e.store, org, dir).await?;
     let state = state_as_of(e.store, org, dir, last.as_ref()).await?;
     let fresh = Fresh::after(last.as_ref(), &state, trigger, e.now());
-    let (preview, plan) =
-        plan_or_record_refusal(e, org, dir, source, &fresh, &settings, &state).await?;
+    let (preview, plan) = match plan(e, org, dir, source, &settings, &state).await {
+        // Entra refused before the run could start: the run is recorded as
+        // failed (history, status, schedule), then the caller hears why. A
+        // budget that ran out is no refusal: the caller may try again.
+        Err(EngineError::Source(err)) if err != SourceError::BudgetSpent => {
+            refuse(e, org, dir, &fresh, settings, &err).await?;
+            return Err(EngineError::Source(err));
+        }
+        planned => planned?,
+    };
     let mut head = new_header(&fresh, settings, plan, &state, e.now());
     log_start(&mut head, e.config.log_cap, &preview.warnings);
     write_run(e, org, dir, &fresh, head).await?;
@@ -360,27 +368,6 @@ fn refuse_if_running(last: Option<&RunHeader>) -> Result<()> {
             run_id: h.run_id,
         })),
         _ => Ok(()),
-    }
-}
-
-/// Plans the run. Entra refused before the run could start: the run is
-/// recorded as failed (history, status, schedule), then the caller hears
-/// why. A budget that ran out is no refusal: the caller may try again.
-async fn plan_or_record_refusal<S: Store, C: Clock, I: IdentitySource>(
-    e: &Engine<'_, S, C>,
-    org: &OrgId,
-    dir: &DirId,
-    source: &I,
-    fresh: &Fresh,
-    settings: &Settings,
-    state: &DirState,
-) -> Result<(Preview, Plan)> {
-    match plan(e, org, dir, source, settings, state).await {
-        Err(EngineError::Source(err)) if err != SourceError::BudgetSpent => {
-            refuse(e, org, dir, fresh, settings.clone(), &err).await?;
-            Err(EngineError::Source(err))
-        }
-        planned => planned,
     }
 }
 

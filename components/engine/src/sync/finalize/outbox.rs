@@ -61,12 +61,8 @@ impl<S: Store, C: Clock> Producer for OutboxSlices<'_, '_, '_, S, C> {
     async fn produce(&mut self, slice: &Slice) -> Result<BTreeMap<String, OutboxRecord>> {
         let w = self.w;
         let (run, now, store) = (w.doc.head.run_id, w.now(), w.e.store);
-        let mut outbox: BTreeMap<String, OutboxRecord> = BTreeMap::new();
-        for i in slice.documents(self.old.count) {
-            let shard: BTreeMap<String, OutboxRecord> =
-                shards::load_shard(store, w.org, w.dir, Kind::Outbox, self.old, i).await?;
-            outbox.extend(shard.into_iter().filter(|(id, _)| slice.keeps(id)));
-        }
+        let mut outbox: BTreeMap<String, OutboxRecord> =
+            shards::load_slice(store, w.org, w.dir, Kind::Outbox, self.old, slice).await?;
         for i in 0..self.users.count {
             let shard: BTreeMap<String, UserRecord> =
                 shards::load_shard(store, w.org, w.dir, Kind::Users, self.users, i).await?;

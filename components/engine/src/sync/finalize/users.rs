@@ -194,13 +194,7 @@ impl<S: Store, C: Clock> UserSlices<'_, '_, '_, S, C> {
     /// The base state's records of the slice.
     async fn stored(&self, slice: &Slice) -> Result<BTreeMap<String, UserRecord>> {
         let w = self.w;
-        let mut users = BTreeMap::new();
-        for i in slice.documents(self.old.count) {
-            let shard: BTreeMap<String, UserRecord> =
-                shards::load_shard(w.e.store, w.org, w.dir, Kind::Users, self.old, i).await?;
-            users.extend(shard.into_iter().filter(|(id, _)| slice.keeps(id)));
-        }
-        Ok(users)
+        shards::load_slice(w.e.store, w.org, w.dir, Kind::Users, self.old, slice).await
     }
 
     /// The users of the slice in the source as this run sees them: for an
