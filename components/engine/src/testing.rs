@@ -39,6 +39,7 @@ struct Tenant {
     /// (version, group, member, added)
     member_log: Vec<(u64, String, Ref, bool)>,
     faults: VecDeque<SourceError>,
+    paging_fault: Option<PagingFault>,
     requests: u64,
     page_size: usize,
 }
@@ -149,6 +150,16 @@ impl MemoryTenant {
         self
     }
 
+    /// Puts group `id` named `name` and adds `user_ids` to it directly.
+    pub fn put_group_with(
+        &self,
+        id: &str,
+        name: &str,
+        user_ids: impl IntoIterator<Item = String>,
+    ) -> &Self {
+        self.put_group(id, name).add_users_to(id, user_ids)
+    }
+
     pub fn put_group(&self, id: &str, name: &str) -> &Self {
         self.with(|t| {
             let v = Self::bump(t);
@@ -237,6 +248,18 @@ impl MemoryTenant {
     }
 
     /// Forgets the failures `fail_next` queued (the tenant recovers).
+    /// From now on, member listings page the way `how` says.
+    pub fn break_member_paging(&self, how: BrokenPaging) -> &Self {
+        self.with(|t| {
+            t.paging_fault = Some(PagingFault {
+                how,
+                links: 0,
+                real_next: None,
+            })
+        });
+        self
+    }
+
     pub fn clear_faults(&self) -> &Self {
         self.with(|t| t.faults.clear());
         self
@@ -255,6 +278,91 @@ impl MemoryTenant {
                 None => f(t),
             }
         })
+    }
+}
+
+/// One page of a group's members (direct, or transitive: nested groups'
+/// members too, each once).
+fn list_members(
+    t: &Tenant,
+    group_id: &str,
+    transitive: bool,
+    page: Option<&PageToken>,
+) -> Result<Page<Member>, SourceError> {
+    let Some(direct) = t.members.get(group_id) else {
+        return Err(SourceError::NotFound(format!("group {group_id}")));
+    };
+    let tag = format!("members:{group_id}:{transitive}");
+    let offset = page
+        .map(|p| parse_token(&p.0, &tag))
+        .transpose()?
+        .map_or(0, |p| p.0);
+    let refs: Vec<Ref> = if transitive {
+        let mut seen = BTreeSet::new();
+        let mut queue: Vec<String> = vec![group_id.to_owned()];
+        let mut visited = BTreeSet::from([group_id.to_owned()]);
+        while let Some(g) = queue.pop() {
+            for r in t.members.get(&g).into_iter().flatten() {
+                if let Ref::Group(child) = r
+                    && visited.insert(child.clone())
+                {
+                    queue.push(child.clone());
+                }
+                if !matches!(r, Ref::Group(c) if c == group_id) {
+                    seen.insert(r.clone());
+                }
+            }
+        }
+        seen.into_iter().collect()
+    } else {
+        direct.iter().cloned().collect()
+    };
+    let page: Vec<&Ref> = refs.iter().collect();
+    let mut out = page_of(page, offset, t.page_size, &tag);
+    let items = out.items.iter().filter_map(|r| member_of(t, r)).collect();
+    let next = out.next.take();
+    Ok(Page {
+        items,
+        next,
+        delta: None,
+    })
+}
+
+/// How a broken Graph pages a group's members (for the paging-loop rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokenPaging {
+    /// Every page links to the same next page.
+    SameNextLink,
+    /// Every link leads back to the first page.
+    SamePageAgain,
+}
+
+/// A [`BrokenPaging`] in force, with the links it handed out.
+#[derive(Debug)]
+struct PagingFault {
+    how: BrokenPaging,
+    links: u32,
+    /// The real next page that the link handed out last stands for.
+    real_next: Option<PageToken>,
+}
+
+impl PagingFault {
+    /// The real page a link the fault handed out stands for.
+    fn asked(&mut self, page: Option<&PageToken>) -> Option<PageToken> {
+        match self.how {
+            BrokenPaging::SameNextLink => page.and(self.real_next.take()),
+            BrokenPaging::SamePageAgain => None,
+        }
+    }
+
+    /// Replaces the page's next link with the broken one.
+    fn relink(&mut self, listed: &mut Page<Member>) {
+        self.links += 1;
+        self.real_next = listed.next.take();
+        listed.next = Some(PageToken(match self.how {
+            BrokenPaging::SameNextLink => "next".to_owned(),
+            BrokenPaging::SamePageAgain => format!("link-{}", self.links),
+        }));
     }
 }
 
@@ -387,45 +495,13 @@ impl IdentitySource for MemoryTenant {
         transitive: bool,
         page: Option<&PageToken>,
     ) -> Result<Page<Member>, SourceError> {
-        self.call(|t| {
-            let Some(direct) = t.members.get(group_id) else {
-                return Err(SourceError::NotFound(format!("group {group_id}")));
-            };
-            let tag = format!("members:{group_id}:{transitive}");
-            let offset = page
-                .map(|p| parse_token(&p.0, &tag))
-                .transpose()?
-                .map_or(0, |p| p.0);
-            let refs: Vec<Ref> = if transitive {
-                let mut seen = BTreeSet::new();
-                let mut queue: Vec<String> = vec![group_id.to_owned()];
-                let mut visited = BTreeSet::from([group_id.to_owned()]);
-                while let Some(g) = queue.pop() {
-                    for r in t.members.get(&g).into_iter().flatten() {
-                        if let Ref::Group(child) = r
-                            && visited.insert(child.clone())
-                        {
-                            queue.push(child.clone());
-                        }
-                        if !matches!(r, Ref::Group(c) if c == group_id) {
-                            seen.insert(r.clone());
-                        }
-                    }
-                }
-                seen.into_iter().collect()
-            } else {
-                direct.iter().cloned().collect()
-            };
-            let page: Vec<&Ref> = refs.iter().collect();
-            let mut out = page_of(page, offset, t.page_size, &tag);
-            let items = out.items.iter().filter_map(|r| member_of(t, r)).collect();
-            let next = out.next.take();
-            Ok(Page {
-                items,
-                next,
-                delta: None,
-            })
-        })
+        let asked = self.with(|t| match &mut t.paging_fault {
+            Some(fault) => fault.asked(page),
+            None => page.cloned(),
+        });
+        let mut listed = self.call(|t| list_members(t, group_id, transitive, asked.as_ref()))?;
+        self.with(|t| t.paging_fault.as_mut().map(|f| f.relink(&mut listed)));
+        Ok(listed)
     }
 
     /// Upserts in id order, then (for a round after a previous one) the

@@ -16,13 +16,9 @@ fn ten_thousand() -> Env {
     env.tenant.domain("contoso.com", true);
     env.tenant.put_users(people("u", 10_000, "contoso.com"));
     env.tenant
-        .put_group("big", "Sales")
-        .put_group("nested", "Sales EMEA");
-    env.tenant
-        .add_users_to("big", (0..9_000).map(|i| format!("u{i:05}")));
-    env.tenant
-        .add_users_to("nested", (8_000..10_000).map(|i| format!("u{i:05}")));
-    env.tenant.nest("big", "nested");
+        .put_group_with("big", "Sales", ids("u", 0..9_000))
+        .put_group_with("nested", "Sales EMEA", ids("u", 8_000..10_000))
+        .nest("big", "nested");
     env.save_groups(&["big"], true, false);
     env
 }

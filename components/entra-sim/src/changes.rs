@@ -114,22 +114,15 @@ impl ChangeOp {
                         .replace('.', " ")
                 });
                 tenant.put_user(User {
-                    id: id.clone(),
-                    user_principal_name: user_principal_name.clone(),
                     mail: match (mail, no_mail) {
                         (_, true) => None,
                         (Some(mail), false) => Some(mail.clone()),
                         (None, false) => Some(user_principal_name.to_lowercase()),
                     },
-                    display_name: name,
-                    given_name: None,
-                    surname: None,
-                    job_title: None,
-                    department: None,
-                    account_enabled: true,
                     user_type: if *guest { "Guest" } else { "Member" }.to_owned(),
                     creation_type: guest.then(|| "Invitation".to_owned()),
                     other_mails: other_mails.clone(),
+                    ..User::member(id.clone(), user_principal_name, &name)
                 });
                 for group in group_ids {
                     tenant.add_member(&group, &id);
@@ -254,19 +247,11 @@ fn drift(tenant: &mut Tenant) -> Vec<String> {
     let pick_group = |rng: &mut Rng| group_ids.get(rng.below(group_ids.len())).cloned();
     let serial = tenant.version() + 1;
     let id = new_id(tenant);
+    let upn = format!("drift.user{serial}@contoso.com");
     tenant.put_user(User {
-        id: id.clone(),
-        user_principal_name: format!("drift.user{serial}@contoso.com"),
-        mail: Some(format!("drift.user{serial}@contoso.com")),
-        display_name: format!("Drift User {serial}"),
         given_name: Some("Drift".to_owned()),
         surname: Some(format!("User {serial}")),
-        job_title: None,
-        department: None,
-        account_enabled: true,
-        user_type: "Member".to_owned(),
-        creation_type: None,
-        other_mails: Vec::new(),
+        ..User::member(id.clone(), &upn, &format!("Drift User {serial}"))
     });
     if let Some(group) = pick_group(&mut rng) {
         tenant.add_member(&group, &id);

@@ -266,18 +266,9 @@ impl TenantBuilder {
         ] {
             n += 1;
             self.insert_user(User {
-                id: guid(USER_NS, n),
-                user_principal_name: upn.to_owned(),
                 mail: None,
-                display_name: name.to_owned(),
-                given_name: None,
-                surname: None,
-                job_title: None,
-                department: None,
                 account_enabled: enabled,
-                user_type: "Member".to_owned(),
-                creation_type: None,
-                other_mails: Vec::new(),
+                ..User::member(guid(USER_NS, n), upn, name)
             });
         }
 

@@ -38,6 +38,27 @@ pub struct User {
     pub other_mails: Vec<String>,
 }
 
+impl User {
+    /// An enabled member (not a guest) whose mail is its sign-in name,
+    /// lower-cased; no name parts, job title or department.
+    pub fn member(id: impl Into<String>, upn: &str, display_name: &str) -> User {
+        User {
+            id: id.into(),
+            user_principal_name: upn.to_owned(),
+            mail: Some(upn.to_lowercase()),
+            display_name: display_name.to_owned(),
+            given_name: None,
+            surname: None,
+            job_title: None,
+            department: None,
+            account_enabled: true,
+            user_type: "Member".to_owned(),
+            creation_type: None,
+            other_mails: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     pub id: String,

@@ -75,20 +75,14 @@ pub fn chain_roots(shape: Shape) -> Vec<String> {
 
 /// A new user, added to the first group (recorded for delta queries).
 pub fn add_one_user(tenant: &mut Tenant) {
-    let upn = "new.hire@contoso.com".to_owned();
     tenant.put_user(User {
-        id: "0000ffff-0000-4000-8000-00000000a1a1".to_owned(),
-        mail: Some(upn.clone()),
-        user_principal_name: upn,
-        display_name: "New Hire".to_owned(),
         given_name: Some("New".to_owned()),
         surname: Some("Hire".to_owned()),
-        job_title: None,
-        department: None,
-        account_enabled: true,
-        user_type: "Member".to_owned(),
-        creation_type: None,
-        other_mails: Vec::new(),
+        ..User::member(
+            "0000ffff-0000-4000-8000-00000000a1a1",
+            "new.hire@contoso.com",
+            "New Hire",
+        )
     });
     tenant.add_member(&group_id(0), "0000ffff-0000-4000-8000-00000000a1a1");
 }

@@ -279,3 +279,8 @@ pub fn people(prefix: &str, n: usize, domain: &str) -> Vec<engine::ports::Source
         .map(|i| user(&format!("{prefix}{i:05}"), &format!("{prefix}{i}@{domain}")))
         .collect()
 }
+
+/// The ids [`people`] gives its users `range`.
+pub fn ids(prefix: &str, range: std::ops::Range<usize>) -> impl Iterator<Item = String> {
+    range.map(move |i| format!("{prefix}{i:05}"))
+}

@@ -29,8 +29,9 @@ fn billable_users_are_the_distinct_users_of_groups_with_product_access() {
     assert!(matches!(unknown, EngineError::NotFound(_)));
 }
 
-#[test]
-fn a_dropped_group_loses_product_access_unless_previous_groups_are_kept() {
+/// The nested tenant plus `sales` (a00005), both synced, `sales` with
+/// product access.
+fn sales_synced_with_access() -> Env {
     let env = Env::new();
     nested_tenant(&env);
     env.tenant
@@ -39,6 +40,12 @@ fn a_dropped_group_loses_product_access_unless_previous_groups_are_kept() {
     env.save_groups(&["eng", "sales"], false, false);
     env.sync();
     env.set_access("sales", true).unwrap();
+    env
+}
+
+#[test]
+fn a_dropped_group_loses_product_access_unless_previous_groups_are_kept() {
+    let env = sales_synced_with_access();
 
     // Keep previous groups: sales stays in scope and keeps its access.
     env.save_groups(&["eng"], false, true);
@@ -65,14 +72,7 @@ fn a_dropped_group_loses_product_access_unless_previous_groups_are_kept() {
 
 #[test]
 fn a_kept_previous_group_deleted_from_the_tenant_loses_its_access() {
-    let env = Env::new();
-    nested_tenant(&env);
-    env.tenant
-        .put_group("sales", "Sales")
-        .add_user_to("sales", "a00005");
-    env.save_groups(&["eng", "sales"], false, false);
-    env.sync();
-    env.set_access("sales", true).unwrap();
+    let env = sales_synced_with_access();
     env.save_groups(&["eng"], false, true);
     let preview = block(env.engine().preview(ORG, &env.dir, &env.tenant)).unwrap();
     let kept: Vec<&str> = preview

@@ -55,17 +55,20 @@ fn nested_groups_are_flattened_and_the_nesting_is_remembered() {
     );
 }
 
-#[test]
-fn a_group_over_10000_users_is_not_synced_and_the_others_go_on() {
-    let env = Env::new();
+/// contoso.com verified; `huge` holds its 10,001 users (over the limit),
+/// `small` one of them (`u00007`).
+fn everyone_and_small(env: &Env) {
     env.tenant.domain("contoso.com", true);
     env.tenant.put_users(people("u", 10_001, "contoso.com"));
     env.tenant
-        .put_group("huge", "Everyone")
-        .put_group("small", "Small");
-    env.tenant
-        .add_users_to("huge", (0..10_001).map(|i| format!("u{i:05}")));
-    env.tenant.add_user_to("small", "u00007");
+        .put_group_with("huge", "Everyone", ids("u", 0..10_001))
+        .put_group_with("small", "Small", ids("u", 7..8));
+}
+
+#[test]
+fn a_group_over_10000_users_is_not_synced_and_the_others_go_on() {
+    let env = Env::new();
+    everyone_and_small(&env);
     env.save_groups(&["huge", "small"], false, false);
     env.sync();
     let summary = env.last_summary();
@@ -85,20 +88,10 @@ fn a_group_over_10000_users_is_not_synced_and_the_others_go_on() {
 #[test]
 fn users_never_synced_have_no_account_and_the_run_says_why_it_skipped_them() {
     let env = Env::new();
-    env.tenant
-        .domain("contoso.com", true)
-        .domain("fabrikam.com", false);
-    env.tenant.put_users(people("u", 10_001, "contoso.com"));
+    everyone_and_small(&env);
+    env.tenant.domain("fabrikam.com", false);
     env.tenant.put_users(people("b", 2, "fabrikam.com"));
-    env.tenant
-        .put_group("huge", "Everyone")
-        .put_group("small", "Small");
-    env.tenant
-        .add_users_to("huge", (0..10_001).map(|i| format!("u{i:05}")));
-    env.tenant
-        .add_user_to("small", "u00007")
-        .add_user_to("small", "b00000")
-        .add_user_to("small", "b00001");
+    env.tenant.add_users_to("small", ids("b", 0..2));
     env.save_groups(&["huge", "small"], false, false);
     env.sync();
 
