@@ -8,6 +8,14 @@ import { h, announce, plural, newId } from './ui.js';
 const SEARCH_DELAY_MS = 250;
 
 /**
+ * A request reads a bounded part of a large directory, so a search that
+ * matches little answers short (even empty) pages with a cursor. One load
+ * goes on asking until it has this many rows, or has asked MAX_ASKS times.
+ */
+const ROWS_PER_LOAD = 25;
+const MAX_ASKS = 20;
+
+/**
  * Builds the parts of a searchable listing. `path(params)` is the API path
  * for the query (`URLSearchParams` with `search`, the filters and `cursor`);
  * `filters` are `<select>`s whose `name` is the query parameter; `row(item)`
@@ -48,24 +56,37 @@ export function searchableList({ label, hint, filters = [], path, row, columns, 
     if (cursor) p.set('cursor', cursor);
     return p;
   };
-  /** Reads the first page (`fresh`) or the next one; `null` when a newer search overtook it. */
+  /**
+   * Reads the first rows (`fresh`) or the next ones, asking again while the
+   * answers are short and say there is more; the count of rows added, or
+   * `null` when a newer search overtook it.
+   */
   const loadPage = async (fresh) => {
     const mine = ++seq;
     if (fresh) cursor = null;
-    const { data } = await get(path(params()));
-    if (mine !== seq) return null;
-    const items = listOf(data);
-    if (fresh) {
-      tbody.replaceChildren();
-      shown = 0;
+    let added = 0;
+    for (let asks = 0; asks < MAX_ASKS; asks += 1) {
+      const { data } = await get(path(params()));
+      if (mine !== seq) return null;
+      const items = listOf(data);
+      if (fresh && asks === 0) {
+        tbody.replaceChildren();
+        shown = 0;
+      }
+      tbody.append(...items.map(row));
+      added += items.length;
+      cursor = data?.next_cursor ?? null;
+      if (!cursor || added >= ROWS_PER_LOAD) break;
     }
-    tbody.append(...items.map(row));
-    shown += items.length;
-    cursor = data?.next_cursor ?? null;
+    shown += added;
     more.hidden = !cursor;
-    summary.textContent = shown ? `${plural(shown, noun)} shown${cursor ? ', more to load' : ''}.` : `No ${noun} matches.`;
+    summary.textContent = shown
+      ? `${plural(shown, noun)} shown${cursor ? ', more to load' : ''}.`
+      : cursor
+        ? `No ${noun} matches yet: part of the directory is still to search.`
+        : `No ${noun} matches.`;
     table.hidden = !shown;
-    return items.length;
+    return added;
   };
   const reload = () =>
     loadPage(true).catch((error) => {

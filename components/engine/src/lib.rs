@@ -37,7 +37,7 @@ pub use error::{ConflictReason, EngineError, Field, FieldError};
 pub use ids::{DirId, OrgId};
 pub use memory_store::{MemoryStore, StoreStats};
 pub use orgs::{DirRef, Directory, DirectoryUpdate, DirectoryView, NewDirectory, Org};
-pub use query::MAX_PAGE;
+pub use query::{MAX_DOCUMENTS_PER_PAGE, MAX_PAGE};
 pub use saml::SamlConfig;
 pub use settings::{DomainSelection, Settings, SettingsInput, UserScope, VersionedSettings};
 pub use sync::types::*;

@@ -18,7 +18,15 @@ use crate::views::*;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
+/// The most items a listing page holds (`limit` is clamped to 1..=this).
 pub const MAX_PAGE: usize = 500;
+
+/// The most shard documents one listing request reads (about 450 KiB
+/// each): a search that matches few records answers a short page, maybe
+/// empty, with a `next_cursor` where it stopped, instead of reading every
+/// document of a large directory in one request (Fermyon Cloud and Akamai
+/// Functions end a request after 30 s).
+pub const MAX_DOCUMENTS_PER_PAGE: u32 = 8;
 
 /// Where a listing continues: directory position, shard count, shard index,
 /// and the last id returned (hex, so any id survives the round trip).
@@ -124,6 +132,7 @@ where
     let mut at = Cursor::parse(cursor)?;
     let dirs = dirs_with_state(e, org).await?;
     let mut items = Vec::new();
+    let mut read = 0;
     while let Some((dir, state)) = dirs.get(at.dir) {
         let layout = layout(state, kind);
         let count = layout.count;
@@ -137,6 +146,13 @@ where
             };
         }
         while at.shard < count {
+            if read == MAX_DOCUMENTS_PER_PAGE {
+                return Ok(Listing {
+                    items,
+                    next_cursor: Some(at.encode()),
+                });
+            }
+            read += 1;
             let shard: BTreeMap<String, T> =
                 shards::load_shard(e.store, org, dir, kind, layout, at.shard).await?;
             let after = at.after.take();
@@ -281,7 +297,8 @@ fn group_view(dir: &DirId, state: &DirState, rec: GroupRecord) -> GroupView {
 }
 
 /// The org's accounts that `query` keeps. A search reads the user shard
-/// documents one at a time and stops as soon as the page is full.
+/// documents one at a time and stops as soon as the page is full, or after
+/// [`MAX_DOCUMENTS_PER_PAGE`] documents (a short page with a cursor).
 pub(crate) async fn list_users<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
     org: &OrgId,

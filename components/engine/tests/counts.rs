@@ -140,3 +140,52 @@ fn users_with_every_field_at_its_longest_still_fit_the_value_limit() {
     assert!(env.store.stats().max_value_bytes < MAX_VALUE_BYTES);
     assert_eq!(env.synced_user_ids().len(), 3_000);
 }
+
+#[test]
+fn a_search_reads_a_bounded_number_of_documents_per_request_and_its_cursor_finds_the_rest() {
+    let env = Env::new();
+    env.tenant.domain("contoso.com", true);
+    env.tenant.put_users(people("u", 25_000, "contoso.com"));
+    env.save_all_users(false);
+    assert_eq!(env.sync(), RunResult::Completed);
+    let engine = env.engine();
+    let search = |term: &str, cursor: Option<&str>| {
+        let query = UserQuery {
+            search: Some(term.to_owned()),
+            filter: None,
+        };
+        env.store.reset_stats();
+        let page = block(engine.search_users(ORG, &query, cursor, 50)).unwrap();
+        (page, env.store.stats().reads)
+    };
+
+    // Nobody matches: every request reads at most MAX_DOCUMENTS_PER_PAGE
+    // shard documents (plus the six small documents that lead to the
+    // directory's state) and says where to go on, until the last one.
+    let (mut page, mut reads) = search("nobody-by-this-name", None);
+    let mut requests = 1;
+    while let Some(cursor) = page.next_cursor.clone() {
+        assert!(page.items.is_empty());
+        assert!(
+            reads <= u64::from(MAX_DOCUMENTS_PER_PAGE) + 6,
+            "{reads} reads"
+        );
+        (page, reads) = search("nobody-by-this-name", Some(&cursor));
+        requests += 1;
+    }
+    assert!(page.items.is_empty());
+    assert!(
+        requests > 1,
+        "the directory spans more than one request's documents"
+    );
+
+    // One match, wherever its document is: following the cursors finds it.
+    let (mut page, _) = search("u24999@", None);
+    let mut found = page.items.clone();
+    while let Some(cursor) = page.next_cursor.clone() {
+        (page, _) = search("u24999@", Some(&cursor));
+        found.extend(page.items.clone());
+    }
+    let ids: Vec<&str> = found.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["u24999"]);
+}
