@@ -468,19 +468,19 @@ impl<'a, S: Store, C: Clock> Engine<'a, S, C> {
     /// disable the form with the reason before anything is typed).
     pub async fn saml_configurable(&self, org: &str) -> Result<()> {
         let org = OrgId::parse(org)?;
-        if crate::query::has_completed_run(self, &org).await? {
+        if crate::query::has_claimed_domains(self, &org).await? {
             Ok(())
         } else {
             Err(EngineError::Conflict(ConflictReason::NoCompletedRun))
         }
     }
 
-    /// Stores the SAML configuration; `Conflict(NoCompletedRun)` until one
-    /// of the org's directories has completed a sync.
+    /// Stores the SAML configuration; `Conflict(NoCompletedRun)` until a
+    /// completed sync of one of the org's directories claimed a domain.
     pub async fn put_saml(&self, org: &str, config: SamlConfig) -> Result<SamlConfig> {
         let org = OrgId::parse(org)?;
         let config = config.validate().map_err(EngineError::Validation)?;
-        if !crate::query::has_completed_run(self, &org).await? {
+        if !crate::query::has_claimed_domains(self, &org).await? {
             return Err(EngineError::Conflict(ConflictReason::NoCompletedRun));
         }
         self.store

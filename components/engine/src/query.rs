@@ -541,13 +541,15 @@ pub(crate) async fn list_emails<S: Store, C: Clock>(
     )
     .await
 }
-
-pub(crate) async fn has_completed_run<S: Store, C: Clock>(
+/// Whether a completed sync of one of the org's directories claimed at
+/// least one domain: SAML sign-in is for the domains the org owns, so
+/// until then it cannot be configured.
+pub(crate) async fn has_claimed_domains<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
 ) -> Result<bool> {
     Ok(dirs_with_state(e, org)
         .await?
         .iter()
-        .any(|(_, s)| s.last_completed.is_some()))
+        .any(|(_, s)| s.last_completed.is_some() && !s.claimed.is_empty()))
 }

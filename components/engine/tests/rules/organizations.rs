@@ -151,15 +151,20 @@ fn an_org_with_two_directories_lists_and_bills_both() {
     assert_eq!(domains, ["contoso.com", "fabrikam.com"]);
 }
 
+/// A SAML configuration that passes validation.
+fn saml_config() -> SamlConfig {
+    SamlConfig {
+        idp_entity_id: "https://sts.windows.net/tenant-1/".into(),
+        sso_url: "https://login.microsoftonline.com/tenant-1/saml2".into(),
+        certificate_pem: "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----".into(),
+    }
+}
+
 #[test]
 fn saml_is_refused_until_a_sync_has_completed() {
     let env = Env::new();
     nested_tenant(&env);
-    let config = SamlConfig {
-        idp_entity_id: "https://sts.windows.net/tenant-1/".into(),
-        sso_url: "https://login.microsoftonline.com/tenant-1/saml2".into(),
-        certificate_pem: "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----".into(),
-    };
+    let config = saml_config();
     let refused = block(env.engine().put_saml(ORG, config.clone())).unwrap_err();
     assert!(matches!(
         refused,
@@ -174,6 +179,28 @@ fn saml_is_refused_until_a_sync_has_completed() {
     env.run_to_end(Budget::default());
     block(env.engine().put_saml(ORG, config.clone())).unwrap();
     assert_eq!(block(env.engine().get_saml(ORG)).unwrap(), Some(config));
+}
+
+#[test]
+fn saml_is_refused_while_no_completed_sync_claimed_a_domain() {
+    let env = Env::new();
+    env.tenant.domain("contoso.com", false);
+    env.tenant.put_users(people("a", 2, "contoso.com"));
+    env.tenant
+        .put_group_with("eng", "Engineering", ids("a", 0..2));
+    env.save_groups(&["eng"], false, false);
+    assert_eq!(env.sync(), RunResult::Completed);
+    assert!(block(env.engine().claimed_domains(ORG)).unwrap().is_empty());
+    let refused = block(env.engine().put_saml(ORG, saml_config())).unwrap_err();
+    assert!(matches!(
+        refused,
+        EngineError::Conflict(ConflictReason::NoCompletedRun)
+    ));
+
+    env.tenant.domain("contoso.com", true);
+    env.clock.advance(HOUR);
+    assert_eq!(env.sync(), RunResult::Completed);
+    block(env.engine().put_saml(ORG, saml_config())).unwrap();
 }
 
 #[test]
