@@ -93,6 +93,12 @@ pub(crate) struct RunHeader {
     pub restarts: u32,
     /// Lower-case domains this run verifies and claims.
     pub claim: BTreeSet<String>,
+    /// Every domain verified in the tenant when the run started, lower
+    /// case (claimed or not): a domain is verified in one Entra tenant
+    /// only, and every tenant has its verified `*.onmicrosoft.com`, so two
+    /// directories sharing one are one tenant connected twice.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tenant_domains: BTreeSet<String>,
     /// The next page of the current listing.
     pub page: Option<PageToken>,
     /// The current listing's page links followed so far (hashes): a link

@@ -28,8 +28,11 @@ const DELTA_MAX_AGE: TimeDelta = TimeDelta::days(7);
 pub(crate) const NOTICE: &str = "The sync has started. A started sync cannot be stopped; edits to the settings apply to the next sync.";
 
 /// What a run would start from, beside the user-facing preview.
+#[derive(Default)]
 struct Plan {
     claim: BTreeSet<String>,
+    /// The tenant's verified domains (the run header's `tenant_domains`).
+    tenant_domains: BTreeSet<String>,
     roots: Vec<GroupData>,
 }
 
@@ -64,7 +67,12 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
         .filter(|d| d.will_sync)
         .map(|d| d.name.clone())
         .collect();
-    refuse_same_tenant_twice(e, org, dir, &claim).await?;
+    let tenant_domains: BTreeSet<String> = domains
+        .iter()
+        .filter(|d| d.verified_in_entra)
+        .map(|d| d.name.clone())
+        .collect();
+    refuse_same_tenant_twice(e, org, dir, &tenant_domains).await?;
     let stored = stored_groups(e, org, dir, state).await?;
     let (groups, roots) = resolve_roots(source, settings, &stored.synced, &mut warnings).await?;
     let changes = changes_since_last_run(settings, state, &claim, &roots, &stored);
@@ -77,7 +85,12 @@ async fn plan<S: Store, C: Clock, I: IdentitySource>(
         warnings,
         send_email: settings.send_email,
     };
-    Ok((preview, Plan { claim, roots }))
+    let plan = Plan {
+        claim,
+        tenant_domains,
+        roots,
+    };
+    Ok((preview, plan))
 }
 
 /// The tenant's domains as a run sees them: selected, verified in Entra,
@@ -281,16 +294,19 @@ fn warn_access_loss(changes: &Changes, state: &DirState, warnings: &mut Vec<Stri
 
 /// Refuses a directory that connects a tenant another directory of the
 /// organization already syncs: a domain verified in Entra belongs to one
-/// tenant, so two directories verifying the same domain are one tenant
-/// connected twice (e.g. once by its id, once by a domain name), and
-/// syncing both would give every user two accounts.
+/// tenant, so two directories whose tenants verify the same domain are one
+/// tenant connected twice (e.g. once by its id, once by a domain name), and
+/// syncing both would give every user two accounts. `verified`: the
+/// tenant's verified domains, against the other directories' last runs
+/// (and the domains their states claimed, for runs from before runs
+/// recorded them).
 async fn refuse_same_tenant_twice<S: Store, C: Clock>(
     e: &Engine<'_, S, C>,
     org: &OrgId,
     dir: &DirId,
-    claim: &BTreeSet<String>,
+    verified: &BTreeSet<String>,
 ) -> Result<()> {
-    if claim.is_empty() {
+    if verified.is_empty() {
         return Ok(());
     }
     for other in orgs::list(e.store, org)
@@ -298,12 +314,17 @@ async fn refuse_same_tenant_twice<S: Store, C: Clock>(
         .iter()
         .filter(|d| d.id != *dir)
     {
-        let state = load_current(e.store, org, &other.id).await?;
-        if let Some(shared) = state.claimed.iter().find(|c| claim.contains(&c.name)) {
+        let last = latest_head(e.store, org, &other.id).await?;
+        let state = state_as_of(e.store, org, &other.id, last.as_ref()).await?;
+        let theirs = last
+            .iter()
+            .flat_map(|h| &h.tenant_domains)
+            .chain(state.claimed.iter().map(|c| &c.name));
+        if let Some(shared) = theirs.into_iter().find(|d| verified.contains(*d)) {
             return Err(EngineError::Conflict(
                 ConflictReason::TenantAlreadyConnected {
                     directory: other.id.to_string(),
-                    domain: shared.name.clone(),
+                    domain: shared.clone(),
                 },
             ));
         }
@@ -432,6 +453,7 @@ fn new_header(
         held: Vec::new(),
         restarts: 0,
         claim: plan.claim,
+        tenant_domains: plan.tenant_domains,
         page: None,
         followed: Vec::new(),
         last_page: 0,
@@ -538,11 +560,13 @@ async fn refuse<S: Store, C: Clock>(
     settings: Settings,
     err: &SourceError,
 ) -> Result<()> {
-    let plan = Plan {
-        claim: BTreeSet::new(),
-        roots: Vec::new(),
-    };
-    let mut head = new_header(fresh, settings, plan, &DirState::default(), fresh.now);
+    let mut head = new_header(
+        fresh,
+        settings,
+        Plan::default(),
+        &DirState::default(),
+        fresh.now,
+    );
     head.active = false;
     head.refused = true;
     let error = format!("the sync could not start: Entra ID could not be read: {err}");

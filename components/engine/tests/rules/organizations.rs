@@ -151,6 +151,58 @@ fn an_org_with_two_directories_lists_and_bills_both() {
     assert_eq!(domains, ["contoso.com", "fabrikam.com"]);
 }
 
+#[test]
+fn one_tenant_connected_twice_is_refused_even_when_it_claimed_no_domain() {
+    // The selected domain is not verified and the users are guests: the
+    // first directory's sync claims nothing.
+    let env = Env::new();
+    env.tenant
+        .domain("contoso.onmicrosoft.com", true)
+        .domain("contoso.com", false);
+    env.tenant.put_user(engine::testing::guest(
+        "guest-1",
+        "pat@gmail.com",
+        "contoso.onmicrosoft.com",
+    ));
+    env.tenant
+        .put_group_with("eng", "Engineering", ["guest-1".to_owned()]);
+    env.save(SettingsInput {
+        domains: engine::testing::only_domains(&["contoso.com"]),
+        ..unguarded(groups(&["eng"]))
+    });
+    assert_eq!(env.sync(), RunResult::Completed);
+    assert!(block(env.engine().claimed_domains(ORG)).unwrap().is_empty());
+
+    let e = env.engine();
+    let again = block(e.connect_directory(
+        ORG,
+        NewDirectory {
+            name: "Contoso again".into(),
+            tenant_id: "contoso.onmicrosoft.com".into(),
+            client_id: "client-1".into(),
+            sealed_secret: vec![1],
+        },
+    ))
+    .unwrap()
+    .id;
+    let input = SettingsInput {
+        domains: engine::testing::only_domains(&["contoso.com"]),
+        ..unguarded(groups(&["eng"]))
+    };
+    block(e.save_settings(ORG, again.as_str(), input, None)).unwrap();
+    let refused = block(e.start_sync(ORG, again.as_str(), &env.tenant, Trigger::Manual));
+    let Err(EngineError::Conflict(ConflictReason::TenantAlreadyConnected { directory, domain })) =
+        refused
+    else {
+        panic!("the same tenant twice: {refused:?}");
+    };
+    assert_eq!(
+        (directory, domain),
+        (env.dir.clone(), "contoso.onmicrosoft.com".to_owned())
+    );
+    assert_eq!(env.users().len(), 1, "no account twice");
+}
+
 /// A SAML configuration that passes validation.
 fn saml_config() -> SamlConfig {
     SamlConfig {
