@@ -171,7 +171,18 @@ impl ApiError {
                 fields,
             },
         };
-        let mut response = json(self.status(), &body);
+        let status = self.status();
+        if status.is_server_error() {
+            // The operator's trace of a failure the client saw (messages
+            // carry no secret: Graph errors are redacted before here).
+            tracing::warn!(
+                response_status = status.as_u16(),
+                code = self.code(),
+                error = %self,
+                "request failed"
+            );
+        }
+        let mut response = json(status, &body);
         let headers = response.headers_mut();
         match &self {
             ApiError::Unauthorized => {

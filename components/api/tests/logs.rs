@@ -68,6 +68,42 @@ fn a_sync_logs_json_lines_with_its_org_and_run_and_no_secret() {
 }
 
 #[test]
+fn an_error_answer_from_the_server_side_is_logged_with_its_status_and_code() {
+    let capture = logging::Capture::default();
+    tracing::subscriber::with_default(logging::subscriber(capture.clone()), || {
+        let h = Harness::new();
+        let (admin_token, _, base) = h.acme_with_demo();
+        h.save_settings(&base, &admin_token, all_users_settings(false));
+        // Graph fails every request: the Sync press cannot even plan.
+        h.sim.sim().set_faults(Faults {
+            server_error_every: 1,
+            ..Faults::default()
+        });
+        let press = h.call(
+            http::Method::POST,
+            &format!("{base}/sync"),
+            Some(&admin_token),
+            None,
+        );
+        assert!(press.status.is_server_error(), "{}", press.body);
+    });
+    let failed: Vec<Value> = capture
+        .lines()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|json| json["message"] == "request failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0]["level"], "WARN");
+    assert!(
+        failed[0]["response_status"]
+            .as_u64()
+            .is_some_and(|s| s >= 500)
+    );
+    assert!(failed[0]["code"].is_string());
+}
+
+#[test]
 fn the_access_token_check_recognises_the_simulators_tokens() {
     let token = format!(
         "sim.{}.{}",
