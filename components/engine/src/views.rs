@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Listing<T> {
     pub items: Vec<T>,
-    /// Opaque; `None` on the last page.
+    /// Opaque; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -45,7 +45,7 @@ pub struct UserView {
     /// The run that took the user out of the scope (while not synced).
     pub left_run: Option<u64>,
     /// Why the user is not synced now, e.g. "domain example.com is not
-    /// verified here; left the scope in run 7"; `None` while synced.
+    /// verified here; left the scope in run 7"; `null` while synced.
     pub not_synced_reason: Option<String>,
 }
 

@@ -88,7 +88,7 @@ pub struct DomainPlan {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupPlan {
     pub id: String,
-    /// `None` when the group does not exist in the tenant.
+    /// `null` when the group does not exist in the tenant.
     pub display_name: Option<String>,
     /// Brought in by "keep previously synced groups" rather than selected.
     pub kept_from_previous: bool,
@@ -100,7 +100,7 @@ pub struct GroupPlan {
 pub struct GroupRef {
     pub id: String,
     /// From the tenant for added groups, from the stored records for removed
-    /// ones; `None` when neither knows the group.
+    /// ones; `null` when neither knows the group.
     pub display_name: Option<String>,
 }
 
@@ -292,7 +292,7 @@ pub struct SyncStatus {
     /// Start time of the most recent run (finished or not).
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ports::TimestampSchema>))]
     pub last_started_at: Option<Timestamp>,
-    /// When automatic syncing will start the next run (None when off).
+    /// When automatic syncing will start the next run (`null` when off).
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ports::TimestampSchema>))]
     pub next_scheduled_at: Option<Timestamp>,
 }
