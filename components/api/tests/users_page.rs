@@ -152,6 +152,39 @@ fn a_groups_members_are_searched_like_users() {
 }
 
 #[test]
+fn a_user_or_group_id_given_in_upper_case_is_the_same_object() {
+    // Entra object ids are GUIDs: case does not tell two apart.
+    let h = Harness::new();
+    let (token, dir) = synced(&h, "acme");
+    let jane = h.all_items("/api/v1/orgs/acme/users?search=jane", &token)[0].clone();
+    let id = jane["id"].as_str().expect("id");
+    let upper = h.get(
+        &format!("/api/v1/orgs/acme/users/{}", id.to_uppercase()),
+        &token,
+    );
+    assert_eq!(upper.status, StatusCode::OK, "{}", upper.body);
+    assert_eq!(upper.body["user"]["id"], id);
+
+    let partners = h
+        .tenant_group("acme", &dir, &token, "Partners")
+        .to_uppercase();
+    let members = h.all_items(
+        &format!("/api/v1/orgs/acme/groups/{partners}/members"),
+        &token,
+    );
+    assert_eq!(members.len(), 4);
+    let granted = h.put(
+        &format!("/api/v1/orgs/acme/groups/{partners}/product-access"),
+        &token,
+        json!({"enabled": true}),
+    );
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    let billing = h.get("/api/v1/orgs/acme/billing", &token);
+    assert_eq!(billing.body["groups_with_access"], 1, "{}", billing.body);
+    assert_eq!(billing.body["billable_users"], 4, "{}", billing.body);
+}
+
+#[test]
 fn a_finished_run_downloads_as_csv() {
     let h = Harness::new();
     let (token, dir) = synced(&h, "acme");

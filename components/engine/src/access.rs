@@ -82,6 +82,8 @@ pub(crate) async fn set_product_access<S: Store, C: Clock>(
     enabled: bool,
 ) -> Result<GroupView> {
     let (dir, current, group) = find_group(e, org, id).await?;
+    // The stored id (a GUID may have been given in upper case).
+    let id: &str = &group.data.id;
     if enabled && !group.synced {
         return Err(EngineError::Conflict(ConflictReason::GroupNotSynced {
             group: id.to_owned(),

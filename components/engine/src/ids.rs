@@ -108,9 +108,36 @@ pub fn check_object_id(what: &'static str, value: &str) -> Result<(), EngineErro
     }
 }
 
+/// The id as stored: Entra object ids are GUIDs, which Graph returns in
+/// lower case and which compare case-insensitively (RFC 9562 §4), so a
+/// GUID given in upper case is lowered; any other id is kept as it is.
+pub fn canonical_object_id(value: &str) -> String {
+    let groups: Vec<&str> = value.split('-').collect();
+    let is_guid = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if is_guid {
+        value.to_ascii_lowercase()
+    } else {
+        value.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guid_in_any_case_is_the_stored_lower_case_id_and_other_ids_stay() {
+        let id = "07DAF5B7-8D1E-4C2A-9F00-ABCDEF012345";
+        assert_eq!(
+            canonical_object_id(id),
+            "07daf5b7-8d1e-4c2a-9f00-abcdef012345"
+        );
+        assert_eq!(canonical_object_id("U00001"), "U00001");
+        assert_eq!(canonical_object_id("07DAF5B7-8D1E"), "07DAF5B7-8D1E");
+    }
 
     #[test]
     fn ids_cannot_escape_their_prefix() {

@@ -5,7 +5,7 @@
 
 use crate::engine::context::Engine;
 use crate::error::{EngineError, Result};
-use crate::ids::{DirId, OrgId, check_object_id};
+use crate::ids::{DirId, OrgId, canonical_object_id, check_object_id};
 use crate::model::{
     GroupRecord, MailState, MemberList, OutboxRecord, UserData, UserRecord, WELCOME_SUBJECT,
 };
@@ -330,9 +330,10 @@ async fn find<S: Store, C: Clock, T: DeserializeOwned>(
     id: &str,
     accept: impl Fn(&T) -> bool,
 ) -> Result<Option<(DirId, DirState, T)>> {
+    let id = canonical_object_id(id);
     for (dir, state) in dirs_with_state(e, org).await? {
         let found: Option<T> =
-            shards::load_one(e.store, org, &dir, kind, layout(&state, kind), id).await?;
+            shards::load_one(e.store, org, &dir, kind, layout(&state, kind), &id).await?;
         if let Some(rec) = found.filter(&accept) {
             return Ok(Some((dir, state, rec)));
         }
@@ -442,7 +443,7 @@ pub(crate) async fn group_members<S: Store, C: Clock>(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<Listing<MemberView>> {
-    let (dir, state, _) = find_group(e, org, id).await?;
+    let (dir, state, group) = find_group(e, org, id).await?;
     let limit = limit.clamp(1, MAX_PAGE);
     let mut at: usize = match cursor {
         None => 0,
@@ -451,10 +452,16 @@ pub(crate) async fn group_members<S: Store, C: Clock>(
             reason: "not a cursor from a previous page".to_owned(),
         })?,
     };
-    let list: MemberList =
-        shards::load_one(e.store, org, &dir, Kind::Members, &state.shards.members, id)
-            .await?
-            .unwrap_or_default();
+    let list: MemberList = shards::load_one(
+        e.store,
+        org,
+        &dir,
+        Kind::Members,
+        &state.shards.members,
+        &group.data.id,
+    )
+    .await?
+    .unwrap_or_default();
     let all: Vec<(&str, bool)> = list
         .direct
         .iter()
