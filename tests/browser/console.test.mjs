@@ -571,9 +571,9 @@ test('a group’s page searches its members, and each run of the history downloa
   assert.equal(file.suggestedFilename(), `idp-sync-${(await page.evaluate(() => JSON.parse(sessionStorage.getItem('idp-sync.session')).org.id))}-${dir}-run-1.csv`);
   const csv = await readFile(await file.path(), 'utf8');
   const lines = csv.split('\n');
-  assert.equal(lines[0], 'section,time,level,name,value');
-  assert.ok(lines.includes('summary,,,run_id,1'), csv);
-  assert.ok(lines.includes('summary,,,result,completed'), csv);
+  assert.equal(lines[0], '"section","time","level","name","value"');
+  assert.ok(lines.includes('"summary","","","run_id",1'), csv);
+  assert.ok(lines.includes('"summary","","","result","completed"'), csv);
   assert.ok(lines.some((l) => /^log,\d{4}-\d\d-\d\dT[^,]+Z,info,message,/.test(l)), csv);
 
   await page.getByRole('link', { name: 'Groups & billing' }).click();

@@ -23,7 +23,11 @@ pub fn file_name(org: &str, dir: &str, run: u64) -> String {
 
 /// The run's summary and log as CSV (UTF-8, a header row first).
 pub fn encode(run: &RunSummary) -> Result<Vec<u8>, ApiError> {
-    let mut out = csv::Writer::from_writer(Vec::new());
+    // Every text cell quoted: a spreadsheet whose locale separates with `;`
+    // then keeps `a;=b` in one cell instead of starting a formula at `=b`.
+    let mut out = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::NonNumeric)
+        .from_writer(Vec::new());
     out.write_record(HEADER).map_err(csv_failed)?;
     for (name, value) in summary_rows(run)? {
         out.write_record(guarded(["summary", "", "", &name, &value]))
@@ -110,7 +114,8 @@ mod tests {
     use engine::{LogEvent, LogLevel, OverLimitGroup, RunCounts, RunResult, Trigger};
 
     /// A failed run whose texts came from outside: a group named like a
-    /// formula, and an error that starts like one.
+    /// formula, one with a formula after a `;`, and an error that starts
+    /// like one.
     fn hostile_run() -> RunSummary {
         RunSummary {
             run_id: 7,
@@ -121,11 +126,18 @@ mod tests {
                 error: "=1+1, \"quoted\"".to_owned(),
             },
             counts: RunCounts {
-                groups_over_limit: vec![OverLimitGroup {
-                    id: "g1".to_owned(),
-                    display_name: "@SUM(A1:A9)".to_owned(),
-                    users: 10_001,
-                }],
+                groups_over_limit: vec![
+                    OverLimitGroup {
+                        id: "g1".to_owned(),
+                        display_name: "@SUM(A1:A9)".to_owned(),
+                        users: 10_001,
+                    },
+                    OverLimitGroup {
+                        id: "g2".to_owned(),
+                        display_name: "a;=b".to_owned(),
+                        users: 10_002,
+                    },
+                ],
                 ..RunCounts::default()
             },
             log: vec![LogEvent {
@@ -140,23 +152,28 @@ mod tests {
     fn a_run_is_one_csv_table_with_every_formula_disarmed() {
         let text = String::from_utf8(encode(&hostile_run()).expect("encodes")).expect("UTF-8");
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "section,time,level,name,value");
-        assert!(lines.contains(&"summary,,,run_id,7"), "{text}");
-        assert!(lines.contains(&"summary,,,trigger,scheduled"), "{text}");
+        assert_eq!(lines[0], r#""section","time","level","name","value""#);
+        assert!(lines.contains(&r#""summary","","","run_id",7"#), "{text}");
         assert!(
-            lines.contains(&"summary,,,started_at,2026-11-26T00:50:36.582Z"),
+            lines.contains(&r#""summary","","","trigger","scheduled""#),
             "{text}"
         );
         assert!(
-            lines.contains(&r#"summary,,,error,"'=1+1, ""quoted""""#),
+            lines.contains(&r#""summary","","","started_at","2026-11-26T00:50:36.582Z""#),
             "{text}"
         );
         assert!(
-            lines.contains(&"summary,,,groups_over_limit,'@SUM(A1:A9)"),
+            lines.contains(&r#""summary","","","error","'=1+1, ""quoted""""#),
             "{text}"
         );
         assert!(
-            lines.contains(&r#"log,2026-11-26T00:50:36.600Z,warning,message,"'-2 pages, then +3""#),
+            lines.contains(&r#""summary","","","groups_over_limit","'@SUM(A1:A9); a;=b""#),
+            "{text}"
+        );
+        assert!(
+            lines.contains(
+                &r#""log","2026-11-26T00:50:36.600Z","warning","message","'-2 pages, then +3""#
+            ),
             "{text}"
         );
     }

@@ -198,19 +198,31 @@ fn a_finished_run_downloads_as_csv() {
     );
     let text = String::from_utf8(csv.raw).expect("UTF-8");
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("section,time,level,name,value"));
-    assert!(text.contains("\nsummary,,,run_id,1\n"), "{text}");
-    assert!(text.contains("\nsummary,,,result,completed\n"), "{text}");
-    assert!(text.contains("\nsummary,,,users_created,"), "{text}");
+    assert_eq!(
+        lines.next(),
+        Some(r#""section","time","level","name","value""#)
+    );
+    assert!(
+        text.contains("\n\"summary\",\"\",\"\",\"run_id\",1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n\"summary\",\"\",\"\",\"result\",\"completed\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n\"summary\",\"\",\"\",\"users_created\","),
+        "{text}"
+    );
     // A log message with commas is one quoted field.
     let skipped = text
         .lines()
         .find(|l| l.contains("users skipped: their sign-in domain is not verified here"))
         .expect("the skipped users' log line");
-    assert!(skipped.starts_with("log,20"), "{skipped}");
+    assert!(skipped.starts_with("\"log\",\"20"), "{skipped}");
     assert!(
         skipped.contains(
-            ",message,\"3 users skipped: their sign-in domain is not verified here (e.g. "
+            ",\"message\",\"3 users skipped: their sign-in domain is not verified here (e.g. "
         ) && skipped.ends_with(")\""),
         "{skipped}"
     );
