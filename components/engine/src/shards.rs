@@ -18,7 +18,6 @@ use crate::ports::Store;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 /// Aim for documents of about this size when choosing a shard count.
 pub(crate) const TARGET_BYTES: usize = 448 * 1024;
@@ -115,20 +114,33 @@ pub(crate) async fn load_shard<S: Store, T: DeserializeOwned>(
     }
 }
 
-/// Reads the records of `layout` that fall in `slice` (only the documents
-/// that may hold them).
-pub(crate) async fn load_slice<S: Store, T: DeserializeOwned>(
+/// The documents of a `count`-shard layout that may hold users of bucket
+/// `bucket` of `buckets`: every `buckets`-th when the count is a multiple
+/// of `buckets`, else all of them.
+pub(crate) fn bucket_documents(count: u32, bucket: u32, buckets: u32) -> Vec<u32> {
+    if buckets > 1 && count.is_multiple_of(buckets) {
+        (bucket..count).step_by(buckets as usize).collect()
+    } else {
+        (0..count).collect()
+    }
+}
+
+/// Reads the records of `layout` whose ids `keeps` selects, from the
+/// documents of bucket `bucket` of `buckets` only.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn load_bucket<S: Store, T: DeserializeOwned>(
     store: &S,
     org: &OrgId,
     dir: &DirId,
     kind: Kind,
     layout: &Layout,
-    slice: &Slice,
+    (bucket, buckets): (u32, u32),
+    keeps: impl Fn(&str) -> bool,
 ) -> Result<BTreeMap<String, T>, EngineError> {
     let mut records = BTreeMap::new();
-    for i in slice.documents(layout.count) {
+    for i in bucket_documents(layout.count, bucket, buckets) {
         let shard: BTreeMap<String, T> = load_shard(store, org, dir, kind, layout, i).await?;
-        records.extend(shard.into_iter().filter(|(id, _)| slice.keeps(id)));
+        records.extend(shard.into_iter().filter(|(id, _)| keeps(id)));
     }
     Ok(records)
 }
@@ -210,7 +222,7 @@ impl Entries {
     }
 
     /// The hash and encoded length of each entry.
-    fn sizes(&self) -> Vec<(u64, usize)> {
+    pub fn sizes(&self) -> Vec<(u64, usize)> {
         self.0.iter().map(|(h, e)| (*h, e.len())).collect()
     }
 
@@ -228,28 +240,84 @@ fn document_sizes(sizes: &[(u64, usize)], count: u32) -> Vec<usize> {
     docs
 }
 
+/// Whether a collection in `current` documents of these sizes keeps its
+/// count: every document stays under `KEEP_BYTES` and the collection has
+/// not shrunk to a quarter of the target.
+fn keeps_count(docs: &[usize], current: u32) -> bool {
+    let total: usize = docs.iter().sum();
+    current > 0
+        && docs.iter().all(|d| *d <= KEEP_BYTES)
+        && total >= (current as usize - 1) * TARGET_BYTES / 4
+}
+
 /// Chooses the shard count for entries of these sizes: the current one
-/// while every document stays under `KEEP_BYTES` and the collection has not
-/// shrunk to a quarter of the target, else one sized for the content,
-/// doubled until every document fits.
+/// while [`keeps_count`], else one sized for the content, doubled until
+/// every document fits.
 fn choose_count(sizes: &[(u64, usize)], current: u32) -> Result<u32, EngineError> {
-    if current > 0 {
-        let s = document_sizes(sizes, current);
-        let total: usize = s.iter().sum();
-        if s.iter().all(|d| *d <= KEEP_BYTES) && total >= (current as usize - 1) * TARGET_BYTES / 4
-        {
-            return Ok(current);
-        }
+    if current > 0 && keeps_count(&document_sizes(sizes, current), current) {
+        return Ok(current);
     }
     let total: usize = sizes.iter().map(|(_, len)| len + 1).sum();
     let mut count = total.div_ceil(TARGET_BYTES).max(1) as u32;
     while document_sizes(sizes, count).iter().any(|d| *d > MAX_BYTES) {
         if count >= 1 << 16 {
-            return Err(EngineError::Corrupt(format!(
-                "a record does not fit in a {MAX_BYTES}-byte document"
-            )));
+            return Err(too_large());
         }
         count *= 2;
+    }
+    Ok(count)
+}
+
+fn too_large() -> EngineError {
+    EngineError::Corrupt(format!(
+        "a record does not fit in a {MAX_BYTES}-byte document"
+    ))
+}
+
+/// Bins of encoded bytes by `fnv1a(id) % SIZE_BINS`, from which the size
+/// of every document of a power-of-two count up to this is known.
+pub(crate) const SIZE_BINS: usize = 4096;
+
+/// The size of each of `count` documents (a power of two dividing the bins)
+/// holding records of these binned sizes.
+fn binned_document_sizes(bins: &[u64], count: u32) -> Vec<usize> {
+    let mut docs = vec![2; count as usize];
+    for (j, bytes) in bins.iter().enumerate() {
+        docs[j % count as usize] += *bytes as usize;
+    }
+    docs
+}
+
+/// Chooses the shard count of a collection written bucket by bucket: a
+/// power of two, a multiple of `buckets`, from the records' binned sizes
+/// (each entry's length plus one, by `fnv1a(id) % SIZE_BINS`), by the
+/// rules of [`choose_count`].
+pub(crate) fn choose_bucketed_count(
+    bins: &[u64],
+    current: u32,
+    buckets: u32,
+) -> Result<u32, EngineError> {
+    let fits_bins = |c: u32| c.is_power_of_two() && bins.len().is_multiple_of(c as usize);
+    if current >= buckets
+        && fits_bins(current)
+        && keeps_count(&binned_document_sizes(bins, current), current)
+    {
+        return Ok(current);
+    }
+    let total: u64 = bins.iter().sum();
+    let needed = (total as usize)
+        .div_ceil(TARGET_BYTES)
+        .max(buckets as usize) as u32;
+    let mut count = needed.next_power_of_two();
+    while fits_bins(count)
+        && binned_document_sizes(bins, count)
+            .iter()
+            .any(|d| *d > MAX_BYTES)
+    {
+        count *= 2;
+    }
+    if !fits_bins(count) {
+        return Err(too_large());
     }
     Ok(count)
 }
@@ -269,12 +337,37 @@ fn document(entries: &[&[u8]]) -> Vec<u8> {
     doc
 }
 
-/// What a rewrite produced: the new layout, and the keys of the old one it
-/// no longer uses (garbage, to delete once no reader needs the old state).
-#[derive(Debug, Default)]
+/// A collection rewritten (or being rewritten) by a run: its layout
+/// (documents not written yet have generation 0), and the keys of the old
+/// layout it no longer uses (garbage, to delete once no reader needs the
+/// old state). Finalize's progress keeps one while it writes a collection
+/// bucket by bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Rewritten {
     pub layout: Layout,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub garbage: Vec<String>,
+}
+
+impl Rewritten {
+    /// A rewrite into `count` documents, none written yet.
+    pub fn start(count: u32) -> Self {
+        Rewritten {
+            layout: Layout {
+                count,
+                gens: vec![0; count as usize],
+            },
+            garbage: Vec::new(),
+        }
+    }
+
+    /// The collection left as it was.
+    pub fn unchanged(old: &Layout) -> Self {
+        Rewritten {
+            layout: old.clone(),
+            garbage: Vec::new(),
+        }
+    }
 }
 
 /// Writes `entries` as run `run`'s content of the collection, one document
@@ -289,192 +382,107 @@ pub(crate) async fn save_all<S: Store>(
     run: u64,
     entries: Entries,
 ) -> Result<Rewritten, EngineError> {
-    let count = entries.shard_count(old.count)?;
-    let mut target = Target::new(kind, old, count, run);
-    target
-        .save_documents(store, org, dir, 0..count, entries)
-        .await?;
-    Ok(target.finish(org, dir))
+    Target::new(kind, old, run, (org, dir))
+        .save_all(store, entries)
+        .await
 }
 
-/// A rewrite in progress: `count` documents by run `run`, replacing `old`.
-struct Target<'o> {
-    kind: Kind,
-    old: &'o Layout,
-    run: u64,
-    layout: Layout,
-    garbage: Vec<String>,
+/// Where a rewrite writes: collection `kind` of a directory by run `run`,
+/// replacing the `old` layout.
+pub(crate) struct Target<'t> {
+    pub kind: Kind,
+    pub old: &'t Layout,
+    pub run: u64,
+    pub org: &'t OrgId,
+    pub dir: &'t DirId,
 }
 
-impl<'o> Target<'o> {
-    fn new(kind: Kind, old: &'o Layout, count: u32, run: u64) -> Self {
+impl<'t> Target<'t> {
+    /// Collection `kind` of directory `dir` of `org`, written by run `run`
+    /// over the `old` layout.
+    pub fn new(kind: Kind, old: &'t Layout, run: u64, (org, dir): (&'t OrgId, &'t DirId)) -> Self {
         Target {
             kind,
             old,
             run,
-            layout: Layout {
-                count,
-                gens: vec![0; count as usize],
-            },
-            garbage: Vec::new(),
+            org,
+            dir,
         }
     }
 
-    /// Writes documents `range`, holding exactly `entries`.
-    async fn save_documents<S: Store>(
-        &mut self,
+    /// Writes the whole collection: `entries`, in a count chosen for them.
+    pub async fn save_all<S: Store>(
+        &self,
         store: &S,
-        org: &OrgId,
-        dir: &DirId,
-        range: Range<u32>,
+        entries: Entries,
+    ) -> Result<Rewritten, EngineError> {
+        let count = entries.shard_count(self.old.count)?;
+        let mut into = Rewritten::start(count);
+        self.save_documents(store, &mut into, 0..count, entries)
+            .await?;
+        self.finish(&mut into);
+        Ok(into)
+    }
+
+    /// Writes documents `indices` of the rewrite `into`, holding exactly
+    /// `entries` (which hold no record of any other document).
+    pub async fn save_documents<S: Store>(
+        &self,
+        store: &S,
+        into: &mut Rewritten,
+        indices: impl IntoIterator<Item = u32>,
         entries: Entries,
     ) -> Result<(), EngineError> {
-        let count = self.layout.count;
-        let same_count = count == self.old.count;
+        let count = into.layout.count;
         let split = entries.split(count);
-        for i in range {
+        for i in indices {
             let doc = document(&split[i as usize]);
-            let old_key = same_count
-                .then(|| self.old.key(org, dir, self.kind, i))
-                .flatten();
-            let previous = match &old_key {
-                Some(key) => store.get(key).await?,
-                None => None,
-            };
-            if previous.as_deref() == Some(doc.as_slice()) {
-                self.layout.gens[i as usize] = self.old.gens[i as usize];
-                continue;
+            if doc.len() > MAX_BYTES {
+                return Err(too_large());
             }
-            if let Some(key) = old_key {
-                self.garbage.push(key);
-            }
-            if doc.as_slice() != b"{}" {
-                let key = keys::shard(org, dir, self.kind.name(), count, i, self.run);
-                store.set(&key, &doc).await?;
-                self.layout.gens[i as usize] = self.run;
-            }
+            self.save_document(store, into, i, doc).await?;
         }
         Ok(())
     }
 
-    fn finish(mut self, org: &OrgId, dir: &DirId) -> Rewritten {
-        if self.layout.count != self.old.count {
-            self.garbage = self.old.keys(org, dir, self.kind);
-        }
-        Rewritten {
-            layout: self.layout,
-            garbage: self.garbage,
-        }
-    }
-}
-
-/// Sizing a large collection reads it in at most this many slices (past
-/// 64 × `pass_bytes`, slices grow rather than the reads).
-const MAX_SIZING_SLICES: usize = 64;
-
-/// The records one pass covers: the ids whose shard, out of `modulus`,
-/// falls in `shards`.
-pub(crate) struct Slice {
-    modulus: u32,
-    shards: Range<u32>,
-}
-
-impl Slice {
-    pub fn keeps(&self, id: &str) -> bool {
-        self.shards.contains(&shard_of(id, self.modulus))
-    }
-
-    /// The documents of a `count`-shard layout that may hold its ids.
-    pub fn documents(&self, count: u32) -> Range<u32> {
-        if count == self.modulus {
-            self.shards.clone()
-        } else {
-            0..count
-        }
-    }
-}
-
-/// Builds the new records of a collection, one slice at a time (the same
-/// records whenever it is asked for the same slice).
-pub(crate) trait Producer {
-    type Record: Serialize;
-    async fn produce(
-        &mut self,
-        slice: &Slice,
-    ) -> Result<BTreeMap<String, Self::Record>, EngineError>;
-}
-
-/// How much of a collection to hold in memory at once.
-pub(crate) struct Passes {
-    /// The collection's expected size in encoded bytes (an upper bound).
-    pub estimate: usize,
-    /// Bytes per pass.
-    pub pass_bytes: usize,
-}
-
-/// Rewrites a collection with the records of `producer`, like `save_all`,
-/// but a slice at a time when the estimate exceeds a pass: first the size
-/// of every record (to choose the shard count), then the documents, about
-/// `pass_bytes` at a time. `written` sees every record once.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn rewrite<S: Store, P: Producer>(
-    store: &S,
-    org: &OrgId,
-    dir: &DirId,
-    kind: Kind,
-    old: &Layout,
-    run: u64,
-    passes: Passes,
-    producer: &mut P,
-    mut written: impl FnMut(&P::Record),
-) -> Result<Rewritten, EngineError> {
-    let Passes {
-        estimate,
-        pass_bytes,
-    } = passes;
-    if estimate <= pass_bytes {
-        let items = producer
-            .produce(&Slice {
-                modulus: 1,
-                shards: 0..1,
-            })
-            .await?;
-        items.values().for_each(&mut written);
-        return save_all(store, org, dir, kind, old, run, encode_entries(items)).await;
-    }
-    let slices = estimate.div_ceil(pass_bytes.max(1)).min(MAX_SIZING_SLICES) as u32;
-    let mut sizes = Vec::new();
-    for s in 0..slices {
-        let slice = Slice {
-            modulus: slices,
-            shards: s..s + 1,
+    /// Writes document `i` (unless the old layout holds the same bytes).
+    async fn save_document<S: Store>(
+        &self,
+        store: &S,
+        into: &mut Rewritten,
+        i: u32,
+        doc: Vec<u8>,
+    ) -> Result<(), EngineError> {
+        let (org, dir, kind) = (self.org, self.dir, self.kind);
+        let same_count = into.layout.count == self.old.count;
+        let old_key = same_count
+            .then(|| self.old.key(org, dir, kind, i))
+            .flatten();
+        let previous = match &old_key {
+            Some(key) => store.get(key).await?,
+            None => None,
         };
-        sizes.extend(encode_entries(producer.produce(&slice).await?).sizes());
-    }
-    let count = choose_count(&sizes, old.count)?;
-    let docs = document_sizes(&sizes, count);
-    drop(sizes);
-    let mut target = Target::new(kind, old, count, run);
-    let mut start = 0;
-    while start < count {
-        let mut end = start + 1;
-        let mut bytes = docs[start as usize];
-        while end < count && bytes + docs[end as usize] <= pass_bytes {
-            bytes += docs[end as usize];
-            end += 1;
+        if previous.as_deref() == Some(doc.as_slice()) {
+            into.layout.gens[i as usize] = self.old.gens[i as usize];
+            return Ok(());
         }
-        let slice = Slice {
-            modulus: count,
-            shards: start..end,
-        };
-        let items = producer.produce(&slice).await?;
-        items.values().for_each(&mut written);
-        target
-            .save_documents(store, org, dir, start..end, encode_entries(items))
-            .await?;
-        start = end;
+        into.garbage.extend(old_key);
+        let count = into.layout.count;
+        if doc.as_slice() != b"{}" {
+            let key = keys::shard(org, dir, kind.name(), count, i, self.run);
+            store.set(&key, &doc).await?;
+            into.layout.gens[i as usize] = self.run;
+        }
+        Ok(())
     }
-    Ok(target.finish(org, dir))
+
+    /// Ends the rewrite `into`: with another count, every old document is
+    /// garbage.
+    pub fn finish(&self, into: &mut Rewritten) {
+        if into.layout.count != self.old.count {
+            into.garbage = self.old.keys(self.org, self.dir, self.kind);
+        }
+    }
 }
 
 #[cfg(test)]

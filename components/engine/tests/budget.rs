@@ -236,3 +236,96 @@ fn finalize_waits_for_a_fresh_invocation_when_reading_used_half_the_budget() {
     assert!(matches!(advance(), AdvanceOutcome::Finished { .. }));
     assert_eq!(env.members("big").len(), 10_000);
 }
+
+/// A store whose every read and write takes `delay` of the engine's clock,
+/// like a remote key-value store.
+struct SlowStore<'a> {
+    store: &'a MemoryStore,
+    clock: &'a ManualClock,
+    delay: TimeDelta,
+}
+
+impl engine::ports::Store for SlowStore<'_> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, engine::ports::StoreError> {
+        self.clock.advance(self.delay);
+        self.store.get(key).await
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), engine::ports::StoreError> {
+        self.clock.advance(self.delay);
+        self.store.set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), engine::ports::StoreError> {
+        self.clock.advance(self.delay);
+        self.store.delete(key).await
+    }
+}
+
+#[test]
+fn finalize_spans_invocations_each_within_the_budget_and_ends_like_one_invocation() {
+    let build = || {
+        let mut env = Env::new();
+        // Buckets of a few hundred users: finalize takes many slices.
+        env.config.pass_bytes = 32 << 10;
+        env.tenant.domain("contoso.com", true);
+        env.tenant.put_users(people("u", 5_000, "contoso.com"));
+        env.tenant
+            .put_group("g", "G")
+            .add_users_to("g", (0..3_000).map(|i| format!("u{i:05}")));
+        env.save_all_users(true);
+        env
+    };
+    let single = build();
+    assert_eq!(single.sync(), RunResult::Completed);
+
+    let sliced = build();
+    sliced.start().unwrap();
+    let slow = SlowStore {
+        store: &sliced.store,
+        clock: &sliced.clock,
+        delay: ms(50),
+    };
+    let engine = Engine::new(&slow, &sliced.clock).with_config(sliced.config);
+    let budget = Budget {
+        max_millis: 2_000,
+        max_pages: None,
+    };
+    let (mut finalizing, mut longest) = (0, TimeDelta::zero());
+    loop {
+        let phase = block(sliced.engine().sync_status(ORG, &sliced.dir))
+            .unwrap()
+            .current
+            .map(|r| r.phase);
+        let began = sliced.clock_now();
+        let out = block(engine.advance(ORG, &sliced.dir, &sliced.tenant, &sliced.mailer, budget));
+        let took = sliced.clock_now() - began;
+        if phase == Some(Phase::Finalize) {
+            finalizing += 1;
+            longest = longest.max(took);
+        }
+        if matches!(out.unwrap(), AdvanceOutcome::Finished { .. }) {
+            break;
+        }
+    }
+    assert!(finalizing >= 3, "finalize took {finalizing} invocations");
+    // The budget runs from when the invocation holds the run: finding and
+    // leasing it take a few store operations before.
+    let leasing = slow.delay * 6;
+    assert!(
+        longest <= budget.wall_time() + leasing,
+        "a finalize invocation took {longest}"
+    );
+    // Accounts are dated when finalize began, which the slow store moved.
+    let undated = |env: &Env| {
+        let mut users = env.users();
+        users.iter_mut().for_each(|u| u.created_at = T0);
+        users
+    };
+    assert_eq!(undated(&sliced), undated(&single));
+    assert_eq!(sliced.members("g"), single.members("g"));
+    let (_, result, mut counts) = outcome(&sliced);
+    let (_, single_result, mut single_counts) = outcome(&single);
+    assert_eq!(result, single_result);
+    (counts.pages, single_counts.pages) = (0, 0);
+    assert_eq!(counts, single_counts);
+    assert_eq!(sliced.mailer.addresses().len(), 5_000);
+}

@@ -1,7 +1,9 @@
 //! Crash and resume: the store fails at every write index of a run in
-//! turn; after resuming, the directory is the same as after a clean run,
-//! each new account got one email (a repeated hand-over carries the same
-//! idempotency key), and nothing was removed before finalize.
+//! turn (finalize in one invocation, and finalize a slice per invocation,
+//! crossing its steps and invocations); after resuming, the directory is
+//! the same as after a clean run, each new account got one email (a
+//! repeated hand-over carries the same idempotency key), and nothing was
+//! removed before finalize.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 mod common;
 use common::*;
@@ -96,7 +98,9 @@ fn observe(env: &Env) -> String {
         .map(|g| env.group(g))
         .collect();
     let members: Vec<Vec<String>> = ["eng", "ops"].iter().map(|g| env.members(g)).collect();
+    // In id order: listed, they follow the outbox's documents.
     let mut emails = env.emails();
+    emails.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     for e in &mut emails {
         e.queued_at = engine::ports::Timestamp::UNIX_EPOCH;
         e.sent_at = None;
@@ -133,27 +137,69 @@ fn resume(env: &Env) {
 /// Fails the store at every write of run 2 in turn, resumes, and compares
 /// with a clean run 2.
 fn crash_everywhere(prepare: fn() -> Env, expected_new_accounts: usize) {
-    // Finalize rebuilding collections whole, and in tiny slices: the same
-    // directory either way.
-    let directories: Vec<String> = [EngineConfig::default().pass_bytes, 256]
+    // Finalize rebuilding collections whole; in tiny buckets (64); and in
+    // four buckets, one slice per invocation (crossing finalize's steps
+    // and invocations): the same directory every way.
+    let configs = [
+        (EngineConfig::default().pass_bytes, None),
+        (256, None),
+        (128 << 10, Some(1)),
+    ];
+    let runs: Vec<(String, u32)> = configs
         .into_iter()
-        .map(|pass_bytes| {
+        .map(|(pass_bytes, finalize_slices)| {
             let prepare = || {
                 let mut env = prepare();
                 env.config.pass_bytes = pass_bytes;
+                env.config.finalize_slices = finalize_slices;
                 env
             };
             crash_everywhere_with(prepare, expected_new_accounts)
         })
         .collect();
-    assert_eq!(directories[0], directories[1]);
+    assert_eq!(runs[0].0, runs[1].0);
+    assert_eq!(runs[0].0, runs[2].0);
+    if expected_new_accounts > 0 {
+        assert!(
+            runs[2].1 > runs[1].1 + 10,
+            "finalize spans invocations: {} vs {}",
+            runs[2].1,
+            runs[1].1
+        );
+    }
 }
 
-/// Returns the directory after the clean run.
-fn crash_everywhere_with(prepare: impl Fn() -> Env, expected_new_accounts: usize) -> String {
+/// Advances the run until an invocation fails (`true`) or the run ends.
+fn advance_until_failure(env: &Env) -> bool {
+    for _ in 0..10_000 {
+        match env.advance(Budget::default()) {
+            Err(_) => return true,
+            Ok(AdvanceOutcome::Finished { .. } | AdvanceOutcome::Idle) => return false,
+            Ok(_) => {}
+        }
+    }
+    false
+}
+
+/// Syncs to the end; returns the invocations it took.
+fn sync_counting_invocations(env: &Env) -> u32 {
+    env.start().expect("start");
+    let mut invocations = 1;
+    while !matches!(
+        env.advance(Budget::default()).expect("advance"),
+        AdvanceOutcome::Finished { .. }
+    ) {
+        invocations += 1;
+    }
+    invocations
+}
+
+/// Returns the directory after the clean run and its invocations.
+fn crash_everywhere_with(prepare: impl Fn() -> Env, expected_new_accounts: usize) -> (String, u32) {
     let clean = prepare();
     clean.store.reset_stats();
-    assert_eq!(clean.sync(), RunResult::Completed);
+    let invocations = sync_counting_invocations(&clean);
+    assert_eq!(clean.last_summary().result, RunResult::Completed);
     let writes = clean.store.stats().writes;
     let expected = observe(&clean);
     let expected_mail = clean.mailer.delivered();
@@ -175,7 +221,7 @@ fn crash_everywhere_with(prepare: impl Fn() -> Env, expected_new_accounts: usize
         env.store.fail_write_at(k);
         let crashed = match env.start() {
             Err(_) => true,
-            Ok(_) => env.advance(Budget::default()).is_err(),
+            Ok(_) => advance_until_failure(&env),
         };
         assert!(crashed, "write {k} did not fail the run");
         let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
@@ -202,7 +248,7 @@ fn crash_everywhere_with(prepare: impl Fn() -> Env, expected_new_accounts: usize
         // over again, with the same idempotency key: one email per account.
         assert_eq!(env.mailer.delivered(), expected_mail, "write {k}: emails");
     }
-    expected
+    (expected, invocations)
 }
 
 #[test]

@@ -23,6 +23,10 @@ pub struct EngineConfig {
     /// encoded bytes at a time, so an invocation's memory follows this, not
     /// the tenant's size.
     pub pass_bytes: usize,
+    /// At most this many finalize slices (a bucket of users, a few staged
+    /// chunks, a collection) per invocation; `None`: as many as half the
+    /// invocation's budget allows. Tests set it to cross invocations.
+    pub finalize_slices: Option<u32>,
     /// How long a run keeps trying after transient failures in a row
     /// (throttling, 5xx, network or store errors) before it fails (10
     /// minutes by default).
@@ -38,6 +42,7 @@ impl Default for EngineConfig {
             log_cap: 50,
             seal_bytes: 640 * 1024,
             pass_bytes: 4 << 20,
+            finalize_slices: None,
             retry_window: TimeDelta::minutes(10),
         }
     }

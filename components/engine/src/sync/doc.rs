@@ -22,6 +22,7 @@ use crate::model::{GroupData, UserData};
 use crate::ports::Store;
 use crate::ports::{DeltaFrom, DeltaToken, PageToken, Timestamp};
 use crate::settings::Settings;
+use crate::sync::progress::FinalizeProgress;
 use crate::sync::types::{
     LogEvent, LogLevel, PendingRemovals, Phase, RunCounts, RunResult, RunSummary, Trigger,
 };
@@ -117,6 +118,9 @@ pub(crate) struct RunHeader {
     /// Chunks no longer needed (finalize done, run failed, enumeration
     /// restarted), deleted at the next opportunity (idempotent).
     pub cleanup: Vec<u64>,
+    /// Where finalize is, once it began (it spans invocations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalize: Option<FinalizeProgress>,
     pub counts: RunCounts,
     pub log: Vec<LogEvent>,
     /// How many events were dropped beyond the log cap.

@@ -13,15 +13,22 @@ use crate::sync::types::LogLevel;
 use crate::sync::worker::{LostLease, Worker};
 use std::collections::BTreeMap;
 
-/// Deletes the run's sealed staging chunks once finalize no longer needs them.
+/// Deletes the run's staging chunks and finalize segments once finalize no
+/// longer needs them; `within_budget`: only until the budget is spent (the
+/// rest stay listed, for the next invocation).
 pub(crate) async fn cleanup_staging<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
+    within_budget: bool,
 ) -> Result<()> {
     let run = w.doc.head.run_id;
-    for hash in std::mem::take(&mut w.doc.head.cleanup) {
+    while let Some(hash) = w.doc.head.cleanup.last().copied() {
+        if within_budget && w.budget_spent() {
+            break;
+        }
         w.e.store
             .delete(&keys::stage_chunk(w.org, w.dir, run, hash))
             .await?;
+        w.doc.head.cleanup.pop();
     }
     Ok(())
 }

@@ -76,7 +76,8 @@ pub(crate) async fn reject<S: Store, C: Clock>(
         e.store.delete(&held).await?;
     }
     let run = h.run_id;
-    for hash in h.sealed.drain(..).chain(h.cleanup.drain(..)) {
+    let scratch: Vec<u64> = h.finalize.take().iter().flat_map(|p| p.scratch()).collect();
+    for hash in h.sealed.drain(..).chain(h.cleanup.drain(..)).chain(scratch) {
         e.store
             .delete(&keys::stage_chunk(org, dir, run, hash))
             .await?;

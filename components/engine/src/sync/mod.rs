@@ -7,6 +7,7 @@ pub(crate) mod finalize;
 pub(crate) mod guard;
 pub(crate) mod health;
 pub(crate) mod history;
+pub(crate) mod progress;
 pub(crate) mod run;
 pub(crate) mod shape;
 pub(crate) mod skipped;

@@ -222,18 +222,23 @@ fn list_in_full<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, why: &str) {
     }
 }
 
-/// Finalize; then the emails phase, or the removal guard's hold.
+/// Finalize (as much as this invocation may); then the emails phase, or
+/// the removal guard's hold.
 async fn finalize_step<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -> Step<Next> {
-    if let Finalized::Held = finalize(w).await? {
-        w.doc.head.phase = Phase::AwaitingConfirmation;
-        return Ok(w.release(None).await?.map(Next::Stop));
+    match finalize(w).await? {
+        Finalized::Paused => return Ok(w.release(None).await?.map(Next::Stop)),
+        Finalized::Held => {
+            w.doc.head.phase = Phase::AwaitingConfirmation;
+            return Ok(w.release(None).await?.map(Next::Stop));
+        }
+        Finalized::Done => {}
     }
     w.doc.head.phase = Phase::Emails;
     w.retire_staging();
     if let Err(lost) = w.save().await? {
         return Ok(Err(lost));
     }
-    emails::cleanup_staging(w).await?;
+    emails::cleanup_staging(w, true).await?;
     Ok(Ok(Next::GoOn))
 }
 
@@ -243,7 +248,7 @@ async fn emails_step<S: Store, C: Clock, M: Mailer>(
     w: &mut Worker<'_, '_, S, C>,
     mailer: &M,
 ) -> Step<AdvanceOutcome> {
-    emails::cleanup_staging(w).await?;
+    emails::cleanup_staging(w, true).await?;
     if let Err(lost) = emails::deliver(w, mailer).await? {
         return Ok(Err(lost));
     }
@@ -375,7 +380,7 @@ async fn finish<S: Store, C: Clock>(
     h.waiting_until = None;
     let saved = w.save().await?;
     if saved.is_ok() {
-        emails::cleanup_staging(w).await?;
+        emails::cleanup_staging(w, false).await?;
     }
     Ok(saved.map(|()| AdvanceOutcome::Finished { run_id, result }))
 }

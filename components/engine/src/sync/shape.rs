@@ -1,66 +1,37 @@
-//! The tenant as a run sees it, without the users' fields: which users are
-//! in the source (and whether they may sync), the groups, their nesting and
-//! their direct members. It is all finalize needs to resolve the groups;
-//! the users' fields are then read again slice by slice, so they are never
-//! all in memory at once. Users are interned (an index per id), so a
-//! membership costs a few bytes, not a string.
+//! The tenant's shape as finalize resolves it, never held whole: the group
+//! graph ([`GroupGraph`]: groups, nesting, over-limit marks; small), which
+//! groups are in scope and which in-scope groups reach each group
+//! ([`Scope`]), and the users of one bucket at a time ([`BucketUsers`]:
+//! in the source or not, their fields and the groups they are direct
+//! members of). A group's users are the users of every bucket that reach
+//! it, so its counts are summed bucket by bucket ([`Scope::add_counts`]).
 
-use crate::model::{GroupData, MemberList, UserData};
+use crate::model::{GroupData, UserData};
 use crate::sync::doc::Staged;
+use crate::sync::progress::GroupCount;
 use crate::sync::types::OverLimitGroup;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::rc::Rc;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// More users than this in one group: the group is not synced.
 pub(crate) const GROUP_USER_LIMIT: u64 = 10_000;
 
-/// A user's index in the shape.
-type Ix = u32;
+/// The bucket of a user id among `buckets` (a power of two).
+pub(crate) fn bucket_of(id: &str, buckets: u32) -> u32 {
+    (crate::hash::fnv1a(id.as_bytes()) % u64::from(buckets.max(1))) as u32
+}
 
+/// The groups of the tenant as this run leaves them, and their nesting.
 #[derive(Default)]
-pub(crate) struct Shape {
-    index: HashMap<Rc<str>, Ix>,
-    ids: Vec<Rc<str>>,
-    /// Per user: `Some(eligible)` while in the source, `None` once removed.
-    /// Eligible: on a domain verified here, or a guest.
-    present: Vec<Option<bool>>,
+pub(crate) struct GroupGraph {
     pub groups: BTreeMap<String, GroupData>,
-    direct: HashMap<String, BTreeSet<Ix>>,
-    pub children: HashMap<String, BTreeSet<String>>,
+    /// Direct child groups, by parent id (children may be unknown groups).
+    pub children: BTreeMap<String, BTreeSet<String>>,
+    /// Groups whose reading stopped past the limit, with the users read.
     over: BTreeMap<String, u64>,
 }
 
-impl Shape {
-    fn ix(&mut self, id: &str) -> Ix {
-        if let Some(ix) = self.index.get(id) {
-            return *ix;
-        }
-        let ix = self.ids.len() as Ix;
-        let id: Rc<str> = Rc::from(id);
-        self.ids.push(id.clone());
-        self.present.push(None);
-        self.index.insert(id, ix);
-        ix
-    }
-
-    fn id(&self, ix: Ix) -> &str {
-        &self.ids[ix as usize]
-    }
-
-    /// A user in the source, with the groups it is a direct member of.
-    pub fn add_user<'g>(
-        &mut self,
-        id: &str,
-        eligible: bool,
-        direct_groups: impl IntoIterator<Item = &'g String>,
-    ) {
-        let ix = self.ix(id);
-        self.present[ix as usize] = Some(eligible);
-        for g in direct_groups {
-            self.direct.entry(g.clone()).or_default().insert(ix);
-        }
-    }
-
+impl GroupGraph {
+    /// A group with its direct child groups.
     pub fn add_group(&mut self, data: GroupData, children: impl IntoIterator<Item = String>) {
         self.children
             .entry(data.id.clone())
@@ -71,64 +42,33 @@ impl Shape {
 
     fn remove_group(&mut self, id: &str) {
         self.groups.remove(id);
-        self.direct.remove(id);
         self.children.remove(id);
     }
 
-    /// Applies one staged line, in staging order.
-    pub fn apply(&mut self, line: Staged, eligible: &impl Fn(&UserData) -> bool) {
+    /// Applies the group-level part of one staged line, in staging order.
+    pub fn apply(&mut self, line: Staged) {
         match line {
             Staged::Group { group } => {
                 self.groups.insert(group.id.clone(), group);
             }
             Staged::Members {
-                group,
-                users,
-                subgroups,
-            } => {
-                for user in &users {
-                    self.add_user(&user.id, eligible(user), [&group]);
-                }
-                self.children.entry(group).or_default().extend(subgroups);
-            }
+                group, subgroups, ..
+            } => self.children.entry(group).or_default().extend(subgroups),
             Staged::Deleted { group } => self.remove_group(&group),
             Staged::OverLimit { group, users } => {
                 self.over.insert(group, users);
             }
-            Staged::Users {
-                upserted,
-                removed_ids,
-            } => {
-                for user in &upserted {
-                    self.add_user(&user.id, eligible(user), []);
-                }
-                for id in removed_ids {
-                    let ix = self.ix(&id);
-                    self.present[ix as usize] = None;
-                }
-            }
+            Staged::Users { .. } => {}
+            Staged::GroupDelta { id, removed, .. } if removed => self.remove_group(&id),
             Staged::GroupDelta {
                 id,
                 group,
-                added_users,
                 added_groups,
-                removed_users,
                 removed_groups,
-                removed,
+                ..
             } => {
-                if removed {
-                    self.remove_group(&id);
-                    return;
-                }
                 if let Some(group) = group {
                     self.groups.insert(id.clone(), group);
-                }
-                let added: Vec<Ix> = added_users.iter().map(|u| self.ix(u)).collect();
-                let gone: Vec<Ix> = removed_users.iter().map(|u| self.ix(u)).collect();
-                let direct = self.direct.entry(id.clone()).or_default();
-                direct.extend(added);
-                for u in &gone {
-                    direct.remove(u);
                 }
                 let children = self.children.entry(id).or_default();
                 children.extend(added_groups);
@@ -139,186 +79,241 @@ impl Shape {
         }
     }
 
-    /// Users reachable through `group` (itself and nested groups, cycles and
-    /// diamonds included once), or `None` past the limit.
-    fn flatten(&self, group: &str) -> (u64, Option<BTreeSet<Ix>>) {
-        let mut users = BTreeSet::new();
-        let mut visited = BTreeSet::from([group.to_owned()]);
-        let mut stack = vec![group.to_owned()];
+    /// The known children of `g`, itself left out.
+    fn known_children<'a>(&'a self, g: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+        let children = self.children.get(g).into_iter().flatten();
+        children.filter(move |c| c.as_str() != g && self.groups.contains_key(*c))
+    }
+
+    /// The groups in scope: all of them, or those reachable from `roots`.
+    fn in_scope(&self, roots: Option<&[GroupData]>) -> BTreeSet<String> {
+        let Some(roots) = roots else {
+            return self.groups.keys().cloned().collect();
+        };
+        let known = roots.iter().filter(|g| self.groups.contains_key(&g.id));
+        let mut reach: BTreeSet<String> = known.map(|g| g.id.clone()).collect();
+        let mut stack: Vec<String> = reach.iter().cloned().collect();
         while let Some(g) = stack.pop() {
-            for u in self.direct.get(&g).into_iter().flatten() {
-                if self.present[*u as usize].is_some() {
-                    users.insert(*u);
-                }
-            }
-            if users.len() as u64 > GROUP_USER_LIMIT {
-                return (users.len() as u64, None);
-            }
-            for child in self.children.get(&g).into_iter().flatten() {
-                if self.groups.contains_key(child) && visited.insert(child.clone()) {
+            for child in self.known_children(&g) {
+                if reach.insert(child.clone()) {
                     stack.push(child.clone());
                 }
             }
         }
-        (users.len() as u64, Some(users))
+        reach
     }
 
-    /// The groups in scope (all of them, or those reachable from `roots`)
-    /// and what becomes of each.
-    pub fn resolve(&self, roots: Option<&[GroupData]>) -> Resolved {
-        let in_scope: BTreeSet<String> = match roots {
-            None => self.groups.keys().cloned().collect(),
-            Some(roots) => {
-                let mut reach: BTreeSet<String> = roots
-                    .iter()
-                    .filter(|g| self.groups.contains_key(&g.id))
-                    .map(|g| g.id.clone())
-                    .collect();
-                let mut stack: Vec<String> = reach.iter().cloned().collect();
-                while let Some(g) = stack.pop() {
-                    for child in self.children.get(&g).into_iter().flatten() {
-                        if self.groups.contains_key(child) && reach.insert(child.clone()) {
-                            stack.push(child.clone());
-                        }
+    /// Resolves the scope: the groups in it (all, or those reachable from
+    /// `roots`) and, for every group, the groups in scope that reach it.
+    pub fn resolve(self, roots: Option<&[GroupData]>) -> Scope {
+        let in_scope = self.in_scope(roots);
+        let mut ancestors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for g in &in_scope {
+            let mut visited = BTreeSet::from([g.clone()]);
+            let mut stack = vec![g.clone()];
+            while let Some(x) = stack.pop() {
+                for child in self.known_children(&x) {
+                    if visited.insert(child.clone()) {
+                        stack.push(child.clone());
                     }
                 }
-                reach
-            }
-        };
-        let mut r = Resolved {
-            in_scope: BTreeSet::new(),
-            synced: BTreeMap::new(),
-            member_counts: HashMap::new(),
-            reasons: HashMap::new(),
-            over_limit: Vec::new(),
-        };
-        for g in &in_scope {
-            let (count, flat) = self.flatten(g);
-            match (flat, self.over.get(g).copied()) {
-                (Some(flat), None) => {
-                    let direct = self.direct.get(g);
-                    let (mut d, mut n): (Vec<Ix>, Vec<Ix>) = flat
-                        .into_iter()
-                        .filter(|u| self.present[*u as usize] == Some(true))
-                        .partition(|u| direct.is_some_and(|d| d.contains(u)));
-                    d.sort_by(|a, b| self.id(*a).cmp(self.id(*b)));
-                    n.sort_by(|a, b| self.id(*a).cmp(self.id(*b)));
-                    let synced = (d.len() + n.len()) as u64;
-                    r.member_counts.insert(
-                        g.clone(),
-                        MemberCounts {
-                            synced,
-                            entra: count,
-                        },
-                    );
-                    r.synced.insert(
-                        g.clone(),
-                        Members {
-                            direct: d,
-                            nested: n,
-                        },
-                    );
-                }
-                (_, over) => {
-                    let users = over.unwrap_or(count).max(count);
-                    let counts = MemberCounts {
-                        synced: 0,
-                        entra: users,
-                    };
-                    r.member_counts.insert(g.clone(), counts);
-                    r.reasons.insert(g.clone(), format!(
-                        "more than {GROUP_USER_LIMIT} users: split it into groups of at most {GROUP_USER_LIMIT} users"
-                    ));
-                    r.over_limit.push(OverLimitGroup {
-                        id: g.clone(),
-                        display_name: self.groups[g].name.clone(),
-                        users,
-                    });
-                }
+                ancestors.entry(x).or_default().push(g.clone());
             }
         }
-        r.in_scope = in_scope;
-        r
-    }
-
-    /// For the users `keep` selects: the synced groups each belongs to
-    /// (directly or through nesting), in group order.
-    pub fn user_groups(
-        &self,
-        r: &Resolved,
-        keep: impl Fn(&str) -> bool,
-    ) -> HashMap<String, Vec<String>> {
-        let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        for (g, m) in &r.synced {
-            for u in m.direct.iter().chain(&m.nested) {
-                let id = self.id(*u);
-                if keep(id) {
-                    out.entry(id.to_owned()).or_default().push(g.clone());
-                }
-            }
+        Scope {
+            graph: self,
+            in_scope,
+            ancestors,
         }
-        out
-    }
-
-    /// For the users `keep` selects: the groups in scope each is a direct
-    /// member of, in group order.
-    pub fn user_direct_groups(
-        &self,
-        r: &Resolved,
-        keep: impl Fn(&str) -> bool,
-    ) -> HashMap<String, Vec<String>> {
-        let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        for g in &r.in_scope {
-            for u in self.direct.get(g).into_iter().flatten() {
-                let id = self.id(*u);
-                if keep(id) {
-                    out.entry(id.to_owned()).or_default().push(g.clone());
-                }
-            }
-        }
-        out
-    }
-
-    pub fn member_list(&self, m: &Members) -> MemberList {
-        let ids = |v: &[Ix]| v.iter().map(|u| self.id(*u).to_owned()).collect();
-        MemberList {
-            direct: ids(&m.direct),
-            nested: ids(&m.nested),
-        }
-    }
-
-    /// Distinct users in at least one of `groups`.
-    pub fn billable(&self, r: &Resolved, groups: &BTreeSet<String>) -> u64 {
-        let mut users: BTreeSet<Ix> = BTreeSet::new();
-        for m in groups.iter().filter_map(|g| r.synced.get(g)) {
-            users.extend(m.direct.iter().chain(&m.nested));
-        }
-        users.len() as u64
     }
 }
 
-/// How many users a group reaches.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct MemberCounts {
-    /// Synced (the member listing's length).
-    pub synced: u64,
-    /// In Entra ID, synced or not.
-    pub entra: u64,
-}
-
-/// A synced group's eligible members, each list in id order.
-pub(crate) struct Members {
-    direct: Vec<Ix>,
-    nested: Vec<Ix>,
-}
-
-/// What becomes of the groups in scope.
-pub(crate) struct Resolved {
+/// The group graph with its scope resolved.
+pub(crate) struct Scope {
+    pub graph: GroupGraph,
+    /// The groups in scope.
     pub in_scope: BTreeSet<String>,
-    pub synced: BTreeMap<String, Members>,
-    /// Each group's member counts.
-    pub member_counts: HashMap<String, MemberCounts>,
-    /// Why a group in scope is not synced.
-    pub reasons: HashMap<String, String>,
-    pub over_limit: Vec<OverLimitGroup>,
+    /// Per group: the groups in scope that reach it (itself included).
+    ancestors: BTreeMap<String, Vec<String>>,
+}
+
+/// What becomes of a group in scope.
+pub(crate) struct Outcome {
+    pub synced: bool,
+    /// Synced users it reaches (its member listing's length).
+    pub member_count: u64,
+    /// Users it reaches in Entra ID.
+    pub entra_member_count: u64,
+    /// Why it is not synced.
+    pub reason: Option<String>,
+}
+
+impl Scope {
+    /// The groups in scope that a user who is a direct member of `direct`
+    /// belongs to (directly or through nesting), in id order.
+    pub fn reach<'s>(&'s self, direct: &BTreeSet<String>) -> BTreeSet<&'s str> {
+        let reached = direct.iter().filter_map(|x| self.ancestors.get(x));
+        reached.flatten().map(String::as_str).collect()
+    }
+
+    /// Counts a user in the source: one more for every group it reaches.
+    pub fn add_counts(
+        &self,
+        counts: &mut BTreeMap<String, GroupCount>,
+        direct: &BTreeSet<String>,
+        eligible: bool,
+    ) {
+        for g in self.reach(direct) {
+            let count = counts.entry(g.to_owned()).or_default();
+            count.entra += 1;
+            count.eligible += u64::from(eligible);
+        }
+    }
+
+    /// What becomes of group `g` (in scope) with the users it reaches.
+    pub fn outcome(&self, g: &str, count: GroupCount) -> Outcome {
+        let over = self.graph.over.get(g).copied();
+        if over.is_none() && count.entra <= GROUP_USER_LIMIT {
+            return Outcome {
+                synced: true,
+                member_count: count.eligible,
+                entra_member_count: count.entra,
+                reason: None,
+            };
+        }
+        Outcome {
+            synced: false,
+            member_count: 0,
+            entra_member_count: over.unwrap_or(count.entra).max(count.entra),
+            reason: Some(format!(
+                "more than {GROUP_USER_LIMIT} users: split it into groups of at most {GROUP_USER_LIMIT} users"
+            )),
+        }
+    }
+
+    /// The groups synced, given every group's counts.
+    pub fn synced(&self, counts: &BTreeMap<String, GroupCount>) -> BTreeSet<String> {
+        let count = |g: &String| counts.get(g).copied().unwrap_or_default();
+        let synced = self
+            .in_scope
+            .iter()
+            .filter(|g| self.outcome(g, count(g)).synced);
+        synced.cloned().collect()
+    }
+
+    /// The groups in scope over the limit, in id order.
+    pub fn over_limit(&self, counts: &BTreeMap<String, GroupCount>) -> Vec<OverLimitGroup> {
+        let count = |g: &String| counts.get(g).copied().unwrap_or_default();
+        let over = self.in_scope.iter().map(|g| (g, self.outcome(g, count(g))));
+        over.filter(|(_, o)| !o.synced)
+            .map(|(g, o)| OverLimitGroup {
+                id: g.clone(),
+                display_name: self.graph.groups[g].name.clone(),
+                users: o.entra_member_count,
+            })
+            .collect()
+    }
+}
+
+/// A user of a bucket as this run leaves it.
+#[derive(Default)]
+pub(crate) struct UserState {
+    /// The user's fields while in the source, `None` once removed.
+    pub data: Option<UserData>,
+    /// The groups it is a direct member of (known or not).
+    pub direct: BTreeSet<String>,
+}
+
+/// The users of one bucket, with the groups each is a direct member of.
+pub(crate) struct BucketUsers {
+    bucket: u32,
+    buckets: u32,
+    pub users: BTreeMap<String, UserState>,
+}
+
+impl BucketUsers {
+    /// Bucket `bucket` of `buckets`, empty.
+    pub fn new(bucket: u32, buckets: u32) -> Self {
+        BucketUsers {
+            bucket,
+            buckets,
+            users: BTreeMap::new(),
+        }
+    }
+
+    /// Whether `id` is a user of this bucket.
+    pub fn keeps(&self, id: &str) -> bool {
+        self.buckets <= 1 || bucket_of(id, self.buckets) == self.bucket
+    }
+
+    fn user(&mut self, id: &str) -> Option<&mut UserState> {
+        if !self.keeps(id) {
+            return None;
+        }
+        Some(self.users.entry(id.to_owned()).or_default())
+    }
+
+    /// A user in the source as the base state stored it.
+    pub fn add_stored(&mut self, data: &UserData, direct: &[String]) {
+        if let Some(u) = self.user(&data.id) {
+            u.data = Some(data.clone());
+            u.direct.extend(direct.iter().cloned());
+        }
+    }
+
+    /// A group's direct memberships are gone (the group was deleted).
+    fn clear_group(&mut self, group: &str) {
+        for u in self.users.values_mut() {
+            u.direct.remove(group);
+        }
+    }
+
+    /// Applies the users' part of one staged line, in staging order.
+    pub fn apply(&mut self, line: Staged) {
+        match line {
+            Staged::Members { group, users, .. } => {
+                for user in users {
+                    if let Some(u) = self.user(&user.id) {
+                        u.direct.insert(group.clone());
+                        u.data = Some(user);
+                    }
+                }
+            }
+            Staged::Deleted { group } => self.clear_group(&group),
+            Staged::Users {
+                upserted,
+                removed_ids,
+            } => {
+                for user in upserted {
+                    if let Some(u) = self.user(&user.id) {
+                        u.data = Some(user);
+                    }
+                }
+                for id in removed_ids {
+                    if let Some(u) = self.user(&id) {
+                        u.data = None;
+                    }
+                }
+            }
+            Staged::GroupDelta { id, removed, .. } if removed => self.clear_group(&id),
+            Staged::GroupDelta {
+                id,
+                added_users,
+                removed_users,
+                ..
+            } => {
+                for user in added_users {
+                    if let Some(u) = self.user(&user) {
+                        u.direct.insert(id.clone());
+                    }
+                }
+                for user in removed_users {
+                    if let Some(u) = self.user(&user) {
+                        u.direct.remove(&id);
+                    }
+                }
+            }
+            Staged::Group { .. } | Staged::OverLimit { .. } => {}
+        }
+    }
 }

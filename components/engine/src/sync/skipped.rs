@@ -3,23 +3,18 @@
 //! get no account (see `UserRecord::is_account`).
 
 use crate::model::UserRecord;
+use crate::sync::progress::{Sample, Skipped};
 use crate::sync::shape::GROUP_USER_LIMIT;
 use crate::sync::types::RunCounts;
 
 /// Users named per reason in the log.
 const SAMPLE: usize = 5;
 
-#[derive(Default)]
-struct Reason {
-    count: u64,
-    sample: Vec<String>,
-}
-
-impl Reason {
+impl Sample {
     fn note(&mut self, rec: &UserRecord) {
         self.count += 1;
-        if self.sample.len() < SAMPLE {
-            self.sample.push(rec.data.upn.clone());
+        if self.names.len() < SAMPLE {
+            self.names.push(rec.data.upn.clone());
         }
     }
 
@@ -29,18 +24,14 @@ impl Reason {
             format!(
                 "{} {users} skipped: {why} (e.g. {})",
                 self.count,
-                self.sample.join(", ")
+                self.names.join(", ")
             )
         })
     }
 }
 
-#[derive(Default)]
-pub(crate) struct Skipped {
-    unverified_domain: Reason,
-    only_in_unsynced_groups: Reason,
-}
-
+/// The tally itself is data of finalize's progress (`sync/progress.rs`),
+/// kept across invocations.
 impl Skipped {
     /// Looks at one user record as this run leaves it; `eligible`: its
     /// domain is verified here, or it is a guest.

@@ -460,6 +460,7 @@ fn new_header(
         cursor,
         sealed: Vec::new(),
         cleanup: Vec::new(),
+        finalize: None,
         counts: RunCounts {
             groups_seen: plan.roots.len() as u64,
             ..RunCounts::default()

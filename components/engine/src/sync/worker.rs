@@ -177,6 +177,17 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         self.budget_spent() || finalize_late || (reads_page && page_limit)
     }
 
+    /// Whether finalize pauses (saves its progress, for the next invocation
+    /// to go on) after `slices` slices in this invocation: never before the
+    /// first, else once half the budget is gone (so one more slice cannot
+    /// push the invocation past a host's hard limit) or after
+    /// `EngineConfig::finalize_slices`.
+    pub fn finalize_pauses(&self, slices: u32) -> bool {
+        let elapsed = self.now() - self.started;
+        let limit = self.e.config.finalize_slices;
+        slices > 0 && (elapsed * 2 > self.budget.wall_time() || limit.is_some_and(|m| slices >= m))
+    }
+
     /// Whether the stored document still names this invocation's lease.
     pub async fn still_holds(&self) -> Result<bool> {
         holds(self.e.store, &self.key, self.doc.head.run_id, self.holder).await
@@ -226,19 +237,36 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     }
 
     /// Moves the staging tail to a chunk named by its hash.
-    async fn seal_tail(&mut self) -> Result<()> {
-        let hash = crate::hash::fnv1a(&self.doc.tail);
-        let chunk = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, hash);
-        self.e.store.set(&chunk, &self.doc.tail).await?;
+    pub async fn seal_tail(&mut self) -> Result<()> {
+        let hash = self.write_scratch(&self.doc.tail).await?;
         self.doc.head.sealed.push(hash);
         self.doc.tail.clear();
         Ok(())
     }
 
+    /// Writes a document of this run's staging (a chunk or one of
+    /// finalize's segments), named by the hash of its bytes; returns it.
+    pub async fn write_scratch(&self, bytes: &[u8]) -> Result<u64> {
+        let hash = crate::hash::fnv1a(bytes);
+        let chunk = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, hash);
+        self.e.store.set(&chunk, bytes).await?;
+        Ok(hash)
+    }
+
     /// Hands every staged line of the run to `apply`, sealed chunks first,
     /// one chunk in memory at a time.
     pub async fn for_each_staged(&self, mut apply: impl FnMut(Staged)) -> Result<()> {
-        for hash in &self.doc.head.sealed {
+        self.for_each_in(&self.doc.head.sealed, &mut apply).await?;
+        parse_lines(&self.key, &self.doc.tail)?
+            .into_iter()
+            .for_each(apply);
+        Ok(())
+    }
+
+    /// Hands every line of the run's staging documents `hashes` (chunks or
+    /// segments) to `apply`, in order, one document in memory at a time.
+    pub async fn for_each_in(&self, hashes: &[u64], mut apply: impl FnMut(Staged)) -> Result<()> {
+        for hash in hashes {
             let chunk = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, *hash);
             let bytes =
                 self.e.store.get(&chunk).await?.ok_or_else(|| {
@@ -248,16 +276,16 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
                 .into_iter()
                 .for_each(&mut apply);
         }
-        parse_lines(&self.key, &self.doc.tail)?
-            .into_iter()
-            .for_each(apply);
         Ok(())
     }
 
-    /// Marks every sealed chunk for deletion (staging is done with or
-    /// dropped).
+    /// Marks every sealed chunk and finalize segment for deletion (staging
+    /// is done with or dropped).
     pub fn retire_staging(&mut self) {
         let h = &mut self.doc.head;
+        if let Some(progress) = h.finalize.take() {
+            h.cleanup.extend(progress.scratch());
+        }
         h.cleanup.append(&mut h.sealed);
         self.doc.tail.clear();
     }

@@ -1,16 +1,17 @@
-//! The access step: which groups keep product access after this run and
-//! which lose it, and how many users are billable. The grant records of the
-//! groups synced now and of those that held access are the truth (the
-//! state's copy may have missed a concurrent toggle); a group not synced by
-//! this run loses access (revoked by the removal step, if the run proceeds).
+//! The access step (at the end of the count step, once the synced groups
+//! are known): which groups keep product access after this run and which
+//! lose it. The grant records of the groups synced now and of those that
+//! held access are the truth (the state's copy may have missed a concurrent
+//! toggle); a group not synced by this run loses access (revoked by the
+//! removal step, if the run proceeds). Billable users are counted by the
+//! users step, bucket by bucket.
 
-use super::resolve::Tenant;
 use crate::access;
 use crate::error::Result;
 use crate::model::GroupRecord;
 use crate::ports::{Clock, Store};
 use crate::sync::state::DirState;
-use crate::sync::types::{GroupRef, RunCounts};
+use crate::sync::types::GroupRef;
 use crate::sync::worker::Worker;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,46 +21,31 @@ pub(super) struct Access {
     pub product_access: BTreeSet<String>,
     /// Groups that lose it, in id order.
     pub removed: Vec<String>,
-    /// The same groups with their names, for the admin.
-    pub removed_refs: Vec<GroupRef>,
-    /// Distinct users in a group with product access.
-    pub billable_users: u64,
 }
 
-/// Reads the grants that matter and splits them into kept and removed;
-/// the counts list the groups losing access.
-pub(super) async fn access_and_billing<S: Store, C: Clock>(
+/// Reads the grants that matter and splits them into kept and removed.
+pub(super) async fn access<S: Store, C: Clock>(
     w: &Worker<'_, '_, S, C>,
     base: &DirState,
-    tenant: &Tenant,
-    groups: &BTreeMap<String, GroupRecord>,
-    counts: &mut RunCounts,
+    synced: &BTreeSet<String>,
 ) -> Result<Access> {
-    let synced = &tenant.resolved.synced;
-    let candidates: BTreeSet<&String> = synced.keys().chain(&base.product_access).collect();
+    let candidates: BTreeSet<&String> = synced.iter().chain(&base.product_access).collect();
     let granted = access::granted(w.e.store, w.org, w.dir, candidates).await?;
     let removed: BTreeSet<String> = granted
         .iter()
         .chain(&base.product_access)
-        .filter(|g| !synced.contains_key(*g))
+        .filter(|g| !synced.contains(*g))
         .cloned()
         .collect();
-    let removed: Vec<String> = removed.into_iter().collect();
-    let product_access: BTreeSet<String> = granted
-        .into_iter()
-        .filter(|g| synced.contains_key(g))
-        .collect();
-    counts.access_removed = removed.clone();
+    let product_access = granted.into_iter().filter(|g| synced.contains(g)).collect();
     Ok(Access {
-        removed_refs: named(&removed, groups),
-        billable_users: tenant.shape.billable(&tenant.resolved, &product_access),
         product_access,
-        removed,
+        removed: removed.into_iter().collect(),
     })
 }
 
 /// The groups `ids` with their names where the records know them.
-fn named(ids: &[String], groups: &BTreeMap<String, GroupRecord>) -> Vec<GroupRef> {
+pub(super) fn named(ids: &[String], groups: &BTreeMap<String, GroupRecord>) -> Vec<GroupRef> {
     ids.iter()
         .map(|id| GroupRef {
             id: id.clone(),

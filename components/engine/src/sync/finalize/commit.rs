@@ -3,15 +3,13 @@
 //! then what no reader needs any more is deleted. Also the fast path of an
 //! incremental run that read no change.
 
-use super::access::Access;
-use super::groups::GroupsWritten;
 use crate::codec::encode;
 use crate::error::Result;
 use crate::keys;
 use crate::ports::{Clock, Store, Timestamp};
 use crate::settings::UserScope;
-use crate::shards::Rewritten;
 use crate::sync::doc::RunHeader;
+use crate::sync::progress::FinalizeProgress;
 use crate::sync::state::{Claim, DeltaState, DirState, LastCompleted, Shards, Tally, delta_basis};
 use crate::sync::types::RunCounts;
 use crate::sync::worker::Worker;
@@ -28,18 +26,18 @@ pub(super) struct Written {
 }
 
 impl Written {
-    /// The collections as the users, groups and outbox steps left them.
-    pub fn new(users: Rewritten, groups: GroupsWritten, outbox: Rewritten) -> Self {
-        let GroupsWritten { groups, members } = groups;
-        let garbage = [&users, &groups, &members, &outbox]
+    /// The collections as the users, outbox and groups steps left them.
+    pub fn new(p: &FinalizeProgress) -> Self {
+        let written = [&p.users, &p.groups, &p.member_lists, &p.outbox];
+        let garbage = written
             .iter()
             .flat_map(|r| r.garbage.iter().cloned())
             .collect();
         let shards = Shards {
-            users: users.layout,
-            groups: groups.layout,
-            members: members.layout,
-            outbox: outbox.layout,
+            users: p.users.layout.clone(),
+            groups: p.groups.layout.clone(),
+            members: p.member_lists.layout.clone(),
+            outbox: p.outbox.layout.clone(),
         };
         Written { shards, garbage }
     }
@@ -49,8 +47,12 @@ impl Written {
 pub(super) struct Outcome {
     /// The documents the steps wrote.
     pub written: Written,
-    /// Product access and billing after this run.
-    pub access: Access,
+    /// Groups with product access after this run.
+    pub product_access: BTreeSet<String>,
+    /// Groups that lost it.
+    pub access_removed: Vec<String>,
+    /// Distinct users in a group with product access.
+    pub billable_users: u64,
     /// Users synced after this run.
     pub synced_users: u64,
     /// When finalize ran (dates new claims and the completed run).
@@ -73,10 +75,10 @@ pub(super) fn next_state<S, C>(
         shards: outcome.written.shards,
         garbage: outcome.written.garbage,
         claimed: claims(base, &h.claim, now),
-        product_access: outcome.access.product_access,
-        billable_users: outcome.access.billable_users,
+        product_access: outcome.product_access,
+        billable_users: outcome.billable_users,
         synced_users: outcome.synced_users,
-        last_completed: Some(completed(h, now, selected, outcome.access.removed)),
+        last_completed: Some(completed(h, now, selected, outcome.access_removed)),
         delta: all_users.then(|| delta_state(h, now)).flatten(),
         tally: Tally {
             groups_synced: counts.groups_synced,

@@ -1,43 +1,34 @@
 //! The groups step: the group records after this run (the groups in scope
 //! as the tenant has them now, nesting among them only; the others kept,
-//! not synced) and the synced groups' member listings.
+//! not synced) and the synced groups' member listings, merged from the
+//! users step's member segments.
 
-use super::resolve::Tenant;
-use crate::error::Result;
-use crate::model::GroupRecord;
+use super::tenant::{Tenant, progress, progress_of};
+use crate::codec::decode;
+use crate::error::{EngineError, Result};
+use crate::keys;
+use crate::model::{GroupRecord, MemberList};
 use crate::ports::{Clock, Store};
-use crate::shards::{self, Kind, Rewritten};
-use crate::sync::state::DirState;
+use crate::shards::{self, Kind};
+use crate::sync::progress::{FinalizeStep, GroupCount};
+use crate::sync::shape::Scope;
 use crate::sync::worker::Worker;
 use std::collections::{BTreeMap, HashMap};
 
-/// The group and member documents this run wrote.
-pub(super) struct GroupsWritten {
-    /// The group records.
-    pub groups: Rewritten,
-    /// The synced groups' member listings.
-    pub members: Rewritten,
-}
-
-/// The base state's group records.
-pub(super) async fn load_base_groups<S: Store, C: Clock>(
-    w: &Worker<'_, '_, S, C>,
-    base: &DirState,
-) -> Result<BTreeMap<String, GroupRecord>> {
-    shards::load_all(w.e.store, w.org, w.dir, Kind::Groups, &base.shards.groups).await
-}
-
-/// The group records after this run, from the base state's.
+/// The group records after this run, from the base state's; `counts`:
+/// each group's users.
 pub(super) fn group_records(
-    tenant: &Tenant,
+    scope: &Scope,
+    counts: &BTreeMap<String, GroupCount>,
     mut groups: BTreeMap<String, GroupRecord>,
 ) -> BTreeMap<String, GroupRecord> {
-    let in_scope = &tenant.resolved.in_scope;
-    let mut parents = parents_in_scope(tenant);
+    let in_scope = &scope.in_scope;
+    let mut parents = parents_in_scope(scope);
     for g in in_scope {
         let mut p = parents.remove(g.as_str()).unwrap_or_default();
         p.sort();
-        groups.insert(g.clone(), group_record(tenant, g, p));
+        let count = counts.get(g).copied().unwrap_or_default();
+        groups.insert(g.clone(), group_record(scope, g, count, p));
     }
     for (_, rec) in groups.iter_mut().filter(|(id, _)| !in_scope.contains(*id)) {
         if rec.in_source || rec.synced {
@@ -48,11 +39,11 @@ pub(super) fn group_records(
 }
 
 /// Each group in scope's parents among the groups in scope.
-fn parents_in_scope(tenant: &Tenant) -> HashMap<&str, Vec<String>> {
-    let in_scope = &tenant.resolved.in_scope;
+fn parents_in_scope(scope: &Scope) -> HashMap<&str, Vec<String>> {
+    let in_scope = &scope.in_scope;
     let mut parents: HashMap<&str, Vec<String>> = HashMap::new();
     for g in in_scope {
-        for c in tenant.shape.children.get(g).into_iter().flatten() {
+        for c in scope.graph.children.get(g).into_iter().flatten() {
             // A group is never its own parent (Graph may list a group
             // among its own members).
             if c != g && in_scope.contains(c) {
@@ -64,28 +55,28 @@ fn parents_in_scope(tenant: &Tenant) -> HashMap<&str, Vec<String>> {
 }
 
 /// The record of group `g`, in scope, with its sorted `parents`.
-fn group_record(tenant: &Tenant, g: &String, parents: Vec<String>) -> GroupRecord {
-    let (shape, resolved) = (&tenant.shape, &tenant.resolved);
-    let children = shape
+fn group_record(scope: &Scope, g: &String, count: GroupCount, parents: Vec<String>) -> GroupRecord {
+    let graph = &scope.graph;
+    let children = graph
         .children
         .get(g)
         .map(|c| {
             c.iter()
-                .filter(|c| *c != g && shape.groups.contains_key(*c))
+                .filter(|c| *c != g && graph.groups.contains_key(*c))
                 .cloned()
                 .collect()
         })
         .unwrap_or_default();
-    let counts = resolved.member_counts.get(g).copied().unwrap_or_default();
+    let outcome = scope.outcome(g, count);
     GroupRecord {
-        data: shape.groups[g].clone(),
+        data: graph.groups[g].clone(),
         in_source: true,
-        synced: resolved.synced.contains_key(g),
-        not_synced_reason: resolved.reasons.get(g).cloned(),
+        synced: outcome.synced,
+        not_synced_reason: outcome.reason,
         children,
         parents,
-        member_count: counts.synced,
-        entra_member_count: counts.entra,
+        member_count: outcome.member_count,
+        entra_member_count: outcome.entra_member_count,
     }
 }
 
@@ -101,19 +92,53 @@ fn mark_not_in_sync(rec: &mut GroupRecord) {
 }
 
 /// Writes the group records and the synced groups' member listings.
-pub(super) async fn write_groups_and_memberships<S: Store, C: Clock>(
-    w: &Worker<'_, '_, S, C>,
-    base: &DirState,
-    tenant: &Tenant,
-    groups: BTreeMap<String, GroupRecord>,
-) -> Result<GroupsWritten> {
+pub(super) async fn groups_step<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    tenant: &mut Tenant,
+) -> Result<()> {
+    tenant.resolve(w).await?;
+    let scope = tenant.scope()?;
+    let p = progress_of(w)?;
     let (store, org, dir, run) = (w.e.store, w.org, w.dir, w.doc.head.run_id);
-    let old = &base.shards;
-    let groups = shards::encode_entries(groups);
+    let old = &tenant.base.shards;
+    let records = group_records(scope, &p.counts, tenant.base_groups.clone());
+    let groups = shards::encode_entries(records);
     let groups = shards::save_all(store, org, dir, Kind::Groups, &old.groups, run, groups).await?;
-    let synced = tenant.resolved.synced.iter();
-    let members = shards::encode_entries(synced.map(|(g, m)| (g, tenant.shape.member_list(m))));
+    let lists = member_lists(w, scope.synced(&p.counts)).await?;
+    let members = shards::encode_entries(lists);
     let members =
         shards::save_all(store, org, dir, Kind::Members, &old.members, run, members).await?;
-    Ok(GroupsWritten { groups, members })
+    let p = progress(w);
+    p.groups = groups;
+    p.member_lists = members;
+    p.step = FinalizeStep::Commit;
+    Ok(())
+}
+
+/// Every synced group's members (each list in id order), from the users
+/// step's member segments.
+async fn member_lists<S: Store, C: Clock>(
+    w: &Worker<'_, '_, S, C>,
+    synced: impl IntoIterator<Item = String>,
+) -> Result<BTreeMap<String, MemberList>> {
+    let mut lists: BTreeMap<String, MemberList> = synced
+        .into_iter()
+        .map(|g| (g, MemberList::default()))
+        .collect();
+    for hash in &progress_of(w)?.members {
+        let key = keys::stage_chunk(w.org, w.dir, w.doc.head.run_id, *hash);
+        let missing = || EngineError::Corrupt(format!("{key}: member segment missing"));
+        let bytes = w.e.store.get(&key).await?.ok_or_else(missing)?;
+        let part: BTreeMap<String, MemberList> = decode(&key, &bytes)?;
+        for (g, mut m) in part {
+            let list = lists.entry(g).or_default();
+            list.direct.append(&mut m.direct);
+            list.nested.append(&mut m.nested);
+        }
+    }
+    for list in lists.values_mut() {
+        list.direct.sort();
+        list.nested.sort();
+    }
+    Ok(lists)
 }

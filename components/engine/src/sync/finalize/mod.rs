@@ -2,88 +2,169 @@
 //! every page succeeded, so it is the only place where anything is removed
 //! (memberships, users leaving the scope, product access of dropped groups).
 //!
-//! It is idempotent: it recomputes everything from the staged pages and the
-//! stored records, and the per-record bookkeeping (`created_run`,
-//! `changed_run`, `left_run`) makes a re-run after a crash produce the same
-//! records, the same counts and no second email.
+//! It spans invocations: a sequence of named steps, each done in slices (a
+//! few staged chunks, a bucket of users, a collection), with its progress
+//! saved in the run document (`RunHeader::finalize`, `sync/progress.rs`)
+//! whenever an invocation pauses; the next invocation goes on from there.
+//! The tenant is never held whole: users are worked on a bucket at a time
+//! (`fnv1a(id) % buckets`), only the group graph and per-group counters are
+//! whole (`sync/shape.rs`).
 //!
-//! [`finalize`] is a sequence of named steps, one file each:
-//! `domains` (claim the run's domains), `resolve` (the tenant's shape:
-//! stored + staged), `users`, `groups` (records and memberships), `access`
-//! (product access and billing), `outbox` (welcome emails), `policy` (the
-//! removal guard: proceed or hold), `removals` (the only step that removes
-//! what readers of the current state see), `commit` (the state, last, then
-//! the garbage). Until `commit`, every document written is new and unused.
+//! It is idempotent: a slice done again after a crash recomputes the same
+//! documents from the staged pages, the stored records and the saved
+//! progress, and the per-record bookkeeping (`created_run`, `changed_run`,
+//! `left_run`) makes it produce the same records, the same counts and no
+//! second email.
+//!
+//! The steps, one file each: `domains` (claim the run's domains, when
+//! finalize begins), `partition` (each staged line's users to their
+//! bucket's segment), `count` (each group's users, bucket by bucket; then
+//! `access`: which groups keep product access), `users` (the user documents
+//! and the run's user counts, bucket by bucket), `outbox` (welcome emails),
+//! `groups` (records and member listings), `policy` (the removal guard:
+//! proceed or hold), `removals` (the only step that removes what readers of
+//! the current state see), `commit` (the state, last, then the garbage).
+//! Until `commit`, every document written is new and unused.
 
 mod access;
 mod commit;
+mod count;
 mod domains;
 mod groups;
 mod outbox;
+mod partition;
 mod policy;
 mod removals;
-mod resolve;
+mod tenant;
 mod users;
 
 use crate::error::{EngineError, Result};
 use crate::keys;
 use crate::ports::{Clock, Store};
+use crate::shards;
+use crate::sync::doc::MAX_SEAL_BYTES;
+use crate::sync::progress::{FinalizeProgress, FinalizeStep};
 use crate::sync::state::{DirState, load_state_of};
 use crate::sync::worker::Worker;
 use commit::{Outcome, Written};
 use policy::{Decision, RemovalPolicy, Removals};
+use tenant::{Tenant, progress, progress_of};
 
-/// How finalize ended.
+/// At most this many buckets of users (past it, buckets grow).
+const MAX_BUCKETS: usize = 64;
+
+/// How finalize's invocation ended.
 pub(crate) enum Finalized {
     /// The run's result is the directory now.
     Done,
     /// The removal guard holds the removals for an admin (nothing removed;
     /// the run's documents are written but not in use).
     Held,
+    /// The invocation's share of the budget is spent: the progress is in
+    /// the run document (saved by the caller), the next invocation goes on.
+    Paused,
 }
 
-/// Finalizes the run: its steps in order (see the module header).
+/// Finalizes the run, or as much of it as this invocation may (see the
+/// module header).
 pub(crate) async fn finalize<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
 ) -> Result<Finalized> {
     let base = base_state(w).await?;
-    if reads_no_change(w, &base).await? {
-        commit::unchanged(w, base).await?;
-        return Ok(Finalized::Done);
+    if w.doc.head.finalize.is_none() {
+        if reads_no_change(w, &base).await? {
+            commit::unchanged(w, base).await?;
+            return Ok(Finalized::Done);
+        }
+        begin(w, &base).await?;
     }
+    let mut tenant = Tenant::load(w, base).await?;
+    let mut slices = 0;
+    loop {
+        if w.finalize_pauses(slices) {
+            return Ok(Finalized::Paused);
+        }
+        match progress_of(w)?.step {
+            FinalizeStep::Partition => partition::partition_slice(w).await?,
+            FinalizeStep::Count => count::count_slice(w, &mut tenant).await?,
+            FinalizeStep::Users => users::users_slice(w, &mut tenant).await?,
+            FinalizeStep::Outbox => outbox::outbox_slice(w, &tenant).await?,
+            FinalizeStep::Groups => groups::groups_step(w, &mut tenant).await?,
+            FinalizeStep::Commit => return end(w, &mut tenant).await,
+        }
+        slices += 1;
+    }
+}
+
+/// Finalize's first slice: claims the run's domains, chooses the buckets
+/// (a bucket's staged lines and stored records about `pass_bytes`), and
+/// with more than one seals the staging tail, for the partition step.
+async fn begin<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, base: &DirState) -> Result<()> {
     let now = w.now();
     let mut counts = w.doc.head.counts.clone();
     domains::claim_domains(w, now, &mut counts).await?;
-    let base_groups = groups::load_base_groups(w, &base).await?;
-    let tenant = resolve::resolve_shape(w, &base, &base_groups, &mut counts).await?;
-    let users = users::write_users(w, &base, &tenant, &mut counts).await?;
-    let groups = groups::group_records(&tenant, base_groups);
-    let access = access::access_and_billing(w, &base, &tenant, &groups, &mut counts).await?;
-    let groups = groups::write_groups_and_memberships(w, &base, &tenant, groups).await?;
-    let outbox = outbox::write_outbox(w, &base, &users.rewritten.layout, &counts).await?;
-    let written = Written::new(users.rewritten, groups, outbox);
+    w.doc.head.counts = counts;
+    let seal_bytes = w.e.config.seal_bytes.min(MAX_SEAL_BYTES);
+    let staged = w.doc.head.sealed.len() * seal_bytes + w.doc.tail.len();
+    let stored = base.shards.users.count as usize * shards::TARGET_BYTES;
+    let slices = (staged + stored).div_ceil(w.e.config.pass_bytes.max(1));
+    let buckets = slices.clamp(1, MAX_BUCKETS).next_power_of_two() as u32;
+    let step = match buckets {
+        1 => FinalizeStep::Count,
+        _ => FinalizeStep::Partition,
+    };
+    if buckets > 1 && !w.doc.tail.is_empty() {
+        w.seal_tail().await?;
+    }
+    w.doc.head.finalize = Some(FinalizeProgress {
+        step,
+        now,
+        buckets,
+        ..FinalizeProgress::default()
+    });
+    Ok(())
+}
+
+/// The last step: the removal policy decides; then the removals and the
+/// commit, or the hold.
+async fn end<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    tenant: &mut Tenant,
+) -> Result<Finalized> {
+    tenant.resolve(w).await?;
+    let p = progress_of(w)?;
+    let written = Written::new(p);
+    let records = groups::group_records(tenant.scope()?, &p.counts, tenant.base_groups.clone());
+    let access_removed = access::named(&p.access_removed, &records);
     let removals = Removals {
-        users_leaving: counts.users_left_scope,
-        users_synced_before: base.synced_users,
-        sample: &users.leaving,
-        access_removed: &access.removed_refs,
+        users_leaving: w.doc.head.counts.users_left_scope,
+        users_synced_before: tenant.base.synced_users,
+        sample: &p.tally.leaving,
+        access_removed: &access_removed,
     };
     if let Decision::Hold(pending) = RemovalPolicy::of(&w.doc.head).decide(&removals) {
+        let counts = w.doc.head.counts.clone();
         policy::hold(w, pending, &written.shards, counts);
         return Ok(Finalized::Held);
     }
     // Nothing a reader of the directory sees was removed above this line.
-    removals::release_domains(w, &base).await?;
-    removals::revoke_access(w, &access.removed, now).await?;
+    let base = &tenant.base;
+    removals::release_domains(w, base).await?;
+    let p = progress(w);
+    let (removed, now) = (p.access_removed.clone(), p.now);
+    removals::revoke_access(w, &removed, now).await?;
+    let p = progress(w);
     let outcome = Outcome {
         written,
-        access,
-        synced_users: users.synced,
+        product_access: p.product_access.clone(),
+        access_removed: p.access_removed.clone(),
+        billable_users: p.tally.billable,
+        synced_users: p.tally.synced,
         now,
     };
-    let next = commit::next_state(w, &base, outcome, &counts);
-    commit::commit(w, &base, &next).await?;
-    w.doc.head.counts = counts;
+    let counts = w.doc.head.counts.clone();
+    let next = commit::next_state(w, base, outcome, &counts);
+    commit::commit(w, base, &next).await?;
     Ok(Finalized::Done)
 }
 

@@ -1,272 +1,267 @@
-//! The users step: rewrites the user documents a slice at a time (the
-//! stored records, updated with the staged pages and the resolved groups)
-//! and counts what became of each user. A user who left the source or the
+//! The users step: rewrites the user documents a bucket at a time (the
+//! base state's records of the bucket, updated with the bucket's users and
+//! the synced groups), and counts what became of each user, the billable
+//! users and the synced groups' members. A user who left the source or the
 //! scope is kept, marked not synced and without memberships (`left_run`),
 //! never deleted; nobody reads these documents before `commit`.
 
-use super::resolve::{Tenant, eligible};
+use super::outbox::{outbox_count, welcome};
+use super::tenant::{NextBucket, Tenant, eligible, progress, progress_of, write_bucket};
+use crate::codec::encode;
 use crate::error::Result;
-use crate::model::{UserData, UserRecord};
+use crate::model::{MemberList, UserData, UserRecord};
 use crate::ports::{Clock, Store, Timestamp};
-use crate::shards::{self, Kind, Layout, Passes, Producer, Rewritten, Slice};
-use crate::sync::doc::{MAX_SEAL_BYTES, Staged};
-use crate::sync::skipped::Skipped;
-use crate::sync::state::DirState;
+use crate::shards::{self, Kind, Rewritten};
+use crate::sync::progress::{FinalizeStep, UserTally};
+use crate::sync::shape::{BucketUsers, Scope};
 use crate::sync::types::{LogLevel, RunCounts};
 use crate::sync::worker::Worker;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Names listed in a log message about many users.
 const SAMPLE: usize = 5;
 
-/// What the users step wrote and learned.
-pub(super) struct UsersWritten {
-    /// The user documents after this run.
-    pub rewritten: Rewritten,
-    /// Users synced after this run.
-    pub synced: u64,
-    /// Some of the users leaving the scope in this run (sign-in names).
-    pub leaving: Vec<String>,
+/// What placing a bucket's users needs to know of the run.
+pub(super) struct Placing<'p> {
+    pub scope: &'p Scope,
+    /// The synced groups; `None`: every group in scope (an upper bound of
+    /// the records' sizes, before the groups are counted).
+    pub synced: Option<&'p BTreeSet<String>>,
+    pub claim: &'p BTreeSet<String>,
+    pub all_users: bool,
+    pub run: u64,
+    pub now: Timestamp,
 }
 
-/// Writes the user documents and sets the run's user, email and skipped
-/// counts (with their log messages).
-pub(super) async fn write_users<S: Store, C: Clock>(
-    w: &mut Worker<'_, '_, S, C>,
-    base: &DirState,
-    tenant: &Tenant,
-    counts: &mut RunCounts,
-) -> Result<UsersWritten> {
-    let mut tally = UserTally::new(w.doc.head.run_id, counts);
-    let rewritten = rewrite_users(w, base, tenant, &mut tally).await?;
-    Ok(tally.report(w, rewritten))
-}
-
-/// Rewrites the user documents through [`UserSlices`], in as many passes
-/// as the staged pages and the base's documents need.
-async fn rewrite_users<S: Store, C: Clock>(
-    w: &Worker<'_, '_, S, C>,
-    base: &DirState,
-    tenant: &Tenant,
-    tally: &mut UserTally<'_>,
-) -> Result<Rewritten> {
-    let old = &base.shards.users;
-    let passes = Passes {
-        estimate: staged_bytes(w) + old.count as usize * shards::TARGET_BYTES,
-        pass_bytes: w.e.config.pass_bytes,
-    };
-    let mut slices = UserSlices { w, tenant, old };
-    let (store, run, claim) = (w.e.store, w.doc.head.run_id, &w.doc.head.claim);
-    let (org, dir) = (w.org, w.dir);
-    shards::rewrite(
-        store,
-        org,
-        dir,
-        Kind::Users,
-        old,
-        run,
-        passes,
-        &mut slices,
-        |rec| tally.note(rec, eligible(claim, &rec.data)),
-    )
-    .await
-}
-
-/// An upper bound of the run's staged pages, in bytes.
-fn staged_bytes<S, C>(w: &Worker<'_, '_, S, C>) -> usize {
-    let seal_bytes = w.e.config.seal_bytes.min(MAX_SEAL_BYTES);
-    w.doc.head.sealed.len() * seal_bytes + w.doc.tail.len()
-}
-
-/// Counts the user records as they are written.
-struct UserTally<'c> {
-    run: u64,
-    counts: &'c mut RunCounts,
-    synced: u64,
-    /// Some new accounts without a mailbox (sign-in names).
-    no_mailbox: Vec<String>,
-    leaving: Vec<String>,
-    skipped: Skipped,
-}
-
-impl<'c> UserTally<'c> {
-    fn new(run: u64, counts: &'c mut RunCounts) -> Self {
-        counts.users_created = 0;
-        counts.users_updated = 0;
-        counts.users_unchanged = 0;
-        counts.users_left_scope = 0;
-        counts.emails_queued = 0;
-        counts.emails_no_mailbox = 0;
-        UserTally {
-            run,
-            counts,
-            synced: 0,
-            no_mailbox: Vec::new(),
-            leaving: Vec::new(),
-            skipped: Skipped::default(),
+impl Placing<'_> {
+    /// Where a user in the source, a direct member of `direct`, stands.
+    fn placement(&self, data: &UserData, direct: &BTreeSet<String>) -> Placement {
+        let may_sync = eligible(self.claim, data);
+        let synced_group = |g: &&str| self.synced.is_none_or(|s| s.contains(*g));
+        let groups: Vec<String> = match may_sync {
+            true => self
+                .scope
+                .reach(direct)
+                .into_iter()
+                .filter(synced_group)
+                .map(str::to_owned)
+                .collect(),
+            false => Vec::new(),
+        };
+        let synced = may_sync && (self.all_users || !groups.is_empty());
+        let in_scope = direct.iter().filter(|g| self.scope.in_scope.contains(*g));
+        Placement {
+            synced,
+            groups: if synced { groups } else { Vec::new() },
+            direct_groups: in_scope.cloned().collect(),
         }
     }
 
+    /// Updates `stored` (the base state's records of a bucket) with the
+    /// bucket's users as this run leaves them.
+    pub fn place(&self, stored: &mut BTreeMap<String, UserRecord>, users: BucketUsers) {
+        let mut seen = BTreeSet::new();
+        for (id, state) in users.users {
+            let Some(data) = state.data else {
+                continue;
+            };
+            let placement = self.placement(&data, &state.direct);
+            match stored.get_mut(&id) {
+                Some(rec) => placement.update(rec, &data, self.run, self.now),
+                None => {
+                    let rec = placement.new_record(&data, self.run, self.now);
+                    stored.insert(id.clone(), rec);
+                }
+            }
+            seen.insert(id);
+        }
+        mark_gone(stored, &seen, self.run);
+    }
+}
+
+/// Writes the user documents of the next bucket, and counts its users.
+pub(super) async fn users_slice<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    tenant: &mut Tenant,
+) -> Result<()> {
+    let NextBucket {
+        index: bucket,
+        buckets,
+        now,
+        users,
+        mut records,
+    } = tenant.next_bucket(w, true).await?;
+    let scope = tenant.scope()?;
+    let synced = scope.synced(&progress_of(w)?.counts);
+    let placing = Placing {
+        scope,
+        synced: Some(&synced),
+        claim: &w.doc.head.claim,
+        all_users: tenant.all_users,
+        run: w.doc.head.run_id,
+        now,
+    };
+    placing.place(&mut records, users);
+    tally(w, &records)?;
+    let members = member_lists(&records);
+    if !members.is_empty() {
+        let hash = w.write_scratch(&encode(&members)).await?;
+        progress(w).members.push(hash);
+    }
+    if buckets > 1 {
+        add_outbox_bins(w, &records, now);
+    }
+    let mut into = std::mem::take(&mut progress(w).users);
+    let old = (Kind::Users, &tenant.base.shards.users);
+    let entries = shards::encode_entries(records);
+    write_bucket(w, old, &mut into, (bucket, buckets), entries).await?;
+    let p = progress(w);
+    p.users = into;
+    p.next += 1;
+    if p.next >= buckets {
+        finish_users(w, tenant);
+    }
+    Ok(())
+}
+
+/// Counts the bucket's records as this run leaves them.
+fn tally<S, C>(w: &mut Worker<'_, '_, S, C>, records: &BTreeMap<String, UserRecord>) -> Result<()> {
+    let h = &mut w.doc.head;
+    let (run, claim, counts) = (h.run_id, &h.claim, &mut h.counts);
+    let p = h.finalize.as_mut().ok_or_else(|| {
+        crate::error::EngineError::Corrupt(format!("run {run}: finalize has no progress"))
+    })?;
+    for rec in records.values() {
+        p.tally.note(counts, run, rec, eligible(claim, &rec.data));
+        if rec.synced && rec.groups.iter().any(|g| p.product_access.contains(g)) {
+            p.tally.billable += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The bucket's part of each synced group's members.
+fn member_lists(records: &BTreeMap<String, UserRecord>) -> BTreeMap<&str, MemberList> {
+    let mut lists: BTreeMap<&str, MemberList> = BTreeMap::new();
+    for (id, rec) in records.iter().filter(|(_, r)| r.synced) {
+        for g in &rec.groups {
+            let list = lists.entry(g).or_default();
+            match rec.direct_groups.contains(g) {
+                true => list.direct.push(id.clone()),
+                false => list.nested.push(id.clone()),
+            }
+        }
+    }
+    lists
+}
+
+/// Adds the sizes of the welcome emails the bucket's new accounts get.
+fn add_outbox_bins<S, C>(
+    w: &mut Worker<'_, '_, S, C>,
+    records: &BTreeMap<String, UserRecord>,
+    now: Timestamp,
+) {
+    let run = w.doc.head.run_id;
+    let p = progress(w);
+    p.outbox_bins.resize(shards::SIZE_BINS, 0);
+    for (id, rec) in records
+        .iter()
+        .filter(|(_, r)| r.synced && r.created_run == Some(run))
+    {
+        if let Some(email) = welcome(rec, now) {
+            let bin = (shards::fnv1a(id) % shards::SIZE_BINS as u64) as usize;
+            p.outbox_bins[bin] += (encode(id).len() + encode(&email).len() + 2) as u64;
+        }
+    }
+}
+
+/// After the last bucket: the emails to queue, the log messages, and the
+/// outbox step's start.
+fn finish_users<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, tenant: &Tenant) {
+    let tally = std::mem::take(&mut progress(w).tally);
+    let report = tally.report(w);
+    let queued = w.doc.head.counts.emails_queued;
+    let (buckets, pass_bytes) = (progress(w).buckets, w.e.config.pass_bytes);
+    let old = &tenant.base.shards.outbox;
+    let p = progress(w);
+    p.tally = report;
+    p.next = 0;
+    p.step = FinalizeStep::Outbox;
+    p.outbox = if queued == 0 {
+        p.step = FinalizeStep::Groups;
+        Rewritten::unchanged(old)
+    } else {
+        outbox_count(old, &p.outbox_bins, buckets, pass_bytes)
+            .map_or_else(Rewritten::default, Rewritten::start)
+    };
+}
+
+impl UserTally {
     /// One record as this run leaves it; `eligible`: see [`eligible`].
-    fn note(&mut self, rec: &UserRecord, eligible: bool) {
+    fn note(&mut self, counts: &mut RunCounts, run: u64, rec: &UserRecord, eligible: bool) {
         self.skipped.note(rec, eligible);
         if rec.synced {
             self.synced += 1;
-            self.note_synced(rec);
-        } else if rec.left_run == Some(self.run) {
-            self.counts.users_left_scope += 1;
+            note_synced(counts, &mut self.no_mailbox, run, rec);
+        } else if rec.left_run == Some(run) {
+            counts.users_left_scope += 1;
             sample(&mut self.leaving, rec);
         }
     }
 
-    fn note_synced(&mut self, rec: &UserRecord) {
-        if rec.created_run == Some(self.run) {
-            self.counts.users_created += 1;
-            if rec.data.mailbox().is_none() {
-                self.counts.emails_no_mailbox += 1;
-                sample(&mut self.no_mailbox, rec);
-            }
-        } else if rec.changed_run == self.run {
-            self.counts.users_updated += 1;
-        } else {
-            self.counts.users_unchanged += 1;
-        }
-    }
-
     /// Counts the welcome emails to queue and logs who gets none and who
-    /// was skipped.
-    fn report<S: Store, C: Clock>(
-        self,
-        w: &mut Worker<'_, '_, S, C>,
-        rewritten: Rewritten,
-    ) -> UsersWritten {
-        let counts = self.counts;
+    /// was skipped; returns the tally without its skipped users.
+    fn report<S: Store, C: Clock>(mut self, w: &mut Worker<'_, '_, S, C>) -> UserTally {
+        let counts = &mut w.doc.head.counts;
+        let mut messages = Vec::new();
         if w.doc.head.settings.send_email {
             counts.emails_queued = counts.users_created - counts.emails_no_mailbox;
             if counts.emails_no_mailbox > 0 {
-                w.log(LogLevel::Warning, format!(
+                messages.push(format!(
                     "{} new accounts have no mailbox (neither mail nor otherMails in Entra ID) and get no welcome email, e.g. {}",
                     counts.emails_no_mailbox,
                     self.no_mailbox.join(", ")
                 ));
             }
         }
-        for message in self.skipped.report(counts) {
+        messages.extend(std::mem::take(&mut self.skipped).report(counts));
+        for message in messages {
             w.log(LogLevel::Warning, message);
         }
-        UsersWritten {
-            rewritten,
-            synced: self.synced,
-            leaving: self.leaving,
-        }
+        self
     }
+}
+
+/// Counts a synced user: created (and without a mailbox), updated or
+/// unchanged.
+fn note_synced(counts: &mut RunCounts, no_mailbox: &mut Vec<String>, run: u64, rec: &UserRecord) {
+    if rec.created_run == Some(run) {
+        counts.users_created += 1;
+        if rec.data.mailbox().is_none() {
+            counts.emails_no_mailbox += 1;
+            sample(no_mailbox, rec);
+        }
+    } else if rec.changed_run == run {
+        counts.users_updated += 1;
+    } else {
+        counts.users_unchanged += 1;
+    }
+}
+
+/// Sets the run's user and email counts to zero, before the first bucket.
+pub(super) fn reset_counts(counts: &mut RunCounts) {
+    counts.users_created = 0;
+    counts.users_updated = 0;
+    counts.users_unchanged = 0;
+    counts.users_left_scope = 0;
+    counts.emails_queued = 0;
+    counts.emails_no_mailbox = 0;
 }
 
 /// Adds the user's sign-in name to a log sample that is not full yet.
 fn sample(names: &mut Vec<String>, rec: &UserRecord) {
     if names.len() < SAMPLE {
         names.push(rec.data.upn.clone());
-    }
-}
-
-/// The user records of a slice: the stored ones, updated with what the run
-/// read (staged pages, read again for each slice) and the resolved groups.
-struct UserSlices<'x, 'w, 'a, S, C> {
-    w: &'x Worker<'w, 'a, S, C>,
-    tenant: &'x Tenant,
-    /// The base state's user documents.
-    old: &'x Layout,
-}
-
-impl<S: Store, C: Clock> Producer for UserSlices<'_, '_, '_, S, C> {
-    type Record = UserRecord;
-
-    async fn produce(&mut self, slice: &Slice) -> Result<BTreeMap<String, UserRecord>> {
-        let mut users = self.stored(slice).await?;
-        let seen = self.seen(slice, &users).await?;
-        self.update_seen(slice, &mut users, &seen);
-        mark_gone(&mut users, &seen, self.w.doc.head.run_id);
-        Ok(users)
-    }
-}
-
-impl<S: Store, C: Clock> UserSlices<'_, '_, '_, S, C> {
-    /// The base state's records of the slice.
-    async fn stored(&self, slice: &Slice) -> Result<BTreeMap<String, UserRecord>> {
-        let w = self.w;
-        shards::load_slice(w.e.store, w.org, w.dir, Kind::Users, self.old, slice).await
-    }
-
-    /// The users of the slice in the source as this run sees them: for an
-    /// incremental run the stored ones, then the staged pages in order.
-    async fn seen(
-        &self,
-        slice: &Slice,
-        stored: &BTreeMap<String, UserRecord>,
-    ) -> Result<BTreeMap<String, UserData>> {
-        // Collected, not extended: a map built at once packs its nodes full.
-        let mut seen: BTreeMap<String, UserData> = if self.w.doc.head.cursor.incremental() {
-            let in_source = stored.iter().filter(|(_, r)| r.in_source);
-            in_source
-                .map(|(id, r)| (id.clone(), r.data.clone()))
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
-        let of_slice = |users: Vec<UserData>| {
-            let kept = users.into_iter().filter(move |u| slice.keeps(&u.id));
-            kept.map(|u| (u.id.clone(), u))
-        };
-        self.w
-            .for_each_staged(|line| match line {
-                Staged::Members { users, .. } => seen.extend(of_slice(users)),
-                Staged::Users {
-                    upserted,
-                    removed_ids,
-                } => {
-                    seen.extend(of_slice(upserted));
-                    for id in removed_ids {
-                        seen.remove(&id);
-                    }
-                }
-                _ => {}
-            })
-            .await?;
-        Ok(seen)
-    }
-
-    /// Updates (or adds) the record of every user the run saw.
-    fn update_seen(
-        &self,
-        slice: &Slice,
-        users: &mut BTreeMap<String, UserRecord>,
-        seen: &BTreeMap<String, UserData>,
-    ) {
-        let (t, h) = (self.tenant, &self.w.doc.head);
-        let (run, now) = (h.run_id, self.w.now());
-        let mut user_groups = t.shape.user_groups(&t.resolved, |id| slice.keeps(id));
-        let mut user_direct = t
-            .shape
-            .user_direct_groups(&t.resolved, |id| slice.keeps(id));
-        for (id, data) in seen {
-            let synced = eligible(&h.claim, data) && (t.all_users || user_groups.contains_key(id));
-            let groups = if synced {
-                user_groups.remove(id).unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            let placement = Placement {
-                synced,
-                groups,
-                direct_groups: user_direct.remove(id.as_str()).unwrap_or_default(),
-            };
-            match users.get_mut(id) {
-                Some(rec) => placement.update(rec, data, run, now),
-                None => {
-                    users.insert(id.clone(), placement.new_record(data, run, now));
-                }
-            }
-        }
     }
 }
 
@@ -328,15 +323,11 @@ impl Placement {
     }
 }
 
-/// Users of the slice the run did not see left the source or the scope:
+/// Users of the bucket the run did not see left the source or the scope:
 /// kept, not synced, without memberships (`left_run` if they were synced).
-fn mark_gone(
-    users: &mut BTreeMap<String, UserRecord>,
-    seen: &BTreeMap<String, UserData>,
-    run: u64,
-) {
+fn mark_gone(users: &mut BTreeMap<String, UserRecord>, seen: &BTreeSet<String>, run: u64) {
     for (id, rec) in users.iter_mut() {
-        if seen.contains_key(id) || !(rec.in_source || rec.synced || !rec.groups.is_empty()) {
+        if seen.contains(id) || !(rec.in_source || rec.synced || !rec.groups.is_empty()) {
             continue;
         }
         if rec.synced {
@@ -354,6 +345,7 @@ fn mark_gone(
 mod tests {
     use super::*;
     use crate::ports::{SourceUser, from_epoch_millis};
+    use std::collections::BTreeMap;
 
     /// The finalize step's time in these tests.
     fn now() -> Timestamp {
@@ -409,7 +401,7 @@ mod tests {
     #[test]
     fn users_step_marks_a_user_who_left_the_source_left_without_memberships() {
         let mut users = BTreeMap::from([("a1".to_owned(), synced_before("a1"))]);
-        mark_gone(&mut users, &BTreeMap::new(), RUN);
+        mark_gone(&mut users, &BTreeSet::new(), RUN);
         let rec = &users["a1"];
         assert!(!rec.synced && !rec.in_source);
         assert!(rec.groups.is_empty() && rec.direct_groups.is_empty());

@@ -1,0 +1,192 @@
+//! The partition step (only with more than one bucket): reads each staged
+//! chunk once, a few per slice, and copies each line's users into their
+//! bucket's segment and its group-level part (groups, nesting, over-limit
+//! marks) into the group segment. A group's deletion goes to every segment,
+//! so each bucket drops the group's memberships at the same point of its
+//! lines as the whole staging would. Segments are named by the hash of
+//! their bytes and a slice's chunks are fixed by the progress alone, so a
+//! slice done again writes the same documents.
+
+use super::tenant::{progress, progress_of};
+use crate::codec::encode;
+use crate::error::Result;
+use crate::model::UserData;
+use crate::ports::{Clock, Store};
+use crate::sync::doc::{MAX_SEAL_BYTES, Staged};
+use crate::sync::progress::FinalizeStep;
+use crate::sync::shape::bucket_of;
+use crate::sync::worker::Worker;
+use std::collections::BTreeMap;
+
+/// A segment is written once it holds this much (a chunk more keeps it
+/// under the store's value limit).
+const SEGMENT_BYTES: usize = MAX_SEAL_BYTES / 2;
+
+/// Partitions the next few staged chunks (about `pass_bytes` of them).
+pub(super) async fn partition_slice<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+) -> Result<()> {
+    let p = progress_of(w)?;
+    let (buckets, next) = (p.buckets, p.next as usize);
+    let sealed = w.doc.head.sealed.clone();
+    let seal_bytes = w.e.config.seal_bytes.clamp(1, MAX_SEAL_BYTES);
+    let per_slice = (w.e.config.pass_bytes / seal_bytes).max(1);
+    let chunks = &sealed[next.min(sealed.len())..(next + per_slice).min(sealed.len())];
+    let mut parts = vec![Vec::new(); buckets as usize + 1];
+    let mut written = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        w.for_each_in(std::slice::from_ref(chunk), |line| {
+            split(line, buckets, &mut parts)
+        })
+        .await?;
+        let last = i + 1 == chunks.len();
+        for (part, bytes) in parts.iter_mut().enumerate() {
+            if !bytes.is_empty() && (last || bytes.len() >= SEGMENT_BYTES) {
+                written.push((part, w.write_scratch(bytes).await?));
+                bytes.clear();
+            }
+        }
+    }
+    let p = progress(w);
+    p.segments.resize(buckets as usize + 1, Vec::new());
+    for (part, hash) in written {
+        p.segments[part].push(hash);
+    }
+    p.next = (next + per_slice) as u32;
+    if next + per_slice >= sealed.len() {
+        p.step = FinalizeStep::Count;
+        p.next = 0;
+    }
+    Ok(())
+}
+
+/// Appends a line to a segment's bytes.
+fn push(part: &mut Vec<u8>, line: &Staged) {
+    part.extend_from_slice(&encode(line));
+    part.push(b'\n');
+}
+
+/// Items by the bucket of their user id.
+fn by_bucket<T>(items: Vec<T>, buckets: u32, id: impl Fn(&T) -> &str) -> BTreeMap<u32, Vec<T>> {
+    let mut out: BTreeMap<u32, Vec<T>> = BTreeMap::new();
+    for item in items {
+        out.entry(bucket_of(id(&item), buckets))
+            .or_default()
+            .push(item);
+    }
+    out
+}
+
+fn user_id(u: &UserData) -> &str {
+    &u.id
+}
+
+/// Copies one staged line's parts into `parts` (the buckets', then the
+/// group segment last).
+fn split(line: Staged, buckets: u32, parts: &mut [Vec<u8>]) {
+    let groups = buckets as usize;
+    match line {
+        Staged::Group { .. } | Staged::OverLimit { .. } => push(&mut parts[groups], &line),
+        Staged::Deleted { .. } | Staged::GroupDelta { removed: true, .. } => {
+            parts.iter_mut().for_each(|part| push(part, &line));
+        }
+        Staged::Members {
+            group,
+            users,
+            subgroups,
+        } => {
+            for (b, users) in by_bucket(users, buckets, user_id) {
+                let line = Staged::Members {
+                    group: group.clone(),
+                    users,
+                    subgroups: Vec::new(),
+                };
+                push(&mut parts[b as usize], &line);
+            }
+            if !subgroups.is_empty() {
+                let users = Vec::new();
+                push(
+                    &mut parts[groups],
+                    &Staged::Members {
+                        group,
+                        users,
+                        subgroups,
+                    },
+                );
+            }
+        }
+        Staged::Users {
+            upserted,
+            removed_ids,
+        } => split_users(upserted, removed_ids, buckets, parts),
+        Staged::GroupDelta {
+            id,
+            group,
+            added_users,
+            added_groups,
+            removed_users,
+            removed_groups,
+            removed: false,
+        } => {
+            split_memberships(&id, added_users, removed_users, buckets, parts);
+            if group.is_some() || !added_groups.is_empty() || !removed_groups.is_empty() {
+                let line = Staged::GroupDelta {
+                    id,
+                    group,
+                    added_users: Vec::new(),
+                    added_groups,
+                    removed_users: Vec::new(),
+                    removed_groups,
+                    removed: false,
+                };
+                push(&mut parts[groups], &line);
+            }
+        }
+    }
+}
+
+/// A users line, by bucket.
+fn split_users(upserted: Vec<UserData>, removed: Vec<String>, buckets: u32, parts: &mut [Vec<u8>]) {
+    let mut upserted = by_bucket(upserted, buckets, user_id);
+    let mut removed = by_bucket(removed, buckets, String::as_str);
+    for b in 0..buckets {
+        let line = Staged::Users {
+            upserted: upserted.remove(&b).unwrap_or_default(),
+            removed_ids: removed.remove(&b).unwrap_or_default(),
+        };
+        if line.changes_something() {
+            push(&mut parts[b as usize], &line);
+        }
+    }
+}
+
+/// A group's membership changes, by the bucket of each user.
+fn split_memberships(
+    id: &str,
+    added: Vec<String>,
+    removed: Vec<String>,
+    buckets: u32,
+    parts: &mut [Vec<u8>],
+) {
+    let mut added = by_bucket(added, buckets, String::as_str);
+    let mut removed = by_bucket(removed, buckets, String::as_str);
+    for b in 0..buckets {
+        let (added_users, removed_users) = (
+            added.remove(&b).unwrap_or_default(),
+            removed.remove(&b).unwrap_or_default(),
+        );
+        if added_users.is_empty() && removed_users.is_empty() {
+            continue;
+        }
+        let line = Staged::GroupDelta {
+            id: id.to_owned(),
+            group: None,
+            added_users,
+            added_groups: Vec::new(),
+            removed_users,
+            removed_groups: Vec::new(),
+            removed: false,
+        };
+        push(&mut parts[b as usize], &line);
+    }
+}
