@@ -135,16 +135,7 @@ impl Env {
     }
 
     pub fn users(&self) -> Vec<UserView> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = block(self.engine().list_users(ORG, cursor.as_deref(), 500)).unwrap();
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
+        let mut out = every_item(|cursor| block(self.engine().list_users(ORG, cursor, 500)));
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }
@@ -175,20 +166,9 @@ impl Env {
     }
 
     pub fn members(&self, group: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = block(
-                self.engine()
-                    .group_members(ORG, group, cursor.as_deref(), 500),
-            )
-            .unwrap();
-            out.extend(page.items.into_iter().map(|m| m.user_id));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
+        let members =
+            every_item(|cursor| block(self.engine().group_members(ORG, group, cursor, 500)));
+        let mut out: Vec<String> = members.into_iter().map(|m| m.user_id).collect();
         out.sort();
         out
     }
@@ -208,9 +188,22 @@ impl Env {
     }
 
     pub fn emails(&self) -> Vec<EmailView> {
-        block(self.engine().list_emails(ORG, None, 500))
-            .unwrap()
-            .items
+        every_item(|cursor| block(self.engine().list_emails(ORG, cursor, 500)))
+    }
+}
+
+/// Every item of a listing, following `next_cursor` from the first page
+/// (`page(cursor)` reads one) until there is none.
+pub fn every_item<T>(page: impl Fn(Option<&str>) -> Result<Listing<T>, EngineError>) -> Vec<T> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let listed = page(cursor.as_deref()).unwrap();
+        out.extend(listed.items);
+        match listed.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return out,
+        }
     }
 }
 
