@@ -29,6 +29,8 @@ use crate::sync::types::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+mod lines;
+
 /// The largest staging tail: the run document must stay under 1 MiB with
 /// its header and one more page.
 pub(crate) const MAX_SEAL_BYTES: usize = 640 * 1024;
@@ -329,8 +331,9 @@ impl RunHeader {
 }
 
 /// One line of staging. The serialized field names are short on purpose:
-/// staging is stored, a line per page and more.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// staging is stored, a line per page and more. Decoded by `lines.rs`,
+/// which reads the tag `"t"` first (it always comes first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "t")]
 pub(crate) enum Staged {
     /// Group scope: a nested group discovered.
@@ -344,9 +347,9 @@ pub(crate) enum Staged {
     Members {
         #[serde(rename = "g")]
         group: String,
-        #[serde(rename = "u", default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(rename = "u", skip_serializing_if = "Vec::is_empty")]
         users: Vec<UserData>,
-        #[serde(rename = "sg", default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(rename = "sg", skip_serializing_if = "Vec::is_empty")]
         subgroups: Vec<String>,
     },
     /// Group scope: a group deleted from the tenant while the run read it.
@@ -365,9 +368,9 @@ pub(crate) enum Staged {
     /// All-users scope: users added/changed and removed.
     #[serde(rename = "u")]
     Users {
-        #[serde(rename = "up", default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(rename = "up", skip_serializing_if = "Vec::is_empty")]
         upserted: Vec<UserData>,
-        #[serde(rename = "rm", default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(rename = "rm", skip_serializing_if = "Vec::is_empty")]
         removed_ids: Vec<String>,
     },
     /// All-users scope: a group added/changed (with member changes; a big
@@ -376,17 +379,17 @@ pub(crate) enum Staged {
     #[serde(rename = "gd")]
     GroupDelta {
         id: String,
-        #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "g", skip_serializing_if = "Option::is_none")]
         group: Option<GroupData>,
-        #[serde(rename = "au", default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(rename = "au", skip_serializing_if = "Vec::is_empty")]
         added_users: Vec<String>,
-        #[serde(rename = "ag", default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(rename = "ag", skip_serializing_if = "Vec::is_empty")]
         added_groups: Vec<String>,
-        #[serde(rename = "ru", default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(rename = "ru", skip_serializing_if = "Vec::is_empty")]
         removed_users: Vec<String>,
-        #[serde(rename = "rg", default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(rename = "rg", skip_serializing_if = "Vec::is_empty")]
         removed_groups: Vec<String>,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         removed: bool,
     },
 }
@@ -603,6 +606,80 @@ mod tests {
         assert_eq!(round_trip(&cursor), cursor);
         assert!(cursor.lists_in_full() && !cursor.reads_delta());
         assert!(cursor.walk().is_some());
+    }
+
+    /// One line of every kind, with every optional field set.
+    fn every_kind_of_line() -> Vec<Staged> {
+        let group = GroupData {
+            id: "g1".into(),
+            name: "Sales".into(),
+            description: Some("EMEA \"west\"".into()),
+        };
+        let user = UserData {
+            id: "u1".into(),
+            upn: "ann@contoso.com".into(),
+            mail: Some("ann@contoso.com".into()),
+            display_name: Some("Ann".into()),
+            given_name: Some("Ann".into()),
+            surname: Some("Lee".into()),
+            job_title: Some("CFO".into()),
+            department: Some("Finance".into()),
+            enabled: true,
+            user_type: Some("Member".into()),
+            creation_type: Some("Invitation".into()),
+            other_mails: vec!["ann@example.org".into()],
+        };
+        let ids = || vec!["a".to_owned(), "b".to_owned()];
+        vec![
+            Staged::Group {
+                group: group.clone(),
+            },
+            Staged::Members {
+                group: "g1".into(),
+                users: vec![user.clone()],
+                subgroups: ids(),
+            },
+            Staged::Deleted { group: "g1".into() },
+            Staged::OverLimit {
+                group: "g1".into(),
+                users: 10_001,
+            },
+            Staged::Users {
+                upserted: vec![user],
+                removed_ids: ids(),
+            },
+            Staged::GroupDelta {
+                id: "g1".into(),
+                group: Some(group),
+                added_users: ids(),
+                added_groups: ids(),
+                removed_users: ids(),
+                removed_groups: ids(),
+                removed: true,
+            },
+        ]
+    }
+
+    #[test]
+    fn staged_lines_round_trip() {
+        let lines = every_kind_of_line();
+        let mut stored = Vec::new();
+        for line in &lines {
+            stored.extend(encode(line));
+            stored.push(b'\n');
+        }
+        assert_eq!(parse_lines("stage", &stored).unwrap(), lines);
+    }
+
+    #[test]
+    fn a_staged_line_not_written_by_the_engine_is_corrupt() {
+        for line in [r#"{"g":"g1","t":"x"}"#, r#"{"t":"zz","g":"g1"}"#, "[1]"] {
+            let err = parse_lines("stage/1.2", line.as_bytes()).unwrap_err();
+            assert!(
+                matches!(&err, EngineError::Corrupt(m) if m.starts_with("stage/1.2")),
+                "{line}: {err:?}"
+            );
+        }
     }
 
     #[test]
