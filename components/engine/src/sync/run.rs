@@ -506,7 +506,7 @@ fn members_lines<S: Store, C: Clock>(
         walk.front_users += users.len() as u64;
         walk.front_users
     });
-    let mut chunks = users.chunks(USERS_PER_LINE).map(<[UserData]>::to_vec);
+    let mut chunks = in_lines(users);
     lines.push(Staged::Members {
         group: group.to_owned(),
         users: chunks.next().unwrap_or_default(),
@@ -723,7 +723,7 @@ async fn users_delta_page<S: Store, C: Clock, I: IdentitySource>(
                     }
                 }
             }
-            let mut lines = users_lines(&upserted);
+            let mut lines = users_lines(upserted);
             lines.push(Staged::Users {
                 upserted: Vec::new(),
                 removed_ids,
@@ -743,14 +743,22 @@ fn user_change_id(change: &UserChange) -> &str {
 }
 
 /// Users staged [`USERS_PER_LINE`] to a line.
-fn users_lines(users: &[UserData]) -> Vec<Staged> {
-    users
-        .chunks(USERS_PER_LINE)
-        .map(|chunk| Staged::Users {
-            upserted: chunk.to_vec(),
+fn users_lines(users: Vec<UserData>) -> Vec<Staged> {
+    in_lines(users)
+        .map(|upserted| Staged::Users {
+            upserted,
             removed_ids: Vec::new(),
         })
         .collect()
+}
+
+/// `users` moved (not copied) into lists of [`USERS_PER_LINE`], in order.
+fn in_lines(users: Vec<UserData>) -> impl Iterator<Item = Vec<UserData>> {
+    let mut users = users.into_iter();
+    std::iter::from_fn(move || {
+        let line: Vec<UserData> = users.by_ref().take(USERS_PER_LINE).collect();
+        (!line.is_empty()).then_some(line)
+    })
 }
 
 /// Accepts the next page of a listing, or reports a paging loop: a link
@@ -844,8 +852,7 @@ async fn all_users_page<S: Store, C: Clock, I: IdentitySource>(
             let h = &mut w.doc.head;
             h.counts.users_seen += page.items.len() as u64;
             page_on(h, page.next, Phase::Finalize);
-            let users: Vec<UserData> = page.items.into_iter().map(UserData::from).collect();
-            users_lines(&users)
+            users_lines(page.items.into_iter().map(UserData::from).collect())
         },
     )
     .await
