@@ -5,6 +5,7 @@ use engine::ports::{
     SourceGroup, SourceUser, UserChange,
 };
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// The user properties the engine maps (a macro so `concat!` can reuse it).
 macro_rules! user_fields {
@@ -71,8 +72,10 @@ pub(crate) struct ObjectJson {
     user_type: Option<String>,
     creation_type: Option<String>,
     description: Option<String>,
+    /// Present (any object) on a delta's removed entries; only its
+    /// presence matters, so it is skipped, not built.
     #[serde(rename = "@removed")]
-    removed: Option<serde_json::Value>,
+    removed: Option<IgnoredAny>,
     #[serde(rename = "members@delta")]
     members_delta: Option<Vec<ObjectJson>>,
 }
