@@ -495,7 +495,7 @@ async function onlyRow(page, name) {
   }, name);
 }
 
-test('the Users page searches, filters and says why a user is not synced; the status chart shows each run', async () => {
+test('the Users page searches, filters (kept in the address) and says why a user is not synced; the status chart shows each run', async () => {
   const { org, dir, page } = await signedInWithTenant();
   await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
   await syncToCompletion(page);
@@ -546,6 +546,16 @@ test('the Users page searches, filters and says why a user is not synced; the st
   await groupsSection.getByRole('listitem').filter({ hasText: 'Sales' }).getByText('direct member').waitFor();
   // Only Sales is synced now (Partners is not).
   assert.equal(await groupsSection.getByRole('listitem').count(), 1);
+  assert.doesNotMatch(await page.locator('main').innerText(), /\bnull\b/, 'no stray "null" on a synced user’s page');
+
+  // A search lives in the address: opening it shows what it found, and searching keeps it there.
+  await page.goto(`${baseUrl()}/#/users?filter=guest&search=${encodeURIComponent('Raj Patel')}`);
+  await onlyRow(page, 'Raj Patel');
+  assert.equal(await page.getByLabel('Search').inputValue(), 'Raj Patel');
+  assert.equal(await page.getByLabel('Show').inputValue(), 'guest');
+  await page.getByLabel('Search').fill('gmail.com');
+  await onlyRow(page, 'Jane Doe');
+  assert.match(page.url(), /#\/users\?search=gmail\.com&filter=guest$/);
 
   await page.goto(`${baseUrl()}/#/directories/${dir}/status`);
   const chart = page.getByRole('img', { name: /Synced users and changes over the last 2 runs/ });
@@ -560,7 +570,7 @@ test('the Users page searches, filters and says why a user is not synced; the st
   await finish(page);
 });
 
-test('a group’s page searches its members, and each run of the history downloads as CSV', async () => {
+test('a group’s page searches its members (kept in the address), and each run of the history downloads as CSV', async () => {
   const { dir, page } = await signedInWithTenant();
   await page.getByRole('heading', { name: 'Sync settings' }).waitFor();
   await syncToCompletion(page);
@@ -580,8 +590,14 @@ test('a group’s page searches its members, and each run of the history downloa
   await page.getByRole('link', { name: 'Partners', exact: true }).click();
   await page.getByRole('heading', { name: 'Partners' }).waitFor();
   await page.getByRole('status').filter({ hasText: /^4 members shown\./ }).waitFor();
+  assert.doesNotMatch(await page.locator('main').innerText(), /\bnull\b/, 'no stray "null" on a group’s page');
   await page.getByLabel('Search members').fill('rossi');
   await onlyRow(page, 'Sofia Rossi');
+  // The member search is in the address, so reopening it shows the same members.
+  assert.match(page.url(), /#\/groups\/[^?]+\?search=rossi$/);
+  await page.reload();
+  await onlyRow(page, 'Sofia Rossi');
+  assert.equal(await page.getByLabel('Search members').inputValue(), 'rossi');
   await page.getByLabel('Search members').fill('nobody');
   await page.getByRole('status').filter({ hasText: 'No member matches.' }).waitFor();
   await finish(page);

@@ -8,22 +8,35 @@ import { renderGroups, renderGroup } from './groups.js';
 import { renderUsers, renderUser } from './users.js';
 import { renderSaml } from './saml.js';
 
+/** A path segment of the hash, decoded; as written when it is not valid percent-encoding. */
+function decodeSegment(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /**
  * Routes: `#/directories`, `#/directories/new`, `#/directories/{dir}`,
  * `#/directories/{dir}/settings`, `#/directories/{dir}/status`, `#/users`, `#/users/{id}`,
- * `#/groups`, `#/groups/{id}`, `#/saml`.
+ * `#/groups`, `#/groups/{id}`, `#/saml`. A query after `?` (`#/users?search=jane&filter=guest`,
+ * `#/groups/{id}?search=rossi`) is the listing's search and filter.
  * Each view renders into `main` and may return a cleanup function (to stop polling).
  */
 function resolve(hash) {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const route = hash.replace(/^#\/?/, '');
+  const mark = route.indexOf('?');
+  const query = new URLSearchParams(mark < 0 ? '' : route.slice(mark + 1));
+  const parts = (mark < 0 ? route : route.slice(0, mark)).split('/').filter(Boolean).map(decodeSegment);
   const [section, id, tab] = parts;
   if (section === 'directories' && id === 'new') return { section, view: (main) => renderConnect(main) };
   if (section === 'directories' && id) {
     return { section, view: (main) => renderDirectory(main, id, tab ?? null) };
   }
   if (section === 'users' && id) return { section, view: (main) => renderUser(main, id) };
-  if (section === 'users') return { section, view: renderUsers };
-  if (section === 'groups' && id) return { section, view: (main) => renderGroup(main, id) };
+  if (section === 'users') return { section, view: (main) => renderUsers(main, query) };
+  if (section === 'groups' && id) return { section, view: (main) => renderGroup(main, id, query) };
   if (section === 'groups') return { section, view: renderGroups };
   if (section === 'saml') return { section, view: renderSaml };
   return { section: 'directories', view: renderDirectories };

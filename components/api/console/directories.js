@@ -1,18 +1,18 @@
 // Identity providers: the org's directories, and connecting a new tenant.
 
 import { get, post, orgPath, listOf } from './api.js';
-import { h, textField, formError, showErrors, clearErrors, pageTitle, loading, loadFailed, timeEl } from './ui.js';
+import { h, add, fill, textField, formError, showErrors, clearErrors, pageTitle, loading, loadFailed, timeEl } from './ui.js';
 
 /** Lists the directories; with exactly one, opens it (the admin has nothing to choose). */
 export async function renderDirectories(main) {
-  main.append(pageTitle('Identity providers'));
+  add(main, pageTitle('Identity providers'));
   const body = h('div', null, loading('Loading directories'));
-  main.append(body);
+  add(main, body);
   let directories;
   try {
     directories = listOf((await get(orgPath('/directories'))).data);
   } catch (error) {
-    body.replaceChildren(loadFailed(error, () => location.reload()));
+    fill(body, loadFailed(error, () => location.reload()));
     return;
   }
   if (directories.length === 1) {
@@ -21,13 +21,13 @@ export async function renderDirectories(main) {
   }
   const connect = h('a', { class: 'button', href: '#/directories/new' }, directories.length ? 'Connect another tenant' : 'Connect a Microsoft Entra ID tenant');
   if (!directories.length) {
-    body.replaceChildren(
+    fill(body, 
       h('p', null, 'No identity provider is connected yet. Connect your Microsoft Entra ID (Azure AD) tenant to sync its users and groups.'),
       connect,
     );
     return;
   }
-  body.replaceChildren(
+  fill(body, 
     h('p', null, 'Select your identity provider directory.'),
     h(
       'ul',
@@ -97,7 +97,7 @@ export function renderConnect(main) {
       button.disabled = false;
     }
   });
-  main.append(
+  add(main, 
     pageTitle('Connect a tenant'),
     h(
       'p',

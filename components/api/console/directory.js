@@ -3,13 +3,13 @@
 // otherwise on its status (with Edit settings).
 
 import { get, dirPath } from './api.js';
-import { h, pageTitle, loading, loadFailed } from './ui.js';
+import { h, add, pageTitle, loading, loadFailed } from './ui.js';
 import { renderSettings } from './settings.js';
 import { renderStatus, normalizeStatus } from './status.js';
 
 export async function renderDirectory(main, dir, tab) {
   const placeholder = loading('Loading directory');
-  main.append(placeholder);
+  add(main, placeholder);
   let directory;
   let status;
   try {

@@ -2,7 +2,7 @@
 // follows from it.
 
 import { get, put, orgPath, listOf, nameGroups } from './api.js';
-import { h, pageTitle, loading, loadFailed, announce, plural, newId } from './ui.js';
+import { h, add, fill, pageTitle, loading, loadFailed, announce, plural, newId } from './ui.js';
 import { searchableList } from './listing.js';
 
 async function billing() {
@@ -66,13 +66,13 @@ function groupRow(group, onToggled) {
 }
 
 export async function renderGroups(main) {
-  main.append(pageTitle('Groups & billing'));
+  add(main, pageTitle('Groups & billing'));
   const billable = h('output', { class: 'big-number', 'aria-live': 'polite', id: 'billable-count' }, '…');
   const syncedUsers = h('span');
   const tbody = h('tbody');
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more groups');
   const body = h('div', null, loading('Loading groups'));
-  main.append(
+  add(main, 
     h(
       'section',
       { class: 'card billing', 'aria-labelledby': 'billable-title' },
@@ -123,17 +123,17 @@ export async function renderGroups(main) {
   try {
     const [, count] = await Promise.all([refreshBillable(), loadPage()]);
     if (!count) {
-      body.replaceChildren(
+      fill(body, 
         h('p', null, 'No group has been synced yet. Groups appear here after a sync; grant them product access so their users can use your products.'),
         h('a', { class: 'button', href: '#/directories' }, 'Go to identity providers'),
       );
       return;
     }
   } catch (error) {
-    body.replaceChildren(loadFailed(error, () => location.reload()));
+    fill(body, loadFailed(error, () => location.reload()));
     return;
   }
-  body.replaceChildren(
+  fill(body, 
     h('p', null, 'Grant product access to a group so its users can use your products. A group that didn’t exist before a sync has no product access until you grant it.'),
     h(
       'table',
@@ -156,17 +156,17 @@ function memberRow(member) {
   );
 }
 
-/** One group: its counts and its members, searchable by name, sign-in name or mail. */
-export async function renderGroup(main, id) {
-  main.append(h('p', null, h('a', { href: '#/groups' }, '← All groups')));
+/** One group: its counts and its members, searchable by name, sign-in name or mail; `query` (the hash's) fills the search. */
+export async function renderGroup(main, id, query) {
+  add(main, h('p', null, h('a', { href: '#/groups' }, '← All groups')));
   const body = h('div', null, loading('Loading the group'));
-  main.append(body);
+  add(main, body);
   let group;
   try {
     group = (await get(orgPath(`/groups/${encodeURIComponent(id)}`))).data.group;
   } catch (error) {
     main.prepend(pageTitle('Group'));
-    body.replaceChildren(loadFailed(error, () => location.reload()));
+    fill(body, loadFailed(error, () => location.reload()));
     return null;
   }
   main.prepend(pageTitle(group.display_name));
@@ -178,8 +178,10 @@ export async function renderGroup(main, id) {
     columns: ['Name', 'Sign-in name', 'Membership'],
     caption: `Members of ${group.display_name}`,
     noun: 'member',
+    route: `#/groups/${encodeURIComponent(id)}`,
+    query,
   });
-  body.replaceChildren(
+  fill(body, 
     h(
       'dl',
       { class: 'facts' },

@@ -2,7 +2,7 @@
 // that searches as the admin types, optional filters, and "Load more".
 
 import { get, listOf } from './api.js';
-import { h, announce, plural, newId } from './ui.js';
+import { h, fill, announce, plural, newId } from './ui.js';
 
 /** Waits this long after the last keystroke before searching. */
 const SEARCH_DELAY_MS = 250;
@@ -20,12 +20,17 @@ const MAX_ASKS = 20;
  * for the query (`URLSearchParams` with `search`, the filters and `cursor`);
  * `filters` are `<select>`s whose `name` is the query parameter; `row(item)`
  * builds a `<tr>`; `columns` are the header labels; `noun` counts the items.
+ * `route` is the page's hash (`#/users`) and `query` the `URLSearchParams`
+ * after its `?`: the search and filters start from it, and each search
+ * rewrites it in place (no history entry per keystroke), so a search can be
+ * bookmarked and shared.
  * Returns `{ form, summary, table, more, load, stop }`: `load()` reads the
  * first page, `stop()` cancels a pending search.
  */
-export function searchableList({ label, hint, filters = [], path, row, columns, caption, noun }) {
+export function searchableList({ label, hint, filters = [], path, row, columns, caption, noun, route, query = new URLSearchParams() }) {
   const searchId = newId('search');
-  const search = h('input', { type: 'search', id: searchId, name: 'search', autocomplete: 'off', spellcheck: 'false' });
+  const search = h('input', { type: 'search', id: searchId, name: 'search', autocomplete: 'off', spellcheck: 'false', value: query.get('search') ?? '' });
+  for (const { select } of filters) select.value = query.get(select.name) ?? '';
   const form = h(
     'form',
     { class: 'card filters', role: 'search', 'aria-label': caption },
@@ -49,12 +54,22 @@ export function searchableList({ label, hint, filters = [], path, row, columns, 
   let cursor = null;
   let shown = 0;
   let seq = 0;
-  const params = () => {
+  /** The search and filters as a query (what the hash keeps). */
+  const criteria = () => {
     const p = new URLSearchParams();
     if (search.value.trim()) p.set('search', search.value.trim());
     for (const { select } of filters) if (select.value) p.set(select.name, select.value);
+    return p;
+  };
+  const params = () => {
+    const p = criteria();
     if (cursor) p.set('cursor', cursor);
     return p;
+  };
+  /** Keeps the hash on what is shown, replacing the entry rather than adding one. */
+  const keepInHash = () => {
+    const q = criteria().toString();
+    history.replaceState(history.state, '', `${route}${q ? `?${q}` : ''}`);
   };
   /**
    * Reads the first rows (`fresh`) or the next ones, asking again while the
@@ -70,7 +85,7 @@ export function searchableList({ label, hint, filters = [], path, row, columns, 
       if (mine !== seq) return null;
       const items = listOf(data);
       if (fresh && asks === 0) {
-        tbody.replaceChildren();
+        fill(tbody);
         shown = 0;
       }
       tbody.append(...items.map(row));
@@ -88,10 +103,12 @@ export function searchableList({ label, hint, filters = [], path, row, columns, 
     table.hidden = !shown;
     return added;
   };
-  const reload = () =>
-    loadPage(true).catch((error) => {
+  const reload = () => {
+    keepInHash();
+    return loadPage(true).catch((error) => {
       summary.textContent = error.message;
     });
+  };
   let timer = null;
   const stop = () => clearTimeout(timer);
   search.addEventListener('input', () => {

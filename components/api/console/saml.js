@@ -1,7 +1,7 @@
 // SAML single sign-on: refused until a sync has completed (it claims the domains).
 
 import { get, put, orgPath } from './api.js';
-import { h, pageTitle, loading, loadFailed, textField, formError, showErrors, clearErrors, announce } from './ui.js';
+import { h, add, fill, pageTitle, loading, loadFailed, textField, formError, showErrors, clearErrors, announce } from './ui.js';
 
 const DEFAULT_REASON = 'You must complete a sync before you can set up SAML single sign-on.';
 
@@ -9,15 +9,15 @@ const DEFAULT_REASON = 'You must complete a sync before you can set up SAML sing
 const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
 export async function renderSaml(main) {
-  main.append(pageTitle('SAML single sign-on'));
+  add(main, pageTitle('SAML single sign-on'));
   const body = h('div', null, loading('Loading SAML configuration'));
-  main.append(body);
+  add(main, body);
 
   let answer;
   try {
     answer = (await get(orgPath('/saml'))).data ?? {};
   } catch (error) {
-    body.replaceChildren(loadFailed(error, () => location.reload()));
+    fill(body, loadFailed(error, () => location.reload()));
     return;
   }
   const config = answer.saml ?? {};
@@ -51,7 +51,7 @@ export async function renderSaml(main) {
 
   /** Disables the form and says why; the reason is what the API answered. */
   const setGated = (reason) => {
-    gate.replaceChildren(
+    fill(gate, 
       h('p', null, h('strong', null, 'Not available yet. '), sentence(reason || DEFAULT_REASON)),
       h('p', null, 'A sync claims your domains, which SAML needs. ', h('a', { href: '#/directories' }, 'Go to identity providers to sync.')),
     );
@@ -82,7 +82,7 @@ export async function renderSaml(main) {
   });
 
   if (answer.configurable === false) setGated(answer.reason);
-  body.replaceChildren(
+  fill(body, 
     h(
       'p',
       { class: 'lede' },

@@ -3,7 +3,7 @@
 // and Save and sync later.
 
 import { get, put, dirPath, listOf, groupName } from './api.js';
-import { h, newId, formError, showErrors, clearErrors, announce, plural, textField } from './ui.js';
+import { h, fill, newId, formError, showErrors, clearErrors, announce, plural, textField } from './ui.js';
 
 // The removal guard's limits: the API's defaults and ranges.
 const GUARD_MAX_USERS = { fallback: 500, min: 1, max: 1_000_000 };
@@ -150,10 +150,10 @@ function domainPicker(dir, state) {
       for (const name of state.domainNames.filter((n) => !known.has(n.toLowerCase()))) {
         items.push(option(name, true, 'No longer found in your tenant.'));
       }
-      list.replaceChildren(...(items.length ? items : [h('li', null, 'Your tenant has no domains.')]));
+      fill(list, ...(items.length ? items : [h('li', null, 'Your tenant has no domains.')]));
     })
     .catch((error) => {
-      list.replaceChildren(h('li', { class: 'form-error', role: 'alert' }, `Couldn’t read your tenant’s domains: ${error.message}`));
+      fill(list, h('li', { class: 'form-error', role: 'alert' }, `Couldn’t read your tenant’s domains: ${error.message}`));
     });
   return picker;
 }
@@ -171,7 +171,7 @@ function groupPicker(dir, state) {
   const isSelected = (id) => state.groups.some((g) => g.id === id);
   const renderSelected = () => {
     selectedTitle.textContent = state.groups.length ? `Selected: ${plural(state.groups.length, 'group')}` : 'No group selected yet.';
-    selectedList.replaceChildren(
+    fill(selectedList, 
       ...state.groups.map((g) =>
         h(
           'li',
@@ -213,7 +213,7 @@ function groupPicker(dir, state) {
         if (saved && !saved.display_name) saved.display_name = g.display_name;
       }
       renderSelected();
-      results.replaceChildren(
+      fill(results, 
         ...groups.map((g) => {
           const id = newId('group');
           return h(
@@ -241,7 +241,7 @@ function groupPicker(dir, state) {
         : `No group matches “${query}”.`;
     } catch (error) {
       if (mine !== seq) return;
-      results.replaceChildren();
+      fill(results);
       resultsStatus.textContent = `Couldn’t search your tenant’s groups: ${error.message}`;
     }
   };
@@ -294,7 +294,7 @@ export async function renderSettings(container, dir, { hasSynced, running, autoS
     state = fromApi(response.data);
     etag = response.etag;
   } catch (error) {
-    container.replaceChildren(h('div', { class: 'notice error', role: 'alert' }, error.message));
+    fill(container, h('div', { class: 'notice error', role: 'alert' }, error.message));
     return;
   }
   state.autoSync = autoSyncOn ?? state.autoSync;
@@ -475,6 +475,6 @@ export async function renderSettings(container, dir, { hasSynced, running, autoS
     announce(message);
   }
 
-  container.replaceChildren(form);
+  fill(container, form);
 }
 

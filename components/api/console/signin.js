@@ -1,7 +1,7 @@
 // Sign-in with an org admin token; the token stays in sessionStorage.
 
 import { get, session } from './api.js';
-import { h, textField, formError, showErrors, clearErrors, pageTitle } from './ui.js';
+import { h, add, textField, formError, showErrors, clearErrors, pageTitle } from './ui.js';
 
 export function renderSignIn(main, onSignedIn) {
   const form = h(
@@ -39,7 +39,7 @@ export function renderSignIn(main, onSignedIn) {
       button.disabled = false;
     }
   });
-  main.append(
+  add(main, 
     pageTitle('Sign in'),
     h('p', { class: 'lede' }, 'Manage how your Microsoft Entra ID users and groups sync into your organization.'),
     form,

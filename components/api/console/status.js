@@ -2,7 +2,7 @@
 // syncing, and the history of finished runs.
 
 import { get, post, dirPath, listOf, nameGroups } from './api.js';
-import { h, timeEl, clockEl, announce, takeFlash, loadFailed, newId, plural, toDate } from './ui.js';
+import { h, fill, timeEl, clockEl, announce, takeFlash, loadFailed, newId, plural, toDate } from './ui.js';
 import { confirmAndSync, setAutoSync } from './sync.js';
 import { runChart } from './chart.js';
 import {
@@ -219,7 +219,7 @@ export async function renderStatus(container, dir, initial) {
     if (held) {
       const key = JSON.stringify([run.run_id, run.pending_removals]);
       if (key !== guardShown) {
-        guardDetails.replaceChildren(...pendingRemovalsDetails(run.pending_removals ?? {}));
+        fill(guardDetails, ...pendingRemovalsDetails(run.pending_removals ?? {}));
         guardShown = key;
       }
     } else {
@@ -285,19 +285,19 @@ export async function renderStatus(container, dir, initial) {
     try {
       const { data } = await get(dirPath(dir, '/sync/history'));
       const runs = listOf(data);
-      history.replaceChildren(...(runs.length ? runs.map((run) => historyItem(dir, run)) : [h('li', { class: 'hint' }, 'No finished sync yet.')]));
-      chart.replaceChildren(runChart(runs));
-      historyError.replaceChildren();
+      fill(history, ...(runs.length ? runs.map((run) => historyItem(dir, run)) : [h('li', { class: 'hint' }, 'No finished sync yet.')]));
+      fill(chart, runChart(runs));
+      fill(historyError);
       await nameGroups(history);
     } catch (error) {
-      historyError.replaceChildren(loadFailed(error, loadHistory));
+      fill(historyError, loadFailed(error, loadHistory));
     }
   }
 
   function draw() {
-    runSlot.replaceChildren(...(status.current ? [currentRunCard(status.current)] : []));
+    fill(runSlot, ...(status.current ? [currentRunCard(status.current)] : []));
     drawGuard();
-    facts.replaceChildren(...lastNextFacts(status));
+    fill(facts, ...lastNextFacts(status));
     toggle.textContent = status.autoSync ? 'Turn off automatic syncing' : 'Turn on automatic syncing';
     syncButton.disabled = Boolean(status.current);
     return nameGroups(runSlot);
@@ -337,8 +337,8 @@ export async function renderStatus(container, dir, initial) {
     }, status.current ? POLL_ACTIVE_MS : POLL_IDLE_MS);
   }
 
-  container.replaceChildren(
-    ...[flash].filter(Boolean),
+  fill(container, 
+    flash,
     guardPanel,
     runSlot,
     h(

@@ -11,11 +11,28 @@ export function h(tag, attrs, ...children) {
     else if (key === 'checked' || key === 'value' || key === 'disabled' || key === 'open') el[key] = value;
     else el.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat(Infinity)) {
-    if (child == null || child === false) continue;
-    el.append(child instanceof Node ? child : String(child));
-  }
+  el.append(...nodes(children));
   return el;
+}
+
+/**
+ * The children a view passes, as DOM nodes: nested arrays flattened,
+ * `null`, `undefined` and `false` skipped (so `cond ? h(...) : null` shows
+ * nothing), anything else not a node as text. The DOM's own
+ * `append`/`replaceChildren` would show a skipped one as the text "null".
+ */
+function nodes(children) {
+  return children.flat(Infinity).filter((child) => child != null && child !== false).map((child) => (child instanceof Node ? child : String(child)));
+}
+
+/** Replaces `el`'s children, skipping `null`/`false` ones as `h` does. */
+export function fill(el, ...children) {
+  el.replaceChildren(...nodes(children));
+}
+
+/** Appends to `el`, skipping `null`/`false` children as `h` does. */
+export function add(el, ...children) {
+  el.append(...nodes(children));
 }
 
 let uid = 0;

@@ -3,7 +3,7 @@
 // synced (the engine says why; this page only shows it).
 
 import { get, orgPath } from './api.js';
-import { h, pageTitle, loading, loadFailed, timeEl } from './ui.js';
+import { h, add, fill, pageTitle, loading, loadFailed, timeEl } from './ui.js';
 import { searchableList } from './listing.js';
 
 /** The listing's filters: API value and label. */
@@ -42,9 +42,9 @@ function userRow(user) {
   );
 }
 
-/** The Users page: a search box, a status filter and a paged table. */
-export async function renderUsers(main) {
-  main.append(pageTitle('Users'));
+/** The Users page: a search box, a status filter and a paged table; `query` (the hash's) fills them. */
+export async function renderUsers(main, query) {
+  add(main, pageTitle('Users'));
   const filter = h('select', { name: 'filter' }, FILTERS.map(([value, label]) => h('option', { value }, label)));
   const users = searchableList({
     label: 'Search',
@@ -55,16 +55,18 @@ export async function renderUsers(main) {
     columns: ['Name', 'Sign-in name', 'Mail', 'Status'],
     caption: 'Users',
     noun: 'user',
+    route: '#/users',
+    query,
   });
   const body = h('div', null, loading('Loading users'));
-  main.append(users.form, body);
+  add(main, users.form, body);
   try {
     await users.load();
   } catch (error) {
-    body.replaceChildren(loadFailed(error, () => location.reload()));
+    fill(body, loadFailed(error, () => location.reload()));
     return users.stop;
   }
-  body.replaceChildren(users.summary, users.table, users.more);
+  fill(body, users.summary, users.table, users.more);
   return users.stop;
 }
 
@@ -88,20 +90,20 @@ function groupList(groups) {
 
 /** One user's detail: who, status (and why not synced), runs, groups. */
 export async function renderUser(main, id) {
-  main.append(h('p', null, h('a', { href: '#/users' }, '← All users')));
+  add(main, h('p', null, h('a', { href: '#/users' }, '← All users')));
   const body = h('div', null, loading('Loading the user'));
-  main.append(body);
+  add(main, body);
   let detail;
   try {
     detail = (await get(orgPath(`/users/${encodeURIComponent(id)}`))).data;
   } catch (error) {
     main.prepend(pageTitle('User'));
-    body.replaceChildren(loadFailed(error, () => location.reload()));
+    fill(body, loadFailed(error, () => location.reload()));
     return;
   }
   const { user, groups = [] } = detail;
   main.prepend(pageTitle(user.display_name || user.user_principal_name));
-  body.replaceChildren(
+  fill(body, 
     h('p', null, statusBadges(user)),
     user.not_synced_reason ? h('div', { class: 'notice warning', role: 'note' }, h('p', null, `Not synced: ${user.not_synced_reason}.`)) : null,
     h(
