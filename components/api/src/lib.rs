@@ -40,19 +40,34 @@ pub use routes::{Operation, ROUTES};
 
 /// Routes and answers one request. Never panics on outside input and never
 /// fails: every problem is an error response.
+///
+/// `HEAD` is answered as `GET` without the body: the same status and
+/// headers, `Content-Length` included (RFC 9110 §9.3.2).
 pub async fn handle<P: Platform>(app: &App<P>, mut req: Request) -> Response {
-    // HEAD is GET without the body.
     let head = req.method() == Method::HEAD;
     if head {
         *req.method_mut() = Method::GET;
     }
-    let mut response = match dispatch(app, &req).await {
+    let response = match dispatch(app, &req).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
     if head {
-        response.body_mut().clear();
+        without_body(response)
+    } else {
+        response
     }
+}
+
+/// `response` as the answer to `HEAD`: its body dropped, its length kept in
+/// `Content-Length`.
+fn without_body(mut response: Response) -> Response {
+    let length = response.body().len();
+    response.headers_mut().insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(length),
+    );
+    response.body_mut().clear();
     response
 }
 

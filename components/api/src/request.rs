@@ -41,15 +41,16 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     })
 }
 
-/// Refuses a request that carries a JSON body (`Content-Type:
-/// application/json` and at least one byte) which [`json_object`] refuses,
-/// whatever its route: a route that ignores its body must not act on a body
-/// the routes that read one would refuse. Called before dispatch, so a
-/// refused body changes nothing.
+/// Refuses a non-empty body that the routes which read one would refuse,
+/// whatever its route: one that is not `application/json` (415), or one
+/// [`json_object`] refuses (400). So a route that takes no body takes none
+/// or a JSON object (which it ignores), and never acts on `hello` sent as
+/// `text/plain`. Called before dispatch, so a refused body changes nothing.
 pub fn check_json_body(req: &Request) -> Result<(), ApiError> {
-    if req.body().is_empty() || require_json(req).is_err() {
+    if req.body().is_empty() {
         return Ok(());
     }
+    require_json(req)?;
     json_object(req.body()).map(drop)
 }
 
@@ -201,28 +202,122 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageQuery {
     pub cursor: Option<String>,
+    /// From 1 to [`engine::MAX_PAGE`] items.
     pub limit: Option<usize>,
 }
 
+/// Reads `?cursor=&limit=` (either absent or empty is `None`). A `limit`
+/// that is not a whole number from 1 to [`engine::MAX_PAGE`] (500) is a
+/// 422 on field `limit`, as the OpenAPI document declares it.
 pub fn page_query(req: &Request) -> Result<PageQuery, ApiError> {
     let cursor = query_param(req, "cursor").filter(|c| !c.is_empty());
     let limit = match query_param(req, "limit").filter(|l| !l.is_empty()) {
         None => None,
-        Some(raw) => Some(raw.parse::<usize>().map_err(|_| ApiError::Validation {
-            message: "limit must be a positive integer".to_owned(),
-            fields: vec![FieldError::new("limit", "must be a positive integer")],
-        })?),
+        Some(raw) => Some(
+            raw.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=engine::MAX_PAGE).contains(n))
+                .ok_or_else(|| {
+                    let message = format!("must be a whole number from 1 to {}", engine::MAX_PAGE);
+                    ApiError::Validation {
+                        message: format!("limit {message}"),
+                        fields: vec![FieldError::new("limit", message)],
+                    }
+                })?,
+        ),
     };
     Ok(PageQuery { cursor, limit })
 }
 
-/// The version named by `If-Match`, without quotes or a weak prefix; `None`
-/// when absent or `*`.
-pub fn if_match(req: &Request) -> Option<String> {
-    let raw = req.headers().get(header::IF_MATCH)?.to_str().ok()?.trim();
-    if raw == "*" {
-        return None;
+/// The entity tags of `If-Match` (RFC 9110 §13.1.1): `None` when the
+/// header is absent or `*` (any version), else every tag of the list (and
+/// of repeated `If-Match` lines), in order. A strong tag `"3"` is given
+/// without its quotes (`3`); a weak one keeps its form (`W/"3"`), since
+/// `If-Match` compares strongly and a weak tag never matches.
+///
+/// Anything that is not `*` or a comma-separated list of quoted tags (e.g.
+/// an unquoted `3`) is a `400` saying so.
+pub fn if_match(req: &Request) -> Result<Option<Vec<String>>, ApiError> {
+    let mut tags = Vec::new();
+    for value in req.headers().get_all(header::IF_MATCH) {
+        let value = value.to_str().map_err(|_| malformed_if_match())?;
+        if value.trim() == "*" {
+            return Ok(None);
+        }
+        tags.extend(entity_tags(value)?);
     }
-    let raw = raw.strip_prefix("W/").unwrap_or(raw);
-    Some(raw.trim_matches('"').to_owned())
+    Ok((!tags.is_empty()).then_some(tags))
+}
+
+/// The tags of one `If-Match` line: `#entity-tag`, i.e. `[W/]"opaque"`
+/// separated by commas and optional white space (empty elements allowed).
+fn entity_tags(value: &str) -> Result<Vec<String>, ApiError> {
+    let mut tags = Vec::new();
+    let mut rest = value;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return Ok(tags);
+        }
+        let (weak, quoted) = match rest.strip_prefix("W/") {
+            Some(quoted) => (true, quoted),
+            None => (false, rest),
+        };
+        let opaque = quoted.strip_prefix('"').ok_or_else(malformed_if_match)?;
+        let end = opaque.find('"').ok_or_else(malformed_if_match)?;
+        let tag = &opaque[..end];
+        tags.push(if weak {
+            format!("W/\"{tag}\"")
+        } else {
+            tag.to_owned()
+        });
+        rest = &opaque[end + 1..];
+        if !(rest.is_empty() || rest.starts_with([' ', '\t', ','])) {
+            return Err(malformed_if_match());
+        }
+    }
+}
+
+fn malformed_if_match() -> ApiError {
+    ApiError::BadRequest(
+        "If-Match must be * or a list of quoted entity tags, such as \"3\" (the ETag as sent)"
+            .to_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(values: &[&str]) -> Result<Option<Vec<String>>, ApiError> {
+        let mut builder = http::Request::builder();
+        for value in values {
+            builder = builder.header(header::IF_MATCH, *value);
+        }
+        if_match(&builder.body(Vec::new()).expect("a request"))
+    }
+
+    fn list(items: &[&str]) -> Result<Option<Vec<String>>, ApiError> {
+        Ok(Some(items.iter().map(|s| (*s).to_owned()).collect()))
+    }
+
+    #[test]
+    fn if_match_reads_a_list_of_entity_tags() {
+        assert_eq!(tags(&[]), Ok(None));
+        assert_eq!(tags(&["*"]), Ok(None));
+        assert_eq!(tags(&["\"9\""]), list(&["9"]));
+        assert_eq!(tags(&["\"1\", \"9\""]), list(&["1", "9"]));
+        assert_eq!(tags(&["\"1\",W/\"9\" ,"]), list(&["1", "W/\"9\""]));
+        assert_eq!(tags(&["\"1\"", "\"a,b\""]), list(&["1", "a,b"]));
+    }
+
+    #[test]
+    fn if_match_without_quotes_is_a_bad_request() {
+        for value in ["9", "\"1\" 9", "\"9", "\"1\"\"9\"", "W/9"] {
+            assert!(
+                matches!(tags(&[value]), Err(ApiError::BadRequest(_))),
+                "{value}"
+            );
+        }
+    }
 }

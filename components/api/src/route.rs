@@ -1,6 +1,8 @@
 //! Matching a request against the route table ([`crate::routes::ROUTES`])
 //! with `matchit`: an unknown path is 404; a known path with a method it
-//! does not serve is 405 with `Allow` (the path's methods in table order).
+//! does not serve is 405 with `Allow` (the path's methods in table order,
+//! `HEAD` after `GET`: [`crate::handle`] answers `HEAD` wherever `GET` is
+//! served).
 
 use std::sync::LazyLock;
 
@@ -166,16 +168,17 @@ static ROUTER: LazyLock<matchit::Router<PathEntry>> = LazyLock::new(build_router
 fn build_router() -> matchit::Router<PathEntry> {
     let mut by_path: Vec<(&'static str, PathEntry)> = Vec::new();
     for spec in ROUTES {
+        let methods = allowed(&spec.method);
         match by_path.iter_mut().find(|(path, _)| *path == spec.path) {
             Some((_, entry)) => {
                 entry.operations.push(spec);
-                entry.allow = format!("{}, {}", entry.allow, spec.method);
+                entry.allow = format!("{}, {methods}", entry.allow);
             }
             None => by_path.push((
                 spec.path,
                 PathEntry {
                     operations: vec![spec],
-                    allow: spec.method.to_string(),
+                    allow: methods,
                 },
             )),
         }
@@ -189,6 +192,15 @@ fn build_router() -> matchit::Router<PathEntry> {
         }
     }
     router
+}
+
+/// What serving `method` adds to `Allow`: `GET` brings `HEAD` along.
+fn allowed(method: &Method) -> String {
+    if method == Method::GET {
+        "GET, HEAD".to_owned()
+    } else {
+        method.to_string()
+    }
 }
 
 /// Finds the operation for `method` on `path` (without the query string).
@@ -310,15 +322,15 @@ mod tests {
     }
 
     #[test]
-    fn wrong_method_names_the_allowed_ones_in_table_order() {
+    fn wrong_method_names_the_allowed_ones_in_table_order_with_head_after_get() {
         assert_eq!(
             operation(Method::DELETE, "/api/v1/orgs/acme/billing"),
-            Err(ApiError::MethodNotAllowed { allow: "GET" })
+            Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" })
         );
         assert_eq!(
             operation(Method::PUT, "/api/v1/orgs/acme/directories/d1/sync"),
             Err(ApiError::MethodNotAllowed {
-                allow: "GET, POST, DELETE"
+                allow: "GET, HEAD, POST, DELETE"
             })
         );
     }

@@ -39,7 +39,14 @@ async fn serve(req: IncomingRequest) -> Result<Response, ApiError> {
             retry_after_secs: None,
         })?;
     let app = App { platform, config };
-    Ok(handle(&app, req).await)
+    let head = req.method() == http::Method::HEAD;
+    let mut response = handle(&app, req).await;
+    if head {
+        // wasi:http holds a response body to its declared Content-Length
+        // and a HEAD answer has no body, so under Spin it goes without one.
+        response.headers_mut().remove(http::header::CONTENT_LENGTH);
+    }
+    Ok(response)
 }
 
 /// The request as `http::Request`, its body read up to one byte past the

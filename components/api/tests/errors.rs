@@ -133,7 +133,7 @@ fn an_org_id_is_derived_from_the_name_when_absent_and_taken_ids_conflict() {
 }
 
 #[test]
-fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
+fn unknown_paths_are_404_and_wrong_methods_405_with_allow_listing_head_with_get() {
     let h = Harness::new();
     let token = h.create_org("acme");
     let missing = h.get("/api/v1/nothing-here", &token);
@@ -141,17 +141,17 @@ fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
     assert_eq!(missing.code(), "not_found");
 
     for (method, path, allow) in [
-        (Method::DELETE, "/api/v1/orgs/acme/billing", "GET"),
+        (Method::DELETE, "/api/v1/orgs/acme/billing", "GET, HEAD"),
         (Method::GET, "/api/v1/orgs", "POST"),
         (
             Method::PATCH,
             "/api/v1/orgs/acme/directories/d1/settings",
-            "GET, PUT",
+            "GET, HEAD, PUT",
         ),
         (
             Method::PUT,
             "/api/v1/orgs/acme/directories/d1/sync",
-            "GET, POST, DELETE",
+            "GET, HEAD, POST, DELETE",
         ),
         (Method::GET, "/api/v1/tick", "POST"),
     ] {
@@ -301,6 +301,12 @@ fn health_and_console_need_no_token() {
     let head = h.call(Method::HEAD, "/", None, None);
     assert_eq!(head.status, StatusCode::OK);
     assert!(head.raw.is_empty());
+    // HEAD says what GET would send, its length included.
+    assert_eq!(
+        head.header("content-length"),
+        Some(index.raw.len().to_string().as_str())
+    );
+    assert_eq!(head.header("content-type"), index.header("content-type"));
 
     let same = h.call(Method::GET, "/console/index.html", None, None);
     assert_eq!(same.raw, index.raw);
@@ -347,4 +353,78 @@ fn malformed_ids_and_cursors_are_400() {
     let limit = h.get("/api/v1/orgs/acme/users?limit=many", &token);
     assert_eq!(limit.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(limit.body["error"]["fields"][0]["field"], "limit");
+}
+
+#[test]
+fn a_limit_outside_1_to_500_is_422_as_the_openapi_document_declares() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    for limit in ["1", "500"] {
+        let reply = h.get(&format!("/api/v1/orgs/acme/users?limit={limit}"), &token);
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "limit={limit}: {}",
+            reply.body
+        );
+    }
+    for limit in ["0", "501", "-1", "1.5", "99999999999999999999"] {
+        let reply = h.get(&format!("/api/v1/orgs/acme/users?limit={limit}"), &token);
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "limit={limit}: {}",
+            reply.body
+        );
+        assert_eq!(
+            reply.body["error"]["fields"][0],
+            json!({"field": "limit", "message": "must be a whole number from 1 to 500"}),
+            "limit={limit}"
+        );
+    }
+}
+
+#[test]
+fn a_route_without_a_body_refuses_one_that_is_not_json_as_the_others_do() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    let dir = h.connect_demo("acme", &token);
+    let preview = format!("/api/v1/orgs/acme/directories/{dir}/sync/preview");
+    let before = h.writes();
+
+    let text = raw(&h, Method::POST, &preview, &token, "text/plain", b"hello");
+    assert_eq!(
+        text.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        text.body
+    );
+    assert_eq!(text.code(), "unsupported_media_type");
+    let json_text = raw(
+        &h,
+        Method::POST,
+        &preview,
+        &token,
+        "application/json",
+        b"hello",
+    );
+    assert_eq!(json_text.status, StatusCode::BAD_REQUEST);
+    // Sync likewise: nothing starts.
+    let sync = format!("/api/v1/orgs/acme/directories/{dir}/sync");
+    let refused = raw(&h, Method::POST, &sync, &token, "text/plain", b"hello");
+    assert_eq!(refused.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(h.writes(), before);
+
+    // No body, or an empty JSON object, is still fine.
+    let none = h.call(Method::POST, &preview, Some(&token), None);
+    assert_eq!(none.status, StatusCode::OK, "{}", none.body);
+    let empty = raw(
+        &h,
+        Method::POST,
+        &preview,
+        &token,
+        "application/json",
+        b"{}",
+    );
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
 }

@@ -221,7 +221,7 @@ fn a_json_post_creates_an_org_whose_token_then_works() {
 }
 
 #[test]
-fn head_has_no_body_and_oversized_bodies_are_refused() {
+fn head_has_no_body_but_gets_length_and_oversized_bodies_are_refused() {
     let local = Local::start();
     let head = exchange(
         local.connect(),
@@ -229,6 +229,15 @@ fn head_has_no_body_and_oversized_bodies_are_refused() {
     );
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
+    let get = exchange(
+        local.connect(),
+        b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    );
+    assert_eq!(
+        head.header("content-length"),
+        Some(get.body.len().to_string().as_str()),
+        "HEAD tells GET's length"
+    );
 
     let big = format!(r#"{{"name":"{}"}}"#, "a".repeat(100 * 1024));
     let oversized = exchange(

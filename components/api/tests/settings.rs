@@ -83,6 +83,49 @@ fn settings_round_trip_with_etags_and_stale_versions_are_412() {
     assert_eq!(h.writes(), before);
     assert_eq!(h.get(&path, &token).body, saved.body);
 
+    // A list matches when any of its tags is current (RFC 9110 §13.1.1).
+    let current = saved.header("etag").expect("etag").to_owned();
+    let listed = put_with_if_match(
+        &h,
+        &path,
+        &token,
+        &format!("{etag}, {current}"),
+        wanted.clone(),
+    );
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let version = listed.body["version"].as_u64().expect("a version");
+    let none_current = put_with_if_match(&h, &path, &token, "\"1\", \"abc\"", wanted.clone());
+    assert_eq!(none_current.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        none_current.body["error"]["message"],
+        format!("the resource changed since version 1 or abc; current version is {version}")
+    );
+    // A weak tag never matches, and an unquoted one is not an entity tag.
+    let weak = put_with_if_match(
+        &h,
+        &path,
+        &token,
+        &format!("W/\"{version}\""),
+        wanted.clone(),
+    );
+    assert_eq!(weak.status, StatusCode::PRECONDITION_FAILED);
+    let unquoted = put_with_if_match(&h, &path, &token, &version.to_string(), wanted.clone());
+    assert_eq!(
+        unquoted.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        unquoted.body
+    );
+    assert!(
+        unquoted.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("quoted entity tags")),
+        "{}",
+        unquoted.body
+    );
+    let any = put_with_if_match(&h, &path, &token, "*", wanted.clone());
+    assert_eq!(any.status, StatusCode::OK, "{}", any.body);
+
     // Without If-Match the write is unconditional.
     let forced = h.put(&path, &token, json!({"domains": {"mode": "all"},
         "scope": {"mode": "all_users_and_groups"}, "send_email": false, "keep_previous_groups": false}));
@@ -287,4 +330,41 @@ fn a_throttled_tenant_is_503_with_retry_after_and_starts_nothing() {
     let status = h.get(&format!("{base}/sync"), &token);
     assert!(status.body["current"].is_null(), "{}", status.body);
     assert_eq!(status.body["auto_sync"], false);
+}
+
+#[test]
+fn the_switches_answer_422_per_field_like_the_settings() {
+    let h = Harness::new();
+    let token = h.create_org("acme");
+    let dir = h.connect_demo("acme", &token);
+    let before = h.writes();
+    for path in [
+        format!("/api/v1/orgs/acme/directories/{dir}/auto-sync"),
+        "/api/v1/orgs/acme/groups/g1/product-access".to_owned(),
+    ] {
+        for (body, field, message) in [
+            (
+                json!({"enabled": "yes"}),
+                "enabled",
+                "must be true or false",
+            ),
+            (json!({}), "enabled", "is required"),
+            (json!({"enabled": true, "on": 1}), "on", "unknown field"),
+        ] {
+            let reply = h.put(&path, &token, body.clone());
+            assert_eq!(
+                reply.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{path} {body}: {}",
+                reply.body
+            );
+            assert_eq!(reply.code(), "validation_failed");
+            assert_eq!(
+                reply.body["error"]["fields"],
+                json!([{"field": field, "message": message}]),
+                "{path} {body}"
+            );
+        }
+    }
+    assert_eq!(h.writes(), before);
 }

@@ -10,15 +10,17 @@ use crate::app::App;
 use crate::error::{ApiError, FieldError};
 use crate::request::{PageQuery, Request, json_body, page_query, query_param};
 use crate::respond::{Response, ok};
+use crate::wire::switch;
 
 /// Page size when the client does not ask for one.
 const DEFAULT_LIMIT: usize = 100;
 
-/// The body of `PUT …/product-access`.
+/// The body of `PUT …/product-access`, for the OpenAPI document (read by
+/// `wire::switch`).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductAccess {
-    enabled: bool,
+    pub enabled: bool,
 }
 
 /// One synced group.
@@ -118,11 +120,8 @@ impl<P: Platform> App<P> {
         id: &str,
         req: &Request,
     ) -> Result<Response, ApiError> {
-        let body: ProductAccess = json_body(req)?;
-        let group = self
-            .engine()
-            .set_product_access(org, id, body.enabled)
-            .await?;
+        let enabled = switch::enabled(&json_body(req)?).map_err(ApiError::invalid_fields)?;
+        let group = self.engine().set_product_access(org, id, enabled).await?;
         Ok(ok(&GroupBody { group }))
     }
 

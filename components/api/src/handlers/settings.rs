@@ -13,12 +13,14 @@ use crate::request::{Request, if_match, json_body};
 use crate::respond::{Response, ok};
 use crate::wire::Object;
 use crate::wire::settings::settings_input;
+use crate::wire::switch;
 
-/// The body of `PUT …/auto-sync`.
+/// The body of `PUT …/auto-sync`, for the OpenAPI document (read by
+/// `wire::switch`).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutoSync {
-    enabled: bool,
+    pub enabled: bool,
 }
 
 impl<P: Platform> App<P> {
@@ -36,9 +38,9 @@ impl<P: Platform> App<P> {
     ) -> Result<Response, ApiError> {
         let body: Object = json_body(req)?;
         let input = settings_input(&body).map_err(ApiError::invalid_fields)?;
-        let expected = match if_match(req) {
+        let expected = match if_match(req)? {
             None => None,
-            Some(tag) => Some(self.expected_version(org, dir, &tag).await?),
+            Some(tags) => Some(self.expected_version(org, dir, &tags).await?),
         };
         let settings = self
             .engine()
@@ -53,24 +55,35 @@ impl<P: Platform> App<P> {
         dir: &str,
         req: &Request,
     ) -> Result<Response, ApiError> {
-        let body: AutoSync = json_body(req)?;
-        let settings = self.engine().set_auto_sync(org, dir, body.enabled).await?;
+        let enabled = switch::enabled(&json_body(req)?).map_err(ApiError::invalid_fields)?;
+        let settings = self.engine().set_auto_sync(org, dir, enabled).await?;
         Ok(with_etag(&settings))
     }
 
-    /// The version an `If-Match` tag names. A tag that is not a version this
-    /// API handed out can never be current: 412 with the current version.
-    async fn expected_version(&self, org: &str, dir: &str, tag: &str) -> Result<u64, ApiError> {
-        match tag.parse() {
-            Ok(version) => Ok(version),
-            Err(_) => {
-                let current = self.engine().get_settings(org, dir).await?;
-                Err(ApiError::PreconditionFailed {
-                    sent: tag.to_owned(),
-                    current: current.version.to_string(),
-                })
-            }
+    /// The version the `If-Match` tags name: a lone version is handed to
+    /// the engine, which refuses it when stale; of several, the one that is
+    /// current (RFC 9110 §13.1.1: any tag may match). A tag that is not a
+    /// version this API handed out can never be current: 412 with the
+    /// current version.
+    async fn expected_version(
+        &self,
+        org: &str,
+        dir: &str,
+        tags: &[String],
+    ) -> Result<u64, ApiError> {
+        if let [tag] = tags
+            && let Ok(version) = tag.parse()
+        {
+            return Ok(version);
         }
+        let current = self.engine().get_settings(org, dir).await?.version;
+        if tags.iter().any(|tag| tag.parse() == Ok(current)) {
+            return Ok(current);
+        }
+        Err(ApiError::PreconditionFailed {
+            sent: tags.join(" or "),
+            current: current.to_string(),
+        })
     }
 }
 

@@ -167,7 +167,9 @@ fn query_param_schema(name: &str) -> RefOr<Schema> {
             .schema_type(Type::Integer)
             .minimum(Some(1))
             .maximum(Some(MAX_PAGE))
-            .description(Some("Page size; larger values are clamped."))
+            .description(Some(format!(
+                "Page size, from 1 to {MAX_PAGE}; anything else is a 422 on `limit`."
+            )))
             .into(),
         "filter" => UserFilter::schema(),
         _ => string_schema().into(),

@@ -4,6 +4,7 @@
 
 pub mod saml;
 pub mod settings;
+pub mod switch;
 
 use engine::Field;
 use serde_json::{Map, Value};
@@ -51,4 +52,20 @@ fn unknown_keys(prefix: &str, object: &Object, known: &[&str]) -> Vec<FieldError
         .filter(|key| !known.contains(&key.as_str()))
         .map(|key| FieldError::new(format!("{prefix}{key}"), "unknown field"))
         .collect()
+}
+
+/// A required `true`/`false` at `field` of `body`; a missing or other
+/// value is an error named by `field`.
+fn boolean(body: &Object, field: &str, errors: &mut Vec<FieldError>) -> Option<bool> {
+    match body.get(field) {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            errors.push(FieldError::new(field, "must be true or false"));
+            None
+        }
+        None => {
+            errors.push(FieldError::new(field, "is required"));
+            None
+        }
+    }
 }

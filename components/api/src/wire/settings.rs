@@ -13,7 +13,7 @@
 use engine::settings::{DomainSelection, RemovalGuard, SettingsInput, UserScope};
 use serde_json::Value;
 
-use super::{Object, checked, unknown_keys};
+use super::{Object, boolean, checked, unknown_keys};
 use crate::error::FieldError;
 
 /// Reads and checks a settings body, collecting every field error.
@@ -138,21 +138,6 @@ fn removal_guard(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<
 /// message answers (as for a number out of range).
 fn whole_number(value: &Value) -> u64 {
     value.as_u64().unwrap_or(0)
-}
-
-/// A required `true`/`false`.
-fn boolean(body: &Object, field: &str, errors: &mut Vec<FieldError>) -> Option<bool> {
-    match body.get(field) {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            errors.push(FieldError::new(field, "must be true or false"));
-            None
-        }
-        None => {
-            errors.push(FieldError::new(field, "is required"));
-            None
-        }
-    }
 }
 
 /// An object with a `"mode"` among `allowed`: the mode and the object.
