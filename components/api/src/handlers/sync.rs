@@ -17,7 +17,7 @@ use crate::run_csv;
 #[derive(Serialize, ToSchema)]
 pub struct SyncStarted {
     confirmation: Confirmation,
-    /// What the request's own chunk of work achieved; `None` when it failed
+    /// What the request's own chunk of work achieved; `null` when it failed
     /// (the run is started all the same, and the next tick resumes it).
     advance: Option<AdvanceOutcome>,
     status: SyncStatus,
