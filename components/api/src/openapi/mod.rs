@@ -226,16 +226,17 @@ fn responses(spec: &RouteSpec) -> utoipa::openapi::Responses {
 /// The error statuses a route documents: those of its access level and
 /// body, those every route can answer, and the table's own.
 pub fn error_statuses(spec: &RouteSpec) -> Vec<u16> {
-    // Any request may carry a malformed JSON body or too large a body; the
-    // store or a bug can fail any route that reads it.
-    let mut statuses = vec![400, 413];
+    // Any request may carry a malformed JSON body, one that is not JSON at
+    // all, or too large a body; the store or a bug can fail any route that
+    // reads it.
+    let mut statuses = vec![400, 413, 415];
     match spec.access {
         Access::Public => {}
         Access::Operator | Access::TickCaller | Access::Admin => statuses.extend([401, 500, 503]),
         Access::OrgAdmin => statuses.extend([401, 404, 500, 503]),
     }
     if spec.request.is_some() {
-        statuses.extend([415, 422]);
+        statuses.push(422);
     }
     if !spec.query.is_empty() && spec.query != ["token"] {
         statuses.push(422);
@@ -249,13 +250,15 @@ pub fn error_statuses(spec: &RouteSpec) -> Vec<u16> {
 
 fn error_description(status: u16) -> &'static str {
     match status {
-        400 => "Malformed JSON, a body that is not one object with unique keys, or an invalid id",
+        400 => {
+            "Malformed JSON, a body that is not one object with unique keys, an invalid id, or an `If-Match` that is not `*` or quoted entity tags"
+        }
         401 => "No valid bearer token for this route",
         404 => "No such resource, or another organization's",
         409 => "Refused because of the current state (`code` says why)",
-        412 => "`If-Match` names a version that is no longer current",
+        412 => "None of the `If-Match` tags is the current version",
         413 => "The body is over 64 KiB",
-        415 => "A body that is not `application/json`",
+        415 => "A non-empty body that is not `application/json`",
         422 => "Invalid values (`fields` says which)",
         502 => "Entra refused the credentials or failed for good",
         503 => "Try again later (`Retry-After` when known)",
