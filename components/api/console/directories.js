@@ -21,13 +21,13 @@ export async function renderDirectories(main) {
   }
   const connect = h('a', { class: 'button', href: '#/directories/new' }, directories.length ? 'Connect another tenant' : 'Connect a Microsoft Entra ID tenant');
   if (!directories.length) {
-    fill(body, 
+    fill(body,
       h('p', null, 'No identity provider is connected yet. Connect your Microsoft Entra ID (Azure AD) tenant to sync its users and groups.'),
       connect,
     );
     return;
   }
-  fill(body, 
+  fill(body,
     h('p', null, 'Select your identity provider directory.'),
     h(
       'ul',

@@ -123,7 +123,7 @@ export async function renderGroups(main) {
   try {
     const [, count] = await Promise.all([refreshBillable(), loadPage()]);
     if (!count) {
-      fill(body, 
+      fill(body,
         h('p', null, 'No group has been synced yet. Groups appear here after a sync; grant them product access so their users can use your products.'),
         h('a', { class: 'button', href: '#/directories' }, 'Go to identity providers'),
       );
@@ -133,7 +133,7 @@ export async function renderGroups(main) {
     fill(body, loadFailed(error, () => location.reload()));
     return;
   }
-  fill(body, 
+  fill(body,
     h('p', null, 'Grant product access to a group so its users can use your products. A group that didn’t exist before a sync has no product access until you grant it.'),
     h(
       'table',
@@ -181,7 +181,7 @@ export async function renderGroup(main, id, query) {
     route: `#/groups/${encodeURIComponent(id)}`,
     query,
   });
-  fill(body, 
+  fill(body,
     h(
       'dl',
       { class: 'facts' },

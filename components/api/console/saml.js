@@ -51,7 +51,7 @@ export async function renderSaml(main) {
 
   /** Disables the form and says why; the reason is what the API answered. */
   const setGated = (reason) => {
-    fill(gate, 
+    fill(gate,
       h('p', null, h('strong', null, 'Not available yet. '), sentence(reason || DEFAULT_REASON)),
       h('p', null, 'A sync claims your domains, which SAML needs. ', h('a', { href: '#/directories' }, 'Go to identity providers to sync.')),
     );
@@ -82,7 +82,7 @@ export async function renderSaml(main) {
   });
 
   if (answer.configurable === false) setGated(answer.reason);
-  fill(body, 
+  fill(body,
     h(
       'p',
       { class: 'lede' },

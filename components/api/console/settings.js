@@ -171,7 +171,7 @@ function groupPicker(dir, state) {
   const isSelected = (id) => state.groups.some((g) => g.id === id);
   const renderSelected = () => {
     selectedTitle.textContent = state.groups.length ? `Selected: ${plural(state.groups.length, 'group')}` : 'No group selected yet.';
-    fill(selectedList, 
+    fill(selectedList,
       ...state.groups.map((g) =>
         h(
           'li',
@@ -213,7 +213,7 @@ function groupPicker(dir, state) {
         if (saved && !saved.display_name) saved.display_name = g.display_name;
       }
       renderSelected();
-      fill(results, 
+      fill(results,
         ...groups.map((g) => {
           const id = newId('group');
           return h(

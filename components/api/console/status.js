@@ -337,7 +337,7 @@ export async function renderStatus(container, dir, initial) {
     }, status.current ? POLL_ACTIVE_MS : POLL_IDLE_MS);
   }
 
-  fill(container, 
+  fill(container,
     flash,
     guardPanel,
     runSlot,

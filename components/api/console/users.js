@@ -103,7 +103,7 @@ export async function renderUser(main, id) {
   }
   const { user, groups = [] } = detail;
   main.prepend(pageTitle(user.display_name || user.user_principal_name));
-  fill(body, 
+  fill(body,
     h('p', null, statusBadges(user)),
     user.not_synced_reason ? h('div', { class: 'notice warning', role: 'note' }, h('p', null, `Not synced: ${user.not_synced_reason}.`)) : null,
     h(
