@@ -584,7 +584,7 @@ test('a group’s page searches its members (kept in the address), and each run 
   assert.equal(lines[0], '"section","time","level","name","value"');
   assert.ok(lines.includes('"summary","","","run_id",1'), csv);
   assert.ok(lines.includes('"summary","","","result","completed"'), csv);
-  assert.ok(lines.some((l) => /^log,\d{4}-\d\d-\d\dT[^,]+Z,info,message,/.test(l)), csv);
+  assert.ok(lines.some((l) => /^"log","\d{4}-\d\d-\d\dT[^,]+Z","info","message",/.test(l)), csv);
 
   await page.getByRole('link', { name: 'Groups & billing' }).click();
   await page.getByRole('link', { name: 'Partners', exact: true }).click();
