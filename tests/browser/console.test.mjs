@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launchBrowser, createOrg, connectTenant, signIn, screenshot, screenshotsWanted, api, baseUrl, simFaults, tenant } from './harness.mjs';
+import { launchBrowser, createOrg, connectTenant, signIn, screenshot, screenshotsWanted, api, baseUrl, simFaults, simChanges, tenant } from './harness.mjs';
 
 const SYNC_TIMEOUT_MS = 90_000;
 let browser;
@@ -605,6 +605,10 @@ test('a group’s page searches its members (kept in the address), and each run 
 
 test('SAML is disabled with the reason until a sync has completed, then it can be configured', async () => {
   const { page } = await signedInWithTenant();
+  // SAML needs a domain the org claims: an earlier test's org already holds
+  // the demo tenant's, so the simulated tenant verifies one more, for this
+  // org only.
+  await simChanges({ op: 'add_domain', name: `saml-${Date.now()}.example`, verified: true });
   await page.getByRole('link', { name: 'SAML single sign-on' }).click();
   await page.locator('main').getByText('Not available yet.').waitFor();
   assert.ok(await page.getByLabel('Identity provider SSO URL').isDisabled());

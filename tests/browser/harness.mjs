@@ -64,6 +64,23 @@ export async function simFaults(knobs) {
   return true;
 }
 
+/**
+ * Applies data changes to the simulated tenant (`POST /_sim/changes`, one
+ * operation or an array), or returns false when the tenant is not the
+ * simulator.
+ */
+export async function simChanges(changes) {
+  const sim = process.env.IDP_SYNC_SIM_URL;
+  if (!sim) return false;
+  const response = await fetch(`${sim.replace(/\/$/, '')}/_sim/changes`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(changes),
+  });
+  if (!response.ok) throw new Error(`simulator changes: ${response.status} ${await response.text()}`);
+  return true;
+}
+
 let orgCount = 0;
 /** A new organization: `{ id, token }`. */
 export async function createOrg(name = `Test org ${++orgCount}`) {

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::ids::{Rng, guid};
 use crate::sim::State;
-use crate::tenant::{Group, Tenant, User};
+use crate::tenant::{Domain, Group, Tenant, User};
 
 const ADDED_NS: u64 = 6;
 
@@ -66,6 +66,13 @@ pub enum ChangeOp {
         member: String,
         from: String,
         to: String,
+    },
+    /// Adds a domain to the tenant, or sets whether an existing one is
+    /// verified (a tenant verifying a domain of its own).
+    AddDomain {
+        name: String,
+        #[serde(default)]
+        verified: bool,
     },
     /// `count` rounds of random changes (add, remove, rename, move).
     Drift {
@@ -209,6 +216,18 @@ impl ChangeOp {
                 let (from, to) = (group_id(tenant, from)?, group_id(tenant, to)?);
                 tenant.remove_member(&from, &member);
                 tenant.add_member(&to, &member);
+                Ok(vec![])
+            }
+            ChangeOp::AddDomain { name, verified } => {
+                match tenant.domains.iter_mut().find(|d| d.id == *name) {
+                    Some(domain) => domain.is_verified = *verified,
+                    None => tenant.domains.push(Domain {
+                        id: name.clone(),
+                        is_verified: *verified,
+                        is_default: false,
+                        is_initial: false,
+                    }),
+                }
                 Ok(vec![])
             }
             ChangeOp::Drift { count } => {

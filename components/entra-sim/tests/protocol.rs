@@ -347,3 +347,20 @@ fn drift_changes_the_tenant_the_same_way_every_time() {
     assert_eq!(a.groups, b.groups);
     assert_ne!(a.users, Preset::Demo.build().users);
 }
+
+#[test]
+fn add_domain_adds_a_domain_or_changes_its_verification() {
+    let mut tenant = Preset::Demo.build();
+    let add = |name: &str, verified: bool| entra_sim::ChangeOp::AddDomain {
+        name: name.to_owned(),
+        verified,
+    };
+    add("saml.example", true).apply(&mut tenant).unwrap();
+    add("contoso.com", false).apply(&mut tenant).unwrap();
+    let verified = |name: &str| {
+        let found = tenant.domains.iter().filter(|d| d.id == name);
+        found.map(|d| d.is_verified).collect::<Vec<_>>()
+    };
+    assert_eq!(verified("saml.example"), [true]);
+    assert_eq!(verified("contoso.com"), [false], "changed, not added twice");
+}
