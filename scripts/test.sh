@@ -3,6 +3,7 @@
 #
 #   format        cargo fmt --check
 #   lint          clippy -D warnings, natively and for the wasm32 components
+#                 and the wasm-cost bench
 #   unit          cargo test: engine, Graph client, simulator, platform, API;
 #                 the repository against its docs (tests/e2e/tests/repo.rs)
 #   wasm-rules    the engine's rule tests compiled to wasm32-unknown-unknown,
@@ -55,6 +56,9 @@ lint() {
   cargo clippy --workspace --all-targets -- -D warnings
   # The Spin adapters compile only for wasm32: lint them there too.
   cargo clippy --target wasm32-wasip2 --lib -p platform -p scheduler -p api -p entra-sim -- -D warnings
+  # The wasm-cost bench (scripts/wasm-cost.sh) must build for WASI; it is
+  # run only by hand, under wasmtime.
+  cargo clippy --target wasm32-wasip2 --all-targets -p wasm-cost -- -D warnings
   # The engine's rule tests as the wasm-rules step builds them.
   cargo clippy --target wasm32-unknown-unknown --tests -p engine -- -D warnings
 }
