@@ -29,29 +29,52 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 for round in $(seq "$rounds"); do
   nice "$target_dir/release/wasm-cost" --users "$users" --repeat 1 >"$out/native.$round"
-  nice wasmtime run "$target_dir/wasm32-wasip2/release/wasm-cost.wasm" \
+  # A timeout compiles epoch-interruption checks into the code, as Spin
+  # configures wasmtime to bound a request's time.
+  nice wasmtime run -W timeout=600s "$target_dir/wasm32-wasip2/release/wasm-cost.wasm" \
     --users "$users" --repeat 1 >"$out/wasm.$round"
 done
 
 echo "$(rustc --version); $(wasmtime --version); $(nproc) cores; best of $rounds rounds"
 head -qn 1 "$out/native.1" "$out/wasm.1" | sed "s/, best of 1//"
 echo
-echo "| part | engine calls | native ms | wasm ms | wasm / native |"
-echo "|---|---:|---:|---:|---:|"
+echo "| part | engine calls | native ms | wasm ms | wasm / native | round by round: median (range) |"
+echo "|---|---:|---:|---:|---:|---:|"
 # Each table's rows are a part's name, calls, total and longest ms, two or
-# more spaces apart; its first two lines are headings.
+# more spaces apart; its first two lines are headings. The ms columns are
+# each side's best round; the last column pairs each native run with the
+# wasm run that followed it.
 awk -F '  +' '
   FNR <= 2 { next }
   {
     kind = FILENAME ~ /\/native\.[0-9]+$/ ? "native" : "wasm"
-    if (!((kind, $1) in best) || $3 + 0 < best[kind, $1]) best[kind, $1] = $3 + 0
+    round = FILENAME
+    sub(/.*\./, "", round)
+    round += 0
+    ms[kind, $1, round] = $3 + 0
+    if (round > rounds) rounds = round
     if (!($1 in calls)) { order[++parts] = $1; calls[$1] = $2 }
+  }
+  function best(kind, p,    r, b) {
+    b = ms[kind, p, 1]
+    for (r = 2; r <= rounds; r++) if (ms[kind, p, r] < b) b = ms[kind, p, r]
+    return b
+  }
+  function paired(p,    r, i, j, t, n, ratio) {
+    n = 0
+    for (r = 1; r <= rounds; r++) if (ms["native", p, r] > 0) ratio[++n] = ms["wasm", p, r] / ms["native", p, r]
+    if (n == 0) return "n/a"
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && ratio[j - 1] > ratio[j]; j--) {
+      t = ratio[j]; ratio[j] = ratio[j - 1]; ratio[j - 1] = t
+    }
+    return sprintf("%.2f (%.2f-%.2f)", ratio[int((n + 1) / 2)], ratio[1], ratio[n])
   }
   END {
     for (i = 1; i <= parts; i++) {
       p = order[i]
-      ratio = best["native", p] > 0 ? sprintf("%.2f", best["wasm", p] / best["native", p]) : "n/a"
-      printf "| %s | %s | %.1f | %.1f | %s |\n", p, calls[p], best["native", p], best["wasm", p], ratio
+      n = best("native", p)
+      w = best("wasm", p)
+      printf "| %s | %s | %.2f | %.2f | %s | %s |\n", p, calls[p], n, w, (n > 0 ? sprintf("%.2f", w / n) : "n/a"), paired(p)
     }
   }
 ' "$out"/native.* "$out"/wasm.*

@@ -86,12 +86,11 @@ fn millis(d: std::time::Duration) -> f64 {
 /// (`scripts/wasm-cost.sh` splits on that).
 fn print(options: &Options, parts: &[Part]) {
     println!(
-        "wasm-cost: {} users in groups of {}, best of {}, compiled for {}-{}",
+        "wasm-cost: {} users in groups of {}, best of {}, compiled for {}",
         options.users,
         fixture::GROUP_SIZE,
         options.repeat,
         std::env::consts::ARCH,
-        std::env::consts::OS,
     );
     println!(
         "{:<36}  {:>6}  {:>10}  {:>10}",
@@ -99,7 +98,7 @@ fn print(options: &Options, parts: &[Part]) {
     );
     for p in parts {
         println!(
-            "{:<36}  {:>6}  {:>10.1}  {:>10.1}",
+            "{:<36}  {:>6}  {:>10.2}  {:>10.2}",
             p.name,
             p.calls,
             millis(p.total),
