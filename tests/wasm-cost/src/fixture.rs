@@ -4,7 +4,7 @@
 
 use engine::ports::{SourceUser, from_epoch_millis};
 use engine::testing::{MemoryTenant, RecordingMailer, user};
-use engine::{Engine, ManualClock, MemoryStore, NewDirectory, UserScope, testing};
+use engine::{Engine, EngineConfig, ManualClock, MemoryStore, NewDirectory, UserScope, testing};
 
 use crate::CostError;
 use crate::ready::ready;
@@ -42,9 +42,15 @@ impl Fixture {
         Ok(fixture)
     }
 
-    /// The engine over this fixture's store and clock, default tunables.
+    /// The engine over this fixture's store and clock, default tunables
+    /// but one finalize slice per invocation (the manual clock never spends
+    /// half the budget, which is what pauses finalize on a host), so each
+    /// slice is timed on its own.
     pub fn engine(&self) -> Engine<'_, MemoryStore, ManualClock> {
-        Engine::new(&self.store, &self.clock)
+        Engine::new(&self.store, &self.clock).with_config(EngineConfig {
+            finalize_slices: Some(1),
+            ..EngineConfig::default()
+        })
     }
 }
 
