@@ -38,12 +38,12 @@ done
 echo "$(rustc --version); $(wasmtime --version); $(nproc) cores; best of $rounds rounds"
 head -qn 1 "$out/native.1" "$out/wasm.1" | sed "s/, best of 1//"
 echo
-echo "| part | engine calls | native ms | wasm ms | wasm / native | round by round: median (range) |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| part | engine calls | native ms | wasm ms | wasm / native | round by round: median (range) | longest call, native / wasm ms |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 # Each table's rows are a part's name, calls, total and longest ms, two or
 # more spaces apart; its first two lines are headings. The ms columns are
-# each side's best round; the last column pairs each native run with the
-# wasm run that followed it.
+# each side's best round; the ratio round by round pairs each native run
+# with the wasm run that followed it.
 awk -F '  +' '
   FNR <= 2 { next }
   {
@@ -52,12 +52,18 @@ awk -F '  +' '
     sub(/.*\./, "", round)
     round += 0
     ms[kind, $1, round] = $3 + 0
+    longest[kind, $1, round] = $4 + 0
     if (round > rounds) rounds = round
     if (!($1 in calls)) { order[++parts] = $1; calls[$1] = $2 }
   }
   function best(kind, p,    r, b) {
     b = ms[kind, p, 1]
     for (r = 2; r <= rounds; r++) if (ms[kind, p, r] < b) b = ms[kind, p, r]
+    return b
+  }
+  function best_longest(kind, p,    r, b) {
+    b = longest[kind, p, 1]
+    for (r = 2; r <= rounds; r++) if (longest[kind, p, r] < b) b = longest[kind, p, r]
     return b
   }
   function paired(p,    r, i, j, t, n, ratio) {
@@ -74,7 +80,7 @@ awk -F '  +' '
       p = order[i]
       n = best("native", p)
       w = best("wasm", p)
-      printf "| %s | %s | %.2f | %.2f | %s | %s |\n", p, calls[p], n, w, (n > 0 ? sprintf("%.2f", w / n) : "n/a"), paired(p)
+      printf "| %s | %s | %.2f | %.2f | %s | %s | %.2f / %.2f |\n", p, calls[p], n, w, (n > 0 ? sprintf("%.2f", w / n) : "n/a"), paired(p), best_longest("native", p), best_longest("wasm", p)
     }
   }
 ' "$out"/native.* "$out"/wasm.*
