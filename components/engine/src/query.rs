@@ -17,6 +17,7 @@ use crate::sync::state::load_current;
 use crate::views::*;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+use unicode_normalization::UnicodeNormalization;
 
 /// The most items a listing page holds (`limit` is clamped to 1..=this).
 pub const MAX_PAGE: usize = 500;
@@ -244,15 +245,22 @@ fn not_synced_reason(state: &DirState, rec: &UserRecord) -> Option<String> {
     })
 }
 
-/// A lower-cased search term: `None` matches everything.
+/// A search term as names are compared: `None` matches everything.
 fn search_term(search: Option<&str>) -> Option<String> {
     search
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_lowercase)
+        .map(comparable)
 }
 
-/// Whether any of the names contains `term` (lower case), ignoring case.
+/// Text as a search compares it: Unicode NFC (so "Zoë" typed as `e` plus a
+/// combining diaeresis, as macOS keyboards send it, finds "Zoë"), then
+/// lower case.
+fn comparable(text: &str) -> String {
+    text.nfc().collect::<String>().to_lowercase()
+}
+
+/// Whether any of the names contains `term` (see [`comparable`]).
 fn names_contain<'a>(term: Option<&str>, names: impl IntoIterator<Item = Option<&'a str>>) -> bool {
     let Some(term) = term else {
         return true;
@@ -260,7 +268,7 @@ fn names_contain<'a>(term: Option<&str>, names: impl IntoIterator<Item = Option<
     names
         .into_iter()
         .flatten()
-        .any(|name| name.to_lowercase().contains(term))
+        .any(|name| comparable(name).contains(term))
 }
 
 fn user_matches(rec: &UserRecord, term: Option<&str>, filter: Option<UserFilter>) -> bool {
