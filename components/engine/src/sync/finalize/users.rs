@@ -217,8 +217,12 @@ impl UserTally {
         if w.doc.head.settings.send_email {
             counts.emails_queued = counts.users_created - counts.emails_no_mailbox;
             if counts.emails_no_mailbox > 0 {
+                let (accounts, get) = match counts.emails_no_mailbox {
+                    1 => ("new account has", "gets"),
+                    _ => ("new accounts have", "get"),
+                };
                 messages.push(format!(
-                    "{} new accounts have no mailbox (neither mail nor otherMails in Entra ID) and get no welcome email, e.g. {}",
+                    "{} {accounts} no mailbox (neither mail nor otherMails in Entra ID) and {get} no welcome email, e.g. {}",
                     counts.emails_no_mailbox,
                     self.no_mailbox.join(", ")
                 ));
