@@ -17,7 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 #[serde(rename_all = "snake_case")]
 pub(crate) enum FinalizeStep {
     /// Copies each staged line's users into their bucket's segments (only
-    /// with more than one bucket), `next` staged chunks at a time.
+    /// with more than one bucket and staging larger than a slice), from
+    /// staged chunk `next` on, a few per slice.
     #[default]
     Partition,
     /// Counts each group's users, bucket `next` next.
@@ -85,7 +86,8 @@ pub(crate) struct FinalizeProgress {
     pub next: u32,
     /// Per bucket, then the group lines last: the hashes of the run's
     /// segment documents (`stage/{run}.{hash}`), in staging order. Empty
-    /// with one bucket (the staged chunks are its segments).
+    /// without a partition (one bucket, or staging smaller than a slice:
+    /// every bucket reads the staged chunks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<Vec<u64>>,
     /// Per group id: the users it reaches.

@@ -98,7 +98,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(
 
 /// Finalize's first slice: claims the run's domains, chooses the buckets
 /// (a bucket's staged lines and stored records about `pass_bytes`), and
-/// with more than one seals the staging tail, for the partition step.
+/// when the staging is larger than a slice, seals its tail for the
+/// partition step.
 async fn begin<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, base: &DirState) -> Result<()> {
     let now = w.now();
     let mut counts = w.doc.head.counts.clone();
@@ -107,13 +108,16 @@ async fn begin<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, base: &DirState
     let seal_bytes = w.e.config.seal_bytes.min(MAX_SEAL_BYTES);
     let staged = w.doc.head.sealed.len() * seal_bytes + w.doc.tail.len();
     let stored = base.shards.users.count as usize * shards::TARGET_BYTES;
-    let slices = (staged + stored).div_ceil(w.e.config.pass_bytes.max(1));
+    let pass_bytes = w.e.config.pass_bytes.max(1);
+    let slices = (staged + stored).div_ceil(pass_bytes);
     let buckets = slices.clamp(1, MAX_BUCKETS).next_power_of_two() as u32;
-    let step = match buckets {
-        1 => FinalizeStep::Count,
-        _ => FinalizeStep::Partition,
+    // Staging that fits a slice is read whole by every bucket instead.
+    let partition = buckets > 1 && staged > pass_bytes;
+    let step = match partition {
+        false => FinalizeStep::Count,
+        true => FinalizeStep::Partition,
     };
-    if buckets > 1 && !w.doc.tail.is_empty() {
+    if partition && !w.doc.tail.is_empty() {
         w.seal_tail().await?;
     }
     w.doc.head.finalize = Some(FinalizeProgress {

@@ -1,7 +1,7 @@
-//! The partition step (only with more than one bucket): reads each staged
-//! chunk once, a few per slice, and copies each line's users into their
-//! bucket's segment and its group-level part (groups, nesting, over-limit
-//! marks) into the group segment. A group's deletion goes to every segment,
+//! The partition step (only with more than one bucket and staging larger
+//! than a slice): reads each staged chunk once, a few per slice, and copies
+//! each line's users into their bucket's segment and its group-level part
+//! (groups, nesting, over-limit marks) into the group segment. A group's deletion goes to every segment,
 //! so each bucket drops the group's memberships at the same point of its
 //! lines as the whole staging would. Segments are named by the hash of
 //! their bytes and a slice's chunks are fixed by the progress alone, so a

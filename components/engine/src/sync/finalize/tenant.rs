@@ -189,15 +189,16 @@ pub(super) async fn write_bucket<S: Store, C: Clock>(
 }
 
 /// Hands the staged lines of part `part` (a bucket, or the group lines:
-/// part `buckets`) to `apply`, in staging order: with one bucket, every
-/// staged line (each reader takes its part).
+/// part `buckets`) to `apply`, in staging order: without a partition (one
+/// bucket, or staging smaller than a slice), every staged line (each
+/// reader takes its part).
 async fn for_each_line<S: Store, C: Clock>(
     w: &Worker<'_, '_, S, C>,
     part: u32,
     apply: impl FnMut(crate::sync::doc::Staged),
 ) -> Result<()> {
     let p = progress_of(w)?;
-    if p.buckets <= 1 {
+    if p.segments.is_empty() {
         return w.for_each_staged(apply).await;
     }
     let segments = p.segments.get(part as usize).map_or(&[][..], Vec::as_slice);
