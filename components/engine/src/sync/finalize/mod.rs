@@ -79,13 +79,15 @@ pub(crate) async fn finalize<S: Store, C: Clock>(
         begin(w, &base).await?;
     }
     let mut tenant = Tenant::load(w, base).await?;
+    let mut pending = partition::Pending::default();
     let mut slices = 0;
     loop {
         if w.finalize_pauses(slices) {
+            partition::flush(w, &mut pending).await?;
             return Ok(Finalized::Paused);
         }
         match progress_of(w)?.step {
-            FinalizeStep::Partition => partition::partition_slice(w).await?,
+            FinalizeStep::Partition => partition::partition_slice(w, &mut pending).await?,
             FinalizeStep::Count => count::count_slice(w, &mut tenant).await?,
             FinalizeStep::Users => users::users_slice(w, &mut tenant).await?,
             FinalizeStep::Outbox => outbox::outbox_slice(w, &tenant).await?,

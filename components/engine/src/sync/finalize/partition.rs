@@ -1,11 +1,12 @@
 //! The partition step (only with more than one bucket and staging larger
 //! than a slice): reads each staged chunk once, a few per slice, and copies
 //! each line's users into their bucket's segment and its group-level part
-//! (groups, nesting, over-limit marks) into the group segment. A group's deletion goes to every segment,
-//! so each bucket drops the group's memberships at the same point of its
-//! lines as the whole staging would. Segments are named by the hash of
-//! their bytes and a slice's chunks are fixed by the progress alone, so a
-//! slice done again writes the same documents.
+//! (groups, nesting, over-limit marks) into the group segment. A group's
+//! deletion goes to every segment, so each bucket drops the group's
+//! memberships at the same point of its lines as the whole staging would. Segments are named by the hash of
+//! their bytes; a segment holds the lines of one bucket from several
+//! slices of one invocation, and only segments the saved progress lists
+//! are read (an invocation that crashed may leave one behind, unused).
 
 use super::tenant::{progress, progress_of};
 use crate::codec::encode;
@@ -22,9 +23,16 @@ use std::collections::BTreeMap;
 /// under the store's value limit).
 const SEGMENT_BYTES: usize = MAX_SEAL_BYTES / 2;
 
+/// The segments' bytes not written yet: kept across the slices of one
+/// invocation, so segments are few and large; written when the step ends
+/// or the invocation pauses ([`flush`]).
+#[derive(Default)]
+pub(super) struct Pending(Vec<Vec<u8>>);
+
 /// Partitions the next few staged chunks (about `pass_bytes` of them).
 pub(super) async fn partition_slice<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
+    pending: &mut Pending,
 ) -> Result<()> {
     let p = progress_of(w)?;
     let (buckets, next) = (p.buckets, p.next as usize);
@@ -32,30 +40,49 @@ pub(super) async fn partition_slice<S: Store, C: Clock>(
     let seal_bytes = w.e.config.seal_bytes.clamp(1, MAX_SEAL_BYTES);
     let per_slice = (w.e.config.pass_bytes / seal_bytes).max(1);
     let chunks = &sealed[next.min(sealed.len())..(next + per_slice).min(sealed.len())];
-    let mut parts = vec![Vec::new(); buckets as usize + 1];
-    let mut written = Vec::new();
-    for (i, chunk) in chunks.iter().enumerate() {
+    pending.0.resize(buckets as usize + 1, Vec::new());
+    for chunk in chunks {
+        let parts = &mut pending.0;
         w.for_each_in(std::slice::from_ref(chunk), |line| {
-            split(line, buckets, &mut parts)
+            split(line, buckets, parts)
         })
         .await?;
-        let last = i + 1 == chunks.len();
-        for (part, bytes) in parts.iter_mut().enumerate() {
-            if !bytes.is_empty() && (last || bytes.len() >= SEGMENT_BYTES) {
-                written.push((part, w.write_scratch(bytes).await?));
-                bytes.clear();
-            }
-        }
+        write_parts(w, pending, SEGMENT_BYTES).await?;
     }
     let p = progress(w);
-    p.segments.resize(buckets as usize + 1, Vec::new());
-    for (part, hash) in written {
-        p.segments[part].push(hash);
-    }
     p.next = (next + per_slice) as u32;
     if next + per_slice >= sealed.len() {
+        flush(w, pending).await?;
+        let p = progress(w);
         p.step = FinalizeStep::Count;
         p.next = 0;
+    }
+    Ok(())
+}
+
+/// Writes every pending segment (the invocation pauses, or the step ends).
+pub(super) async fn flush<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    pending: &mut Pending,
+) -> Result<()> {
+    write_parts(w, pending, 1).await
+}
+
+/// Writes the pending segments of at least `bytes` bytes, and lists them.
+async fn write_parts<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    pending: &mut Pending,
+    bytes: usize,
+) -> Result<()> {
+    let parts = pending.0.len();
+    for (part, segment) in pending.0.iter_mut().enumerate() {
+        if segment.len() >= bytes {
+            let hash = w.write_scratch(segment).await?;
+            segment.clear();
+            let segments = &mut progress(w).segments;
+            segments.resize(parts, Vec::new());
+            segments[part].push(hash);
+        }
     }
     Ok(())
 }
