@@ -13,6 +13,7 @@ mod alloc;
 mod drive;
 mod floor;
 mod scenarios;
+mod store;
 mod table;
 mod tenants;
 
