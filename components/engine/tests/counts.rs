@@ -1,6 +1,7 @@
 //! Store traffic and size: the numbers that keep idp-sync inside serverless
 //! key-value limits. (Performance figures are printed by
 //! `cargo run -p engine --example counts --release`.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 mod common;
 use common::*;
 use engine::ports::store::MAX_VALUE_BYTES;
