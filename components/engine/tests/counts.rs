@@ -190,3 +190,83 @@ fn a_search_reads_a_bounded_number_of_documents_per_request_and_its_cursor_finds
     let ids: Vec<&str> = found.iter().map(|u| u.id.as_str()).collect();
     assert_eq!(ids, ["u24999"]);
 }
+
+/// 6,000 users over several user documents, in three groups of 2,000, in
+/// all-users scope.
+fn teams(env: &Env) {
+    env.tenant.domain("contoso.com", true);
+    env.tenant.put_users(people("u", 6_000, "contoso.com"));
+    for g in 0..3 {
+        let id = format!("g{g}");
+        env.tenant.put_group(&id, &format!("Team {g}"));
+        env.tenant
+            .add_users_to(&id, ids("u", g * 2_000..(g + 1) * 2_000));
+    }
+}
+
+/// The user documents' keys in the store.
+fn user_documents(env: &Env) -> Vec<String> {
+    let keys = env.store.dump_sizes().into_iter().map(|(k, _)| k);
+    keys.filter(|k| k.contains("/users/")).collect()
+}
+
+/// A group's members, `member_count` and `entra_member_count`.
+type GroupSeen = (Vec<String>, u64, u64);
+
+/// What a reader of the directory sees of it: the synced users, the groups.
+fn directory(env: &Env) -> (Vec<String>, Vec<GroupSeen>) {
+    let groups = ["g0", "g1", "g2"].map(|g| {
+        let rec = env.group(g);
+        (env.members(g), rec.member_count, rec.entra_member_count)
+    });
+    (env.synced_user_ids(), groups.to_vec())
+}
+
+#[test]
+fn a_one_user_delta_rewrites_only_the_user_document_holding_the_user() {
+    let env = Env::new();
+    teams(&env);
+    env.save_all_users(false);
+    env.sync();
+    let before = user_documents(&env);
+    assert!(before.len() > 2, "{before:?}");
+    env.tenant.put_users(people("v", 1, "contoso.com"));
+    env.tenant.add_user_to("g1", "v00000");
+    env.clock.advance(HOUR);
+    env.store.reset_stats();
+    assert_eq!(env.sync(), RunResult::Completed);
+    let written = env.store.written_keys();
+    let users_written: Vec<&String> = written.iter().filter(|k| k.contains("/users/")).collect();
+    assert_eq!(users_written.len(), 1, "{written:?}");
+    // The replaced document is deleted by the next run's commit.
+    let after = user_documents(&env);
+    assert!(before.iter().all(|k| after.contains(k)), "{after:?}");
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    let counts = env.last_summary().counts;
+    assert_eq!((counts.users_created, counts.users_unchanged), (1, 6_000));
+
+    let fresh = Env::new();
+    teams(&fresh);
+    fresh.tenant.put_users(people("v", 1, "contoso.com"));
+    fresh.tenant.add_user_to("g1", "v00000");
+    fresh.save_all_users(false);
+    fresh.sync();
+    assert_eq!(directory(&env), directory(&fresh));
+}
+
+#[test]
+fn a_delta_that_nests_a_group_rewrites_every_user_document() {
+    let env = Env::new();
+    teams(&env);
+    env.save_all_users(false);
+    env.sync();
+    let before = user_documents(&env);
+    env.tenant.nest("g0", "g1");
+    env.clock.advance(HOUR);
+    env.store.reset_stats();
+    assert_eq!(env.sync(), RunResult::Completed);
+    let written = env.store.written_keys();
+    let users_written = written.iter().filter(|k| k.contains("/users/")).count();
+    assert_eq!(users_written, before.len(), "{written:?}");
+    assert_eq!(env.members("g0").len(), 4_000, "g1's users are g0's now");
+}

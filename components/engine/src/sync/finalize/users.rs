@@ -125,7 +125,10 @@ pub(super) async fn users_slice<S: Store, C: Clock>(
 }
 
 /// Counts the bucket's records as this run leaves them.
-fn tally<S, C>(w: &mut Worker<'_, '_, S, C>, records: &BTreeMap<String, UserRecord>) -> Result<()> {
+pub(super) fn tally<S, C>(
+    w: &mut Worker<'_, '_, S, C>,
+    records: &BTreeMap<String, UserRecord>,
+) -> Result<()> {
     let h = &mut w.doc.head;
     let (run, claim, counts) = (h.run_id, &h.claim, &mut h.counts);
     let p = h.finalize.as_mut().ok_or_else(|| {
@@ -177,7 +180,7 @@ fn add_outbox_bins<S, C>(
 
 /// After the last bucket: the emails to queue, the log messages, and the
 /// outbox step's start.
-fn finish_users<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, tenant: &Tenant) {
+pub(super) fn finish_users<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, tenant: &Tenant) {
     let tally = std::mem::take(&mut progress(w).tally);
     let report = tally.report(w);
     let queued = w.doc.head.counts.emails_queued;
