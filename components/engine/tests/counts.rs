@@ -58,14 +58,7 @@ fn an_unchanged_rerun_writes_no_user_or_membership_shard() {
 #[test]
 fn a_100000_user_tenant_fits_in_300_keys() {
     let env = Env::new();
-    env.tenant.domain("contoso.com", true);
-    env.tenant.put_users(people("u", 100_000, "contoso.com"));
-    for g in 0..50 {
-        let id = format!("g{g:02}");
-        env.tenant.put_group(&id, &format!("Team {g}"));
-        env.tenant
-            .add_users_to(&id, (0..2_000).map(|i| format!("u{:05}", g * 2_000 + i)));
-    }
+    teams(&env, 100_000, 50);
     env.tenant.put_group("all", "All company");
     env.tenant
         .add_users_to("all", (0..100_000).map(|i| format!("u{i:05}")));
@@ -191,13 +184,13 @@ fn a_search_reads_a_bounded_number_of_documents_per_request_and_its_cursor_finds
     assert_eq!(ids, ["u24999"]);
 }
 
-/// 6,000 users over several user documents, in three groups of 2,000, in
-/// all-users scope.
-fn teams(env: &Env) {
+/// `users` users on contoso.com (verified), the first `teams` × 2,000 of
+/// them in groups `g00`, `g01`, ... of 2,000 each.
+fn teams(env: &Env, users: usize, teams: usize) {
     env.tenant.domain("contoso.com", true);
-    env.tenant.put_users(people("u", 6_000, "contoso.com"));
-    for g in 0..3 {
-        let id = format!("g{g}");
+    env.tenant.put_users(people("u", users, "contoso.com"));
+    for g in 0..teams {
+        let id = format!("g{g:02}");
         env.tenant.put_group(&id, &format!("Team {g}"));
         env.tenant
             .add_users_to(&id, ids("u", g * 2_000..(g + 1) * 2_000));
@@ -215,23 +208,30 @@ type GroupSeen = (Vec<String>, u64, u64);
 
 /// What a reader of the directory sees of it: the synced users, the groups.
 fn directory(env: &Env) -> (Vec<String>, Vec<GroupSeen>) {
-    let groups = ["g0", "g1", "g2"].map(|g| {
+    let groups = ["g00", "g01", "g02"].map(|g| {
         let rec = env.group(g);
         (env.members(g), rec.member_count, rec.entra_member_count)
     });
     (env.synced_user_ids(), groups.to_vec())
 }
 
-#[test]
-fn a_one_user_delta_rewrites_only_the_user_document_holding_the_user() {
+/// [`teams`] of 6,000 users synced once, in all-users scope, with the keys
+/// of its user documents.
+fn teams_synced() -> (Env, Vec<String>) {
     let env = Env::new();
-    teams(&env);
+    teams(&env, 6_000, 3);
     env.save_all_users(false);
     env.sync();
-    let before = user_documents(&env);
+    let documents = user_documents(&env);
+    (env, documents)
+}
+
+#[test]
+fn a_one_user_delta_rewrites_only_the_user_document_holding_the_user() {
+    let (env, before) = teams_synced();
     assert!(before.len() > 2, "{before:?}");
     env.tenant.put_users(people("v", 1, "contoso.com"));
-    env.tenant.add_user_to("g1", "v00000");
+    env.tenant.add_user_to("g01", "v00000");
     env.clock.advance(HOUR);
     env.store.reset_stats();
     assert_eq!(env.sync(), RunResult::Completed);
@@ -246,9 +246,9 @@ fn a_one_user_delta_rewrites_only_the_user_document_holding_the_user() {
     assert_eq!((counts.users_created, counts.users_unchanged), (1, 6_000));
 
     let fresh = Env::new();
-    teams(&fresh);
+    teams(&fresh, 6_000, 3);
     fresh.tenant.put_users(people("v", 1, "contoso.com"));
-    fresh.tenant.add_user_to("g1", "v00000");
+    fresh.tenant.add_user_to("g01", "v00000");
     fresh.save_all_users(false);
     fresh.sync();
     assert_eq!(directory(&env), directory(&fresh));
@@ -256,17 +256,13 @@ fn a_one_user_delta_rewrites_only_the_user_document_holding_the_user() {
 
 #[test]
 fn a_delta_that_nests_a_group_rewrites_every_user_document() {
-    let env = Env::new();
-    teams(&env);
-    env.save_all_users(false);
-    env.sync();
-    let before = user_documents(&env);
-    env.tenant.nest("g0", "g1");
+    let (env, before) = teams_synced();
+    env.tenant.nest("g00", "g01");
     env.clock.advance(HOUR);
     env.store.reset_stats();
     assert_eq!(env.sync(), RunResult::Completed);
     let written = env.store.written_keys();
     let users_written = written.iter().filter(|k| k.contains("/users/")).count();
     assert_eq!(users_written, before.len(), "{written:?}");
-    assert_eq!(env.members("g0").len(), 4_000, "g1's users are g0's now");
+    assert_eq!(env.members("g00").len(), 4_000, "g1's users are g0's now");
 }

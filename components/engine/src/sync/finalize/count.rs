@@ -42,15 +42,7 @@ pub(super) async fn count_slice<S: Store, C: Clock>(
         }
     }
     if buckets > 1 {
-        let placing = Placing {
-            scope,
-            synced: None,
-            claim: &w.doc.head.claim,
-            all_users: tenant.all_users,
-            run: w.doc.head.run_id,
-            now,
-        };
-        placing.place(&mut records, users);
+        Placing::of(w, tenant, None, now)?.place(&mut records, users);
         add_user_bins(&mut progress(w).user_bins, &records);
     }
     let p = progress(w);

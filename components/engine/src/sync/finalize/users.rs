@@ -33,7 +33,25 @@ pub(super) struct Placing<'p> {
     pub now: Timestamp,
 }
 
-impl Placing<'_> {
+impl<'p> Placing<'p> {
+    /// How run `w` places users over the tenant's resolved scope (`Corrupt`
+    /// before it is resolved); `now`: when finalize began.
+    pub fn of<S, C>(
+        w: &'p Worker<'_, '_, S, C>,
+        tenant: &'p Tenant,
+        synced: Option<&'p BTreeSet<String>>,
+        now: Timestamp,
+    ) -> Result<Self> {
+        Ok(Placing {
+            scope: tenant.scope()?,
+            synced,
+            claim: &w.doc.head.claim,
+            all_users: tenant.all_users,
+            run: w.doc.head.run_id,
+            now,
+        })
+    }
+
     /// Where a user in the source, a direct member of `direct`, stands.
     fn placement(&self, data: &UserData, direct: &BTreeSet<String>) -> Placement {
         let may_sync = eligible(self.claim, data);
@@ -91,17 +109,8 @@ pub(super) async fn users_slice<S: Store, C: Clock>(
         users,
         mut records,
     } = tenant.next_bucket(w, true).await?;
-    let scope = tenant.scope()?;
-    let synced = scope.synced(&progress_of(w)?.counts);
-    let placing = Placing {
-        scope,
-        synced: Some(&synced),
-        claim: &w.doc.head.claim,
-        all_users: tenant.all_users,
-        run: w.doc.head.run_id,
-        now,
-    };
-    placing.place(&mut records, users);
+    let synced = tenant.scope()?.synced(&progress_of(w)?.counts);
+    Placing::of(w, tenant, Some(&synced), now)?.place(&mut records, users);
     tally(w, &records)?;
     let members = member_lists(&records);
     if !members.is_empty() {
