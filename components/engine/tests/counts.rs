@@ -266,3 +266,25 @@ fn a_delta_that_nests_a_group_rewrites_every_user_document() {
     assert_eq!(users_written, before.len(), "{written:?}");
     assert_eq!(env.members("g00").len(), 4_000, "g1's users are g0's now");
 }
+
+#[test]
+fn a_delta_a_day_after_the_grants_were_last_read_takes_the_full_pass() {
+    // The short path trusts the state's copy of product access; once a day
+    // a full pass reads every grant record (and every user document) again,
+    // so a toggle that raced a commit cannot stay missed.
+    let (env, before) = teams_synced();
+    let one_user_delta = |prefix: &str, after: engine::ports::TimeDelta| {
+        env.tenant.put_users(people(prefix, 1, "contoso.com"));
+        env.tenant.add_user_to("g01", &format!("{prefix}00000"));
+        env.clock.advance(after);
+        env.store.reset_stats();
+        assert_eq!(env.sync(), RunResult::Completed);
+        env.store.stats().reads
+    };
+    let full = one_user_delta("v", engine::ports::TimeDelta::hours(25));
+    let short = one_user_delta("w", HOUR);
+    assert!(
+        full >= short + before.len() as u64 - 1,
+        "every user document is read after a day: {full} vs {short} reads"
+    );
+}

@@ -25,6 +25,15 @@ impl OffHeapStore {
     }
 }
 
+impl Drop for OffHeapStore {
+    /// Frees the store's contents off the meter too (a scenario's store is
+    /// dropped on the metered thread that drove it).
+    fn drop(&mut self) {
+        let contents = std::mem::take(&mut self.0);
+        unmetered(|| drop(contents));
+    }
+}
+
 impl Deref for OffHeapStore {
     type Target = MemoryStore;
     fn deref(&self) -> &MemoryStore {

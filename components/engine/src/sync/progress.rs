@@ -103,6 +103,10 @@ pub(crate) struct FinalizeProgress {
     /// Groups with product access after this run.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub product_access: BTreeSet<String>,
+    /// When the grant records behind `product_access` were read (the full
+    /// pass reads them; the short path carries the base state's time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants_read_at: Option<Timestamp>,
     /// Groups losing product access, in id order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_removed: Vec<String>,

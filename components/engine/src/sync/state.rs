@@ -92,6 +92,12 @@ pub(crate) struct DirState {
     pub delta: Option<DeltaState>,
     #[serde(default)]
     pub tally: Tally,
+    /// When a run last read every synced group's grant record (the full
+    /// pass does); between such runs, `product_access` is the copy every
+    /// toggle keeps current, which a toggle racing a sync's commit can
+    /// miss. The short path trusts the copy only this long after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants_read_at: Option<Timestamp>,
 }
 
 /// The fingerprint of what an incremental run must share with the run that

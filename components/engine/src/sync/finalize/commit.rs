@@ -51,6 +51,8 @@ pub(super) struct Outcome {
     pub product_access: BTreeSet<String>,
     /// Groups that lost it.
     pub access_removed: Vec<String>,
+    /// When the grant records behind `product_access` were read.
+    pub grants_read_at: Option<Timestamp>,
     /// Distinct users in a group with product access.
     pub billable_users: u64,
     /// Users synced after this run.
@@ -76,6 +78,7 @@ pub(super) fn next_state<S, C>(
         garbage: outcome.written.garbage,
         claimed: claims(base, &h.claim, now),
         product_access: outcome.product_access,
+        grants_read_at: outcome.grants_read_at,
         billable_users: outcome.billable_users,
         synced_users: outcome.synced_users,
         last_completed: Some(completed(h, now, selected, outcome.access_removed)),

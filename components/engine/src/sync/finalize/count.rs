@@ -93,6 +93,7 @@ async fn finish_count<S: Store, C: Clock>(
     reset_counts(counts);
     let p = progress(w);
     p.product_access = access.product_access;
+    p.grants_read_at = Some(p.now);
     p.access_removed = access.removed;
     p.users = users;
     p.tally = UserTally::default();

@@ -16,7 +16,7 @@ use super::tenant::{Tenant, eligible, progress, progress_of};
 use super::users::{Placing, finish_users, reset_counts, tally};
 use crate::error::{EngineError, Result};
 use crate::model::{MemberList, OutboxRecord, UserRecord};
-use crate::ports::{Clock, Store};
+use crate::ports::{Clock, Store, TimeDelta, Timestamp};
 use crate::shards::{self, Kind, Layout, Rewritten, Target};
 use crate::sync::doc::Staged;
 use crate::sync::progress::{FinalizeStep, GroupCount, UserTally};
@@ -42,6 +42,9 @@ pub(super) async fn short_path<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
     tenant: &mut Tenant,
 ) -> Result<bool> {
+    if !grants_fresh(&tenant.base, w.now()) {
+        return Ok(false);
+    }
     let Some(base_counts) = base_counts(w, tenant)? else {
         return Ok(false);
     };
@@ -62,6 +65,18 @@ pub(super) async fn short_path<S: Store, C: Clock>(
     let access = base_access(&tenant.base, &synced);
     write_run(w, tenant, changed, counts, access).await?;
     Ok(true)
+}
+
+/// How long the short path trusts the base state's copy of product access
+/// before a full pass reads every grant record again: a toggle that raced
+/// a sync's commit (README, "narrow windows") shows within a day.
+const GRANT_REREAD: TimeDelta = TimeDelta::hours(24);
+
+/// Whether the base state's product access was read from the grant
+/// records within [`GRANT_REREAD`] of `now`.
+fn grants_fresh(base: &DirState, now: Timestamp) -> bool {
+    base.grants_read_at
+        .is_some_and(|at| now - at < GRANT_REREAD)
 }
 
 /// Product access as the base state records it (kept current by every
@@ -297,6 +312,7 @@ async fn write_run<S: Store, C: Clock>(
     let p = progress(w);
     p.counts = counts;
     p.product_access = access.product_access;
+    p.grants_read_at = tenant.base.grants_read_at;
     p.access_removed = access.removed;
     p.tally = UserTally::default();
     count_users(w, tenant, &changed)?;

@@ -171,6 +171,7 @@ async fn end<S: Store, C: Clock>(
         written,
         product_access: p.product_access.clone(),
         access_removed: p.access_removed.clone(),
+        grants_read_at: p.grants_read_at,
         billable_users: p.tally.billable,
         synced_users: p.tally.synced,
         now,
