@@ -49,37 +49,26 @@ export async function api(method, urlPath, { token, body } = {}) {
 }
 
 /**
- * Sets fault-injection knobs of the simulated tenant (`POST /_sim/faults`),
- * or returns false when the tenant is not the simulator.
+ * Posts `body` to the simulated tenant's admin endpoint `/_sim/{what}`;
+ * returns false (and does nothing) when the tenant is not the simulator.
  */
-export async function simFaults(knobs) {
+async function simPost(what, body) {
   const sim = process.env.IDP_SYNC_SIM_URL;
   if (!sim) return false;
-  const response = await fetch(`${sim.replace(/\/$/, '')}/_sim/faults`, {
+  const response = await fetch(`${sim.replace(/\/$/, '')}/_sim/${what}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(knobs),
+    body: JSON.stringify(body),
   });
-  if (!response.ok) throw new Error(`simulator faults: ${response.status} ${await response.text()}`);
+  if (!response.ok) throw new Error(`simulator ${what}: ${response.status} ${await response.text()}`);
   return true;
 }
 
-/**
- * Applies data changes to the simulated tenant (`POST /_sim/changes`, one
- * operation or an array), or returns false when the tenant is not the
- * simulator.
- */
-export async function simChanges(changes) {
-  const sim = process.env.IDP_SYNC_SIM_URL;
-  if (!sim) return false;
-  const response = await fetch(`${sim.replace(/\/$/, '')}/_sim/changes`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(changes),
-  });
-  if (!response.ok) throw new Error(`simulator changes: ${response.status} ${await response.text()}`);
-  return true;
-}
+/** Sets fault-injection knobs of the simulated tenant (`POST /_sim/faults`). */
+export const simFaults = (knobs) => simPost('faults', knobs);
+
+/** Applies data changes to the simulated tenant (`POST /_sim/changes`: one operation or an array). */
+export const simChanges = (changes) => simPost('changes', changes);
 
 let orgCount = 0;
 /** A new organization: `{ id, token }`. */

@@ -395,6 +395,21 @@ pub(crate) enum Staged {
 }
 
 impl Staged {
+    /// A line of a group's changes (not its removal); `lists`: the added
+    /// users, added groups, removed users and removed groups.
+    pub fn group_delta(id: String, group: Option<GroupData>, lists: [Vec<String>; 4]) -> Staged {
+        let [added_users, added_groups, removed_users, removed_groups] = lists;
+        Staged::GroupDelta {
+            id,
+            group,
+            added_users,
+            added_groups,
+            removed_users,
+            removed_groups,
+            removed: false,
+        }
+    }
+
     /// Whether the line changes anything (an incremental round over an
     /// unchanged tenant stages only empty lines).
     pub fn changes_something(&self) -> bool {

@@ -654,16 +654,7 @@ fn group_change_lines(change: GroupChange, counts: &mut RunCounts) -> Vec<Staged
 fn group_delta_line(id: &str, group: Option<GroupData>, list: usize, ids: Vec<String>) -> Staged {
     let mut lists: [Vec<String>; 4] = Default::default();
     lists[list] = ids;
-    let [added_users, added_groups, removed_users, removed_groups] = lists;
-    Staged::GroupDelta {
-        id: id.to_owned(),
-        group,
-        added_users,
-        added_groups,
-        removed_users,
-        removed_groups,
-        removed: false,
-    }
+    Staged::group_delta(id.to_owned(), group, lists)
 }
 
 /// The line of a group removed from the tenant.

@@ -157,15 +157,8 @@ fn split(line: Staged, buckets: u32, parts: &mut [Vec<u8>]) {
         } => {
             split_memberships(&id, added_users, removed_users, buckets, parts);
             if group.is_some() || !added_groups.is_empty() || !removed_groups.is_empty() {
-                let line = Staged::GroupDelta {
-                    id,
-                    group,
-                    added_users: Vec::new(),
-                    added_groups,
-                    removed_users: Vec::new(),
-                    removed_groups,
-                    removed: false,
-                };
+                let lists = [Vec::new(), added_groups, Vec::new(), removed_groups];
+                let line = Staged::group_delta(id, group, lists);
                 push(&mut parts[groups], &line);
             }
         }
