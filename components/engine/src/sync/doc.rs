@@ -471,9 +471,10 @@ impl RunDoc {
         decode(key, split(bytes).0)
     }
 
-    /// Appends a staged line to the tail.
-    pub fn push(&mut self, line: &Staged) {
-        self.tail.extend_from_slice(&crate::codec::encode(line));
+    /// Appends a staged line, already encoded (`codec::encode` of a
+    /// [`Staged`]), to the tail.
+    pub fn push_encoded(&mut self, line: &[u8]) {
+        self.tail.extend_from_slice(line);
         self.tail.push(b'\n');
     }
 }

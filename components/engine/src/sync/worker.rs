@@ -233,7 +233,7 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
             if !self.doc.tail.is_empty() && self.doc.tail.len() + bytes.len() > seal_at {
                 self.seal_tail().await?;
             }
-            self.doc.push(line);
+            self.doc.push_encoded(&bytes);
         }
         Ok(())
     }
