@@ -410,6 +410,25 @@ impl Staged {
         }
     }
 
+    /// Takes a group delta's user changes out of the line: the group's id,
+    /// its added users and its removed users (the line keeps the rest);
+    /// `None` for any other line.
+    pub fn take_user_changes(&mut self) -> Option<(String, Vec<String>, Vec<String>)> {
+        match self {
+            Staged::GroupDelta {
+                id,
+                added_users,
+                removed_users,
+                ..
+            } => Some((
+                id.clone(),
+                std::mem::take(added_users),
+                std::mem::take(removed_users),
+            )),
+            _ => None,
+        }
+    }
+
     /// Whether the line changes anything (an incremental round over an
     /// unchanged tenant stages only empty lines).
     pub fn changes_something(&self) -> bool {

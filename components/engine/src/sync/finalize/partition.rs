@@ -146,19 +146,13 @@ fn split(line: Staged, buckets: u32, parts: &mut [Vec<u8>]) {
             upserted,
             removed_ids,
         } => split_users(upserted, removed_ids, buckets, parts),
-        Staged::GroupDelta {
-            id,
-            group,
-            added_users,
-            added_groups,
-            removed_users,
-            removed_groups,
-            removed: false,
-        } => {
-            split_memberships(&id, added_users, removed_users, buckets, parts);
-            if group.is_some() || !added_groups.is_empty() || !removed_groups.is_empty() {
-                let lists = [Vec::new(), added_groups, Vec::new(), removed_groups];
-                let line = Staged::group_delta(id, group, lists);
+        mut line @ Staged::GroupDelta { removed: false, .. } => {
+            if let Some((id, added, removed)) = line.take_user_changes() {
+                split_memberships(&id, added, removed, buckets, parts);
+            }
+            // What is left (the group's fields, nesting changes) is the
+            // group segment's.
+            if line.changes_something() {
                 push(&mut parts[groups], &line);
             }
         }
