@@ -33,6 +33,8 @@ struct Inner {
     writes_seen: u64,
     /// Keys written (set, delete) since the last `reset_stats`.
     written: Vec<String>,
+    /// Keys read since the last `reset_stats`.
+    read: Vec<String>,
 }
 
 #[derive(Default)]
@@ -59,11 +61,18 @@ impl MemoryStore {
             ..StoreStats::default()
         };
         inner.written.clear();
+        inner.read.clear();
     }
 
     /// The keys written since the last `reset_stats`, in order.
     pub fn written_keys(&self) -> Vec<String> {
         self.inner().written.clone()
+    }
+
+    /// The keys read since the last `reset_stats`, in order (a key read
+    /// twice is listed twice).
+    pub fn read_keys(&self) -> Vec<String> {
+        self.inner().read.clone()
     }
 
     /// Makes the `n`-th write from now (0-based; sets and deletes) fail with `StoreError::Backend`. Later writes succeed.
@@ -124,6 +133,7 @@ impl Store for MemoryStore {
         check_key(key)?;
         let mut inner = self.inner();
         inner.stats.reads += 1;
+        inner.read.push(key.to_owned());
         let value = inner.data.get(key).cloned();
         inner.stats.bytes_read += value.as_ref().map_or(0, |v| v.len() as u64);
         Ok(value)

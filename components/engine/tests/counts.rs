@@ -5,7 +5,9 @@
 mod common;
 use common::*;
 use engine::ports::store::MAX_VALUE_BYTES;
+use engine::testing::user;
 use engine::*;
+use std::collections::BTreeSet;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -287,4 +289,108 @@ fn a_delta_a_day_after_the_grants_were_last_read_takes_the_full_pass() {
         full >= short + before.len() as u64 - 1,
         "every user document is read after a day: {full} vs {short} reads"
     );
+}
+
+/// `n` users `f00000`... on fabrikam.com, which is not verified here, in
+/// group `g01`.
+fn unverified_users(env: &Env, n: usize) {
+    env.tenant.domain("fabrikam.com", false);
+    env.tenant.put_users(people("f", n, "fabrikam.com"));
+    env.tenant.add_users_to("g01", ids("f", 0..n));
+}
+
+/// The last run's log message about users on an unverified domain.
+fn unverified_message(env: &Env) -> String {
+    let log = env.last_summary().log.into_iter().map(|e| e.message);
+    log.filter(|m| m.contains("domain is not verified"))
+        .collect()
+}
+
+/// Syncs one delta run; the user documents it read (the full pass reads
+/// every one).
+fn delta_user_documents_read(env: &Env) -> usize {
+    env.clock.advance(HOUR);
+    env.store.reset_stats();
+    assert_eq!(env.sync(), RunResult::Completed);
+    let read = env.store.read_keys();
+    let users: BTreeSet<&String> = read.iter().filter(|k| k.contains("/users/")).collect();
+    users.len()
+}
+
+#[test]
+fn a_delta_in_a_tenant_with_users_on_an_unverified_domain_rewrites_only_the_changed_users_document()
+{
+    let env = Env::new();
+    teams(&env, 6_000, 3);
+    unverified_users(&env, 7);
+    env.save_all_users(false);
+    env.sync();
+    assert!(unverified_message(&env).starts_with("7 users skipped"));
+
+    // One of them moves to the verified domain: synced, one fewer skipped.
+    env.tenant.put_user(user("f00003", "f3@contoso.com"));
+    assert_eq!(delta_user_documents_read(&env), 1);
+    let counts = env.last_summary().counts;
+    assert_eq!(
+        (counts.users_created, counts.skipped_unverified_domain),
+        (1, 6)
+    );
+    let message = unverified_message(&env);
+    assert!(message.starts_with("6 users skipped"), "{message}");
+    assert_eq!(message.matches("@fabrikam.com").count(), 5, "{message}");
+    assert!(!message.contains("f3@"), "{message}");
+
+    // A synced user moves to the unverified domain: it leaves the scope,
+    // and the log names it first.
+    env.tenant.put_user(user("u00010", "u10@fabrikam.com"));
+    assert_eq!(delta_user_documents_read(&env), 1);
+    let counts = env.last_summary().counts;
+    assert_eq!(
+        (counts.users_left_scope, counts.skipped_unverified_domain),
+        (1, 7)
+    );
+    let message = unverified_message(&env);
+    assert!(message.contains("(e.g. u10@fabrikam.com, f"), "{message}");
+
+    let fresh = Env::new();
+    teams(&fresh, 6_000, 3);
+    unverified_users(&fresh, 7);
+    fresh.tenant.put_user(user("f00003", "f3@contoso.com"));
+    fresh.tenant.put_user(user("u00010", "u10@fabrikam.com"));
+    fresh.save_all_users(false);
+    fresh.sync();
+    assert_eq!(directory(&env), directory(&fresh));
+    let fresh_counts = fresh.last_summary().counts;
+    assert_eq!(fresh_counts.skipped_unverified_domain, 7);
+}
+
+#[test]
+fn a_delta_beside_a_group_over_the_limit_rewrites_only_the_changed_users_document() {
+    let env = Env::new();
+    teams(&env, 10_001, 1);
+    env.tenant.put_group("big", "Everyone");
+    env.tenant.add_users_to("big", ids("u", 0..10_001));
+    env.save_all_users(false);
+    env.sync();
+    assert!(!env.group("big").synced);
+
+    // A new user joins both groups: the big one stays over the limit.
+    env.tenant.put_users(people("v", 1, "contoso.com"));
+    env.tenant.add_user_to("g00", "v00000");
+    env.tenant.add_user_to("big", "v00000");
+    assert_eq!(delta_user_documents_read(&env), 1);
+    let big = env.group("big");
+    assert_eq!((big.synced, big.entra_member_count), (false, 10_002));
+    assert_eq!(env.members("g00").len(), 2_001);
+    let over = env.last_summary().counts.groups_over_limit;
+    assert_eq!(over.iter().map(|g| g.users).collect::<Vec<_>>(), [10_002]);
+
+    // Three leave it: under the limit, it is synced (by the full pass).
+    for id in ["u00000", "u00001", "v00000"] {
+        env.tenant.remove_user_from("big", id);
+    }
+    assert!(delta_user_documents_read(&env) > 1);
+    let big = env.group("big");
+    assert_eq!((big.synced, big.member_count), (true, 9_999));
+    assert_eq!(env.members("big").len(), 9_999);
 }

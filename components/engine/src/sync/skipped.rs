@@ -6,14 +6,20 @@ use crate::model::UserRecord;
 use crate::sync::progress::{Sample, Skipped};
 use crate::sync::shape::GROUP_USER_LIMIT;
 use crate::sync::types::RunCounts;
+use std::collections::BTreeSet;
 
 /// Users named per reason in the log.
 const SAMPLE: usize = 5;
 
+/// Users named per reason in the run's tally and the state: twice the log's,
+/// so a delta run on the short path still names [`SAMPLE`] when a few of
+/// them changed.
+const KEPT: usize = 2 * SAMPLE;
+
 impl Sample {
     fn note(&mut self, rec: &UserRecord) {
         self.count += 1;
-        if self.names.len() < SAMPLE {
+        if self.names.len() < KEPT {
             self.names.push(rec.data.upn.clone());
         }
     }
@@ -24,7 +30,7 @@ impl Sample {
             format!(
                 "{} {users} skipped: {why} (e.g. {})",
                 self.count,
-                self.names.join(", ")
+                self.names[..self.names.len().min(SAMPLE)].join(", ")
             )
         })
     }
@@ -46,8 +52,35 @@ impl Skipped {
         }
     }
 
+    /// Adds the users skipped for an unverified domain that a delta run on
+    /// the short path did not look at: the base run's `count` of them,
+    /// less those among the users it did look at (their records `before`
+    /// the run). The log names the base run's `sample` next, leaving out
+    /// the users looked at (this run's own tally named those still
+    /// skipped).
+    pub fn carry_unverified<'r>(
+        &mut self,
+        (count, sample): (u64, &[String]),
+        before: impl IntoIterator<Item = (&'r UserRecord, bool)>,
+    ) {
+        let mut looked_at = BTreeSet::new();
+        let mut was_skipped = Skipped::default();
+        for (rec, eligible) in before {
+            was_skipped.note(rec, eligible);
+            looked_at.insert(rec.data.upn.as_str());
+        }
+        let mine = &mut self.unverified_domain;
+        mine.count += count.saturating_sub(was_skipped.unverified_domain.count);
+        let untouched = sample.iter().filter(|n| !looked_at.contains(n.as_str()));
+        for name in untouched {
+            if mine.names.len() < KEPT && !mine.names.contains(name) {
+                mine.names.push(name.clone());
+            }
+        }
+    }
+
     /// Sets the run's counts and returns the log messages.
-    pub fn report(self, counts: &mut RunCounts) -> Vec<String> {
+    pub fn report(&self, counts: &mut RunCounts) -> Vec<String> {
         counts.skipped_unverified_domain = self.unverified_domain.count;
         counts.skipped_only_in_unsynced_groups = self.only_in_unsynced_groups.count;
         let over = format!(

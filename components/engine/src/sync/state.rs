@@ -68,6 +68,12 @@ pub(crate) struct Tally {
     #[serde(default)]
     pub skipped_unsynced_groups: u64,
     pub over_limit: Vec<OverLimitGroup>,
+    /// A few of the users skipped for an unverified domain, by sign-in
+    /// name (what the run's log named): a delta run on the short path
+    /// names them again without reading every user. Empty in a state
+    /// written before it was kept (such a base takes the full pass once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified_sample: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

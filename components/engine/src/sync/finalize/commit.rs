@@ -57,6 +57,8 @@ pub(super) struct Outcome {
     pub billable_users: u64,
     /// Users synced after this run.
     pub synced_users: u64,
+    /// A few users skipped for an unverified domain, by sign-in name.
+    pub unverified_sample: Vec<String>,
     /// When finalize ran (dates new claims and the completed run).
     pub now: Timestamp,
 }
@@ -88,6 +90,7 @@ pub(super) fn next_state<S, C>(
             skipped_unverified: counts.skipped_unverified_domain,
             skipped_unsynced_groups: counts.skipped_only_in_unsynced_groups,
             over_limit: counts.groups_over_limit.clone(),
+            unverified_sample: outcome.unverified_sample,
         },
     }
 }

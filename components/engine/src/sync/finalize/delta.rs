@@ -1,12 +1,14 @@
 //! The short path of an incremental run whose group graph did not change
 //! in a way that can move many users (no nesting edge added or removed, no
-//! group deleted or new, nothing over the limit):
+//! group deleted or new, no group crossing the user limit either way):
 //! only the user documents holding a changed user are read and rewritten,
-//! the per-group counts and the billing are the base state's adjusted by
-//! the changed users' records before and after, and only the member lists
-//! of the groups they left or joined are rewritten. Every other document
-//! keeps its key. The run's counts, log messages and emails are the full
-//! pass's: untouched users are synced and unchanged, as the base left them.
+//! the per-group counts, the billing and the users skipped for an
+//! unverified domain are the base state's adjusted by the changed users'
+//! records before and after, and only the member lists of the groups they
+//! left or joined are rewritten. Every other document keeps its key. The
+//! run's counts, log messages and emails are the full pass's: untouched
+//! users are synced and unchanged, or skipped, as the base left them (the
+//! log names the changed users skipped first, then the base run's sample).
 //! When any condition fails, nothing is written and the full pass runs.
 
 use super::access::Access;
@@ -96,8 +98,10 @@ fn base_access(base: &DirState, synced: &BTreeSet<String>) -> Access {
 
 /// The base state's per-group counts, when it allows the short path: an
 /// incremental all-users run over a completed run with the same domains,
-/// staging read by every bucket, every group in the source synced, no
-/// user skipped.
+/// staging read by every bucket, and the names of the users it skipped for
+/// an unverified domain kept (a state from before they were). A group over
+/// the limit counts its users in Entra ID only: it stays unsynced, or the
+/// synced groups change and the full pass runs.
 fn base_counts<S, C>(
     w: &Worker<'_, '_, S, C>,
     tenant: &Tenant,
@@ -112,14 +116,13 @@ fn base_counts<S, C>(
         && same_domains
         && progress_of(w)?.segments.is_empty()
         && base.shards.users.count > 0
-        && base.tally.skipped_unverified == 0
-        && base.tally.skipped_unsynced_groups == 0
-        && base.tally.over_limit.is_empty();
-    let in_source = || tenant.base_groups.iter().filter(|(_, r)| r.in_source);
-    if !applies || in_source().any(|(_, r)| !r.synced) {
+        && (base.tally.skipped_unverified == 0 || !base.tally.unverified_sample.is_empty())
+        && base.tally.skipped_unsynced_groups == 0;
+    if !applies {
         return Ok(None);
     }
-    let counts = in_source().map(|(id, r)| {
+    let in_source = tenant.base_groups.iter().filter(|(_, r)| r.in_source);
+    let counts = in_source.map(|(id, r)| {
         let count = GroupCount {
             entra: r.entra_member_count,
             eligible: r.member_count,
@@ -325,7 +328,8 @@ async fn write_run<S: Store, C: Clock>(
 }
 
 /// Counts the changed users as the full pass does (bucket by bucket),
-/// then the untouched ones: synced, unchanged, billable as before.
+/// then the untouched ones: synced, unchanged, billable or skipped as
+/// before.
 fn count_users<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
     tenant: &Tenant,
@@ -341,9 +345,16 @@ fn count_users<S: Store, C: Clock>(
     let was_billable = was_synced.clone().filter(billable).count() as u64;
     let untouched = base.synced_users.saturating_sub(was_synced.count() as u64);
     w.doc.head.counts.users_unchanged += untouched;
+    let claim = w.doc.head.claim.clone();
+    let before = changed.old.values().map(|r| (r, eligible(&claim, &r.data)));
     let p = progress(w);
     p.tally.synced += untouched;
     p.tally.billable += base.billable_users.saturating_sub(was_billable);
+    let skipped = (
+        base.tally.skipped_unverified,
+        &base.tally.unverified_sample[..],
+    );
+    p.tally.skipped.carry_unverified(skipped, before);
     Ok(())
 }
 

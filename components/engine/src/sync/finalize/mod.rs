@@ -174,6 +174,7 @@ async fn end<S: Store, C: Clock>(
         grants_read_at: p.grants_read_at,
         billable_users: p.tally.billable,
         synced_users: p.tally.synced,
+        unverified_sample: p.tally.skipped.unverified_domain.names.clone(),
         now,
     };
     let counts = w.doc.head.counts.clone();

@@ -222,8 +222,9 @@ impl UserTally {
     }
 
     /// Counts the welcome emails to queue and logs who gets none and who
-    /// was skipped; returns the tally without its skipped users.
-    fn report<S: Store, C: Clock>(mut self, w: &mut Worker<'_, '_, S, C>) -> UserTally {
+    /// was skipped; returns the tally (its skipped sample goes on to the
+    /// state, for the next run's short path).
+    fn report<S: Store, C: Clock>(self, w: &mut Worker<'_, '_, S, C>) -> UserTally {
         let counts = &mut w.doc.head.counts;
         let mut messages = Vec::new();
         if w.doc.head.settings.send_email {
@@ -240,7 +241,7 @@ impl UserTally {
                 ));
             }
         }
-        messages.extend(std::mem::take(&mut self.skipped).report(counts));
+        messages.extend(self.skipped.report(counts));
         for message in messages {
             w.log(LogLevel::Warning, message);
         }
