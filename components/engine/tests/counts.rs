@@ -306,6 +306,12 @@ fn unverified_message(env: &Env) -> String {
         .collect()
 }
 
+/// Whether the last run logged a message containing `text`.
+fn logged(env: &Env, text: &str) -> bool {
+    let log = env.last_summary().log;
+    log.iter().any(|e| e.message.contains(text))
+}
+
 /// Syncs one delta run; the user documents it read (the full pass reads
 /// every one).
 fn delta_user_documents_read(env: &Env) -> usize {
@@ -379,6 +385,7 @@ fn a_delta_beside_a_group_over_the_limit_rewrites_only_the_changed_users_documen
     env.tenant.add_user_to("g00", "v00000");
     env.tenant.add_user_to("big", "v00000");
     assert_eq!(delta_user_documents_read(&env), 1);
+    assert!(logged(&env, "only the changed user's document was read"));
     let big = env.group("big");
     assert_eq!((big.synced, big.entra_member_count), (false, 10_002));
     assert_eq!(env.members("g00").len(), 2_001);
@@ -390,6 +397,7 @@ fn a_delta_beside_a_group_over_the_limit_rewrites_only_the_changed_users_documen
         env.tenant.remove_user_from("big", id);
     }
     assert!(delta_user_documents_read(&env) > 1);
+    assert!(!logged(&env, "document was read and rewritten"));
     let big = env.group("big");
     assert_eq!((big.synced, big.member_count), (true, 9_999));
     assert_eq!(env.members("big").len(), 9_999);

@@ -24,6 +24,7 @@ use crate::sync::doc::Staged;
 use crate::sync::progress::{FinalizeStep, GroupCount, UserTally};
 use crate::sync::shape::{BucketUsers, Scope, bucket_of};
 use crate::sync::state::DirState;
+use crate::sync::types::LogLevel;
 use crate::sync::worker::Worker;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,8 +66,19 @@ pub(super) async fn short_path<S: Store, C: Clock>(
         return Ok(false);
     }
     let access = base_access(&tenant.base, &synced);
+    let looked_at = changed.new.len();
     write_run(w, tenant, changed, counts, access).await?;
+    w.log(LogLevel::Info, short_path_message(looked_at));
     Ok(true)
+}
+
+/// The log line saying the short path was taken, for `users` changed users.
+fn short_path_message(users: usize) -> String {
+    let whose = match users {
+        1 => "the changed user's document was".to_owned(),
+        n => format!("the {n} changed users' documents were"),
+    };
+    format!("only {whose} read and rewritten; every other user is as the last run left them")
 }
 
 /// How long the short path trusts the base state's copy of product access
