@@ -6,8 +6,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(128);
+    encode_into(&mut bytes, value);
+    bytes
+}
+
+/// Appends `value`'s JSON to `bytes` (no intermediate buffer).
+pub fn encode_into<T: Serialize>(bytes: &mut Vec<u8>, value: &T) {
     // Serializing plain data structs with string keys cannot fail.
-    serde_json::to_vec(value).unwrap_or_default()
+    let _ = serde_json::to_writer(bytes, value);
 }
 
 pub fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, EngineError> {

@@ -10,7 +10,7 @@
 //! change what a newer run's state points at; the keys a run stopped
 //! using are garbage, deleted a run later.
 
-use crate::codec::{decode, encode};
+use crate::codec::{decode, encode_into};
 use crate::error::EngineError;
 use crate::ids::{DirId, OrgId};
 use crate::keys;
@@ -25,6 +25,10 @@ pub(crate) const TARGET_BYTES: usize = 448 * 1024;
 const KEEP_BYTES: usize = 700 * 1024;
 /// No document may exceed this (the platform limit is 1 MiB).
 pub(crate) const MAX_BYTES: usize = 900 * 1024;
+
+/// Bytes first reserved for one encoded entry: a user record is a few
+/// hundred, so its buffer grows once or twice at most.
+const ENTRY_CAPACITY: usize = 256;
 
 /// FNV-1a, 64 bits: stable across processes and platforms (unlike std's
 /// randomly seeded hasher).
@@ -202,9 +206,10 @@ pub(crate) fn encode_entries<K: AsRef<str>, T: Serialize>(
             .into_iter()
             .map(|(id, item)| {
                 let id = id.as_ref();
-                let mut entry = encode(&id);
+                let mut entry = Vec::with_capacity(ENTRY_CAPACITY);
+                encode_into(&mut entry, &id);
                 entry.push(b':');
-                entry.extend_from_slice(&encode(&item));
+                encode_into(&mut entry, &item);
                 (fnv1a(id), entry)
             })
             .collect(),
@@ -488,6 +493,7 @@ impl<'t> Target<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::encode;
 
     #[test]
     fn hash_is_stable() {

@@ -78,22 +78,25 @@ impl<'p> Placing<'p> {
     /// Updates `stored` (the base state's records of a bucket) with the
     /// bucket's users as this run leaves them.
     pub fn place(&self, stored: &mut BTreeMap<String, UserRecord>, users: BucketUsers) {
-        let mut seen = BTreeSet::new();
+        // The stored records the run has not seen (yet): none in a first sync.
+        let mut unseen: BTreeSet<String> = stored.keys().cloned().collect();
         for (id, state) in users.users {
             let Some(data) = state.data else {
                 continue;
             };
             let placement = self.placement(&data, &state.direct);
             match stored.get_mut(&id) {
-                Some(rec) => placement.update(rec, &data, self.run, self.now),
+                Some(rec) => {
+                    placement.update(rec, data, self.run, self.now);
+                    unseen.remove(&id);
+                }
                 None => {
-                    let rec = placement.new_record(&data, self.run, self.now);
-                    stored.insert(id.clone(), rec);
+                    let rec = placement.new_record(data, self.run, self.now);
+                    stored.insert(id, rec);
                 }
             }
-            seen.insert(id);
         }
-        mark_gone(stored, &seen, self.run);
+        mark_gone(stored, &unseen, self.run);
     }
 }
 
@@ -295,8 +298,8 @@ impl Placement {
     /// Updates a stored record: `left_run` when the user stops being
     /// synced, `changed_run` when anything changed, `created_run` the
     /// first time the user is synced.
-    fn update(self, rec: &mut UserRecord, data: &UserData, run: u64, now: Timestamp) {
-        let changed = rec.data != *data
+    fn update(self, rec: &mut UserRecord, data: UserData, run: u64, now: Timestamp) {
+        let changed = rec.data != data
             || !rec.in_source
             || rec.synced != self.synced
             || rec.direct_groups != self.direct_groups
@@ -307,7 +310,7 @@ impl Placement {
             rec.left_run = None;
         }
         if changed {
-            rec.data.clone_from(data);
+            rec.data = data;
             rec.in_source = true;
             rec.synced = self.synced;
             rec.direct_groups = self.direct_groups;
@@ -321,9 +324,9 @@ impl Placement {
     }
 
     /// The record of a user seen for the first time.
-    fn new_record(self, data: &UserData, run: u64, now: Timestamp) -> UserRecord {
+    fn new_record(self, data: UserData, run: u64, now: Timestamp) -> UserRecord {
         UserRecord {
-            data: data.clone(),
+            data,
             in_source: true,
             synced: self.synced,
             direct_groups: self.direct_groups,
@@ -340,11 +343,15 @@ impl Placement {
     }
 }
 
-/// Users of the bucket the run did not see left the source or the scope:
-/// kept, not synced, without memberships (`left_run` if they were synced).
-fn mark_gone(users: &mut BTreeMap<String, UserRecord>, seen: &BTreeSet<String>, run: u64) {
-    for (id, rec) in users.iter_mut() {
-        if seen.contains(id) || !(rec.in_source || rec.synced || !rec.groups.is_empty()) {
+/// Users of the bucket the run did not see (`unseen`) left the source or
+/// the scope: kept, not synced, without memberships (`left_run` if they
+/// were synced).
+fn mark_gone(users: &mut BTreeMap<String, UserRecord>, unseen: &BTreeSet<String>, run: u64) {
+    for id in unseen {
+        let Some(rec) = users.get_mut(id) else {
+            continue;
+        };
+        if !(rec.in_source || rec.synced || !rec.groups.is_empty()) {
             continue;
         }
         if rec.synced {
@@ -407,7 +414,7 @@ mod tests {
     #[test]
     fn users_step_marks_a_user_who_left_the_scope_left_not_deleted() {
         let mut rec = synced_before("a1");
-        placement(false, &[]).update(&mut rec, &data("a1"), RUN, now());
+        placement(false, &[]).update(&mut rec, data("a1"), RUN, now());
         assert!(!rec.synced && rec.in_source);
         assert!(rec.groups.is_empty());
         assert_eq!(rec.left_run, Some(RUN));
@@ -418,7 +425,7 @@ mod tests {
     #[test]
     fn users_step_marks_a_user_who_left_the_source_left_without_memberships() {
         let mut users = BTreeMap::from([("a1".to_owned(), synced_before("a1"))]);
-        mark_gone(&mut users, &BTreeSet::new(), RUN);
+        mark_gone(&mut users, &BTreeSet::from(["a1".to_owned()]), RUN);
         let rec = &users["a1"];
         assert!(!rec.synced && !rec.in_source);
         assert!(rec.groups.is_empty() && rec.direct_groups.is_empty());
@@ -428,15 +435,15 @@ mod tests {
     #[test]
     fn users_step_leaves_an_unchanged_user_as_the_run_before_left_it() {
         let mut rec = synced_before("a1");
-        placement(true, &["eng"]).update(&mut rec, &data("a1"), RUN, now());
+        placement(true, &["eng"]).update(&mut rec, data("a1"), RUN, now());
         assert_eq!(rec, synced_before("a1"));
     }
 
     #[test]
     fn users_step_dates_an_account_when_the_user_is_first_synced() {
-        let rec = placement(true, &["eng"]).new_record(&data("a1"), RUN, now());
+        let rec = placement(true, &["eng"]).new_record(data("a1"), RUN, now());
         assert_eq!((rec.created_run, rec.created_at), (Some(RUN), now()));
-        let rec = placement(false, &[]).new_record(&data("a2"), RUN, now());
+        let rec = placement(false, &[]).new_record(data("a2"), RUN, now());
         assert_eq!(
             (rec.created_run, rec.created_at),
             (None, Timestamp::UNIX_EPOCH)
@@ -447,8 +454,8 @@ mod tests {
     #[test]
     fn users_step_brings_back_a_user_who_returns_to_the_scope() {
         let mut rec = synced_before("a1");
-        placement(false, &[]).update(&mut rec, &data("a1"), 5, now());
-        placement(true, &["eng"]).update(&mut rec, &data("a1"), RUN, now());
+        placement(false, &[]).update(&mut rec, data("a1"), 5, now());
+        placement(true, &["eng"]).update(&mut rec, data("a1"), RUN, now());
         assert!(rec.synced);
         assert_eq!(rec.left_run, None);
         assert_eq!(rec.created_run, Some(3), "the same account, not a new one");
