@@ -3,10 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 mod common;
 use common::*;
-use engine::ports::{
-    DeltaFrom, GroupChange, IdentitySource, Member, Page, PageToken, SourceDomain, SourceError,
-    SourceGroup, SourceUser, TimeDelta, UserChange,
-};
+use engine::ports::TimeDelta;
 use engine::*;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -153,66 +150,15 @@ fn one_page_per_invocation_gives_the_same_all_users_sync() {
     assert_eq!(chunked.members("g0").len(), 17);
 }
 
-/// A tenant whose every request takes `delay` of the engine's clock, like
-/// a slow Graph.
-struct SlowTenant<'a> {
-    tenant: &'a engine::testing::MemoryTenant,
-    clock: &'a ManualClock,
-    delay: TimeDelta,
-}
-
-impl SlowTenant<'_> {
-    fn tick(&self) {
-        self.clock.advance(self.delay);
-    }
-}
-
-impl IdentitySource for SlowTenant<'_> {
-    async fn domains(&self) -> Result<Vec<SourceDomain>, SourceError> {
-        self.tick();
-        self.tenant.domains().await
-    }
-    async fn group(&self, id: &str) -> Result<Option<SourceGroup>, SourceError> {
-        self.tick();
-        self.tenant.group(id).await
-    }
-    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError> {
-        self.tick();
-        self.tenant.users(page).await
-    }
-    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError> {
-        self.tick();
-        self.tenant.groups(page).await
-    }
-    async fn members(
-        &self,
-        group_id: &str,
-        transitive: bool,
-        page: Option<&PageToken>,
-    ) -> Result<Page<Member>, SourceError> {
-        self.tick();
-        self.tenant.members(group_id, transitive, page).await
-    }
-    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
-        self.tick();
-        self.tenant.users_delta(from).await
-    }
-    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
-        self.tick();
-        self.tenant.groups_delta(from).await
-    }
-}
-
 #[test]
 fn finalize_waits_for_a_fresh_invocation_when_reading_used_half_the_budget() {
     let env = ten_thousand();
     env.start().unwrap();
     // 13 member pages at 1 s each: 13 s of a 20 s budget are gone when the
     // last page is in, too late to start rewriting the directory.
-    let slow = SlowTenant {
+    let slow = HookedTenant {
         tenant: &env.tenant,
-        clock: &env.clock,
-        delay: ms(1_000),
+        hook: || env.clock.advance(ms(1_000)),
     };
     let engine = env.engine();
     let advance =
@@ -237,29 +183,6 @@ fn finalize_waits_for_a_fresh_invocation_when_reading_used_half_the_budget() {
     assert_eq!(env.members("big").len(), 10_000);
 }
 
-/// A store whose every read and write takes `delay` of the engine's clock,
-/// like a remote key-value store.
-struct SlowStore<'a> {
-    store: &'a MemoryStore,
-    clock: &'a ManualClock,
-    delay: TimeDelta,
-}
-
-impl engine::ports::Store for SlowStore<'_> {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, engine::ports::StoreError> {
-        self.clock.advance(self.delay);
-        self.store.get(key).await
-    }
-    async fn set(&self, key: &str, value: &[u8]) -> Result<(), engine::ports::StoreError> {
-        self.clock.advance(self.delay);
-        self.store.set(key, value).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), engine::ports::StoreError> {
-        self.clock.advance(self.delay);
-        self.store.delete(key).await
-    }
-}
-
 #[test]
 fn finalize_spans_invocations_each_within_the_budget_and_ends_like_one_invocation() {
     let build = || {
@@ -279,10 +202,11 @@ fn finalize_spans_invocations_each_within_the_budget_and_ends_like_one_invocatio
 
     let sliced = build();
     sliced.start().unwrap();
-    let slow = SlowStore {
+    // Every read and write takes 50 ms, like a remote key-value store.
+    let delay = ms(50);
+    let slow = HookedStore {
         store: &sliced.store,
-        clock: &sliced.clock,
-        delay: ms(50),
+        hook: |_, _: &str| sliced.clock.advance(delay),
     };
     let engine = Engine::new(&slow, &sliced.clock).with_config(sliced.config);
     let budget = Budget {
@@ -309,7 +233,7 @@ fn finalize_spans_invocations_each_within_the_budget_and_ends_like_one_invocatio
     assert!(finalizing >= 3, "finalize took {finalizing} invocations");
     // The budget runs from when the invocation holds the run: finding and
     // leasing it take a few store operations before.
-    let leasing = slow.delay * 6;
+    let leasing = delay * 6;
     assert!(
         longest <= budget.wall_time() + leasing,
         "a finalize invocation took {longest}"

@@ -1,6 +1,7 @@
 //! Sync runs: starting, the resumable state machine, finalize, emails,
 //! status.
 
+pub(crate) mod ask;
 pub(crate) mod doc;
 pub(crate) mod emails;
 pub(crate) mod finalize;

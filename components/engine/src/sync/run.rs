@@ -3,7 +3,9 @@
 //! and the staged data after every page), finalizes, hands out emails and
 //! records the result. Every listing is read through one page loop,
 //! [`read_listing_page`]: follow `@odata.nextLink`, detect paging loops,
-//! count and stage the page.
+//! count the page and move the cursor on. The request for the next page is
+//! sent before the page just read is staged and saved, so it is in flight
+//! meanwhile ([`send_ahead`]; `ask.rs`).
 
 use crate::engine::context::Engine;
 use crate::error::{EngineError, Result};
@@ -12,9 +14,10 @@ use crate::model::{GroupData, UserData};
 use crate::orgs;
 use crate::ports::{
     Clock, DeltaFrom, DeltaToken, GroupChange, IdentitySource, Mailer, Member, MemberKind,
-    MemberRef, Notice, NoticeEvent, Page, PageToken, SourceError, SourceGroup, Store, StoreError,
-    TimeDelta, UserChange,
+    MemberRef, Notice, NoticeEvent, PageToken, SourceError, SourceGroup, SourceUser, Store,
+    StoreError, TimeDelta, UserChange,
 };
+use crate::sync::ask::{self, Answer, Fetched, InFlight, alongside, asked};
 use crate::sync::doc::{Cursor, GroupWalk, RunHeader, Staged};
 use crate::sync::emails;
 use crate::sync::finalize::{Finalized, finalize};
@@ -32,8 +35,9 @@ const IDS_PER_LINE: usize = 5_000;
 /// line stays far below the run document's room.
 const USERS_PER_LINE: usize = 250;
 
-/// A page read: `Err` with what Entra answered instead of the page.
-type PageRead = Result<std::result::Result<(), SourceError>>;
+/// A page read and accepted: the lines to stage, or what Entra answered
+/// instead of the page.
+type PageRead = std::result::Result<Vec<Staged>, SourceError>;
 
 /// What the invocation does after a step.
 enum Next {
@@ -146,9 +150,12 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     mailer: &M,
 ) -> Step<AdvanceOutcome> {
     let mut pages = 0u32;
+    // The request for the page read next, sent while the last one was saved.
+    let mut ahead: Option<InFlight<'_>> = None;
     loop {
         let phase = w.doc.head.phase;
-        if w.stops_before(phase, pages) {
+        // A request in flight was sent because this invocation reads its page.
+        if ahead.is_none() && w.stops_before(phase, pages) {
             return w.release(None).await;
         }
         let next = match phase {
@@ -159,9 +166,9 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
                 Ok(Next::GoOn)
             }
             Phase::Members | Phase::Groups | Phase::Users => {
-                let read = read_page(w, source).await?;
+                let read = read_page(w, source, ahead.take()).await?;
                 pages += u32::from(read.is_ok());
-                after_page(w, read).await?
+                after_page(w, source, read, pages, &mut ahead).await?
             }
             Phase::Finalize => finalize_step(w).await?,
             Phase::AwaitingConfirmation => return w.release(None).await,
@@ -175,39 +182,76 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
     }
 }
 
-/// Reads the next page of the listing the run's phase is in.
+/// Reads the page the cursor asks for (`ahead`'s, when it is that page)
+/// and accepts it: the cursor moves on. A group walk with no group left
+/// moves on to the next phase without asking Graph anything.
 async fn read_page<S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &I,
-) -> PageRead {
-    match (w.doc.head.phase, w.doc.head.cursor.lists_in_full()) {
-        (Phase::Members, _) => members_page(w, source).await,
-        (Phase::Groups, true) => all_groups_page(w, source).await,
-        (Phase::Groups, false) => groups_delta_page(w, source).await,
-        (_, true) => all_users_page(w, source).await,
-        (_, false) => users_delta_page(w, source).await,
-    }
+    ahead: Option<InFlight<'_>>,
+) -> Result<PageRead> {
+    let Some(ask) = asked(&w.doc.head)? else {
+        walk_done(&mut w.doc.head);
+        return Ok(Ok(Vec::new()));
+    };
+    Ok(match ask::answer(source, ask, ahead).await {
+        Answer::Members { group, page } => members_page(w, group, page),
+        Answer::Groups(page) => all_groups_page(w, page),
+        Answer::GroupsDelta(page) => groups_delta_page(w, page),
+        Answer::Users(page) => all_users_page(w, page),
+        Answer::UsersDelta(page) => users_delta_page(w, page),
+    })
 }
 
-/// After a page: saves the cursor with what was staged, or handles what
-/// Entra answered instead of the page.
-async fn after_page<S: Store, C: Clock>(
+/// After a page: stages what it brought and saves the cursor, with the
+/// request for the next page in flight meanwhile (`ahead`); or handles
+/// what Entra answered instead of the page. `pages` counts the pages this
+/// invocation has read, this one included.
+async fn after_page<'s, S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
-    read: std::result::Result<(), SourceError>,
+    source: &'s I,
+    read: PageRead,
+    pages: u32,
+    ahead: &mut Option<InFlight<'s>>,
 ) -> Step<Next> {
-    match read {
-        Ok(()) => {
+    let lines = match read {
+        Ok(lines) => {
             let h = &mut w.doc.head;
             h.retries = 0;
             h.failing_since = None;
             h.last_error = None;
+            lines
         }
         Err(SourceError::DeltaUnavailable(why)) if w.doc.head.cursor.reads_delta() => {
             list_in_full(w, &why);
+            Vec::new()
         }
         Err(err) => return Ok(source_failed(w, err).await?.map(Next::Stop)),
+    };
+    *ahead = send_ahead(w, source, pages)?;
+    let saved = alongside(ahead.as_mut(), async {
+        w.stage(&lines).await?;
+        w.save().await
+    })
+    .await?;
+    Ok(saved.map(|()| Next::GoOn))
+}
+
+/// The request for the page the moved cursor asks for, to be sent while
+/// this invocation stages and saves: none when the invocation stops before
+/// that page (`Worker::stops_before`, having read `pages`), or the run
+/// moves on to a step that asks Graph nothing (finalize, the end of a
+/// group walk). So no request is sent that the invocation does not use.
+fn send_ahead<'s, S: Store, C: Clock, I: IdentitySource>(
+    w: &Worker<'_, '_, S, C>,
+    source: &'s I,
+    pages: u32,
+) -> Result<Option<InFlight<'s>>> {
+    let h = &w.doc.head;
+    if w.stops_before(h.phase, pages) {
+        return Ok(None);
     }
-    Ok(w.save().await?.map(|()| Next::GoOn))
+    Ok(asked(h)?.map(|ask| InFlight::new(source, ask)))
 }
 
 /// Delta is an optimisation: a tenant without it has its users, groups and
@@ -396,76 +440,64 @@ struct Listed<T> {
 
 /// The page loop every listing shares: what Entra answered instead of a
 /// page goes back to the caller, a paging loop is an error ([`follow`]);
-/// otherwise the page is counted, `take` moves the cursor on and says what
-/// to stage, and that is staged. `listing` names what is read, for errors.
-async fn read_listing_page<'w, 'a, S: Store, C: Clock, T>(
+/// otherwise the page is counted, and `take` moves the cursor on and says
+/// what to stage. `listing` names what is read, for errors.
+fn read_listing_page<'w, 'a, S: Store, C: Clock, T>(
     w: &mut Worker<'w, 'a, S, C>,
     listing: &str,
-    fetched: std::result::Result<Page<T>, SourceError>,
+    fetched: Fetched<T>,
     id_of: impl Fn(&T) -> &str,
     take: impl FnOnce(&mut Worker<'w, 'a, S, C>, Listed<T>) -> Vec<Staged>,
 ) -> PageRead {
-    let page = match fetched {
-        Ok(page) => page,
-        Err(err) => return Ok(Err(err)),
-    };
+    let page = fetched?;
     let ids = page.items.iter().map(id_of);
-    let next = match follow(&mut w.doc.head, listing, ids, page.next) {
-        Ok(next) => next,
-        Err(err) => return Ok(Err(err)),
-    };
+    let next = follow(&mut w.doc.head, listing, ids, page.next)?;
     w.doc.head.counts.pages += 1;
     let listed = Listed {
         items: page.items,
         next,
         delta: page.delta,
     };
-    let lines = take(w, listed);
-    w.stage(&lines).await?;
-    Ok(Ok(()))
+    Ok(take(w, listed))
+}
+
+/// A group walk with no group left: all users without delta list the users
+/// next, group scope finalizes.
+fn walk_done(h: &mut RunHeader) {
+    h.phase = if h.cursor.lists_in_full() {
+        Phase::Users
+    } else {
+        Phase::Finalize
+    };
 }
 
 /// Group scope, and all users without delta: one page of the direct members
-/// of the walk's front group.
-async fn members_page<S: Store, C: Clock, I: IdentitySource>(
+/// of the walk's front group, `group`.
+fn members_page<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
-    source: &I,
+    group: String,
+    fetched: Fetched<Member>,
 ) -> PageRead {
-    let front = w.doc.head.cursor.walk().and_then(|walk| walk.queue.front());
-    let Some(group) = front.cloned() else {
-        // All users without delta: the users' listing comes after the groups.
-        w.doc.head.phase = if w.doc.head.cursor.lists_in_full() {
-            Phase::Users
-        } else {
-            Phase::Finalize
-        };
-        return Ok(Ok(()));
-    };
-    let fetched = source
-        .members(&group, false, w.doc.head.page.as_ref())
-        .await;
     if let Err(SourceError::NotFound(_)) = fetched {
-        return skip_deleted_group(w, group).await;
+        return Ok(skip_deleted_group(w, group));
     }
     let label = format!("the members of group {}", w.group_name(&group));
     read_listing_page(w, &label, fetched, member_id, |w, page| {
         members_lines(w, &group, page)
     })
-    .await
 }
 
 /// A group deleted since the walk found it: nothing of it to sync.
-async fn skip_deleted_group<S: Store, C: Clock>(
+fn skip_deleted_group<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
     group: String,
-) -> PageRead {
+) -> Vec<Staged> {
     w.log(
         LogLevel::Warning,
         format!("group {group} was deleted during the sync; skipped"),
     );
     next_group(&mut w.doc.head);
-    w.stage(&[Staged::Deleted { group }]).await?;
-    Ok(Ok(()))
+    vec![Staged::Deleted { group }]
 }
 
 /// The walk is done with its front group: the next one is read from its
@@ -561,11 +593,10 @@ fn member_id(m: &Member) -> &str {
 }
 
 /// All-users scope: one page of the groups delta (with direct members).
-async fn groups_delta_page<S: Store, C: Clock, I: IdentitySource>(
+fn groups_delta_page<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
-    source: &I,
+    fetched: Fetched<GroupChange>,
 ) -> PageRead {
-    let fetched = source.groups_delta(&delta_from(&w.doc.head)?).await;
     read_listing_page(
         w,
         "the groups (delta)",
@@ -593,7 +624,6 @@ async fn groups_delta_page<S: Store, C: Clock, I: IdentitySource>(
             lines
         },
     )
-    .await
 }
 
 /// The id of the group a groups delta change is about.
@@ -601,17 +631,6 @@ fn group_change_id(change: &GroupChange) -> &str {
     match change {
         GroupChange::Upsert { group, .. } => &group.id,
         GroupChange::Removed { id } => id,
-    }
-}
-
-/// Where the current delta listing continues.
-fn delta_from(h: &RunHeader) -> Result<DeltaFrom> {
-    match &h.cursor {
-        Cursor::AllUsers(c) => Ok(c.from.clone()),
-        Cursor::Groups(_) => Err(EngineError::Corrupt(format!(
-            "run {}: a delta listing in group scope",
-            h.run_id
-        ))),
     }
 }
 
@@ -685,11 +704,10 @@ fn split_members(refs: Vec<MemberRef>, counts: &mut RunCounts) -> (Vec<String>, 
 }
 
 /// All-users scope: one page of the users delta.
-async fn users_delta_page<S: Store, C: Clock, I: IdentitySource>(
+fn users_delta_page<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
-    source: &I,
+    fetched: Fetched<UserChange>,
 ) -> PageRead {
-    let fetched = source.users_delta(&delta_from(&w.doc.head)?).await;
     read_listing_page(
         w,
         "the users (delta)",
@@ -722,7 +740,6 @@ async fn users_delta_page<S: Store, C: Clock, I: IdentitySource>(
             lines
         },
     )
-    .await
 }
 
 /// The id of the user a users delta change is about.
@@ -803,11 +820,10 @@ fn page_on(h: &mut RunHeader, next: Option<PageToken>, then: Phase) {
 
 /// All users without delta: one page of `/groups`; every group is synced
 /// with its direct members, read next.
-async fn all_groups_page<S: Store, C: Clock, I: IdentitySource>(
+fn all_groups_page<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
-    source: &I,
+    fetched: Fetched<SourceGroup>,
 ) -> PageRead {
-    let fetched = source.groups(w.doc.head.page.as_ref()).await;
     read_listing_page(
         w,
         "the groups",
@@ -824,16 +840,14 @@ async fn all_groups_page<S: Store, C: Clock, I: IdentitySource>(
             lines
         },
     )
-    .await
 }
 
 /// All users without delta: one page of `/users` (after the groups and
 /// their members).
-async fn all_users_page<S: Store, C: Clock, I: IdentitySource>(
+fn all_users_page<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
-    source: &I,
+    fetched: Fetched<SourceUser>,
 ) -> PageRead {
-    let fetched = source.users(w.doc.head.page.as_ref()).await;
     read_listing_page(
         w,
         "the users",
@@ -846,5 +860,4 @@ async fn all_users_page<S: Store, C: Clock, I: IdentitySource>(
             users_lines(page.items.into_iter().map(UserData::from).collect())
         },
     )
-    .await
 }

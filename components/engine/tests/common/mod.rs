@@ -3,7 +3,10 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use engine::ports::{TimeDelta, Timestamp};
+use engine::ports::{
+    DeltaFrom, GroupChange, IdentitySource, Member, Page, PageToken, SourceDomain, SourceError,
+    SourceGroup, SourceUser, Store, StoreError, TimeDelta, Timestamp, UserChange,
+};
 use engine::settings::RemovalGuard;
 pub use engine::testing::RecordingMailer;
 use engine::testing::{MemoryTenant, groups, settings, user};
@@ -276,4 +279,78 @@ pub fn people(prefix: &str, n: usize, domain: &str) -> Vec<engine::ports::Source
 /// The ids [`people`] gives its users `range`.
 pub fn ids(prefix: &str, range: std::ops::Range<usize>) -> impl Iterator<Item = String> {
     range.map(move |i| format!("{prefix}{i:05}"))
+}
+
+/// The tenant with `hook` called as each request is sent, e.g. to record
+/// it or to take time on the engine's clock like a slow Graph.
+pub struct HookedTenant<'a, F> {
+    pub tenant: &'a MemoryTenant,
+    pub hook: F,
+}
+
+impl<F: Fn()> IdentitySource for HookedTenant<'_, F> {
+    async fn domains(&self) -> Result<Vec<SourceDomain>, SourceError> {
+        (self.hook)();
+        self.tenant.domains().await
+    }
+    async fn group(&self, id: &str) -> Result<Option<SourceGroup>, SourceError> {
+        (self.hook)();
+        self.tenant.group(id).await
+    }
+    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError> {
+        (self.hook)();
+        self.tenant.users(page).await
+    }
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError> {
+        (self.hook)();
+        self.tenant.groups(page).await
+    }
+    async fn members(
+        &self,
+        group_id: &str,
+        transitive: bool,
+        page: Option<&PageToken>,
+    ) -> Result<Page<Member>, SourceError> {
+        (self.hook)();
+        self.tenant.members(group_id, transitive, page).await
+    }
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
+        (self.hook)();
+        self.tenant.users_delta(from).await
+    }
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
+        (self.hook)();
+        self.tenant.groups_delta(from).await
+    }
+}
+
+/// A store operation, as [`HookedStore`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreOp {
+    Get,
+    Set,
+    Delete,
+}
+
+/// The in-memory store with `hook` called with each operation and its key
+/// before it runs, e.g. to record writes or to take time on the engine's
+/// clock like a remote key-value store.
+pub struct HookedStore<'a, F> {
+    pub store: &'a MemoryStore,
+    pub hook: F,
+}
+
+impl<F: Fn(StoreOp, &str)> Store for HookedStore<'_, F> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (self.hook)(StoreOp::Get, key);
+        self.store.get(key).await
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        (self.hook)(StoreOp::Set, key);
+        self.store.set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        (self.hook)(StoreOp::Delete, key);
+        self.store.delete(key).await
+    }
 }

@@ -93,3 +93,86 @@ fn list_in_full_when_the_tenant_has_no_delta_queries() {
     let said = |text: &str| summary.log.iter().any(|e| e.message.contains(text));
     assert!(said("delta queries are not available"));
 }
+
+#[test]
+fn the_next_page_is_requested_before_the_page_before_it_is_saved() {
+    let env = Env::new();
+    paged_group(&env);
+    env.start().unwrap();
+    let events = std::cell::RefCell::new(Vec::new());
+    let tenant = HookedTenant {
+        tenant: &env.tenant,
+        hook: || events.borrow_mut().push("request"),
+    };
+    let store = HookedStore {
+        store: &env.store,
+        hook: |op, key: &str| {
+            if op == StoreOp::Set && key.contains("/run/") {
+                events.borrow_mut().push("save");
+            }
+        },
+    };
+    let engine = Engine::new(&store, &env.clock).with_config(env.config);
+    let out = block(engine.advance(ORG, &env.dir, &tenant, &env.mailer, Budget::default()));
+    assert!(matches!(out.unwrap(), AdvanceOutcome::Finished { .. }));
+    let events = events.into_inner();
+    let requests = events.iter().filter(|e| **e == "request").count();
+    assert_eq!(requests, 3, "three pages, each requested once: {events:?}");
+    // The lease is saved first; then each page's request is in flight
+    // while the page before it is saved, and the last page asks for none.
+    assert_eq!(
+        events[..7],
+        [
+            "save", "request", "request", "save", "request", "save", "save"
+        ],
+        "{events:?}"
+    );
+    assert_eq!(env.members("eng").len(), 5);
+}
+
+#[test]
+fn an_invocation_requests_only_the_pages_it_reads() {
+    let env = Env::new();
+    paged_group(&env);
+    env.tenant.set_page_size(1);
+    env.start().unwrap();
+    // Stopped by the page limit: one request per invocation.
+    let one_page = Budget {
+        max_pages: Some(1),
+        ..Budget::default()
+    };
+    let before = env.tenant.requests();
+    env.advance(one_page).unwrap();
+    assert_eq!(env.tenant.requests() - before, 1);
+    // Stopped by time: each request takes 1 s of a 2.5 s budget, so the
+    // invocation reads three of the four pages left and asks for no fourth.
+    let slow = HookedTenant {
+        tenant: &env.tenant,
+        hook: || env.clock.advance(ms(1_000)),
+    };
+    let budget = Budget {
+        max_millis: 2_500,
+        max_pages: None,
+    };
+    let engine = env.engine();
+    let out = block(engine.advance(ORG, &env.dir, &slow, &env.mailer, budget)).unwrap();
+    assert!(
+        matches!(
+            out,
+            AdvanceOutcome::Progressed {
+                phase: Phase::Members,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(env.tenant.requests() - before, 4);
+    // The last page moves the run to finalize, which asks Graph nothing.
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+    assert_eq!(
+        env.tenant.requests() - before,
+        5,
+        "every page requested once"
+    );
+    assert_eq!(env.last_summary().counts.pages, 5);
+}
