@@ -1,12 +1,19 @@
 //! Native adapters of the ports, for tests and native servers.
+//!
+//! `ureq` blocks, so [`UreqClient`] runs each exchange on a thread of its
+//! own and its future waits for the answer: a request the engine sent
+//! ahead (the next Graph page) progresses while the caller's thread stages
+//! the page before it, under any executor.
 
 use std::time::{Duration, Instant};
 
 use engine::ports::{Clock, Timestamp};
+use futures::channel::oneshot;
 
 use crate::{Deadline, HttpClient, Pause, TransportError};
 
-/// [`HttpClient`] over `ureq` (blocking; fine under `block_on`).
+/// [`HttpClient`] over `ureq`: each exchange on its own thread, over the
+/// agent's one pool of keep-alive connections (clones share it).
 #[derive(Debug, Clone)]
 pub struct UreqClient {
     agent: ureq::Agent,
@@ -30,6 +37,26 @@ impl UreqClient {
 }
 
 impl UreqClient {
+    /// One whole exchange, blocking: the response with its body read.
+    fn exchange(
+        &self,
+        req: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let response = if req.body().is_empty() {
+            self.run(req.map(|_| ureq::SendBody::none()))
+        } else {
+            self.run(req)
+        }
+        .map_err(map_error)?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(map_error)?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+
     /// Runs `req` with the shorter of the client's timeout and the
     /// request's [`Deadline`].
     fn run(
@@ -57,25 +84,31 @@ impl Default for UreqClient {
 }
 
 impl HttpClient for UreqClient {
-    /// Honours a [`Deadline`] in the request's extensions when it is
-    /// shorter than the client's own timeout.
+    /// Starts the exchange on a new thread at the first poll, and resolves
+    /// when it ends; dropping the future leaves the thread to finish the
+    /// exchange and drop its answer. Honours a [`Deadline`] in the
+    /// request's extensions when it is shorter than the client's own
+    /// timeout.
+    ///
+    /// # Errors
+    /// The exchange's [`TransportError`]; [`TransportError::Io`] when no
+    /// thread could be started, or it ended without an answer.
     async fn send(
         &self,
         req: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let response = if req.body().is_empty() {
-            self.run(req.map(|_| ureq::SendBody::none()))
-        } else {
-            self.run(req)
-        }
-        .map_err(map_error)?;
-        let (parts, mut body) = response.into_parts();
-        let bytes = body
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(map_error)?;
-        Ok(http::Response::from_parts(parts, bytes))
+        let (answer, answered) = oneshot::channel();
+        let client = self.clone();
+        std::thread::Builder::new()
+            .name("graph-request".to_owned())
+            .spawn(move || {
+                // The caller may have dropped the request: nobody to tell.
+                let _ = answer.send(client.exchange(req));
+            })
+            .map_err(|e| TransportError::Io(format!("no thread for the request: {e}")))?;
+        answered.await.map_err(|oneshot::Canceled| {
+            TransportError::Io("the request's thread ended without an answer".to_owned())
+        })?
     }
 }
 

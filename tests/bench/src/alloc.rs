@@ -20,9 +20,10 @@ thread_local! {
 pub struct MeteredThreads;
 
 // SAFETY: every call goes to the system allocator, directly or through
-// `CountingAlloc` (which only updates counters around it). Memory is never
-// handed between metered and unmetered threads: the engine and the
-// simulator share nothing but a loopback socket.
+// `CountingAlloc` (which only updates counters around it). For the counts,
+// memory is not handed between metered and unmetered threads: the engine
+// and the simulator share nothing but a loopback socket, and what crosses
+// to and from the Graph transport's threads is copied (`drive.rs`).
 unsafe impl GlobalAlloc for MeteredThreads {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if METERED.get() {

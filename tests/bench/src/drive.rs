@@ -49,6 +49,10 @@ struct Recording {
 }
 
 impl HttpClient for Recording {
+    /// `ureq` exchanges on a thread of its own (unmetered): the request
+    /// crosses to it as an unmetered copy, and the answer comes back as a
+    /// metered one, so the meter neither keeps what that thread frees nor
+    /// loses what it allocated.
     async fn send(
         &self,
         req: http::Request<Vec<u8>>,
@@ -59,7 +63,11 @@ impl HttpClient for Recording {
             headers: req.headers().clone(),
             body: req.body().clone(),
         });
-        self.inner.send(req).await
+        let sent = crate::alloc::unmetered(|| req.clone());
+        let answer = self.inner.send(sent).await;
+        let copy = answer.clone();
+        crate::alloc::unmetered(|| drop(answer));
+        copy
     }
 }
 
@@ -109,6 +117,15 @@ pub struct RunCost {
 pub struct Limits {
     pub wall: Duration,
     pub heap_bytes: usize,
+}
+
+impl Drop for Directory {
+    /// Frees the HTTP agent off the meter: its pooled connections were
+    /// opened on the transport's (unmetered) threads.
+    fn drop(&mut self) {
+        let http = std::mem::take(&mut self.http);
+        crate::alloc::unmetered(|| drop(http));
+    }
 }
 
 impl Directory {
