@@ -3,7 +3,7 @@
 //! back (`run.rs`). That split lets the request for the next page be in
 //! flight ([`InFlight`]) while the invocation stages and saves the page
 //! before it: against Entra ID a page takes hundreds of milliseconds, and on
-//! hosted Spin every store write is a round trip too.
+//! hosted Spin every store write is a round trip too (decision 0008).
 //!
 //! Runtime-agnostic and single-threaded: the request is a future of the
 //! [`IdentitySource`], driven by polling it together with the invocation's

@@ -8,6 +8,15 @@
 //! between-bytes timeouts, and awaits the host's pollables on spin-sdk's
 //! executor. The request is shaped by [`WireRequest`]: a known body always
 //! goes out with `content-length`, never chunked.
+//!
+//! A request is issued at the first poll of its future: `send` calls
+//! `outgoing-handler.handle` before its first `.await`, and from then on the
+//! host carries the exchange on its own runtime, whatever the guest does
+//! meanwhile. So when the engine sends the next Graph page's request ahead
+//! (polled once before it stages and saves the page before it, decision
+//! 0008), the request is in flight while the guest works (key-value calls
+//! block the guest, not the host), with no thread; only awaiting the answer
+//! waits for the host's pollable on spin-sdk's executor.
 
 use std::time::Duration;
 
