@@ -176,3 +176,40 @@ fn an_invocation_requests_only_the_pages_it_reads() {
     );
     assert_eq!(env.last_summary().counts.pages, 5);
 }
+
+#[test]
+fn a_throttled_answer_to_the_page_sent_ahead_makes_the_run_wait_then_read_it_again() {
+    let env = Env::new();
+    paged_group(&env);
+    env.start().unwrap();
+    // The second request, page 2's, sent while page 1 is saved, is throttled.
+    let sent = std::cell::Cell::new(0);
+    let tenant = HookedTenant {
+        tenant: &env.tenant,
+        hook: || {
+            sent.set(sent.get() + 1);
+            if sent.get() == 2 {
+                env.tenant.fail_next([SourceError::Throttled {
+                    retry_after_secs: 30,
+                }]);
+            }
+        },
+    };
+    let engine = env.engine();
+    let out = block(engine.advance(ORG, &env.dir, &tenant, &env.mailer, Budget::default()));
+    let AdvanceOutcome::Progressed {
+        waiting_until: Some(until),
+        ..
+    } = out.unwrap()
+    else {
+        panic!("the run waits");
+    };
+    assert_eq!(until, T0 + ms(30_000));
+    let status = block(engine.sync_status(ORG, &env.dir)).unwrap();
+    assert_eq!(status.current.unwrap().counts.pages, 1, "page 1 is kept");
+    env.clock.set(until);
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+    assert_eq!(sent.get(), 2);
+    assert_eq!(env.last_summary().counts.pages, 3);
+    assert_eq!(env.members("eng").len(), 5);
+}
