@@ -47,13 +47,18 @@ pub(crate) type Fetched<T> = Result<Page<T>, SourceError>;
 /// What Graph answered to an [`Ask`], with what accepting it needs to know
 /// of the question.
 pub(crate) enum Answer {
+    /// To [`Ask::Members`]: a page of `group`'s direct members.
     Members {
         group: String,
         page: Fetched<Member>,
     },
+    /// To [`Ask::Groups`].
     Groups(Fetched<SourceGroup>),
+    /// To [`Ask::GroupsDelta`].
     GroupsDelta(Fetched<GroupChange>),
+    /// To [`Ask::Users`].
     Users(Fetched<SourceUser>),
+    /// To [`Ask::UsersDelta`].
     UsersDelta(Fetched<UserChange>),
 }
 
