@@ -230,7 +230,7 @@ async fn after_page<'s, S: Store, C: Clock, I: IdentitySource>(
     };
     *ahead = send_ahead(w, source, pages)?;
     let saved = alongside(ahead.as_mut(), async {
-        w.stage(&lines).await?;
+        w.stage(lines).await?;
         w.save().await
     })
     .await?;

@@ -45,21 +45,25 @@ impl GroupGraph {
         self.children.remove(id);
     }
 
-    /// Applies the group-level part of one staged line, in staging order.
-    pub fn apply(&mut self, line: Staged) {
+    /// Applies the group-level part of one staged line, in staging order
+    /// (copying what it keeps: groups and ids, never users).
+    pub fn apply(&mut self, line: &Staged) {
         match line {
             Staged::Group { group } => {
-                self.groups.insert(group.id.clone(), group);
+                self.groups.insert(group.id.clone(), group.clone());
             }
             Staged::Members {
                 group, subgroups, ..
-            } => self.children.entry(group).or_default().extend(subgroups),
-            Staged::Deleted { group } => self.remove_group(&group),
+            } => {
+                let children = self.children.entry(group.clone()).or_default();
+                children.extend(subgroups.iter().cloned());
+            }
+            Staged::Deleted { group } => self.remove_group(group),
             Staged::OverLimit { group, users } => {
-                self.over.insert(group, users);
+                self.over.insert(group.clone(), *users);
             }
             Staged::Users { .. } => {}
-            Staged::GroupDelta { id, removed, .. } if removed => self.remove_group(&id),
+            Staged::GroupDelta { id, removed, .. } if *removed => self.remove_group(id),
             Staged::GroupDelta {
                 id,
                 group,
@@ -68,11 +72,11 @@ impl GroupGraph {
                 ..
             } => {
                 if let Some(group) = group {
-                    self.groups.insert(id.clone(), group);
+                    self.groups.insert(id.clone(), group.clone());
                 }
-                let children = self.children.entry(id).or_default();
-                children.extend(added_groups);
-                for c in &removed_groups {
+                let children = self.children.entry(id.clone()).or_default();
+                children.extend(added_groups.iter().cloned());
+                for c in removed_groups {
                     children.remove(c);
                 }
             }
@@ -243,7 +247,7 @@ impl BucketUsers {
 
     /// Whether `id` is a user of this bucket.
     pub fn keeps(&self, id: &str) -> bool {
-        self.buckets <= 1 || bucket_of(id, self.buckets) == self.bucket
+        keeps(id, self.bucket, self.buckets)
     }
 
     fn user(&mut self, id: &str) -> Option<&mut UserState> {
@@ -251,6 +255,16 @@ impl BucketUsers {
             return None;
         }
         Some(self.users.entry(id.to_owned()).or_default())
+    }
+
+    /// A user of this bucket's fields as a line carries them, and the
+    /// group the line makes it a direct member of (a members page), if any.
+    fn set_fields(&mut self, user: UserData, member_of: Option<&String>) {
+        let u = self.users.entry(user.id.clone()).or_default();
+        if let Some(group) = member_of {
+            u.direct.insert(group.clone());
+        }
+        u.data = Some(user);
     }
 
     /// A user in the source as the base state stored it.
@@ -269,33 +283,48 @@ impl BucketUsers {
     }
 
     /// Applies the users' part of one staged line, in staging order.
-    pub fn apply(&mut self, line: Staged) {
-        match line {
-            Staged::Members { group, users, .. } => {
-                for user in users {
-                    if let Some(u) = self.user(&user.id) {
-                        u.direct.insert(group.clone());
-                        u.data = Some(user);
-                    }
-                }
+    pub fn apply(&mut self, mut line: Staged) {
+        self.take_from(&mut line);
+    }
+
+    /// Applies the users' part of one staged line, in staging order, taking
+    /// this bucket's users' fields out of it (the line keeps the other
+    /// buckets' users: the next bucket takes its own from it).
+    pub fn take_from(&mut self, line: &mut Staged) {
+        let (bucket, buckets) = (self.bucket, self.buckets);
+        if let Some((users, member_of)) = carried_users_mut(line) {
+            for user in users.extract_if(.., |u| keeps(&u.id, bucket, buckets)) {
+                self.set_fields(user, member_of);
             }
-            Staged::Deleted { group } => self.clear_group(&group),
-            Staged::Users {
-                upserted,
-                removed_ids,
-            } => {
-                for user in upserted {
-                    if let Some(u) = self.user(&user.id) {
-                        u.data = Some(user);
-                    }
-                }
+        }
+        self.apply_changes(line);
+    }
+
+    /// Applies the users' part of one staged line, in staging order,
+    /// copying this bucket's users' fields (the line stays as it is).
+    pub fn apply_ref(&mut self, line: &Staged) {
+        if let Some((users, member_of)) = carried_users(line) {
+            let (bucket, buckets) = (self.bucket, self.buckets);
+            for user in users.iter().filter(|u| keeps(&u.id, bucket, buckets)) {
+                self.set_fields(user.clone(), member_of);
+            }
+        }
+        self.apply_changes(line);
+    }
+
+    /// Applies what a line changes besides the users' fields it carries:
+    /// removals and membership changes (after the fields, as staged).
+    fn apply_changes(&mut self, line: &Staged) {
+        match line {
+            Staged::Deleted { group } => self.clear_group(group),
+            Staged::Users { removed_ids, .. } => {
                 for id in removed_ids {
-                    if let Some(u) = self.user(&id) {
+                    if let Some(u) = self.user(id) {
                         u.data = None;
                     }
                 }
             }
-            Staged::GroupDelta { id, removed, .. } if removed => self.clear_group(&id),
+            Staged::GroupDelta { id, removed, .. } if *removed => self.clear_group(id),
             Staged::GroupDelta {
                 id,
                 added_users,
@@ -303,17 +332,41 @@ impl BucketUsers {
                 ..
             } => {
                 for user in added_users {
-                    if let Some(u) = self.user(&user) {
+                    if let Some(u) = self.user(user) {
                         u.direct.insert(id.clone());
                     }
                 }
                 for user in removed_users {
-                    if let Some(u) = self.user(&user) {
-                        u.direct.remove(&id);
+                    if let Some(u) = self.user(user) {
+                        u.direct.remove(id);
                     }
                 }
             }
-            Staged::Group { .. } | Staged::OverLimit { .. } => {}
+            Staged::Members { .. } | Staged::Group { .. } | Staged::OverLimit { .. } => {}
         }
+    }
+}
+
+/// Whether user `id` is in bucket `bucket` of `buckets`.
+fn keeps(id: &str, bucket: u32, buckets: u32) -> bool {
+    buckets <= 1 || bucket_of(id, buckets) == bucket
+}
+
+/// The users' fields a line carries (a members page's, a users delta's
+/// upserts), with the group a members page makes them direct members of.
+fn carried_users(line: &Staged) -> Option<(&[UserData], Option<&String>)> {
+    match line {
+        Staged::Members { group, users, .. } => Some((users, Some(group))),
+        Staged::Users { upserted, .. } => Some((upserted, None)),
+        _ => None,
+    }
+}
+
+/// [`carried_users`], for taking them out of the line.
+fn carried_users_mut(line: &mut Staged) -> Option<(&mut Vec<UserData>, Option<&String>)> {
+    match line {
+        Staged::Members { group, users, .. } => Some((users, Some(group))),
+        Staged::Users { upserted, .. } => Some((upserted, None)),
+        _ => None,
     }
 }

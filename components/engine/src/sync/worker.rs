@@ -1,5 +1,6 @@
 //! The invocation working on a run: it takes the run's lease, keeps to its
-//! budget, stages what the pages brought, saves the run document (only
+//! budget, stages what the pages brought (to the store, and while it can
+//! a decoded copy in memory for finalize), saves the run document (only
 //! while it still holds the lease) and logs. What a run does next is
 //! `run.rs`'s; this module knows no phase's work (it imports neither
 //! finalize nor emails).
@@ -29,6 +30,22 @@ pub(crate) struct Worker<'w, 'a, S, C> {
     budget: Budget,
     /// When this invocation took the lease.
     started: Timestamp,
+    /// The run's whole staging, decoded, while this invocation staged all
+    /// of it within `EngineConfig::staging_copy_bytes`.
+    copy: Option<StagedCopy>,
+}
+
+/// The lines of a run's staging as the invocation staged them, decoded: a
+/// copy of what the store holds (staging is written there all the same, so
+/// a later invocation, which has no copy, reads the store).
+#[derive(Default)]
+struct StagedCopy {
+    lines: Vec<Staged>,
+    /// Their encoded size, newlines included.
+    bytes: usize,
+    /// The users step took users out of the lines: they serve only its
+    /// buckets now.
+    taken: bool,
 }
 
 /// The lease was taken over (it expired while we worked, or another
@@ -96,6 +113,9 @@ impl<'w, 'a, S: Store, C: Clock> Worker<'w, 'a, S, C> {
         if let Some(outcome) = not_now(&doc, now) {
             return Ok(Err(outcome));
         }
+        // Staging this invocation did not stage is read from the store.
+        let unstaged = doc.head.sealed.is_empty() && doc.tail.is_empty();
+        let copy = (unstaged && doc.head.finalize.is_none()).then(StagedCopy::default);
         let holder = crate::token::fresh(now);
         doc.head.lease = Some(Lease {
             holder,
@@ -119,6 +139,7 @@ impl<'w, 'a, S: Store, C: Clock> Worker<'w, 'a, S, C> {
             holder,
             budget,
             started: now,
+            copy,
         }))
     }
 }
@@ -223,19 +244,53 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     }
 
     /// Appends staged lines, sealing the tail into a chunk first when it
-    /// would grow past the threshold.
-    pub async fn stage(&mut self, lines: &[Staged]) -> Result<()> {
+    /// would grow past the threshold; the lines join the copy in memory, if
+    /// this invocation keeps one.
+    pub async fn stage(&mut self, lines: Vec<Staged>) -> Result<()> {
         // Leave room for the header, which grows with the groups discovered.
         let room = RUN_DOC_BYTES.saturating_sub(crate::codec::encode(&self.doc.head).len());
         let seal_at = self.e.config.seal_bytes.min(MAX_SEAL_BYTES).min(room);
         for line in lines {
-            let bytes = crate::codec::encode(line);
+            let bytes = crate::codec::encode(&line);
             if !self.doc.tail.is_empty() && self.doc.tail.len() + bytes.len() > seal_at {
                 self.seal_tail().await?;
             }
             self.doc.push_encoded(&bytes);
+            self.keep_copy(line, bytes.len() + 1);
         }
         Ok(())
+    }
+
+    /// Adds a staged line of `bytes` encoded bytes to the copy in memory;
+    /// past `EngineConfig::staging_copy_bytes` the copy is dropped for the
+    /// rest of the invocation.
+    fn keep_copy(&mut self, line: Staged, bytes: usize) {
+        let cap = self.e.config.staging_copy_bytes;
+        if let Some(copy) = &mut self.copy {
+            copy.bytes += bytes;
+            match copy.bytes <= cap {
+                true => copy.lines.push(line),
+                false => self.copy = None,
+            }
+        }
+    }
+
+    /// The run's whole staging, decoded, in staging order, when this
+    /// invocation staged all of it and kept the copy (see
+    /// `EngineConfig::staging_copy_bytes`); `None`: read the store.
+    pub fn staged_lines(&self) -> Option<&[Staged]> {
+        let whole = self.copy.as_ref().filter(|c| !c.taken);
+        whole.map(|c| c.lines.as_slice())
+    }
+
+    /// The copy's lines for the users step to take one bucket's users out
+    /// of (each bucket takes only its own users, so the next bucket still
+    /// finds its users there); from then on [`Worker::staged_lines`] is
+    /// `None`. `None` when there is no copy.
+    pub fn take_staged_lines(&mut self) -> Option<&mut [Staged]> {
+        let copy = self.copy.as_mut()?;
+        copy.taken = true;
+        Some(&mut copy.lines)
     }
 
     /// Moves the staging tail to a chunk named by its hash.
@@ -255,9 +310,14 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         Ok(hash)
     }
 
-    /// Hands every staged line of the run to `apply`, sealed chunks first,
-    /// one chunk in memory at a time.
+    /// Hands every staged line of the run to `apply`, in staging order:
+    /// clones of the copy in memory when there is one, else the store's,
+    /// sealed chunks first, one chunk in memory at a time.
     pub async fn for_each_staged(&self, mut apply: impl FnMut(Staged)) -> Result<()> {
+        if let Some(lines) = self.staged_lines() {
+            lines.iter().cloned().for_each(apply);
+            return Ok(());
+        }
         self.for_each_in(&self.doc.head.sealed, &mut apply).await?;
         parse_lines(&self.key, &self.doc.tail)?
             .into_iter()
@@ -290,6 +350,9 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         }
         h.cleanup.append(&mut h.sealed);
         self.doc.tail.clear();
+        if let Some(copy) = &mut self.copy {
+            *copy = StagedCopy::default();
+        }
     }
 
     /// Drops everything staged (a full enumeration starts over): the

@@ -6,7 +6,7 @@
 //! step writes any. After the last bucket: the synced groups, product
 //! access and the users step's start.
 
-use super::tenant::{NextBucket, Tenant, progress, progress_of};
+use super::tenant::{Lines, NextBucket, Tenant, progress, progress_of};
 use super::users::{Placing, reset_counts};
 use crate::error::Result;
 use crate::model::UserRecord;
@@ -32,7 +32,7 @@ pub(super) async fn count_slice<S: Store, C: Clock>(
         users,
         mut records,
         ..
-    } = tenant.next_bucket(w, sized).await?;
+    } = tenant.next_bucket(w, sized, Lines::Look).await?;
     let scope = tenant.scope()?;
     let mut counts = std::mem::take(&mut progress(w).counts);
     for state in users.users.values() {

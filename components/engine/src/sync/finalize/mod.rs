@@ -120,8 +120,10 @@ async fn begin<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, base: &DirState
     let pass_bytes = w.e.config.pass_bytes.max(1);
     let slices = (staged + stored).div_ceil(pass_bytes);
     let buckets = slices.clamp(1, MAX_BUCKETS).next_power_of_two() as u32;
-    // Staging that fits a slice is read whole by every bucket instead.
-    let partition = buckets > 1 && staged > pass_bytes;
+    // Staging that fits a slice is read whole by every bucket instead, and
+    // so is the copy in memory of an invocation that staged it all.
+    let held = w.staged_lines().is_some();
+    let partition = buckets > 1 && staged > pass_bytes && !held;
     let step = match partition {
         false => FinalizeStep::Count,
         true => FinalizeStep::Partition,

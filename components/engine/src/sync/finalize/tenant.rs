@@ -2,7 +2,9 @@
 //! its group records, the group graph with its scope (built once the staged
 //! lines are partitioned: small, so rebuilt by each invocation rather than
 //! saved), and reading one bucket's users: the base state's records of the
-//! bucket, then the bucket's staged lines on top.
+//! bucket, then the bucket's staged lines on top. Staged lines come from
+//! the invocation's copy in memory when it staged them all
+//! (`Worker::staged_lines`), else from the store.
 
 use crate::error::{EngineError, Result};
 use crate::model::{GroupRecord, UserData, UserRecord};
@@ -98,8 +100,12 @@ impl Tenant {
         for root in w.doc.head.cursor.roots() {
             graph.groups.insert(root.id.clone(), root.clone());
         }
+        if let Some(lines) = w.staged_lines() {
+            lines.iter().for_each(|line| graph.apply(line));
+            return Ok(graph);
+        }
         let groups_part = progress_of(w)?.buckets;
-        for_each_line(w, groups_part, |line| graph.apply(line)).await?;
+        for_each_stored_line(w, groups_part, |line| graph.apply(&line)).await?;
         Ok(graph)
     }
 
@@ -107,13 +113,14 @@ impl Tenant {
     /// scope resolved; `records`: with the base state's records.
     pub async fn next_bucket<S: Store, C: Clock>(
         &mut self,
-        w: &Worker<'_, '_, S, C>,
+        w: &mut Worker<'_, '_, S, C>,
         records: bool,
+        lines: Lines,
     ) -> Result<NextBucket> {
         self.resolve(w).await?;
         let p = progress_of(w)?;
         let (index, buckets, now) = (p.next, p.buckets, p.now);
-        let (users, records) = self.bucket(w, index, records).await?;
+        let (users, records) = self.bucket(w, index, records, lines).await?;
         Ok(NextBucket {
             index,
             buckets,
@@ -128,9 +135,10 @@ impl Tenant {
     /// from those in the source).
     async fn bucket<S: Store, C: Clock>(
         &self,
-        w: &Worker<'_, '_, S, C>,
+        w: &mut Worker<'_, '_, S, C>,
         bucket: u32,
         records: bool,
+        lines: Lines,
     ) -> Result<(BucketUsers, BTreeMap<String, UserRecord>)> {
         let buckets = progress_of(w)?.buckets;
         let mut users = BucketUsers::new(bucket, buckets);
@@ -157,9 +165,41 @@ impl Tenant {
                 users.add_stored(&rec.data, &rec.direct_groups);
             }
         }
-        for_each_line(w, bucket, |line| users.apply(line)).await?;
+        read_bucket_lines(w, bucket, &mut users, lines).await?;
         Ok((users, stored))
     }
+}
+
+/// How a step reads its bucket's users from the copy of the staging in
+/// memory, when the invocation has one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lines {
+    /// Copies the users' fields: a later step reads them again.
+    Look,
+    /// Takes them out of the copy: the users step, their last reader.
+    Take,
+}
+
+/// Applies the staged lines' part of bucket `bucket` to `users`: from the
+/// copy in memory when the invocation has one (see [`Lines`]), else from
+/// the store.
+async fn read_bucket_lines<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    bucket: u32,
+    users: &mut BucketUsers,
+    lines: Lines,
+) -> Result<()> {
+    if lines == Lines::Take
+        && let Some(lines) = w.take_staged_lines()
+    {
+        lines.iter_mut().for_each(|line| users.take_from(line));
+        return Ok(());
+    }
+    if let Some(lines) = w.staged_lines() {
+        lines.iter().for_each(|line| users.apply_ref(line));
+        return Ok(());
+    }
+    for_each_stored_line(w, bucket, |line| users.apply(line)).await
 }
 
 /// Writes bucket `bucket` of `buckets`'s documents of collection `kind`
@@ -188,11 +228,11 @@ pub(super) async fn write_bucket<S: Store, C: Clock>(
     Ok(())
 }
 
-/// Hands the staged lines of part `part` (a bucket, or the group lines:
-/// part `buckets`) to `apply`, in staging order: without a partition (one
-/// bucket, or staging smaller than a slice), every staged line (each
-/// reader takes its part).
-async fn for_each_line<S: Store, C: Clock>(
+/// Hands the stored staged lines of part `part` (a bucket, or the group
+/// lines: part `buckets`) to `apply`, in staging order: without a
+/// partition (one bucket, staging smaller than a slice, or the copy in
+/// memory at the start), every staged line (each reader takes its part).
+async fn for_each_stored_line<S: Store, C: Clock>(
     w: &Worker<'_, '_, S, C>,
     part: u32,
     apply: impl FnMut(crate::sync::doc::Staged),
