@@ -27,13 +27,12 @@ pub struct EngineConfig {
     /// chunks, a collection) per invocation; `None`: as many as half the
     /// invocation's budget allows. Tests set it to cross invocations.
     pub finalize_slices: Option<u32>,
-    /// An invocation that staged a run's whole staging keeps the staged
-    /// lines decoded in memory while their encoded size (bytes, as written
-    /// to the store) is at most this, and finalize in that invocation reads
-    /// them there instead of the store; past it the copy is dropped for the
-    /// rest of the invocation. Its heap is about twice this (decoded
-    /// values); 0 never keeps one.
-    pub staging_copy_bytes: usize,
+    /// An invocation that staged all of a run's staging keeps the staged
+    /// lines decoded in memory while their encoded size (as written to the
+    /// store) is at most this many times `pass_bytes`, and finalize in that
+    /// invocation reads them there instead of the store; past it the copy
+    /// is dropped for the rest of the invocation. 0: never (decision 0007).
+    pub staging_copy_passes: usize,
     /// How long a run keeps trying after transient failures in a row
     /// (throttling, 5xx, network or store errors) before it fails (10
     /// minutes by default).
@@ -50,7 +49,7 @@ impl Default for EngineConfig {
             seal_bytes: 640 * 1024,
             pass_bytes: 4 << 20,
             finalize_slices: None,
-            staging_copy_bytes: 8 << 20,
+            staging_copy_passes: 2,
             retry_window: TimeDelta::minutes(10),
         }
     }

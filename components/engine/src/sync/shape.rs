@@ -220,7 +220,7 @@ impl Scope {
 }
 
 /// A user of a bucket as this run leaves it.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct UserState {
     /// The user's fields while in the source, `None` once removed.
     pub data: Option<UserData>,
@@ -229,6 +229,7 @@ pub(crate) struct UserState {
 }
 
 /// The users of one bucket, with the groups each is a direct member of.
+#[derive(Clone)]
 pub(crate) struct BucketUsers {
     bucket: u32,
     buckets: u32,
@@ -300,18 +301,6 @@ impl BucketUsers {
         self.apply_changes(line);
     }
 
-    /// Applies the users' part of one staged line, in staging order,
-    /// copying this bucket's users' fields (the line stays as it is).
-    pub fn apply_ref(&mut self, line: &Staged) {
-        if let Some((users, member_of)) = carried_users(line) {
-            let (bucket, buckets) = (self.bucket, self.buckets);
-            for user in users.iter().filter(|u| keeps(&u.id, bucket, buckets)) {
-                self.set_fields(user.clone(), member_of);
-            }
-        }
-        self.apply_changes(line);
-    }
-
     /// Applies what a line changes besides the users' fields it carries:
     /// removals and membership changes (after the fields, as staged).
     fn apply_changes(&mut self, line: &Staged) {
@@ -353,16 +342,8 @@ fn keeps(id: &str, bucket: u32, buckets: u32) -> bool {
 }
 
 /// The users' fields a line carries (a members page's, a users delta's
-/// upserts), with the group a members page makes them direct members of.
-fn carried_users(line: &Staged) -> Option<(&[UserData], Option<&String>)> {
-    match line {
-        Staged::Members { group, users, .. } => Some((users, Some(group))),
-        Staged::Users { upserted, .. } => Some((upserted, None)),
-        _ => None,
-    }
-}
-
-/// [`carried_users`], for taking them out of the line.
+/// upserts), to take out of it, with the group a members page makes them
+/// direct members of.
 fn carried_users_mut(line: &mut Staged) -> Option<(&mut Vec<UserData>, Option<&String>)> {
     match line {
         Staged::Members { group, users, .. } => Some((users, Some(group))),

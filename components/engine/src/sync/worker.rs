@@ -31,7 +31,7 @@ pub(crate) struct Worker<'w, 'a, S, C> {
     /// When this invocation took the lease.
     started: Timestamp,
     /// The run's whole staging, decoded, while this invocation staged all
-    /// of it within `EngineConfig::staging_copy_bytes`.
+    /// of it within `EngineConfig::staging_copy_passes`.
     copy: Option<StagedCopy>,
 }
 
@@ -262,10 +262,11 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     }
 
     /// Adds a staged line of `bytes` encoded bytes to the copy in memory;
-    /// past `EngineConfig::staging_copy_bytes` the copy is dropped for the
+    /// past `EngineConfig::staging_copy_passes` the copy is dropped for the
     /// rest of the invocation.
     fn keep_copy(&mut self, line: Staged, bytes: usize) {
-        let cap = self.e.config.staging_copy_bytes;
+        let config = &self.e.config;
+        let cap = config.pass_bytes.saturating_mul(config.staging_copy_passes);
         if let Some(copy) = &mut self.copy {
             copy.bytes += bytes;
             match copy.bytes <= cap {
@@ -277,7 +278,7 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
 
     /// The run's whole staging, decoded, in staging order, when this
     /// invocation staged all of it and kept the copy (see
-    /// `EngineConfig::staging_copy_bytes`); `None`: read the store.
+    /// `EngineConfig::staging_copy_passes`); `None`: read the store.
     pub fn staged_lines(&self) -> Option<&[Staged]> {
         let whole = self.copy.as_ref().filter(|c| !c.taken);
         whole.map(|c| c.lines.as_slice())

@@ -6,7 +6,7 @@
 //! step writes any. After the last bucket: the synced groups, product
 //! access and the users step's start.
 
-use super::tenant::{Lines, NextBucket, Tenant, progress, progress_of};
+use super::tenant::{NextBucket, Tenant, progress, progress_of};
 use super::users::{Placing, reset_counts};
 use crate::error::Result;
 use crate::model::UserRecord;
@@ -27,12 +27,13 @@ pub(super) async fn count_slice<S: Store, C: Clock>(
 ) -> Result<()> {
     let sized = progress_of(w)?.buckets > 1;
     let NextBucket {
+        index,
         buckets,
         now,
         users,
         mut records,
-        ..
-    } = tenant.next_bucket(w, sized, Lines::Look).await?;
+        from_copy,
+    } = tenant.next_bucket(w, sized).await?;
     let scope = tenant.scope()?;
     let mut counts = std::mem::take(&mut progress(w).counts);
     for state in users.users.values() {
@@ -41,7 +42,16 @@ pub(super) async fn count_slice<S: Store, C: Clock>(
             scope.add_counts(&mut counts, &state.direct, eligible);
         }
     }
-    if buckets > 1 {
+    // Users taken out of the copy of the staging are the users step's too.
+    let sizing = match from_copy {
+        true => {
+            let sizing = sized.then(|| users.clone());
+            tenant.keep(index, users);
+            sizing
+        }
+        false => sized.then_some(users),
+    };
+    if let Some(users) = sizing {
         Placing::of(w, tenant, None, now)?.place(&mut records, users);
         add_user_bins(&mut progress(w).user_bins, &records);
     }

@@ -44,6 +44,9 @@ pub(super) struct NextBucket {
     pub now: Timestamp,
     pub users: BucketUsers,
     pub records: BTreeMap<String, UserRecord>,
+    /// The users were taken out of the invocation's copy of the staging
+    /// (`Worker::take_staged_lines`): the copy has them no more.
+    pub from_copy: bool,
 }
 
 /// The base state, its group records and (built on first use) the scope.
@@ -53,6 +56,9 @@ pub(super) struct Tenant {
     /// Every user and group is in scope (else: the selected groups').
     pub all_users: bool,
     scope: Option<Scope>,
+    /// Buckets' users the count step took out of the invocation's copy of
+    /// the staging, kept for the users step ([`Tenant::keep`]).
+    kept: BTreeMap<u32, BucketUsers>,
 }
 
 impl Tenant {
@@ -69,6 +75,7 @@ impl Tenant {
             base_groups,
             all_users,
             scope: None,
+            kept: BTreeMap::new(),
         })
     }
 
@@ -110,36 +117,48 @@ impl Tenant {
     }
 
     /// The bucket a step works on next (progress' `next`), read, with the
-    /// scope resolved; `records`: with the base state's records.
+    /// scope resolved; `records`: with the base state's records. Its users
+    /// are the ones kept for it ([`Tenant::keep`]) if any, else read from
+    /// the copy of the staging in memory (taken out of it), else from the
+    /// store.
     pub async fn next_bucket<S: Store, C: Clock>(
         &mut self,
         w: &mut Worker<'_, '_, S, C>,
         records: bool,
-        lines: Lines,
     ) -> Result<NextBucket> {
         self.resolve(w).await?;
         let p = progress_of(w)?;
         let (index, buckets, now) = (p.next, p.buckets, p.now);
-        let (users, records) = self.bucket(w, index, records, lines).await?;
+        let (records, read) = self.bucket(w, index, records).await?;
+        let (users, from_copy) = match self.kept.remove(&index) {
+            Some(users) => (users, false),
+            None => read_users(w, index, read).await?,
+        };
         Ok(NextBucket {
             index,
             buckets,
             now,
             users,
             records,
+            from_copy,
         })
     }
 
-    /// Bucket `bucket`'s users as this run leaves them, and (if `records`)
-    /// the base state's records of the bucket (an incremental run starts
-    /// from those in the source).
+    /// Keeps bucket `index`'s users (taken out of the copy of the staging)
+    /// for the next step that reads the bucket in this invocation.
+    pub fn keep(&mut self, index: u32, users: BucketUsers) {
+        self.kept.insert(index, users);
+    }
+
+    /// The base state's records of bucket `bucket` (if `records`, or for
+    /// an incremental run, which starts from those in the source), and the
+    /// bucket's users as far as those records say.
     async fn bucket<S: Store, C: Clock>(
         &self,
-        w: &mut Worker<'_, '_, S, C>,
+        w: &Worker<'_, '_, S, C>,
         bucket: u32,
         records: bool,
-        lines: Lines,
-    ) -> Result<(BucketUsers, BTreeMap<String, UserRecord>)> {
+    ) -> Result<(BTreeMap<String, UserRecord>, BucketUsers)> {
         let buckets = progress_of(w)?.buckets;
         let mut users = BucketUsers::new(bucket, buckets);
         let incremental = w.doc.head.cursor.incremental();
@@ -165,41 +184,24 @@ impl Tenant {
                 users.add_stored(&rec.data, &rec.direct_groups);
             }
         }
-        read_bucket_lines(w, bucket, &mut users, lines).await?;
-        Ok((users, stored))
+        Ok((stored, users))
     }
 }
 
-/// How a step reads its bucket's users from the copy of the staging in
-/// memory, when the invocation has one.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Lines {
-    /// Copies the users' fields: a later step reads them again.
-    Look,
-    /// Takes them out of the copy: the users step, their last reader.
-    Take,
-}
-
-/// Applies the staged lines' part of bucket `bucket` to `users`: from the
-/// copy in memory when the invocation has one (see [`Lines`]), else from
-/// the store.
-async fn read_bucket_lines<S: Store, C: Clock>(
+/// Applies the staged lines' part of bucket `bucket` to `users`: taken out
+/// of the invocation's copy of the staging when it has one (then `true`),
+/// else read from the store.
+async fn read_users<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
     bucket: u32,
-    users: &mut BucketUsers,
-    lines: Lines,
-) -> Result<()> {
-    if lines == Lines::Take
-        && let Some(lines) = w.take_staged_lines()
-    {
+    mut users: BucketUsers,
+) -> Result<(BucketUsers, bool)> {
+    if let Some(lines) = w.take_staged_lines() {
         lines.iter_mut().for_each(|line| users.take_from(line));
-        return Ok(());
+        return Ok((users, true));
     }
-    if let Some(lines) = w.staged_lines() {
-        lines.iter().for_each(|line| users.apply_ref(line));
-        return Ok(());
-    }
-    for_each_stored_line(w, bucket, |line| users.apply(line)).await
+    for_each_stored_line(w, bucket, |line| users.apply(line)).await?;
+    Ok((users, false))
 }
 
 /// Writes bucket `bucket` of `buckets`'s documents of collection `kind`

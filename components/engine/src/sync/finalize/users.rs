@@ -6,7 +6,7 @@
 //! never deleted; nobody reads these documents before `commit`.
 
 use super::outbox::{outbox_count, welcome};
-use super::tenant::{Lines, NextBucket, Tenant, eligible, progress, progress_of, write_bucket};
+use super::tenant::{NextBucket, Tenant, eligible, progress, progress_of, write_bucket};
 use crate::codec::encode;
 use crate::error::Result;
 use crate::model::{MemberList, UserData, UserRecord};
@@ -111,7 +111,8 @@ pub(super) async fn users_slice<S: Store, C: Clock>(
         now,
         users,
         mut records,
-    } = tenant.next_bucket(w, true, Lines::Take).await?;
+        ..
+    } = tenant.next_bucket(w, true).await?;
     let synced = tenant.scope()?.synced(&progress_of(w)?.counts);
     Placing::of(w, tenant, Some(&synced), now)?.place(&mut records, users);
     tally(w, &records)?;
