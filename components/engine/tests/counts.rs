@@ -402,3 +402,98 @@ fn a_delta_beside_a_group_over_the_limit_rewrites_only_the_changed_users_documen
     assert_eq!((big.synced, big.member_count), (true, 9_999));
     assert_eq!(env.members("big").len(), 9_999);
 }
+
+/// Teams `g00`-`g02` of 2,000 users on contoso.com (`g02` nested in `g00`)
+/// and 7 users on the unverified fabrikam.com in `g01`, in group scope
+/// (`g00` and `g01` selected) or all-users scope; finalize works in
+/// buckets (staging of a few hundred KiB, slices of 64 KiB) with the
+/// staging kept in memory while it is at most `copy_passes` slices.
+fn teams_env(all_users: bool, copy_passes: usize, slices: Option<u32>) -> Env {
+    let mut env = Env::new();
+    env.config.seal_bytes = 16 << 10;
+    env.config.pass_bytes = 64 << 10;
+    env.config.staging_copy_passes = copy_passes;
+    env.config.finalize_slices = slices;
+    teams(&env, 6_000, 3);
+    unverified_users(&env, 7);
+    env.tenant.nest("g00", "g02");
+    match all_users {
+        true => env.save_all_users(false),
+        false => env.save_groups(&["g00", "g01"], false, false),
+    }
+    env
+}
+
+/// The staging chunks of the last sync: the `stage/` keys it wrote before
+/// finalize claimed the run's domains (later ones are finalize's own).
+fn staging_chunks(env: &Env) -> BTreeSet<String> {
+    let written = env.store.written_keys();
+    let staging = written
+        .into_iter()
+        .take_while(|k| !k.starts_with("domains/"));
+    staging.filter(|k| k.contains("/stage/")).collect()
+}
+
+/// The staging chunks the last sync read back.
+fn chunks_read(env: &Env) -> Vec<String> {
+    let chunks = staging_chunks(env);
+    assert!(
+        chunks.len() > 4,
+        "the staging is sealed in chunks: {chunks:?}"
+    );
+    let read = env.store.read_keys().into_iter();
+    read.filter(|k| chunks.contains(k)).collect()
+}
+
+#[test]
+fn a_first_sync_in_one_invocation_reads_no_staged_chunk_back() {
+    for all_users in [false, true] {
+        let env = teams_env(all_users, 64, None);
+        env.store.reset_stats();
+        env.start().expect("start");
+        let outcome = env.advance(Budget::default()).expect("advance");
+        let one_invocation = matches!(
+            outcome,
+            AdvanceOutcome::Finished {
+                result: RunResult::Completed,
+                ..
+            }
+        );
+        assert!(one_invocation, "{outcome:?}");
+        assert_eq!(chunks_read(&env), Vec::<String>::new());
+
+        // Past the copy's cap, finalize reads the staging from the store.
+        let env = teams_env(all_users, 1, None);
+        env.store.reset_stats();
+        assert_eq!(env.sync(), RunResult::Completed);
+        assert!(!chunks_read(&env).is_empty());
+    }
+}
+
+/// Everything a reader of the directory sees after a sync: every user's
+/// account, the teams' records and members, and the run's counts.
+type Seen = (Vec<UserView>, Vec<(GroupView, Vec<String>)>, RunCounts);
+
+fn seen(env: &Env) -> Seen {
+    let groups = ["g00", "g01", "g02"].map(|g| (env.group(g), env.members(g)));
+    (env.users(), groups.to_vec(), env.last_summary().counts)
+}
+
+#[test]
+fn finalize_gives_the_same_directory_from_the_staging_in_memory_or_in_the_store() {
+    for all_users in [false, true] {
+        let synced = |copy_passes, slices| {
+            let env = teams_env(all_users, copy_passes, slices);
+            assert_eq!(env.sync(), RunResult::Completed);
+            assert!(user_documents(&env).len() > 1, "several buckets");
+            seen(&env)
+        };
+        // In memory all along; in memory for the first slice only, the
+        // next invocations reading the store; never in memory (the
+        // staging partitioned into buckets).
+        let whole = synced(64, None);
+        assert_eq!(whole.0.iter().filter(|u| u.synced).count(), 6_000);
+        assert_eq!(whole, synced(64, Some(1)), "all users: {all_users}");
+        assert_eq!(whole, synced(0, None), "all users: {all_users}");
+    }
+}
