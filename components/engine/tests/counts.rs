@@ -484,16 +484,23 @@ fn finalize_gives_the_same_directory_from_the_staging_in_memory_or_in_the_store(
     for all_users in [false, true] {
         let synced = |copy_passes, slices| {
             let env = teams_env(all_users, copy_passes, slices);
+            env.store.reset_stats();
             assert_eq!(env.sync(), RunResult::Completed);
             assert!(user_documents(&env).len() > 1, "several buckets");
-            seen(&env)
+            let chunks = staging_chunks(&env).len();
+            (seen(&env), chunks_read(&env).len(), chunks)
         };
-        // In memory all along; in memory for the first slice only, the
-        // next invocations reading the store; never in memory (the
-        // staging partitioned into buckets).
-        let whole = synced(64, None);
+        // In memory all along.
+        let (whole, _, _) = synced(64, None);
         assert_eq!(whole.0.iter().filter(|u| u.synced).count(), 6_000);
-        assert_eq!(whole, synced(64, Some(1)), "all users: {all_users}");
-        assert_eq!(whole, synced(0, None), "all users: {all_users}");
+        // In memory for the first slice only: the next invocation
+        // partitions the staging, so it is read about once, not once per
+        // bucket and step.
+        let (sliced, read, chunks) = synced(64, Some(1));
+        assert_eq!(whole, sliced, "all users: {all_users}");
+        assert!(read < 2 * chunks, "{read} reads of {chunks} chunks");
+        // Never in memory: partitioned when finalize begins.
+        let (stored, _, _) = synced(0, None);
+        assert_eq!(whole, stored, "all users: {all_users}");
     }
 }

@@ -85,6 +85,8 @@ pub(crate) async fn finalize<S: Store, C: Clock>(
     let mut tenant = Tenant::load(w, base).await?;
     if begins {
         delta::short_path(w, &mut tenant).await?;
+    } else {
+        partition::catch_up(w).await?;
     }
     let mut pending = partition::Pending::default();
     let mut slices = 0;
@@ -114,16 +116,13 @@ async fn begin<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, base: &DirState
     let mut counts = w.doc.head.counts.clone();
     domains::claim_domains(w, now, &mut counts).await?;
     w.doc.head.counts = counts;
-    let seal_bytes = w.e.config.seal_bytes.min(MAX_SEAL_BYTES);
-    let staged = w.doc.head.sealed.len() * seal_bytes + w.doc.tail.len();
     let stored = base.shards.users.count as usize * shards::TARGET_BYTES;
     let pass_bytes = w.e.config.pass_bytes.max(1);
-    let slices = (staged + stored).div_ceil(pass_bytes);
+    let slices = (staged_bytes(w) + stored).div_ceil(pass_bytes);
     let buckets = slices.clamp(1, MAX_BUCKETS).next_power_of_two() as u32;
-    // Staging that fits a slice is read whole by every bucket instead, and
-    // so is the copy in memory of an invocation that staged it all.
-    let held = w.staged_lines().is_some();
-    let partition = buckets > 1 && staged > pass_bytes && !held;
+    // The copy in memory of an invocation that staged it all is read whole
+    // by every bucket instead (`partition::catch_up` if it is gone later).
+    let partition = partitions(w, buckets) && w.staged_lines().is_none();
     let step = match partition {
         false => FinalizeStep::Count,
         true => FinalizeStep::Partition,
@@ -138,6 +137,19 @@ async fn begin<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, base: &DirState
         ..FinalizeProgress::default()
     });
     Ok(())
+}
+
+/// The staging's size in bytes (a sealed chunk counted as a full one).
+fn staged_bytes<S, C>(w: &Worker<'_, '_, S, C>) -> usize {
+    let seal_bytes = w.e.config.seal_bytes.min(MAX_SEAL_BYTES);
+    w.doc.head.sealed.len() * seal_bytes + w.doc.tail.len()
+}
+
+/// Whether finalize partitions the staging into `buckets` buckets' segments:
+/// with more than one bucket, when it does not fit a slice (staging that
+/// does is read whole by every bucket instead).
+fn partitions<S, C>(w: &Worker<'_, '_, S, C>, buckets: u32) -> bool {
+    buckets > 1 && staged_bytes(w) > w.e.config.pass_bytes.max(1)
 }
 
 /// The last step: the removal policy decides; then the removals and the

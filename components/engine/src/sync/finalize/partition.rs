@@ -7,6 +7,9 @@
 //! their bytes; a segment holds the lines of one bucket from several
 //! slices of one invocation, and only segments the saved progress lists
 //! are read (an invocation that crashed may leave one behind, unused).
+//! An invocation that begins finalize with the staging in memory skips the
+//! step; if finalize is resumed without that copy, the staging is
+//! partitioned then ([`catch_up`]).
 
 use super::tenant::{progress, progress_of};
 use crate::codec::encode;
@@ -40,15 +43,7 @@ pub(super) async fn partition_slice<S: Store, C: Clock>(
     let seal_bytes = w.e.config.seal_bytes.clamp(1, MAX_SEAL_BYTES);
     let per_slice = (w.e.config.pass_bytes / seal_bytes).max(1);
     let chunks = &sealed[next.min(sealed.len())..(next + per_slice).min(sealed.len())];
-    pending.0.resize(buckets as usize + 1, Vec::new());
-    for chunk in chunks {
-        let parts = &mut pending.0;
-        w.for_each_in(std::slice::from_ref(chunk), |line| {
-            split(line, buckets, parts)
-        })
-        .await?;
-        write_parts(w, pending, SEGMENT_BYTES).await?;
-    }
+    split_chunks(w, chunks, buckets, pending).await?;
     let p = progress(w);
     p.next = (next + per_slice) as u32;
     if next + per_slice >= sealed.len() {
@@ -58,6 +53,48 @@ pub(super) async fn partition_slice<S: Store, C: Clock>(
         p.next = 0;
     }
     Ok(())
+}
+
+/// Copies the lines of staged chunks `chunks` into the pending segments of
+/// `buckets` buckets, writing those that grow large.
+async fn split_chunks<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    chunks: &[u64],
+    buckets: u32,
+    pending: &mut Pending,
+) -> Result<()> {
+    pending.0.resize(buckets as usize + 1, Vec::new());
+    for chunk in chunks {
+        let parts = &mut pending.0;
+        w.for_each_in(std::slice::from_ref(chunk), |line| {
+            split(line, buckets, parts)
+        })
+        .await?;
+        write_parts(w, pending, SEGMENT_BYTES).await?;
+    }
+    Ok(())
+}
+
+/// Partitions the whole staging, in this slice, when finalize began with
+/// the staging in memory (so skipped the step) and is resumed without it
+/// at the count or users step: each bucket then reads its segment, not
+/// all of the staging. The staging is then at most
+/// `EngineConfig::staging_copy_passes` slices.
+pub(super) async fn catch_up<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -> Result<()> {
+    let p = progress_of(w)?;
+    let buckets = p.buckets;
+    let reading = matches!(p.step, FinalizeStep::Count | FinalizeStep::Users);
+    let skipped = reading && p.segments.is_empty() && super::partitions(w, buckets);
+    if !skipped || w.staged_lines().is_some() {
+        return Ok(());
+    }
+    if !w.doc.tail.is_empty() {
+        w.seal_tail().await?;
+    }
+    let sealed = w.doc.head.sealed.clone();
+    let mut pending = Pending::default();
+    split_chunks(w, &sealed, buckets, &mut pending).await?;
+    flush(w, &mut pending).await
 }
 
 /// Writes every pending segment (the invocation pauses, or the step ends).
