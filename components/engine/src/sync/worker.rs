@@ -43,8 +43,8 @@ struct StagedCopy {
     lines: Vec<Staged>,
     /// Their encoded size, newlines included.
     bytes: usize,
-    /// The users step took users out of the lines: they serve only its
-    /// buckets now.
+    /// A step took users out of the lines, bucket by bucket: they serve
+    /// only the buckets still to take theirs now.
     taken: bool,
 }
 
@@ -284,10 +284,10 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         whole.map(|c| c.lines.as_slice())
     }
 
-    /// The copy's lines for the users step to take one bucket's users out
-    /// of (each bucket takes only its own users, so the next bucket still
-    /// finds its users there); from then on [`Worker::staged_lines`] is
-    /// `None`. `None` when there is no copy.
+    /// The copy's lines for a step to take one bucket's users out of (each
+    /// bucket takes only its own users, so the next bucket still finds its
+    /// users there); from then on [`Worker::staged_lines`] is `None`.
+    /// `None` when there is no copy.
     pub fn take_staged_lines(&mut self) -> Option<&mut [Staged]> {
         let copy = self.copy.as_mut()?;
         copy.taken = true;
