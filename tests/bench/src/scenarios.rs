@@ -60,8 +60,15 @@ struct Step {
 struct Fixture {
     shape: Shape,
     scope: Scope,
+    /// Added to every answer of the simulator (Graph and token), in ms: 0
+    /// answers as fast as the simulator can.
+    latency_ms: u64,
     steps: &'static [Step],
 }
+
+/// The added latency of the slow-Graph scenario: every answer 100 ms late,
+/// for the run and its floor alike.
+const SLOW_GRAPH_MS: u64 = 100;
 
 /// An upper limit from issue 13.
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +100,7 @@ fn fixtures(scale: Scale) -> Vec<Fixture> {
         Fixture {
             shape: sized(10_000, 1, 10_000, 1),
             scope: Scope::ChainRoots,
+            latency_ms: 0,
             steps: &[Step {
                 name: "group-first-sync",
                 change: FIRST_SYNC,
@@ -100,8 +108,19 @@ fn fixtures(scale: Scale) -> Vec<Fixture> {
             }],
         },
         Fixture {
+            shape: sized(10_000, 1, 10_000, 1),
+            scope: Scope::ChainRoots,
+            latency_ms: SLOW_GRAPH_MS,
+            steps: &[Step {
+                name: "slow-graph-group-first-sync",
+                change: FIRST_SYNC,
+                targets: &[],
+            }],
+        },
+        Fixture {
             shape: sized(100_000, 50, 2_000, 5),
             scope: Scope::ChainRoots,
+            latency_ms: 0,
             steps: &[Step {
                 name: "nested-groups-first-sync",
                 change: FIRST_SYNC,
@@ -111,6 +130,7 @@ fn fixtures(scale: Scale) -> Vec<Fixture> {
         Fixture {
             shape: sized(100_000, 50, 2_000, 1),
             scope: Scope::AllUsers,
+            latency_ms: 0,
             steps: &[
                 Step {
                     name: "tenant-first-sync",
@@ -137,6 +157,7 @@ fn fixtures(scale: Scale) -> Vec<Fixture> {
         Fixture {
             shape: sized(1_000_000, 50, 2_000, 1),
             scope: Scope::AllUsers,
+            latency_ms: 0,
             steps: &[
                 Step {
                     name: "large-tenant-first-sync",
@@ -225,7 +246,11 @@ fn run_fixture(
     let shape = fixture.shape;
     let server = unmetered(|| {
         let tenant = tenants::build(shape);
-        SimServer::start_local(Sim::new(tenant, Faults::default()))
+        let faults = Faults {
+            latency_ms: fixture.latency_ms,
+            ..Faults::default()
+        };
+        SimServer::start_local(Sim::new(tenant, faults))
     })?;
     let scope = match fixture.scope {
         Scope::ChainRoots => engine::testing::groups(
@@ -296,7 +321,10 @@ fn label(fixture: &Fixture, step: &Step, users: u64, changed: u64) -> String {
         Change::OneUserAdded => "one user added (delta)".to_owned(),
         Change::OnePercentRenamed => format!("{} users changed (1 %, delta)", thousands(changed)),
     };
-    format!("{what}, {run}")
+    match fixture.latency_ms {
+        0 => format!("{what}, {run}"),
+        ms => format!("{what}, {run}, every Graph answer {ms} ms late"),
+    }
 }
 
 /// Graph requests no client can avoid: the domains, then each listing's
