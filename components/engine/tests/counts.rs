@@ -504,3 +504,26 @@ fn finalize_gives_the_same_directory_from_the_staging_in_memory_or_in_the_store(
         assert_eq!(whole, stored, "all users: {all_users}");
     }
 }
+
+#[test]
+fn a_delta_that_removes_most_named_skipped_users_still_names_five() {
+    let env = Env::new();
+    teams(&env, 6_000, 3);
+    unverified_users(&env, 12);
+    env.save_all_users(false);
+    env.sync();
+    // An unchanged run says again who is skipped.
+    delta_user_documents_read(&env);
+    assert!(unverified_message(&env).starts_with("12 users skipped"));
+
+    for id in ids("f", 0..6) {
+        env.tenant.remove_user(&id);
+    }
+    assert!(
+        delta_user_documents_read(&env) > 1,
+        "the full pass names them again"
+    );
+    let message = unverified_message(&env);
+    assert!(message.starts_with("6 users skipped"), "{message}");
+    assert_eq!(message.matches("@fabrikam.com").count(), 5, "{message}");
+}

@@ -12,6 +12,8 @@
 //! [--page-budget N] [--sim-latency-ms N] [--authority-url URL]
 //! [--graph-url URL]` (`--page-budget` and `--sim-latency-ms` make runs
 //! visibly span several ticks, e.g. to watch the console's progress bar;
+//! the default 3 s budget grows by four simulated latencies, so that a Sync
+//! press still has time for the answers it waits for;
 //! `--authority-url` and `--graph-url` read another Graph than the built-in
 //! simulator, e.g. `https://login.microsoftonline.com` and
 //! `https://graph.microsoft.com` for a real tenant).
@@ -54,7 +56,12 @@ mod native {
 
     /// Sync work per request or tick when not configured: short, so the
     /// console stays responsive and progress is visible.
-    const LOCAL_BUDGET_MS: &str = "3000";
+    const LOCAL_BUDGET_MS: u64 = 3000;
+
+    /// Simulated answers' latency the default budget makes room for on top
+    /// of [`LOCAL_BUDGET_MS`]: a Sync press waits for a token, the domains
+    /// and the selected groups before it answers.
+    const ANSWERS_PER_PRESS: u64 = 4;
 
     const USAGE: &str = "usage: idp-sync-local [--port 3000] [--preset demo|large|huge] \
                          [--tick-ms 1000] [--page-budget N] [--sim-latency-ms N] \
@@ -160,7 +167,8 @@ mod native {
             format!("op-{}", random_base64(24)?.replace(['+', '/', '='], "")),
         );
         default(names::ENCRYPTION_KEY, random_base64(32)?);
-        default(names::INVOCATION_BUDGET_MS, LOCAL_BUDGET_MS.to_owned());
+        let budget = LOCAL_BUDGET_MS + ANSWERS_PER_PRESS * options.sim_latency_ms;
+        default(names::INVOCATION_BUDGET_MS, budget.to_string());
         if let Some(pages) = options.page_budget {
             vars.set(names::PAGE_BUDGET, &pages.to_string());
         }

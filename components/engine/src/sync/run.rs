@@ -121,10 +121,8 @@ async fn notify<S: Store, C: Clock, M: Mailer>(
         } => {
             let message = match &w.doc.head.pending {
                 Some(p) => format!(
-                    "The removal guard holds this sync: {} of {} synced users would leave the scope and {} groups would lose product access. Nothing was removed; confirm or reject the removals.",
-                    p.users_leaving,
-                    p.users_synced_before,
-                    p.access_removed.len()
+                    "The removal guard holds this sync: {}. Nothing was removed; confirm or reject the removals.",
+                    p.described()
                 ),
                 None => "The removal guard holds this sync until an admin decides.".to_owned(),
             };

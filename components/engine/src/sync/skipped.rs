@@ -5,6 +5,7 @@
 use crate::model::UserRecord;
 use crate::sync::progress::{Sample, Skipped};
 use crate::sync::shape::GROUP_USER_LIMIT;
+use crate::sync::state::Tally;
 use crate::sync::types::RunCounts;
 use std::collections::BTreeSet;
 
@@ -26,19 +27,39 @@ impl Sample {
 
     fn message(&self, why: &str) -> Option<String> {
         let users = if self.count == 1 { "user" } else { "users" };
-        (self.count > 0).then(|| {
-            format!(
-                "{} {users} skipped: {why} (e.g. {})",
-                self.count,
-                self.names[..self.names.len().min(SAMPLE)].join(", ")
-            )
-        })
+        let named = &self.names[..self.names.len().min(SAMPLE)];
+        let examples = match named.is_empty() {
+            true => String::new(),
+            false => format!(" (e.g. {})", named.join(", ")),
+        };
+        (self.count > 0).then(|| format!("{} {users} skipped: {why}{examples}", self.count))
+    }
+
+    /// Whether it names as many users as the log shows (all of them, up to
+    /// [`SAMPLE`]).
+    pub fn names_enough(&self) -> bool {
+        self.names.len() as u64 >= self.count.min(SAMPLE as u64)
     }
 }
 
 /// The tally itself is data of finalize's progress (`sync/progress.rs`),
 /// kept across invocations.
 impl Skipped {
+    /// The users the last completed run skipped, as its state keeps them
+    /// (names only of those skipped for an unverified domain).
+    pub fn of_last_run(tally: &Tally) -> Skipped {
+        Skipped {
+            unverified_domain: Sample {
+                count: tally.skipped_unverified,
+                names: tally.unverified_sample.clone(),
+            },
+            only_in_unsynced_groups: Sample {
+                count: tally.skipped_unsynced_groups,
+                names: Vec::new(),
+            },
+        }
+    }
+
     /// Looks at one user record as this run leaves it; `eligible`: its
     /// domain is verified here, or it is a guest.
     pub fn note(&mut self, rec: &UserRecord, eligible: bool) {

@@ -264,6 +264,21 @@ pub struct PendingRemovals {
     pub access_removed: Vec<GroupRef>,
 }
 
+impl PendingRemovals {
+    /// What the removals are, for a log line or a notice: "2 of 40 synced
+    /// users would leave the scope and 1 group would lose product access".
+    pub fn described(&self) -> String {
+        let groups = match self.access_removed.len() {
+            1 => "1 group".to_owned(),
+            n => format!("{n} groups"),
+        };
+        format!(
+            "{} of {} synced users would leave the scope and {groups} would lose product access",
+            self.users_leaving, self.users_synced_before
+        )
+    }
+}
+
 /// A finished run in the history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

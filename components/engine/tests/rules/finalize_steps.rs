@@ -166,6 +166,14 @@ fn policy_step_holds_a_product_access_removal_and_the_removal_step_waits_for_the
     let status = block(env.engine().sync_status(ORG, &env.dir)).expect("status");
     let held = status.current.expect("held");
     assert_eq!(held.phase, Phase::AwaitingConfirmation);
+    let pending = held.pending_removals.expect("pending removals");
+    assert!(
+        pending
+            .described()
+            .ends_with(" and 1 group would lose product access"),
+        "{}",
+        pending.described()
+    );
     assert!(env.group("sales").product_access, "nothing revoked yet");
     assert!(env.user("a00005").synced, "nobody un-synced yet");
 

@@ -9,9 +9,9 @@ use crate::keys;
 use crate::ports::{Clock, Store, Timestamp};
 use crate::settings::UserScope;
 use crate::sync::doc::RunHeader;
-use crate::sync::progress::FinalizeProgress;
+use crate::sync::progress::{FinalizeProgress, Skipped};
 use crate::sync::state::{Claim, DeltaState, DirState, LastCompleted, Shards, Tally, delta_basis};
-use crate::sync::types::RunCounts;
+use crate::sync::types::{LogLevel, RunCounts};
 use crate::sync::worker::Worker;
 use std::collections::BTreeSet;
 
@@ -150,8 +150,8 @@ pub(super) async fn unchanged<S: Store, C: Clock>(
     let mut counts = h.counts.clone();
     counts.users_unchanged = base.synced_users;
     counts.groups_synced = base.tally.groups_synced;
-    counts.skipped_unverified_domain = base.tally.skipped_unverified;
-    counts.skipped_only_in_unsynced_groups = base.tally.skipped_unsynced_groups;
+    // The skipped users are the last run's, and so is what the log says.
+    let skipped = Skipped::of_last_run(&base.tally).report(&mut counts);
     counts.groups_over_limit = base.tally.over_limit.clone();
     counts.domains_claimed = h.claim.iter().cloned().collect();
     let next = DirState {
@@ -164,6 +164,9 @@ pub(super) async fn unchanged<S: Store, C: Clock>(
     };
     commit(w, &base, &next).await?;
     w.doc.head.counts = counts;
+    for message in skipped {
+        w.log(LogLevel::Warning, message);
+    }
     Ok(())
 }
 

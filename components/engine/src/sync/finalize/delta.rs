@@ -21,7 +21,7 @@ use crate::model::{MemberList, OutboxRecord, UserRecord};
 use crate::ports::{Clock, Store, TimeDelta, Timestamp};
 use crate::shards::{self, Kind, Layout, Rewritten, Target};
 use crate::sync::doc::Staged;
-use crate::sync::progress::{FinalizeStep, GroupCount, UserTally};
+use crate::sync::progress::{FinalizeStep, GroupCount, Skipped, UserTally};
 use crate::sync::shape::{BucketUsers, Scope, bucket_of};
 use crate::sync::state::DirState;
 use crate::sync::types::LogLevel;
@@ -58,6 +58,9 @@ pub(super) async fn short_path<S: Store, C: Clock>(
     let Some(changed) = changed_records(w, tenant, &ids).await? else {
         return Ok(false);
     };
+    if !names_enough_skipped(w, &tenant.base, &changed) {
+        return Ok(false);
+    }
     let scope = tenant.scope()?;
     let counts = adjusted_counts(w, scope, base_counts, &changed);
     let synced = scope.synced(&counts);
@@ -75,10 +78,34 @@ pub(super) async fn short_path<S: Store, C: Clock>(
 /// The log line saying the short path was taken, for `users` changed users.
 fn short_path_message(users: usize) -> String {
     let whose = match users {
+        0 => return "no user changed: no user document was read or rewritten".to_owned(),
         1 => "the changed user's document was".to_owned(),
         n => format!("the {n} changed users' documents were"),
     };
     format!("only {whose} read and rewritten; every other user is as the last run left them")
+}
+
+/// Whether the log can name as many users skipped for an unverified domain
+/// as the full pass would (up to five): the changed users skipped, then
+/// the base run's kept names of users not changed. When changes used those
+/// up, the full pass runs (and keeps ten names again).
+fn names_enough_skipped<S, C>(
+    w: &Worker<'_, '_, S, C>,
+    base: &DirState,
+    changed: &Changed,
+) -> bool {
+    let claim = &w.doc.head.claim;
+    let mut skipped = Skipped::default();
+    for rec in changed.new.values() {
+        skipped.note(rec, eligible(claim, &rec.data));
+    }
+    let before = changed.old.values().map(|r| (r, eligible(claim, &r.data)));
+    let kept = (
+        base.tally.skipped_unverified,
+        &base.tally.unverified_sample[..],
+    );
+    skipped.carry_unverified(kept, before);
+    skipped.unverified_domain.names_enough()
 }
 
 /// How long the short path trusts the base state's copy of product access

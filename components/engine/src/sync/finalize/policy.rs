@@ -90,10 +90,10 @@ pub(super) fn hold<S: Store, C: Clock>(
     counts: RunCounts,
 ) {
     w.doc.head.held = documents_of_run(w, written);
-    let groups = pending.access_removed.len();
     w.log(LogLevel::Warning, format!(
-        "the removal guard stopped this sync before it removed anything: {} of {} synced users would leave the scope (more than {} may only with confirmation), {groups} groups would lose product access; confirm or reject the removals",
-        pending.users_leaving, pending.users_synced_before, pending.users_allowed
+        "the removal guard stopped this sync before it removed anything: {} (more than {} users may leave only with confirmation); confirm or reject the removals",
+        pending.described(),
+        pending.users_allowed
     ));
     w.doc.head.pending = Some(pending);
     w.doc.head.counts = counts;
