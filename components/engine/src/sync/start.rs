@@ -531,21 +531,32 @@ async fn write_run<S: Store, C: Clock>(
         head,
         tail: Vec::new(),
     };
+    // Another press that came and went while this one read Entra started
+    // the run already: it goes on, this one is refused (and writes nothing).
+    refuse_if_not_ours(&key, e.store.get(&key).await?, fresh)?;
     e.store.set(&key, &doc.encode()).await?;
-    if let Some(stored) = e.store.get(&key).await? {
-        let stored = RunDoc::decode_head(&key, &stored)?;
-        if stored.start_token != fresh.start_token {
-            return Err(EngineError::Conflict(ConflictReason::RunInProgress {
-                run_id: stored.run_id,
-            }));
-        }
-    }
+    refuse_if_not_ours(&key, e.store.get(&key).await?, fresh)?;
     let hint = crate::codec::encode(&fresh.run_id);
     e.store.set(&keys::dir_doc(org, dir, "head"), &hint).await?;
     if let Some(old) = fresh.run_id.checked_sub(KEPT_RUNS + 1).filter(|id| *id > 0) {
         e.store.delete(&keys::run(org, dir, old)).await?;
     }
     Ok(())
+}
+
+/// `RunInProgress` when the run document `stored` (at `key`) is another
+/// start's than `fresh`.
+fn refuse_if_not_ours(key: &str, stored: Option<Vec<u8>>, fresh: &Fresh) -> Result<()> {
+    let Some(stored) = stored else {
+        return Ok(());
+    };
+    let stored = RunDoc::decode_head(key, &stored)?;
+    match stored.start_token == fresh.start_token {
+        true => Ok(()),
+        false => Err(EngineError::Conflict(ConflictReason::RunInProgress {
+            run_id: stored.run_id,
+        })),
+    }
 }
 
 /// Records a run that Entra refused before it could start (the tenant's
