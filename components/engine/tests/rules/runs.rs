@@ -442,19 +442,24 @@ fn a_second_sync_pressed_while_the_first_reads_entra_is_refused_not_started_twic
     let env = Env::new();
     nested_tenant(&env);
     env.save_groups(&["eng"], false, false);
-    // The second press comes and goes while the first waits for Entra.
-    let second = std::sync::OnceLock::new();
+    // The second press comes and goes while the first waits for Entra
+    // (the in-memory tenant and store answer at once: one poll ends it).
+    let second = std::cell::OnceCell::new();
     let first_press = HookedTenant {
         tenant: &env.tenant,
         hook: || {
-            second.get_or_init(|| std::thread::scope(|s| s.spawn(|| env.start()).join()));
+            second.get_or_init(|| {
+                let engine = env.engine();
+                let press = engine.start_sync(ORG, &env.dir, &env.tenant, Trigger::Manual);
+                futures::FutureExt::now_or_never(press).expect("answered at once")
+            });
         },
     };
     let first = block(
         env.engine()
             .start_sync(ORG, &env.dir, &first_press, Trigger::Manual),
     );
-    let second = second.into_inner().unwrap().unwrap();
+    let second = second.into_inner().unwrap();
     let run = second.expect("the second press started the run").run_id;
     assert!(
         matches!(first, Err(EngineError::Conflict(ConflictReason::RunInProgress { run_id })) if run_id == run),
