@@ -192,7 +192,7 @@ fn removal_step_revokes_the_product_access_of_a_group_no_longer_synced() {
     assert_eq!(env.billing().groups_with_access, 0);
     let summary = env.last_summary();
     assert_eq!(summary.counts.access_removed, ["sales"]);
-    let logged = "product access removed from group sales: it is not in this sync";
+    let logged = "product access removed from group \"Sales\" (sales): not in the latest sync";
     assert!(summary.log.iter().any(|e| e.message == logged));
 }
 

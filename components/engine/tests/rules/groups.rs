@@ -162,3 +162,31 @@ fn a_selected_group_deleted_during_the_sync_is_skipped() {
     assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
     assert_eq!(env.synced_user_ids(), ["a00000", "a00001", "a00002"]);
 }
+
+#[test]
+fn a_group_with_product_access_growing_over_10000_users_loses_it_and_the_log_says_why() {
+    let env = Env::new();
+    env.tenant.domain("contoso.com", true);
+    env.tenant.put_users(people("u", 10_001, "contoso.com"));
+    env.tenant
+        .put_group_with("huge", "Everyone", ids("u", 0..10_000));
+    env.save_groups(&["huge"], false, false);
+    env.sync();
+    env.set_access("huge", true).expect("grant");
+    env.tenant.add_user_to("huge", "u10000");
+    env.clock.advance(HOUR);
+    env.save(unguarded(engine::testing::groups(&["huge"])));
+    assert_eq!(env.sync(), RunResult::Completed);
+    assert!(!env.group("huge").product_access);
+    let log = env.last_summary().log;
+    let line = log
+        .iter()
+        .find(|e| e.message.starts_with("product access removed"));
+    let line = &line.expect("logged").message;
+    assert!(
+        line.starts_with(
+            "product access removed from group \"Everyone\" (huge): more than 10000 users"
+        ),
+        "{line}"
+    );
+}

@@ -179,7 +179,7 @@ async fn end<S: Store, C: Clock>(
     removals::release_domains(w, base).await?;
     let p = progress(w);
     let (removed, now) = (p.access_removed.clone(), p.now);
-    removals::revoke_access(w, &removed, now).await?;
+    removals::revoke_access(w, &removed, &records, now).await?;
     let p = progress(w);
     let outcome = Outcome {
         written,

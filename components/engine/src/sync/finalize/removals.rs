@@ -12,12 +12,13 @@
 use crate::access;
 use crate::domains;
 use crate::error::Result;
+use crate::model::GroupRecord;
 use crate::orgs;
 use crate::ports::{Clock, Store, Timestamp};
 use crate::sync::state::{DirState, load_current};
 use crate::sync::types::LogLevel;
 use crate::sync::worker::Worker;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Releases the domains the base state claimed that this run does not,
 /// unless another directory of the organization still claims them.
@@ -59,16 +60,29 @@ async fn claimed_by_other_directories<S: Store, C: Clock>(
     Ok(elsewhere)
 }
 
+/// The log line for group `id` losing product access; `record`: the
+/// group's record after this run.
+fn access_removed_message(id: &str, record: Option<&GroupRecord>) -> String {
+    let group = match record {
+        Some(r) => format!("\"{}\" ({id})", r.data.name),
+        None => id.to_owned(),
+    };
+    let why = record.and_then(|r| r.not_synced_reason.as_deref());
+    let why = why.unwrap_or("it is no longer synced");
+    format!("product access removed from group {group}: {why}")
+}
+
 /// Revokes the product access of the groups in `removed` (a disabled grant
-/// record each), with a log line per group.
+/// record each), with a log line per group naming it and why it is not
+/// synced (from its record after this run, `records`).
 pub(super) async fn revoke_access<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
     removed: &[String],
+    records: &BTreeMap<String, GroupRecord>,
     now: Timestamp,
 ) -> Result<()> {
     for g in removed {
-        let message = format!("product access removed from group {g}: it is not in this sync");
-        w.log(LogLevel::Info, message);
+        w.log(LogLevel::Info, access_removed_message(g, records.get(g)));
         let revoked = access::Grant {
             group: g.clone(),
             enabled: false,
