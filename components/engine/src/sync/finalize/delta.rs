@@ -58,7 +58,8 @@ pub(super) async fn short_path<S: Store, C: Clock>(
     let Some(changed) = changed_records(w, tenant, &ids).await? else {
         return Ok(false);
     };
-    if !names_enough_skipped(w, &tenant.base, &changed) {
+    let skipped = skipped_users(w, &tenant.base, &changed);
+    if !skipped.unverified_domain.names_enough() {
         return Ok(false);
     }
     let scope = tenant.scope()?;
@@ -70,7 +71,7 @@ pub(super) async fn short_path<S: Store, C: Clock>(
     }
     let access = base_access(&tenant.base, &synced);
     let looked_at = changed.new.len();
-    write_run(w, tenant, changed, counts, access).await?;
+    write_run(w, tenant, changed, (counts, skipped), access).await?;
     w.log(LogLevel::Info, short_path_message(looked_at));
     Ok(true)
 }
@@ -85,15 +86,11 @@ fn short_path_message(users: usize) -> String {
     format!("only {whose} read and rewritten; every other user is as the last run left them")
 }
 
-/// Whether the log can name as many users skipped for an unverified domain
-/// as the full pass would (up to five): the changed users skipped, then
-/// the base run's kept names of users not changed. When changes used those
-/// up, the full pass runs (and keeps ten names again).
-fn names_enough_skipped<S, C>(
-    w: &Worker<'_, '_, S, C>,
-    base: &DirState,
-    changed: &Changed,
-) -> bool {
+/// The users the run skips: the changed users skipped, then the base
+/// run's count and kept names of the users not changed. When it cannot
+/// name as many as the full pass would (changes used the kept names up),
+/// the full pass runs instead (and keeps ten names again).
+fn skipped_users<S, C>(w: &Worker<'_, '_, S, C>, base: &DirState, changed: &Changed) -> Skipped {
     let claim = &w.doc.head.claim;
     let mut skipped = Skipped::default();
     for rec in changed.new.values() {
@@ -105,7 +102,7 @@ fn names_enough_skipped<S, C>(
         &base.tally.unverified_sample[..],
     );
     skipped.carry_unverified(kept, before);
-    skipped.unverified_domain.names_enough()
+    skipped
 }
 
 /// How long the short path trusts the base state's copy of product access
@@ -326,7 +323,7 @@ async fn write_run<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
     tenant: &Tenant,
     changed: Changed,
-    counts: BTreeMap<String, GroupCount>,
+    (counts, skipped): (BTreeMap<String, GroupCount>, Skipped),
     access: Access,
 ) -> Result<()> {
     let base = &tenant.base;
@@ -357,7 +354,7 @@ async fn write_run<S: Store, C: Clock>(
     p.grants_read_at = tenant.base.grants_read_at;
     p.access_removed = access.removed;
     p.tally = UserTally::default();
-    count_users(w, tenant, &changed)?;
+    count_users(w, tenant, &changed, skipped)?;
     finish_users(w, tenant);
     let outbox = rewrite_outbox(w, &base.shards.outbox, &changed).await?;
     let p = progress(w);
@@ -367,12 +364,13 @@ async fn write_run<S: Store, C: Clock>(
 }
 
 /// Counts the changed users as the full pass does (bucket by bucket),
-/// then the untouched ones: synced, unchanged, billable or skipped as
-/// before.
+/// then the untouched ones: synced, unchanged, billable as before; the
+/// users skipped are `skipped` ([`skipped_users`]).
 fn count_users<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
     tenant: &Tenant,
     changed: &Changed,
+    skipped: Skipped,
 ) -> Result<()> {
     let buckets = progress_of(w)?.buckets;
     for records in changed.by_bucket(buckets).values() {
@@ -384,16 +382,10 @@ fn count_users<S: Store, C: Clock>(
     let was_billable = was_synced.clone().filter(billable).count() as u64;
     let untouched = base.synced_users.saturating_sub(was_synced.count() as u64);
     w.doc.head.counts.users_unchanged += untouched;
-    let claim = w.doc.head.claim.clone();
-    let before = changed.old.values().map(|r| (r, eligible(&claim, &r.data)));
     let p = progress(w);
     p.tally.synced += untouched;
     p.tally.billable += base.billable_users.saturating_sub(was_billable);
-    let skipped = (
-        base.tally.skipped_unverified,
-        &base.tally.unverified_sample[..],
-    );
-    p.tally.skipped.carry_unverified(skipped, before);
+    p.tally.skipped = skipped;
     Ok(())
 }
 
