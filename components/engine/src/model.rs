@@ -4,6 +4,11 @@
 
 use crate::ports::{SourceGroup, SourceUser, Timestamp};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// What Entra ID puts in an external (B2B guest) user's UPN, in any case:
+/// `alice_fabrikam.com#EXT#@contoso.onmicrosoft.com`.
+const EXTERNAL_MARK: &[u8] = b"#EXT#";
 
 /// The synced fields of an Entra user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,16 +65,22 @@ impl UserData {
         self.user_type
             .as_deref()
             .is_some_and(|t| t.eq_ignore_ascii_case("guest"))
-            || self.upn.to_ascii_uppercase().contains("#EXT#")
+            || self
+                .upn
+                .as_bytes()
+                .windows(EXTERNAL_MARK.len())
+                .any(|w| w.eq_ignore_ascii_case(EXTERNAL_MARK))
     }
 
-    /// The lower-cased sign-in domain (after the last '@' of the UPN).
-    pub fn domain(&self) -> String {
-        self.upn
-            .rsplit_once('@')
-            .map(|(_, d)| d)
-            .unwrap_or("")
-            .to_ascii_lowercase()
+    /// The lower-cased sign-in domain (after the last '@' of the UPN),
+    /// borrowed from the UPN when it is lower case already (it is checked
+    /// for every user of every run).
+    pub fn domain(&self) -> Cow<'_, str> {
+        let domain = self.upn.rsplit_once('@').map_or("", |(_, d)| d);
+        match domain.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Cow::Owned(domain.to_ascii_lowercase()),
+            false => Cow::Borrowed(domain),
+        }
     }
 
     /// The user's mailbox, where a welcome email may go: `mail`, else the
@@ -117,8 +128,10 @@ fn is_false(b: &bool) -> bool {
 /// A user of a directory, as stored in `users/` shards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct UserRecord {
+    /// Boxed: records are moved about in maps and vectors by the hundred
+    /// thousand, and a user's fields are a few hundred bytes.
     #[serde(rename = "u")]
-    pub data: UserData,
+    pub data: Box<UserData>,
     /// Present in the source at the latest completed run.
     #[serde(rename = "src", default, skip_serializing_if = "is_false")]
     pub in_source: bool,
@@ -223,4 +236,36 @@ pub(crate) fn welcome_body(name: Option<&str>, to: &str) -> String {
         "Hello {},\n\nAn account was created for you ({to}) by your organization's directory sync.\n",
         name.unwrap_or(to)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+    use super::*;
+    use std::borrow::Cow;
+
+    fn with_upn(upn: &str) -> UserData {
+        UserData::from(SourceUser {
+            id: "u1".to_owned(),
+            user_principal_name: upn.to_owned(),
+            ..SourceUser::default()
+        })
+    }
+
+    #[test]
+    fn an_external_mark_in_any_case_makes_a_guest() {
+        assert!(with_upn("kim_outlook.com#EXT#@fabrikam.com").is_guest());
+        assert!(with_upn("kim_outlook.com#ext#@fabrikam.com").is_guest());
+        assert!(!with_upn("kim.ext@fabrikam.com").is_guest());
+        assert!(!with_upn("#EX").is_guest());
+    }
+
+    #[test]
+    fn the_domain_is_lower_cased_and_borrowed_when_it_already_is() {
+        assert_eq!(with_upn("Kim@Contoso.COM").domain(), "contoso.com");
+        let upn = with_upn("kim@contoso.com");
+        assert!(matches!(upn.domain(), Cow::Borrowed("contoso.com")));
+        assert_eq!(with_upn("a@b@sub.contoso.com").domain(), "sub.contoso.com");
+        assert_eq!(with_upn("no-at-sign").domain(), "");
+    }
 }

@@ -168,7 +168,11 @@ impl Scope {
         eligible: bool,
     ) {
         for g in self.reach(direct) {
-            let count = counts.entry(g.to_owned()).or_default();
+            // Found first: an entry would copy the id for every user.
+            let count = match counts.get_mut(g) {
+                Some(count) => count,
+                None => counts.entry(g.to_owned()).or_default(),
+            };
             count.entra += 1;
             count.eligible += u64::from(eligible);
         }
@@ -222,8 +226,10 @@ impl Scope {
 /// A user of a bucket as this run leaves it.
 #[derive(Default, Clone)]
 pub(crate) struct UserState {
-    /// The user's fields while in the source, `None` once removed.
-    pub data: Option<UserData>,
+    /// The user's fields while in the source, `None` once removed. Boxed:
+    /// a bucket's map moves its values as it grows, and a user's fields are
+    /// a few hundred bytes.
+    pub data: Option<Box<UserData>>,
     /// The groups it is a direct member of (known or not).
     pub direct: BTreeSet<String>,
 }
@@ -265,13 +271,13 @@ impl BucketUsers {
         if let Some(group) = member_of {
             u.direct.insert(group.clone());
         }
-        u.data = Some(user);
+        u.data = Some(Box::new(user));
     }
 
     /// A user in the source as the base state stored it.
     pub fn add_stored(&mut self, data: &UserData, direct: &[String]) {
         if let Some(u) = self.user(&data.id) {
-            u.data = Some(data.clone());
+            u.data = Some(Box::new(data.clone()));
             u.direct.extend(direct.iter().cloned());
         }
     }

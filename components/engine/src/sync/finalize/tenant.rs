@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Whether a user may sync as far as domains go: a guest, or a user on a
 /// domain this run claimed.
 pub(super) fn eligible(claim: &BTreeSet<String>, user: &UserData) -> bool {
-    user.is_guest() || claim.contains(&user.domain())
+    user.is_guest() || claim.contains(user.domain().as_ref())
 }
 
 /// Finalize's progress (begun by `finalize`, which sets it first).
