@@ -146,7 +146,7 @@ pub(crate) struct UserRecord {
     /// The run that created the account (first synced), if any.
     #[serde(rename = "cr", default, skip_serializing_if = "Option::is_none")]
     pub created_run: Option<u64>,
-    #[serde(rename = "ca", default)]
+    #[serde(rename = "ca", default, serialize_with = "crate::codec::instant")]
     pub created_at: Timestamp,
     /// The last run that changed this record.
     #[serde(rename = "ch", default)]
@@ -220,7 +220,7 @@ pub(crate) struct OutboxRecord {
     pub name: Option<String>,
     #[serde(rename = "st")]
     pub state: MailState,
-    #[serde(rename = "qa")]
+    #[serde(rename = "qa", serialize_with = "crate::codec::instant")]
     pub queued_at: Timestamp,
     #[serde(rename = "sa", default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<Timestamp>,
