@@ -192,7 +192,7 @@ fn user_view(dir: &DirId, state: &DirState, rec: UserRecord) -> UserView {
     let guest = rec.data.is_guest();
     let domain = rec.data.domain().into_owned();
     let not_synced_reason = not_synced_reason(state, &rec);
-    let d = rec.data;
+    let d = rec.data.into_fields();
     UserView {
         id: d.id,
         directory: dir.clone(),

@@ -395,6 +395,18 @@ pub(crate) enum Staged {
 }
 
 impl Staged {
+    /// Has the users this line carries keep their JSON once written, for
+    /// finalize to copy into their shards (`UserData::remember_json`).
+    pub fn remember_user_json(&self) {
+        if let Staged::Members { users, .. }
+        | Staged::Users {
+            upserted: users, ..
+        } = self
+        {
+            users.iter().for_each(UserData::remember_json);
+        }
+    }
+
     /// A line of a group's changes (not its removal); `lists`: the added
     /// users, added groups, removed users and removed groups.
     pub fn group_delta(id: String, group: Option<GroupData>, lists: [Vec<String>; 4]) -> Staged {
@@ -578,6 +590,7 @@ pub(crate) async fn latest_head<S: Store>(
 mod tests {
     use super::*;
     use crate::codec::encode;
+    use crate::model::UserFields;
 
     fn round_trip(cursor: &Cursor) -> Cursor {
         decode("run/1", &encode(cursor)).expect("a cursor decodes as it was encoded")
@@ -650,7 +663,7 @@ mod tests {
             name: "Sales".into(),
             description: Some("EMEA \"west\"".into()),
         };
-        let user = UserData {
+        let user = UserData::from(UserFields {
             id: "u1".into(),
             upn: "ann@contoso.com".into(),
             mail: Some("ann@contoso.com".into()),
@@ -663,7 +676,7 @@ mod tests {
             user_type: Some("Member".into()),
             creation_type: Some("Invitation".into()),
             other_mails: vec!["ann@example.org".into()],
-        };
+        });
         let ids = || vec!["a".to_owned(), "b".to_owned()];
         vec![
             Staged::Group {

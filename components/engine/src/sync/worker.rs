@@ -251,6 +251,10 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         let room = RUN_DOC_BYTES.saturating_sub(crate::codec::encode(&self.doc.head).len());
         let seal_at = self.e.config.seal_bytes.min(MAX_SEAL_BYTES).min(room);
         for line in lines {
+            // Kept in memory, its users' JSON is written once, then copied.
+            if self.copy.is_some() {
+                line.remember_user_json();
+            }
             let bytes = crate::codec::encode(&line);
             if !self.doc.tail.is_empty() && self.doc.tail.len() + bytes.len() > seal_at {
                 self.seal_tail().await?;

@@ -182,7 +182,7 @@ async fn changed_ids<S: Store, C: Clock>(
             upserted,
             removed_ids,
         } => {
-            ids.extend(upserted.into_iter().map(|u| u.id));
+            ids.extend(upserted.into_iter().map(|u| u.into_fields().id));
             ids.extend(removed_ids);
         }
         Staged::Group { group } => graph_changed |= !known(&group.id),
