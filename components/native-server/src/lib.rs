@@ -15,6 +15,7 @@
 
 mod background;
 mod connection;
+mod memory;
 
 use std::future::Future;
 use std::io;
@@ -28,6 +29,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
 pub use background::Background;
+pub use memory::keep_freed_memory;
 
 /// A request with its whole body, as handlers get it.
 pub type Request = http::Request<Vec<u8>>;

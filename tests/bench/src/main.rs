@@ -80,6 +80,8 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
+    // As idp-sync-local does; the simulator, in this process, too.
+    native_server::keep_freed_memory();
     let options = match parse(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {
