@@ -3,9 +3,11 @@
 # client over loopback HTTP to entra-sim, each against the floor measured in
 # the same run. A benchmark, not a test: it asserts nothing about time.
 #
-#   scripts/bench.sh [--scale small|full] [--scenario NAME] [--markdown]
+#   scripts/bench.sh [--scale small|full] [--scenario NAME] [--markdown] [--budget-ms MS]
 #
 # --markdown prints the table the README's "Figures worth knowing" shows.
+# --budget-ms sets each invocation's budget (for a profiler, e.g. callgrind,
+# which runs the engine about 40 times slower).
 # Full scale (the default) includes the 1,000,000-user tenant: minutes and
 # gigabytes; every run stops itself after 15 minutes.
 set -euo pipefail

@@ -112,11 +112,15 @@ pub struct RunCost {
     pub stopped: Option<String>,
 }
 
-/// When to give up on a run.
+/// When to give up on a run, and each invocation's budget.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub wall: Duration,
     pub heap_bytes: usize,
+    /// The product's default; longer under a profiler (`--budget-ms`),
+    /// which runs the engine tens of times slower, so that its
+    /// invocations end where a native run's do.
+    pub budget: Budget,
 }
 
 impl Drop for Directory {
@@ -184,7 +188,7 @@ impl Directory {
     /// Starts a run (Sync pressed) and advances it, one invocation after
     /// another, until it finishes or passes `limits`.
     pub fn sync(&self, limits: Limits) -> Result<RunCost, DriveError> {
-        let budget = Budget::default();
+        let budget = limits.budget;
         let http = Recording {
             inner: self.http.clone(),
             log: Rc::default(),

@@ -6,7 +6,11 @@
 //!
 //! ```text
 //! cargo run -p bench --release -- [--scenario NAME] [--scale small|full] [--markdown]
+//!     [--budget-ms MS]
 //! ```
+//! `--budget-ms` sets each invocation's budget (default: the product's), for
+//! a profiler that runs the engine tens of times slower (callgrind: about
+//! 40×) and would otherwise split the run into other invocations.
 //! A benchmark, not a test: it asserts nothing about time.
 
 mod alloc;
@@ -22,18 +26,18 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use drive::Limits;
+use engine::Budget;
 use scenarios::{Measured, Scale};
 
 #[global_allocator]
 static ALLOCATOR: alloc::MeteredThreads = alloc::MeteredThreads;
 
-const USAGE: &str = "usage: bench [--scenario NAME] [--scale small|full] [--markdown]";
+const USAGE: &str =
+    "usage: bench [--scenario NAME] [--scale small|full] [--markdown] [--budget-ms MS]";
 
 /// A run stops between invocations after this long, or with this much heap.
-const LIMITS: Limits = Limits {
-    wall: Duration::from_secs(15 * 60),
-    heap_bytes: 20 << 30,
-};
+const WALL_LIMIT: Duration = Duration::from_secs(15 * 60);
+const HEAP_LIMIT: usize = 20 << 30;
 
 /// How long to wait for a scenario on top of its own limit, in case one
 /// invocation never ends.
@@ -44,6 +48,8 @@ struct Options {
     scenario: Option<String>,
     scale: Scale,
     markdown: bool,
+    /// Each invocation's budget (default: the product's).
+    budget: Budget,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -51,11 +57,16 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         scenario: None,
         scale: Scale::Full,
         markdown: false,
+        budget: Budget::default(),
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--markdown" => options.markdown = true,
+            "--budget-ms" => {
+                let ms = args.next().and_then(|ms| ms.parse().ok());
+                options.budget.max_millis = ms.ok_or("--budget-ms takes milliseconds")?;
+            }
             "--scale" => {
                 options.scale = match args.next().as_deref() {
                     Some("small") => Scale::Small,
@@ -92,12 +103,17 @@ fn main() -> ExitCode {
     let (rows, results) = mpsc::channel::<Measured>();
     let scale = options.scale;
     let only = options.scenario.clone();
+    let limits = Limits {
+        wall: WALL_LIMIT,
+        heap_bytes: HEAP_LIMIT,
+        budget: options.budget,
+    };
     // The engine's thread, metered; a large stack as a Spin host gives.
     let worker = std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || {
             alloc::meter_this_thread();
-            scenarios::run(scale, only.as_deref(), LIMITS, |row| {
+            scenarios::run(scale, only.as_deref(), limits, |row| {
                 eprintln!(
                     "bench: {} done in {:.2} s",
                     row.label,
@@ -117,13 +133,13 @@ fn main() -> ExitCode {
     let mut measured = Vec::new();
     let mut gave_up = None;
     loop {
-        match results.recv_timeout(LIMITS.wall + GRACE) {
+        match results.recv_timeout(WALL_LIMIT + GRACE) {
             Ok(row) => measured.push(row),
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {
                 gave_up = Some(format!(
                     "stopped: the next scenario did not end an invocation within {} min",
-                    (LIMITS.wall + GRACE).as_secs() / 60
+                    (WALL_LIMIT + GRACE).as_secs() / 60
                 ));
                 break;
             }
