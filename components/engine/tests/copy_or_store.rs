@@ -220,9 +220,12 @@ fn differences(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> 
         .collect()
 }
 
+/// Each run's documents and views, in one way.
+type Runs = (Vec<BTreeMap<String, Vec<u8>>>, Vec<Seen>);
+
 fn check(all_users: bool, mid_run_at: u64) {
     let runs = 7;
-    let mut first: Option<(Vec<BTreeMap<String, Vec<u8>>>, Vec<Seen>)> = None;
+    let mut first: Option<Runs> = None;
     for way in WAYS {
         let env = env(all_users, way);
         let mut docs = Vec::new();
