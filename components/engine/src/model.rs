@@ -31,10 +31,13 @@ impl UserData {
     /// serialization (only `serde_json` serializers are used here: the
     /// kept JSON goes out verbatim).
     pub fn remember_json(&self) {
-        self.json.get_or_init(|| {
-            // Plain data with string keys: encoding cannot fail.
-            serde_json::value::to_raw_value(&self.fields).unwrap_or_default()
-        });
+        // Plain data with string keys cannot fail to encode; if it did, no
+        // JSON is kept and the fields are serialized each time.
+        if self.json.get().is_none()
+            && let Ok(json) = serde_json::value::to_raw_value(&self.fields)
+        {
+            let _ = self.json.set(json);
+        }
     }
 
     /// The fields, without the JSON.
