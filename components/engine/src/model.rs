@@ -142,11 +142,13 @@ impl UserFields {
         self.user_type
             .as_deref()
             .is_some_and(|t| t.eq_ignore_ascii_case("guest"))
-            || self
-                .upn
-                .as_bytes()
-                .windows(EXTERNAL_MARK.len())
-                .any(|w| w.eq_ignore_ascii_case(EXTERNAL_MARK))
+            // Most UPNs have no '#': look for the mark only where one is.
+            || self.upn.match_indices('#').any(|(at, _)| {
+                self.upn
+                    .as_bytes()
+                    .get(at..at + EXTERNAL_MARK.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(EXTERNAL_MARK))
+            })
     }
 
     /// The lower-cased sign-in domain (after the last '@' of the UPN),
@@ -354,6 +356,8 @@ mod tests {
         assert!(with_upn("kim_outlook.com#ext#@fabrikam.com").is_guest());
         assert!(!with_upn("kim.ext@fabrikam.com").is_guest());
         assert!(!with_upn("#EX").is_guest());
+        assert!(!with_upn("kim#1@fabrikam.com").is_guest());
+        assert!(with_upn("kim#1_outlook.com#EXT#@fabrikam.com").is_guest());
     }
 
     #[test]

@@ -154,17 +154,21 @@ pub(crate) struct Outcome {
 
 impl Scope {
     /// The groups in scope that a user who is a direct member of `direct`
-    /// belongs to (directly or through nesting), in id order.
-    pub fn reach<'s>(&'s self, direct: &BTreeSet<String>) -> BTreeSet<&'s str> {
+    /// belongs to (directly or through nesting), in id order, each once.
+    /// A vector, not a set: it is built twice for every user of a run.
+    pub fn reach<'s>(&'s self, direct: &[String]) -> Vec<&'s str> {
         let reached = direct.iter().filter_map(|x| self.ancestors.get(x));
-        reached.flatten().map(String::as_str).collect()
+        let mut groups: Vec<&str> = reached.flatten().map(String::as_str).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        groups
     }
 
     /// Counts a user in the source: one more for every group it reaches.
     pub fn add_counts(
         &self,
         counts: &mut BTreeMap<String, GroupCount>,
-        direct: &BTreeSet<String>,
+        direct: &[String],
         eligible: bool,
     ) {
         for g in self.reach(direct) {
@@ -231,7 +235,39 @@ pub(crate) struct UserState {
     /// a few hundred bytes.
     pub data: Option<Box<UserData>>,
     /// The groups it is a direct member of (known or not).
-    pub direct: BTreeSet<String>,
+    pub direct: DirectGroups,
+}
+
+/// The groups a user is a direct member of, in id order, each once. A
+/// sorted vector rather than a set: most users are direct members of a
+/// few groups, and a set's node is an allocation of about 300 bytes for
+/// every user of the run.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct DirectGroups(Vec<String>);
+
+impl DirectGroups {
+    /// Adds `group` unless it is there already.
+    pub fn insert(&mut self, group: &str) {
+        if let Err(at) = self.position(group) {
+            self.0.insert(at, group.to_owned());
+        }
+    }
+
+    /// Removes `group` if it is there.
+    pub fn remove(&mut self, group: &str) {
+        if let Ok(at) = self.position(group) {
+            self.0.remove(at);
+        }
+    }
+
+    /// The groups, in id order.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    fn position(&self, group: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|g| g.as_str().cmp(group))
+    }
 }
 
 /// The users of one bucket, with the groups each is a direct member of.
@@ -269,7 +305,7 @@ impl BucketUsers {
     fn set_fields(&mut self, user: UserData, member_of: Option<&String>) {
         let u = self.users.entry(user.id.clone()).or_default();
         if let Some(group) = member_of {
-            u.direct.insert(group.clone());
+            u.direct.insert(group);
         }
         u.data = Some(Box::new(user));
     }
@@ -278,7 +314,9 @@ impl BucketUsers {
     pub fn add_stored(&mut self, data: &UserData, direct: &[String]) {
         if let Some(u) = self.user(&data.id) {
             u.data = Some(Box::new(data.clone()));
-            u.direct.extend(direct.iter().cloned());
+            for group in direct {
+                u.direct.insert(group);
+            }
         }
     }
 
@@ -328,7 +366,7 @@ impl BucketUsers {
             } => {
                 for user in added_users {
                     if let Some(u) = self.user(user) {
-                        u.direct.insert(id.clone());
+                        u.direct.insert(id);
                     }
                 }
                 for user in removed_users {
@@ -355,5 +393,45 @@ fn carried_users_mut(line: &mut Staged) -> Option<(&mut Vec<UserData>, Option<&S
         Staged::Members { group, users, .. } => Some((users, Some(group))),
         Staged::Users { upserted, .. } => Some((upserted, None)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+    use super::*;
+
+    fn group(id: &str) -> GroupData {
+        GroupData {
+            id: id.to_owned(),
+            name: id.to_uppercase(),
+            description: None,
+        }
+    }
+
+    #[test]
+    fn direct_groups_stay_in_id_order_each_once() {
+        let mut direct = DirectGroups::default();
+        for g in ["g3", "g1", "g3", "g2"] {
+            direct.insert(g);
+        }
+        assert_eq!(direct.as_slice(), ["g1", "g2", "g3"]);
+        direct.remove("g2");
+        direct.remove("g9");
+        assert_eq!(direct.as_slice(), ["g1", "g3"]);
+    }
+
+    #[test]
+    fn a_user_reaches_each_group_above_its_own_once_in_id_order() {
+        // top ─► mid ─► leaf, and top ─► leaf directly too.
+        let mut graph = GroupGraph::default();
+        graph.add_group(group("top"), ["mid".to_owned(), "leaf".to_owned()]);
+        graph.add_group(group("mid"), ["leaf".to_owned()]);
+        graph.add_group(group("leaf"), []);
+        let scope = graph.resolve(Some(&[group("top")]));
+        let direct = ["leaf".to_owned(), "mid".to_owned()];
+        assert_eq!(scope.reach(&direct), ["leaf", "mid", "top"]);
+        assert!(scope.reach(&["elsewhere".to_owned()]).is_empty());
     }
 }

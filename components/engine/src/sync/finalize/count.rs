@@ -39,7 +39,7 @@ pub(super) async fn count_slice<S: Store, C: Clock>(
     for state in users.users.values() {
         if let Some(data) = &state.data {
             let eligible = super::tenant::eligible(&w.doc.head.claim, data);
-            scope.add_counts(&mut counts, &state.direct, eligible);
+            scope.add_counts(&mut counts, state.direct.as_slice(), eligible);
         }
     }
     // Users taken out of the copy of the staging are the users step's too.

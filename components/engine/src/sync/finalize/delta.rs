@@ -302,17 +302,15 @@ fn adjusted_counts<S, C>(
 ) -> BTreeMap<String, GroupCount> {
     let claim = &w.doc.head.claim;
     for rec in changed.old.values().filter(|r| r.in_source) {
-        let direct = rec.direct_groups.iter().cloned().collect();
         let eligible = u64::from(eligible(claim, &rec.data));
-        for g in scope.reach(&direct) {
+        for g in scope.reach(&rec.direct_groups) {
             let count = counts.entry(g.to_owned()).or_default();
             count.entra = count.entra.saturating_sub(1);
             count.eligible = count.eligible.saturating_sub(eligible);
         }
     }
     for rec in changed.new.values().filter(|r| r.in_source) {
-        let direct = rec.direct_groups.iter().cloned().collect();
-        scope.add_counts(&mut counts, &direct, eligible(claim, &rec.data));
+        scope.add_counts(&mut counts, &rec.direct_groups, eligible(claim, &rec.data));
     }
     counts
 }

@@ -53,7 +53,7 @@ impl<'p> Placing<'p> {
     }
 
     /// Where a user in the source, a direct member of `direct`, stands.
-    fn placement(&self, data: &UserData, direct: &BTreeSet<String>) -> Placement {
+    fn placement(&self, data: &UserData, direct: &[String]) -> Placement {
         let may_sync = eligible(self.claim, data);
         let synced_group = |g: &&str| self.synced.is_none_or(|s| s.contains(*g));
         let groups: Vec<String> = match may_sync {
@@ -85,7 +85,7 @@ impl<'p> Placing<'p> {
             let Some(data) = state.data else {
                 continue;
             };
-            let placement = self.placement(&data, &state.direct);
+            let placement = self.placement(&data, state.direct.as_slice());
             match stored.get_mut(&id) {
                 Some(rec) => {
                     placement.update(rec, data, self.run, self.now);
