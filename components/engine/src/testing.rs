@@ -14,8 +14,8 @@ pub use mailer::RecordingMailer;
 pub use settings::{groups, only_domains, settings};
 
 use crate::ports::{
-    DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, MemberKind, MemberRef, Page,
-    PageToken, SkippedKind, SourceDomain, SourceError, SourceGroup, SourceUser, UserChange,
+    Arrived, DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, MemberKind, MemberRef,
+    Page, PageToken, SkippedKind, SourceDomain, SourceError, SourceGroup, SourceUser, UserChange,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
@@ -467,7 +467,7 @@ impl IdentitySource for MemoryTenant {
         self.call(|t| Ok(t.groups.get(id).map(|g| g.0.clone())))
     }
 
-    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError> {
+    async fn users(&self, page: Option<&PageToken>) -> Result<Arrived<SourceUser>, SourceError> {
         self.call(|t| {
             let offset = page
                 .map(|p| parse_token(&p.0, "users"))
@@ -476,9 +476,10 @@ impl IdentitySource for MemoryTenant {
             let all = t.users.values().map(|u| &u.0).collect();
             Ok(page_of(all, offset, t.page_size, "users"))
         })
+        .map(Arrived::from)
     }
 
-    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError> {
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Arrived<SourceGroup>, SourceError> {
         self.call(|t| {
             let offset = page
                 .map(|p| parse_token(&p.0, "groups"))
@@ -487,6 +488,7 @@ impl IdentitySource for MemoryTenant {
             let all = t.groups.values().map(|g| &g.0).collect();
             Ok(page_of(all, offset, t.page_size, "groups"))
         })
+        .map(Arrived::from)
     }
 
     async fn members(
@@ -494,20 +496,20 @@ impl IdentitySource for MemoryTenant {
         group_id: &str,
         transitive: bool,
         page: Option<&PageToken>,
-    ) -> Result<Page<Member>, SourceError> {
+    ) -> Result<Arrived<Member>, SourceError> {
         let asked = self.with(|t| match &mut t.paging_fault {
             Some(fault) => fault.asked(page),
             None => page.cloned(),
         });
         let mut listed = self.call(|t| list_members(t, group_id, transitive, asked.as_ref()))?;
         self.with(|t| t.paging_fault.as_mut().map(|f| f.relink(&mut listed)));
-        Ok(listed)
+        Ok(listed.into())
     }
 
     /// Upserts in id order, then (for a round after a previous one) the
     /// removals; a page token holds the last id given, so a page costs only
     /// its own items.
-    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Arrived<UserChange>, SourceError> {
         use std::ops::Bound::{Excluded, Unbounded};
         self.call(|t| {
             let bad = || SourceError::BadResponse("bad users delta token".into());
@@ -571,9 +573,10 @@ impl IdentitySource for MemoryTenant {
                 }
             })
         })
+        .map(Arrived::from)
     }
 
-    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Arrived<GroupChange>, SourceError> {
         self.call(|t| {
             let (since, offset) = delta_round(from, "gdelta")?;
             let mut changes: Vec<GroupChange> = t
@@ -629,5 +632,6 @@ impl IdentitySource for MemoryTenant {
                 t.version,
             ))
         })
+        .map(Arrived::from)
     }
 }

@@ -150,20 +150,33 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
     /// Every error is redacted of the client secret and the access token
     /// (see `redact`): its text came from outside.
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, SourceError> {
+        let body = self.get_body(url).await?;
+        parse_body(&body, url.as_str(), &self.scrubber())
+    }
+
+    /// GETs a Graph URL and returns a 2xx answer's body, unparsed; other
+    /// statuses become typed errors, redacted as [`Self::get_json`]'s.
+    pub(crate) async fn get_body(&self, url: &Url) -> Result<Vec<u8>, SourceError> {
         let response = self.get(url).await.map_err(|e| self.scrub(e))?;
         if response.status().is_success() {
-            serde_json::from_slice(response.body())
-                .map_err(|e| self.scrub(SourceError::BadResponse(format!("{url}: {e}"))))
+            Ok(response.into_body())
         } else {
             Err(self.scrub(graph_error(&response)))
         }
     }
 
-    /// `err` without the secrets this client knows.
-    fn scrub(&self, err: SourceError) -> SourceError {
+    /// What takes this client's secrets (the client secret, the access
+    /// token now cached) out of error texts, owned so that it can go with
+    /// a body decoded later.
+    pub(crate) fn scrubber(&self) -> Scrubber {
         let token = self.token.borrow();
         let access_token = token.as_ref().map_or("", |t| t.access_token.as_str());
-        crate::redact::redact(err, &[&self.client_secret, access_token])
+        Scrubber([self.client_secret.clone(), access_token.to_owned()])
+    }
+
+    /// `err` without the secrets this client knows.
+    fn scrub(&self, err: SourceError) -> SourceError {
+        self.scrubber().scrub(err)
     }
 
     /// GETs a Graph URL with a bearer token, renewing the token once if Graph
@@ -316,6 +329,29 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
         change(&mut stats);
         self.stats.set(stats);
     }
+}
+
+/// The secrets a client knows (client secret, access token), to take out
+/// of error texts that came from outside (`redact`).
+pub(crate) struct Scrubber([String; 2]);
+
+impl Scrubber {
+    /// `err` without these secrets.
+    pub(crate) fn scrub(&self, err: SourceError) -> SourceError {
+        let [secret, token] = &self.0;
+        crate::redact::redact(err, &[secret, token])
+    }
+}
+
+/// A 2xx body from `url` parsed as `T`; what does not parse is a
+/// [`SourceError::BadResponse`] naming `url`, redacted by `scrubber`.
+pub(crate) fn parse_body<T: DeserializeOwned>(
+    body: &[u8],
+    url: &str,
+    scrubber: &Scrubber,
+) -> Result<T, SourceError> {
+    serde_json::from_slice(body)
+        .map_err(|e| scrubber.scrub(SourceError::BadResponse(format!("{url}: {e}"))))
 }
 
 fn millis(d: Duration) -> u64 {

@@ -1,19 +1,17 @@
 //! [`IdentitySource`] over Graph: which URLs, and how pages map.
 
 use engine::ports::{
-    DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, Page, PageToken, SourceDomain,
-    SourceError, SourceGroup, SourceUser, UserChange,
+    Arrived, DeltaFrom, DeltaToken, GroupChange, IdentitySource, MAX_PAGE_ITEMS, Member, Page,
+    PageToken, SourceDomain, SourceError, SourceGroup, SourceUser, UserChange,
 };
 use url::Url;
 
+use crate::client::{Scrubber, parse_body};
 use crate::wire::{
-    Collection, DomainJson, GROUP_DELTA_FIELDS, GROUP_FIELDS, MEMBER_FIELDS, ObjectJson,
-    USER_FIELDS,
+    Collection, DomainJson, GROUP_DELTA_FIELDS, GROUP_FIELDS, LinksFirst, MEMBER_FIELDS,
+    ObjectJson, USER_FIELDS,
 };
 use crate::{GraphClient, HttpClient, Pause};
-
-/// Graph's largest page for users, groups and members.
-const MAX_PAGE: &str = "999";
 
 impl<H: HttpClient, P: Pause> GraphClient<H, P> {
     /// `{graph_base}/v1.0/{segments...}?{query}`; segments are percent-encoded.
@@ -42,28 +40,46 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
         }
     }
 
-    /// Fetches one page and maps its items; links are checked before they
-    /// reach the engine's cursor.
-    async fn page<T>(
+    /// Fetches one page. When its next link comes before its `value`, as
+    /// Graph writes it, the page arrives with its links and its items are
+    /// decoded and mapped only when the engine asks ([`Arrived::decode`]):
+    /// the engine sends the next page's request first (decision 0011).
+    /// Otherwise (the last page, or `value` first) the whole body is
+    /// decoded now. Links are checked before they reach the engine's
+    /// cursor; errors are the same either way, redacted alike.
+    async fn page<T: 'static>(
         &self,
         url: &Url,
-        map: impl Fn(ObjectJson) -> Result<T, SourceError>,
-    ) -> Result<Page<T>, SourceError> {
-        let collection: Collection<ObjectJson> = self.get_json(url).await?;
-        let next = match collection.next_link {
+        map: MapItem<T>,
+    ) -> Result<Arrived<T>, SourceError> {
+        let body = self.get_body(url).await?;
+        let scrubber = self.scrubber();
+        if let Some(links) = LinksFirst::read(&body).filter(|l| l.next_link.is_some()) {
+            let (next, delta) = self.checked_links(links.next_link, links.delta_link)?;
+            let url = url.to_string();
+            let decode = move || Ok(decode_page(&body, &url, &scrubber, map)?.1);
+            return Ok(Arrived::deferred(next, delta, decode));
+        }
+        let (collection, items) = decode_page(&body, url.as_str(), &scrubber, map)?;
+        let (next, delta) = self.checked_links(collection.next_link, collection.delta_link)?;
+        Ok(Page { items, next, delta }.into())
+    }
+
+    /// A page's next and delta links, each accepted only if trusted.
+    fn checked_links(
+        &self,
+        next_link: Option<String>,
+        delta_link: Option<String>,
+    ) -> Result<(Option<PageToken>, Option<DeltaToken>), SourceError> {
+        let next = match next_link {
             Some(link) => Some(PageToken(self.trusted_link(&link)?.into())),
             None => None,
         };
-        let delta = match collection.delta_link {
+        let delta = match delta_link {
             Some(link) => Some(DeltaToken(self.trusted_link(&link)?.into())),
             None => None,
         };
-        let items = collection
-            .value
-            .into_iter()
-            .map(map)
-            .collect::<Result<_, _>>()?;
-        Ok(Page { items, next, delta })
+        Ok((next, delta))
     }
 
     /// The first page's URL, or the link carried by `page`.
@@ -84,6 +100,23 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
     }
 }
 
+/// How one of a page's `value` entries maps to the engine's type.
+type MapItem<T> = fn(ObjectJson) -> Result<T, SourceError>;
+
+/// A page's body (from `url`) parsed, its items mapped by `map`, with its
+/// links left in the returned collection (whose `value` is then empty).
+fn decode_page<T>(
+    body: &[u8],
+    url: &str,
+    scrubber: &Scrubber,
+    map: MapItem<T>,
+) -> Result<(Collection<ObjectJson>, Vec<T>), SourceError> {
+    let mut collection: Collection<ObjectJson> = parse_body(body, url, scrubber)?;
+    let value = std::mem::take(&mut collection.value);
+    let items = value.into_iter().map(map).collect::<Result<_, _>>()?;
+    Ok((collection, items))
+}
+
 /// A refusal of the *first* delta request (no token yet) means the tenant
 /// has no delta for `collection`: 404 `Request_ResourceNotFound`, or 400
 /// for an unsupported query (Graph's "Use delta query" page lists the
@@ -92,8 +125,8 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
 fn delta_availability<T>(
     from: &DeltaFrom,
     collection: &str,
-    page: Result<Page<T>, SourceError>,
-) -> Result<Page<T>, SourceError> {
+    page: Result<Arrived<T>, SourceError>,
+) -> Result<Arrived<T>, SourceError> {
     match (from, page) {
         (DeltaFrom::Start, Err(SourceError::NotFound(message)))
         | (
@@ -145,19 +178,19 @@ impl<H: HttpClient, P: Pause> IdentitySource for GraphClient<H, P> {
         }
     }
 
-    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError> {
+    async fn users(&self, page: Option<&PageToken>) -> Result<Arrived<SourceUser>, SourceError> {
         let first = self.api_url(
             &["users"],
-            &format!("$select={USER_FIELDS}&$top={MAX_PAGE}"),
+            &format!("$select={USER_FIELDS}&$top={MAX_PAGE_ITEMS}"),
         );
         let url = self.start_or_follow(page, first)?;
         self.page(&url, ObjectJson::into_user).await
     }
 
-    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError> {
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Arrived<SourceGroup>, SourceError> {
         let first = self.api_url(
             &["groups"],
-            &format!("$select={GROUP_FIELDS}&$top={MAX_PAGE}"),
+            &format!("$select={GROUP_FIELDS}&$top={MAX_PAGE_ITEMS}"),
         );
         let url = self.start_or_follow(page, first)?;
         self.page(&url, ObjectJson::into_group).await
@@ -168,7 +201,7 @@ impl<H: HttpClient, P: Pause> IdentitySource for GraphClient<H, P> {
         group_id: &str,
         transitive: bool,
         page: Option<&PageToken>,
-    ) -> Result<Page<Member>, SourceError> {
+    ) -> Result<Arrived<Member>, SourceError> {
         let relation = if transitive {
             "transitiveMembers"
         } else {
@@ -176,20 +209,20 @@ impl<H: HttpClient, P: Pause> IdentitySource for GraphClient<H, P> {
         };
         let first = self.api_url(
             &["groups", group_id, relation],
-            &format!("$select={MEMBER_FIELDS}&$top={MAX_PAGE}"),
+            &format!("$select={MEMBER_FIELDS}&$top={MAX_PAGE_ITEMS}"),
         );
         let url = self.start_or_follow(page, first)?;
         self.page(&url, ObjectJson::into_member).await
     }
 
-    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Arrived<UserChange>, SourceError> {
         let first = self.api_url(&["users", "delta"], &format!("$select={USER_FIELDS}"));
         let url = self.delta_url(from, first)?;
         let page = self.page(&url, ObjectJson::into_user_change).await;
         delta_availability(from, "users", page)
     }
 
-    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Arrived<GroupChange>, SourceError> {
         let first = self.api_url(
             &["groups", "delta"],
             &format!("$select={GROUP_DELTA_FIELDS}"),

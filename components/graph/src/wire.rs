@@ -5,7 +5,7 @@ use engine::ports::{
     SourceGroup, SourceUser, UserChange,
 };
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
 
 /// The user properties the engine maps (a macro so `concat!` can reuse it).
 macro_rules! user_fields {
@@ -32,6 +32,86 @@ pub(crate) struct Collection<T> {
     pub next_link: Option<String>,
     #[serde(rename = "@odata.deltaLink")]
     pub delta_link: Option<String>,
+}
+
+/// The paging links a page writes before its `value` (Graph writes
+/// `@odata.nextLink` and `@odata.deltaLink` first), read without reading
+/// `value` or anything after it.
+#[derive(Default)]
+pub(crate) struct LinksFirst {
+    pub next_link: Option<String>,
+    pub delta_link: Option<String>,
+}
+
+impl LinksFirst {
+    /// The links of `body` (a page of a collection) that come before its
+    /// `value`; `None` when `body` does not reach a `value` member (it is
+    /// not an object, is not valid JSON up to `value`, or has none). Links
+    /// written after `value` are not seen.
+    pub(crate) fn read(body: &[u8]) -> Option<LinksFirst> {
+        let mut links = LinksFirst::default();
+        let mut reader = UpToValue {
+            links: &mut links,
+            reached: false,
+        };
+        // Stopping at `value` leaves the rest unread, which serde_json
+        // reports as an error: only what was read before it counts.
+        let _unread = (&mut reader).deserialize(&mut serde_json::Deserializer::from_slice(body));
+        reader.reached.then_some(links)
+    }
+}
+
+/// A page's top-level members, as far as [`UpToValue`] reads them.
+#[derive(Deserialize)]
+enum PageKey {
+    #[serde(rename = "@odata.nextLink")]
+    NextLink,
+    #[serde(rename = "@odata.deltaLink")]
+    DeltaLink,
+    #[serde(rename = "value")]
+    Value,
+    #[serde(other)]
+    Other,
+}
+
+/// Reads a page's top-level object into `links` until it meets `value`
+/// (then `reached`), and stops there with an error.
+struct UpToValue<'a> {
+    links: &'a mut LinksFirst,
+    reached: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for &mut UpToValue<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut UpToValue<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a page of a Graph collection")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(member) = map.next_key::<PageKey>()? {
+            match member {
+                PageKey::NextLink => self.links.next_link = map.next_value()?,
+                PageKey::DeltaLink => self.links.delta_link = map.next_value()?,
+                PageKey::Value => {
+                    self.reached = true;
+                    return Err(A::Error::custom("stopped at value"));
+                }
+                PageKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]

@@ -5,19 +5,20 @@ mod common;
 
 use common::*;
 use engine::ports::{
-    DeltaFrom, DeltaToken, GroupChange, IdentitySource, MemberKind, Page, SourceError, UserChange,
+    Arrived, DeltaFrom, DeltaToken, GroupChange, IdentitySource, MemberKind, SourceError,
+    UserChange,
 };
 use entra_sim::{ChangeOp, Faults, Preset, TenantBuilder};
 
 /// Runs a delta round to its end: every change and the next round's token.
 fn round<T>(
     from: DeltaFrom,
-    mut next: impl FnMut(&DeltaFrom) -> Result<Page<T>, SourceError>,
+    mut next: impl FnMut(&DeltaFrom) -> Result<Arrived<T>, SourceError>,
 ) -> Result<(Vec<T>, DeltaToken), SourceError> {
     let mut from = from;
     let mut items = Vec::new();
     loop {
-        let page = next(&from)?;
+        let page = next(&from)?.decode()?;
         items.extend(page.items);
         match (page.next, page.delta) {
             (Some(token), _) => from = DeltaFrom::Page(token),
@@ -191,7 +192,7 @@ fn an_expired_delta_token_asks_for_a_full_round() {
     let (_, token) = round(DeltaFrom::Start, |f| block_on(client.users_delta(f))).unwrap();
 
     server.sim().expire_delta_tokens();
-    let expired = block_on(client.users_delta(&DeltaFrom::Delta(token)));
+    let expired = block_on(client.users_delta(&DeltaFrom::Delta(token))).and_then(Arrived::decode);
     let fresh = round(DeltaFrom::Start, |f| block_on(client.users_delta(f)));
 
     assert_eq!(expired, Err(SourceError::TokenExpired));

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use engine::ports::{IdentitySource, PageToken, SourceError};
+use engine::ports::{Arrived, IdentitySource, PageToken, SourceError};
 use entra_sim::{Faults, Preset, TenantBuilder};
 
 #[test]
@@ -116,7 +116,9 @@ fn a_revoked_token_is_renewed_once_and_the_read_goes_on() {
     block_on(client.domains()).unwrap();
 
     server.sim().revoke_tokens();
-    let users = block_on(client.users(None)).unwrap();
+    let users = block_on(client.users(None))
+        .and_then(Arrived::decode)
+        .unwrap();
 
     assert_eq!(users.items.len(), 40);
     let stats = server.sim().stats();
@@ -190,7 +192,9 @@ fn transient_server_errors_are_retried_within_the_call() {
     let server = serve(Preset::Demo.build(), faults);
     let client = client(&server);
 
-    let groups = block_on(client.groups(None)).unwrap();
+    let groups = block_on(client.groups(None))
+        .and_then(Arrived::decode)
+        .unwrap();
     let domains = block_on(client.domains()).unwrap();
 
     assert_eq!((groups.items.len(), domains.len()), (14, 4));
@@ -277,7 +281,7 @@ fn an_expired_page_token_asks_for_a_fresh_listing() {
 
     let first = block_on(client.users(None)).unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    let second = block_on(client.users(first.next.as_ref()));
+    let second = block_on(client.users(first.next.as_ref())).and_then(Arrived::decode);
 
     assert_eq!(second, Err(SourceError::TokenExpired));
 }

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use engine::ports::{IdentitySource, PageToken, SourceDomain, SourceGroup};
+use engine::ports::{Arrived, IdentitySource, PageToken, SourceDomain, SourceGroup};
 use engine::{DirectoryView, NewDirectory};
 use http::StatusCode;
 use platform::Platform;
@@ -185,6 +185,7 @@ impl<P: Platform> App<P> {
         let page = source
             .groups(cursor.as_ref())
             .await
+            .and_then(Arrived::decode)
             .map_err(engine::error::EngineError::from)?;
         let groups = page
             .items

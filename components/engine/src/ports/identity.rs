@@ -93,6 +93,92 @@ pub struct Page<T> {
     pub delta: Option<DeltaToken>,
 }
 
+/// Graph's largest page of users, groups or members: the `$top` the Graph
+/// client asks for, and the `odata.maxpagesize` it prefers for delta
+/// (Microsoft Graph, "Paging Microsoft Graph data in your app" and each
+/// list operation's `$top` range, 1 to 999). No page has more items.
+pub const MAX_PAGE_ITEMS: u64 = 999;
+
+/// A page as it arrived: its links are known, its items perhaps not decoded
+/// yet. Graph writes `@odata.nextLink` and `@odata.deltaLink` before
+/// `value`, so a source can hand over the links first and the items when
+/// asked ([`Arrived::decode`]): the engine sends the request for the next
+/// page before it decodes this one's items, and the decode overlaps the
+/// wait for the next page instead of preceding it (decision 0011).
+///
+/// Test doubles give decoded pages: `Ok(page).map(Arrived::from)`.
+pub struct Arrived<T> {
+    /// The next page; `None` on a listing's last page.
+    pub next: Option<PageToken>,
+    /// A delta listing's token for the next round, on its last page.
+    pub delta: Option<DeltaToken>,
+    items: Items<T>,
+}
+
+/// A page's items, decoded or still to be decoded.
+enum Items<T> {
+    Decoded(Vec<T>),
+    Deferred(Box<dyn FnOnce() -> Result<Vec<T>, SourceError>>),
+}
+
+impl<T> Arrived<T> {
+    /// A page whose items `decode` yields when [`Arrived::decode`] is
+    /// called; it owns what it needs (e.g. the response body). Its error is
+    /// the page's error, as if the page had failed to arrive.
+    pub fn deferred(
+        next: Option<PageToken>,
+        delta: Option<DeltaToken>,
+        decode: impl FnOnce() -> Result<Vec<T>, SourceError> + 'static,
+    ) -> Self {
+        Arrived {
+            next,
+            delta,
+            items: Items::Deferred(Box::new(decode)),
+        }
+    }
+
+    /// The page with its items decoded.
+    ///
+    /// # Errors
+    /// What decoding the items failed with (for Graph, a
+    /// [`SourceError::BadResponse`]).
+    pub fn decode(self) -> Result<Page<T>, SourceError> {
+        let items = match self.items {
+            Items::Decoded(items) => items,
+            Items::Deferred(decode) => decode()?,
+        };
+        Ok(Page {
+            items,
+            next: self.next,
+            delta: self.delta,
+        })
+    }
+}
+
+impl<T> From<Page<T>> for Arrived<T> {
+    fn from(page: Page<T>) -> Self {
+        Arrived {
+            next: page.next,
+            delta: page.delta,
+            items: Items::Decoded(page.items),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Arrived<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let items = match &self.items {
+            Items::Decoded(items) => format!("{} decoded", items.len()),
+            Items::Deferred(_) => "not decoded yet".to_owned(),
+        };
+        f.debug_struct("Arrived")
+            .field("next", &self.next)
+            .field("delta", &self.delta)
+            .field("items", &items)
+            .finish()
+    }
+}
+
 /// Where a delta listing starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeltaFrom {
@@ -196,12 +282,13 @@ impl SourceError {
 
 /// What the engine reads from the tenant. Every listing is paged; pass
 /// `None` for the first page and the previous page's `next` afterwards.
+/// A listing's page is [`Arrived`]: its links before its items.
 pub trait IdentitySource {
     async fn domains(&self) -> Result<Vec<SourceDomain>, SourceError>;
     /// `Ok(None)` when the group does not exist.
     async fn group(&self, id: &str) -> Result<Option<SourceGroup>, SourceError>;
-    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError>;
-    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError>;
+    async fn users(&self, page: Option<&PageToken>) -> Result<Arrived<SourceUser>, SourceError>;
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Arrived<SourceGroup>, SourceError>;
     /// Direct members (`transitive == false`) or all members reachable
     /// through nested groups (`transitive == true`).
     async fn members(
@@ -209,9 +296,9 @@ pub trait IdentitySource {
         group_id: &str,
         transitive: bool,
         page: Option<&PageToken>,
-    ) -> Result<Page<Member>, SourceError>;
-    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError>;
-    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError>;
+    ) -> Result<Arrived<Member>, SourceError>;
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Arrived<UserChange>, SourceError>;
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Arrived<GroupChange>, SourceError>;
 }
 
 /// A shared reference to a source is a source (e.g. one tenant client
@@ -223,10 +310,10 @@ impl<T: IdentitySource> IdentitySource for &T {
     async fn group(&self, id: &str) -> Result<Option<SourceGroup>, SourceError> {
         (**self).group(id).await
     }
-    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError> {
+    async fn users(&self, page: Option<&PageToken>) -> Result<Arrived<SourceUser>, SourceError> {
         (**self).users(page).await
     }
-    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError> {
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Arrived<SourceGroup>, SourceError> {
         (**self).groups(page).await
     }
     async fn members(
@@ -234,13 +321,13 @@ impl<T: IdentitySource> IdentitySource for &T {
         group_id: &str,
         transitive: bool,
         page: Option<&PageToken>,
-    ) -> Result<Page<Member>, SourceError> {
+    ) -> Result<Arrived<Member>, SourceError> {
         (**self).members(group_id, transitive, page).await
     }
-    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Arrived<UserChange>, SourceError> {
         (**self).users_delta(from).await
     }
-    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Arrived<GroupChange>, SourceError> {
         (**self).groups_delta(from).await
     }
 }

@@ -13,8 +13,9 @@ pub mod store;
 pub use clock::TimestampSchema;
 pub use clock::{Clock, TimeDelta, Timestamp, from_epoch_millis};
 pub use identity::{
-    DeltaFrom, DeltaToken, GroupChange, IdentitySource, Member, MemberKind, MemberRef, Page,
-    PageToken, SkippedKind, SourceDomain, SourceError, SourceGroup, SourceUser, UserChange,
+    Arrived, DeltaFrom, DeltaToken, GroupChange, IdentitySource, MAX_PAGE_ITEMS, Member,
+    MemberKind, MemberRef, Page, PageToken, SkippedKind, SourceDomain, SourceError, SourceGroup,
+    SourceUser, UserChange,
 };
 pub use mailer::{MailError, Mailer, Notice, NoticeEvent, OutgoingEmail};
 pub use store::{Store, StoreError};

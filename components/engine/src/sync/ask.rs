@@ -4,6 +4,9 @@
 //! flight ([`InFlight`]) while the invocation stages and saves the page
 //! before it: against Entra ID a page takes hundreds of milliseconds, and on
 //! hosted Spin every store write is a round trip too (decision 0008).
+//! A page's links arrive before its items are decoded ([`Arrived`]), so the
+//! request for the page after it can leave before that decode
+//! ([`Answer::next_ask`]; decision 0011).
 //!
 //! Runtime-agnostic and single-threaded: the request is a future of the
 //! [`IdentitySource`], driven by polling it together with the invocation's
@@ -16,8 +19,8 @@ use std::task::Poll;
 
 use crate::error::{EngineError, Result};
 use crate::ports::{
-    DeltaFrom, GroupChange, IdentitySource, Member, Page, PageToken, SourceError, SourceGroup,
-    SourceUser, UserChange,
+    Arrived, DeltaFrom, GroupChange, IdentitySource, Member, Page, PageToken, SourceError,
+    SourceGroup, SourceUser, UserChange,
 };
 use crate::sync::doc::{Cursor, RunHeader};
 use crate::sync::types::Phase;
@@ -41,8 +44,32 @@ pub(crate) enum Ask {
     UsersDelta(DeltaFrom),
 }
 
-/// A page, or what Entra answered instead of it.
+impl Ask {
+    /// The page token this request continues its listing at: `None` for a
+    /// listing's first page and for a delta round's start.
+    pub fn page(&self) -> Option<&PageToken> {
+        match self {
+            Ask::Members { page, .. } | Ask::Groups(page) | Ask::Users(page) => page.as_ref(),
+            Ask::GroupsDelta(DeltaFrom::Page(page)) | Ask::UsersDelta(DeltaFrom::Page(page)) => {
+                Some(page)
+            }
+            Ask::GroupsDelta(_) | Ask::UsersDelta(_) => None,
+        }
+    }
+}
+
+/// A page, decoded, or what Entra answered instead of it.
 pub(crate) type Fetched<T> = Result<Page<T>, SourceError>;
+
+/// A page as it arrived (its links known, its items perhaps not decoded
+/// yet), or what Entra answered instead of it.
+pub(crate) type Arriving<T> = Result<Arrived<T>, SourceError>;
+
+/// `arriving` with its items decoded: a decode that fails is the page's
+/// error, as if Entra had answered it instead of the page.
+pub(crate) fn decoded<T>(arriving: Arriving<T>) -> Fetched<T> {
+    arriving.and_then(Arrived::decode)
+}
 
 /// What Graph answered to an [`Ask`], with what accepting it needs to know
 /// of the question.
@@ -50,16 +77,41 @@ pub(crate) enum Answer {
     /// To [`Ask::Members`]: a page of `group`'s direct members.
     Members {
         group: String,
-        page: Fetched<Member>,
+        page: Arriving<Member>,
     },
     /// To [`Ask::Groups`].
-    Groups(Fetched<SourceGroup>),
+    Groups(Arriving<SourceGroup>),
     /// To [`Ask::GroupsDelta`].
-    GroupsDelta(Fetched<GroupChange>),
+    GroupsDelta(Arriving<GroupChange>),
     /// To [`Ask::Users`].
-    Users(Fetched<SourceUser>),
+    Users(Arriving<SourceUser>),
     /// To [`Ask::UsersDelta`].
-    UsersDelta(Fetched<UserChange>),
+    UsersDelta(Arriving<UserChange>),
+}
+
+impl Answer {
+    /// The request for the page after this one, known from its next link
+    /// before its items are decoded: the same listing continued at that
+    /// link, which is what [`asked`] returns once the page is accepted
+    /// and the listing goes on. `None` for an error or a listing's last
+    /// page.
+    pub fn next_ask(&self) -> Option<Ask> {
+        Some(match self {
+            Answer::Members { group, page } => Ask::Members {
+                group: group.clone(),
+                page: Some(next_link(page)?),
+            },
+            Answer::Groups(page) => Ask::Groups(Some(next_link(page)?)),
+            Answer::GroupsDelta(page) => Ask::GroupsDelta(DeltaFrom::Page(next_link(page)?)),
+            Answer::Users(page) => Ask::Users(Some(next_link(page)?)),
+            Answer::UsersDelta(page) => Ask::UsersDelta(DeltaFrom::Page(next_link(page)?)),
+        })
+    }
+}
+
+/// The next link of a page that arrived.
+fn next_link<T>(arriving: &Arriving<T>) -> Option<PageToken> {
+    arriving.as_ref().ok()?.next.clone()
 }
 
 /// What the run's cursor asks for next, if anything: `None` outside the
@@ -132,6 +184,12 @@ impl<'s> InFlight<'s> {
             ask,
             reply: Reply::Pending(request),
         }
+    }
+
+    /// This request if it is exactly the one `asked` for, else nothing
+    /// (dropped unused).
+    pub fn kept_for(self, asked: Option<&Ask>) -> Option<Self> {
+        (asked == Some(&self.ask)).then_some(self)
     }
 
     /// Polls the request, keeping its answer once it came.

@@ -4,8 +4,10 @@
 //! records the result. Every listing is read through one page loop,
 //! [`read_listing_page`]: follow `@odata.nextLink`, detect paging loops,
 //! count the page and move the cursor on. The request for the next page is
-//! sent before the page just read is staged and saved, so it is in flight
-//! meanwhile ([`send_ahead`]; `ask.rs`).
+//! sent as soon as the page's next link arrived, before its items are
+//! decoded ([`send_early`], decision 0011), or else once the page is
+//! accepted ([`send_ahead`]); either way it is in flight while the page is
+//! staged and saved (decision 0008; `ask.rs`).
 
 use crate::engine::context::Engine;
 use crate::error::{EngineError, Result};
@@ -13,11 +15,11 @@ use crate::ids::{DirId, OrgId};
 use crate::model::{GroupData, UserData};
 use crate::orgs;
 use crate::ports::{
-    Clock, DeltaFrom, DeltaToken, GroupChange, IdentitySource, Mailer, Member, MemberKind,
-    MemberRef, Notice, NoticeEvent, PageToken, SourceError, SourceGroup, SourceUser, Store,
-    StoreError, TimeDelta, UserChange,
+    Clock, DeltaFrom, DeltaToken, GroupChange, IdentitySource, MAX_PAGE_ITEMS, Mailer, Member,
+    MemberKind, MemberRef, Notice, NoticeEvent, PageToken, SourceError, SourceGroup, SourceUser,
+    Store, StoreError, TimeDelta, UserChange,
 };
-use crate::sync::ask::{self, Answer, Fetched, InFlight, alongside, asked};
+use crate::sync::ask::{self, Answer, Ask, Fetched, InFlight, alongside, asked, decoded};
 use crate::sync::doc::{Cursor, GroupWalk, RunHeader, Staged};
 use crate::sync::emails;
 use crate::sync::finalize::{Finalized, finalize};
@@ -164,8 +166,9 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
                 Ok(Next::GoOn)
             }
             Phase::Members | Phase::Groups | Phase::Users => {
-                let read = read_page(w, source, ahead.take()).await?;
+                let (read, early) = read_page(w, source, ahead.take(), pages + 1).await?;
                 pages += u32::from(read.is_ok());
+                ahead = early;
                 after_page(w, source, read, pages, &mut ahead).await?
             }
             Phase::Finalize => finalize_step(w).await?,
@@ -181,30 +184,78 @@ async fn work<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
 }
 
 /// Reads the page the cursor asks for (`ahead`'s, when it is that page)
-/// and accepts it: the cursor moves on. A group walk with no group left
-/// moves on to the next phase without asking Graph anything.
-async fn read_page<S: Store, C: Clock, I: IdentitySource>(
+/// and accepts it: the cursor moves on. As soon as the page arrived, and
+/// before its items are decoded, the request for the page after it is sent
+/// when this invocation reads that page too (`pages`: the pages read with
+/// this one; [`send_early`]); it is returned with the page. A group walk
+/// with no group left moves on to the next phase without asking Graph
+/// anything.
+async fn read_page<'s, S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
-    source: &I,
-    ahead: Option<InFlight<'_>>,
-) -> Result<PageRead> {
+    source: &'s I,
+    ahead: Option<InFlight<'s>>,
+    pages: u32,
+) -> Result<(PageRead, Option<InFlight<'s>>)> {
     let Some(ask) = asked(&w.doc.head)? else {
         walk_done(&mut w.doc.head);
-        return Ok(Ok(Vec::new()));
+        return Ok((Ok(Vec::new()), None));
     };
-    Ok(match ask::answer(source, ask, ahead).await {
-        Answer::Members { group, page } => members_page(w, group, page),
-        Answer::Groups(page) => all_groups_page(w, page),
-        Answer::GroupsDelta(page) => groups_delta_page(w, page),
-        Answer::Users(page) => all_users_page(w, page),
-        Answer::UsersDelta(page) => users_delta_page(w, page),
-    })
+    let answer = ask::answer(source, ask, ahead).await;
+    let mut early = send_early(w, source, &answer, pages);
+    let read = alongside(early.as_mut(), async { accept(w, answer) }).await;
+    Ok((read, early))
+}
+
+/// Decodes the page of `answer` and accepts it.
+fn accept<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, answer: Answer) -> PageRead {
+    match answer {
+        Answer::Members { group, page } => members_page(w, group, decoded(page)),
+        Answer::Groups(page) => all_groups_page(w, decoded(page)),
+        Answer::GroupsDelta(page) => groups_delta_page(w, decoded(page)),
+        Answer::Users(page) => all_users_page(w, decoded(page)),
+        Answer::UsersDelta(page) => users_delta_page(w, decoded(page)),
+    }
+}
+
+/// The request for the page after the one `answer` brought, from its next
+/// link, to be sent before its items are decoded: none when this
+/// invocation stops before that page (`Worker::stops_before`, having read
+/// `pages` with this one, as [`send_ahead`] would check it), when the link
+/// is one the listing already followed (a paging loop, which accepting the
+/// page reports), or when a group's members could pass
+/// [`GROUP_USER_LIMIT`] with this page (the walk would then leave the
+/// group). So a request sent early is the one the accepted page asks for,
+/// unless the page turns out to be broken or to repeat the one before it.
+fn send_early<'s, S: Store, C: Clock, I: IdentitySource>(
+    w: &Worker<'_, '_, S, C>,
+    source: &'s I,
+    answer: &Answer,
+    pages: u32,
+) -> Option<InFlight<'s>> {
+    let ask = answer.next_ask()?;
+    let h = &w.doc.head;
+    let looped = ask.page().is_some_and(|link| followed(h, link));
+    let may_leave_group = matches!(ask, Ask::Members { .. }) && !room_for_a_page(h);
+    if looped || may_leave_group || w.stops_before(h.phase, pages) {
+        return None;
+    }
+    Some(InFlight::new(source, ask))
+}
+
+/// Whether the walk's front group stays within [`GROUP_USER_LIMIT`] direct
+/// users whatever its next page holds (at most [`MAX_PAGE_ITEMS`]).
+fn room_for_a_page(h: &RunHeader) -> bool {
+    h.cursor
+        .walk()
+        .is_some_and(|walk| walk.front_users + MAX_PAGE_ITEMS <= GROUP_USER_LIMIT)
 }
 
 /// After a page: stages what it brought and saves the cursor, with the
-/// request for the next page in flight meanwhile (`ahead`); or handles
-/// what Entra answered instead of the page. `pages` counts the pages this
-/// invocation has read, this one included.
+/// request for the next page in flight meanwhile: `ahead`, the one sent
+/// early, when the moved cursor asks exactly for it, else one sent now
+/// ([`send_ahead`]); or handles what Entra answered instead of the page
+/// (dropping `ahead`). `pages` counts the pages this invocation has read,
+/// this one included.
 async fn after_page<'s, S: Store, C: Clock, I: IdentitySource>(
     w: &mut Worker<'_, '_, S, C>,
     source: &'s I,
@@ -226,7 +277,14 @@ async fn after_page<'s, S: Store, C: Clock, I: IdentitySource>(
         }
         Err(err) => return Ok(source_failed(w, err).await?.map(Next::Stop)),
     };
-    *ahead = send_ahead(w, source, pages)?;
+    let asked_now = asked(&w.doc.head)?;
+    *ahead = match ahead
+        .take()
+        .and_then(|sent| sent.kept_for(asked_now.as_ref()))
+    {
+        Some(sent) => Some(sent),
+        None => send_ahead(w, source, pages)?,
+    };
     let saved = alongside(ahead.as_mut(), async {
         w.stage(lines).await?;
         w.save().await
@@ -797,14 +855,23 @@ fn follow<'i>(
             Ok(None)
         }
         Some(token) => {
-            let link = crate::hash::fnv1a(token.0.as_bytes());
-            if h.followed.contains(&link) {
+            if followed(h, &token) {
                 return Err(looped());
             }
-            h.followed.push(link);
+            h.followed.push(link_hash(&token));
             Ok(Some(token))
         }
     }
+}
+
+/// Whether the current listing already followed `link`.
+fn followed(h: &RunHeader, link: &PageToken) -> bool {
+    h.followed.contains(&link_hash(link))
+}
+
+/// How a followed link is remembered in the run's cursor.
+fn link_hash(link: &PageToken) -> u64 {
+    crate::hash::fnv1a(link.0.as_bytes())
 }
 
 /// Moves a full listing on to its `next` page, or after its last page to

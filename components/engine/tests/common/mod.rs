@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use engine::ports::{
-    DeltaFrom, GroupChange, IdentitySource, Member, Page, PageToken, SourceDomain, SourceError,
+    Arrived, DeltaFrom, GroupChange, IdentitySource, Member, PageToken, SourceDomain, SourceError,
     SourceGroup, SourceUser, Store, StoreError, TimeDelta, Timestamp, UserChange,
 };
 use engine::settings::RemovalGuard;
@@ -297,11 +297,11 @@ impl<F: Fn()> IdentitySource for HookedTenant<'_, F> {
         (self.hook)();
         self.tenant.group(id).await
     }
-    async fn users(&self, page: Option<&PageToken>) -> Result<Page<SourceUser>, SourceError> {
+    async fn users(&self, page: Option<&PageToken>) -> Result<Arrived<SourceUser>, SourceError> {
         (self.hook)();
         self.tenant.users(page).await
     }
-    async fn groups(&self, page: Option<&PageToken>) -> Result<Page<SourceGroup>, SourceError> {
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Arrived<SourceGroup>, SourceError> {
         (self.hook)();
         self.tenant.groups(page).await
     }
@@ -310,15 +310,15 @@ impl<F: Fn()> IdentitySource for HookedTenant<'_, F> {
         group_id: &str,
         transitive: bool,
         page: Option<&PageToken>,
-    ) -> Result<Page<Member>, SourceError> {
+    ) -> Result<Arrived<Member>, SourceError> {
         (self.hook)();
         self.tenant.members(group_id, transitive, page).await
     }
-    async fn users_delta(&self, from: &DeltaFrom) -> Result<Page<UserChange>, SourceError> {
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Arrived<UserChange>, SourceError> {
         (self.hook)();
         self.tenant.users_delta(from).await
     }
-    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Page<GroupChange>, SourceError> {
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Arrived<GroupChange>, SourceError> {
         (self.hook)();
         self.tenant.groups_delta(from).await
     }

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use engine::ports::{Member, Page, PageToken, SourceError};
+use engine::ports::{Arrived, Member, PageToken, SourceError};
 use entra_sim::server::SimServer;
 use entra_sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Faults, Sim, Tenant};
 use graph::native::{ThreadPause, UreqClient};
@@ -52,14 +52,14 @@ pub fn group_id(server: &SimServer, name: &str) -> String {
         .unwrap_or_else(|| panic!("the tenant has a group named {name}"))
 }
 
-/// Reads every page of a listing.
+/// Reads every page of a listing, decoding each.
 pub fn read_all<T>(
-    mut next_page: impl FnMut(Option<&PageToken>) -> Result<Page<T>, SourceError>,
+    mut next_page: impl FnMut(Option<&PageToken>) -> Result<Arrived<T>, SourceError>,
 ) -> Result<Vec<T>, SourceError> {
     let mut items = Vec::new();
     let mut token: Option<PageToken> = None;
     loop {
-        let page = next_page(token.as_ref())?;
+        let page = next_page(token.as_ref())?.decode()?;
         items.extend(page.items);
         match page.next {
             Some(next) => token = Some(next),
