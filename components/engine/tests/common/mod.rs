@@ -324,6 +324,69 @@ impl<F: Fn()> IdentitySource for HookedTenant<'_, F> {
     }
 }
 
+/// What [`DecodedLater`] saw, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageEvent {
+    /// A listing page was requested.
+    Request,
+    /// A page's items were decoded.
+    Decode,
+}
+
+/// The tenant's listing pages handed over as the Graph client hands them
+/// over: their links at once, their items decoded only when the engine
+/// asks. Records each request and each decode in `events`.
+pub struct DecodedLater<'a> {
+    pub tenant: &'a MemoryTenant,
+    pub events: std::rc::Rc<std::cell::RefCell<Vec<PageEvent>>>,
+}
+
+impl DecodedLater<'_> {
+    /// A request recorded, its page's decode deferred and recorded when it
+    /// happens.
+    fn later<T: 'static>(
+        &self,
+        arrived: Result<Arrived<T>, SourceError>,
+    ) -> Result<Arrived<T>, SourceError> {
+        self.events.borrow_mut().push(PageEvent::Request);
+        let page = arrived?.decode()?;
+        let events = self.events.clone();
+        Ok(Arrived::deferred(page.next, page.delta, move || {
+            events.borrow_mut().push(PageEvent::Decode);
+            Ok(page.items)
+        }))
+    }
+}
+
+impl IdentitySource for DecodedLater<'_> {
+    async fn domains(&self) -> Result<Vec<SourceDomain>, SourceError> {
+        self.tenant.domains().await
+    }
+    async fn group(&self, id: &str) -> Result<Option<SourceGroup>, SourceError> {
+        self.tenant.group(id).await
+    }
+    async fn users(&self, page: Option<&PageToken>) -> Result<Arrived<SourceUser>, SourceError> {
+        self.later(self.tenant.users(page).await)
+    }
+    async fn groups(&self, page: Option<&PageToken>) -> Result<Arrived<SourceGroup>, SourceError> {
+        self.later(self.tenant.groups(page).await)
+    }
+    async fn members(
+        &self,
+        group_id: &str,
+        transitive: bool,
+        page: Option<&PageToken>,
+    ) -> Result<Arrived<Member>, SourceError> {
+        self.later(self.tenant.members(group_id, transitive, page).await)
+    }
+    async fn users_delta(&self, from: &DeltaFrom) -> Result<Arrived<UserChange>, SourceError> {
+        self.later(self.tenant.users_delta(from).await)
+    }
+    async fn groups_delta(&self, from: &DeltaFrom) -> Result<Arrived<GroupChange>, SourceError> {
+        self.later(self.tenant.groups_delta(from).await)
+    }
+}
+
 /// A store operation, as [`HookedStore`] reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreOp {

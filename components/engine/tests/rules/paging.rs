@@ -213,3 +213,71 @@ fn a_throttled_answer_to_the_page_sent_ahead_makes_the_run_wait_then_read_it_aga
     assert_eq!(env.last_summary().counts.pages, 3);
     assert_eq!(env.members("eng").len(), 5);
 }
+
+/// One invocation of `env`'s run over a tenant whose pages are decoded
+/// only when the engine asks, as the Graph client's are: its outcome, and
+/// the requests and decodes in the order they happened.
+fn advance_decoding_later(env: &Env, budget: Budget) -> (AdvanceOutcome, Vec<PageEvent>) {
+    let events = std::rc::Rc::default();
+    let tenant = DecodedLater {
+        tenant: &env.tenant,
+        events: std::rc::Rc::clone(&events),
+    };
+    let engine = env.engine();
+    let out = block(engine.advance(ORG, &env.dir, &tenant, &env.mailer, budget)).unwrap();
+    (out, events.take())
+}
+
+#[test]
+fn the_next_page_is_requested_before_the_items_of_the_page_before_it_are_decoded() {
+    use PageEvent::{Decode, Request};
+    let env = Env::new();
+    paged_group(&env);
+    env.start().unwrap();
+    let (out, events) = advance_decoding_later(&env, Budget::default());
+    assert!(matches!(out, AdvanceOutcome::Finished { .. }), "{out:?}");
+    // Three pages, each requested once, each as soon as the links of the
+    // page before it arrived; the last page asks for none.
+    assert_eq!(
+        events,
+        [Request, Request, Decode, Request, Decode, Decode],
+        "{events:?}"
+    );
+    assert_eq!(env.members("eng").len(), 5);
+}
+
+#[test]
+fn a_page_limit_stops_the_invocation_with_no_request_for_the_page_it_does_not_read() {
+    use PageEvent::{Decode, Request};
+    let env = Env::new();
+    paged_group(&env);
+    env.start().unwrap();
+    let one_page = Budget {
+        max_pages: Some(1),
+        ..Budget::default()
+    };
+    let (_, events) = advance_decoding_later(&env, one_page);
+    assert_eq!(events, [Request, Decode]);
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+    assert_eq!(env.last_summary().counts.pages, 3);
+}
+
+#[test]
+fn a_group_is_not_requested_past_the_page_that_takes_it_over_the_user_limit() {
+    let env = Env::new();
+    env.tenant.domain("contoso.com", true);
+    env.tenant.put_users(people("u", 12_000, "contoso.com"));
+    env.tenant
+        .put_group_with("huge", "Everyone", ids("u", 0..12_000))
+        .put_group_with("small", "Small", ids("u", 7..8));
+    env.save_groups(&["huge", "small"], false, false);
+    env.start().unwrap();
+    let before = env.tenant.requests();
+    let (out, _) = advance_decoding_later(&env, Budget::default());
+    assert!(matches!(out, AdvanceOutcome::Finished { .. }), "{out:?}");
+    // 999 members to a page: the 11th page takes `huge` past 10,000 users,
+    // and its 12th and 13th are never asked for; then `small`'s one page.
+    assert_eq!(env.tenant.requests() - before, 12);
+    assert_eq!(env.last_summary().counts.groups_over_limit[0].id, "huge");
+    assert_eq!(env.synced_user_ids(), ["u00007"]);
+}
