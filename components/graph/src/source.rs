@@ -6,7 +6,7 @@ use engine::ports::{
 };
 use url::Url;
 
-use crate::client::{Scrubber, parse_body};
+use crate::client::parse_body;
 use crate::wire::{
     Collection, DomainJson, GROUP_DELTA_FIELDS, GROUP_FIELDS, LinksFirst, MEMBER_FIELDS,
     ObjectJson, USER_FIELDS,
@@ -57,11 +57,15 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
         if let Some(links) = LinksFirst::read(&body).filter(|l| l.next_link.is_some()) {
             let (next, delta) = self.checked_links(links.next_link, links.delta_link)?;
             let url = url.to_string();
-            let decode = move || Ok(decode_page(&body, &url, &scrubber, map)?.1);
+            let decode = move || {
+                let collection: Collection<ObjectJson> = parse_body(&body, &url, &scrubber)?;
+                map_items(collection.value, map)
+            };
             return Ok(Arrived::deferred(next, delta, decode));
         }
-        let (collection, items) = decode_page(&body, url.as_str(), &scrubber, map)?;
+        let collection: Collection<ObjectJson> = parse_body(&body, url.as_str(), &scrubber)?;
         let (next, delta) = self.checked_links(collection.next_link, collection.delta_link)?;
+        let items = map_items(collection.value, map)?;
         Ok(Page { items, next, delta }.into())
     }
 
@@ -103,18 +107,10 @@ impl<H: HttpClient, P: Pause> GraphClient<H, P> {
 /// How one of a page's `value` entries maps to the engine's type.
 type MapItem<T> = fn(ObjectJson) -> Result<T, SourceError>;
 
-/// A page's body (from `url`) parsed, its items mapped by `map`, with its
-/// links left in the returned collection (whose `value` is then empty).
-fn decode_page<T>(
-    body: &[u8],
-    url: &str,
-    scrubber: &Scrubber,
-    map: MapItem<T>,
-) -> Result<(Collection<ObjectJson>, Vec<T>), SourceError> {
-    let mut collection: Collection<ObjectJson> = parse_body(body, url, scrubber)?;
-    let value = std::mem::take(&mut collection.value);
-    let items = value.into_iter().map(map).collect::<Result<_, _>>()?;
-    Ok((collection, items))
+/// A page's `value` entries mapped by `map`, in order; the first that does
+/// not map fails them all.
+fn map_items<T>(value: Vec<ObjectJson>, map: MapItem<T>) -> Result<Vec<T>, SourceError> {
+    value.into_iter().map(map).collect()
 }
 
 /// A refusal of the *first* delta request (no token yet) means the tenant
