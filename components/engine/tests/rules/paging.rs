@@ -17,6 +17,14 @@ fn paged_group(env: &Env) {
     env.save_groups(&["eng"], false, false);
 }
 
+/// An invocation's budget of one page.
+fn one_page() -> Budget {
+    Budget {
+        max_pages: Some(1),
+        ..Budget::default()
+    }
+}
+
 /// Runs a sync of `eng` over a Graph that pages its members `broken`ly.
 fn sync_over(env: &Env, broken: BrokenPaging) -> RunResult {
     env.tenant.break_member_paging(broken);
@@ -28,13 +36,9 @@ fn read_listing_page_reads_one_page_per_invocation_and_the_run_gets_every_page()
     let env = Env::new();
     paged_group(&env);
     env.start().unwrap();
-    let one_page = Budget {
-        max_pages: Some(1),
-        ..Budget::default()
-    };
     let mut invocations = 0;
     while !matches!(
-        env.advance(one_page).unwrap(),
+        env.advance(one_page()).unwrap(),
         AdvanceOutcome::Finished { .. }
     ) {
         invocations += 1;
@@ -137,12 +141,8 @@ fn an_invocation_requests_only_the_pages_it_reads() {
     env.tenant.set_page_size(1);
     env.start().unwrap();
     // Stopped by the page limit: one request per invocation.
-    let one_page = Budget {
-        max_pages: Some(1),
-        ..Budget::default()
-    };
     let before = env.tenant.requests();
-    env.advance(one_page).unwrap();
+    env.advance(one_page()).unwrap();
     assert_eq!(env.tenant.requests() - before, 1);
     // Stopped by time: each request takes 1 s of a 2.5 s budget, so the
     // invocation reads three of the four pages left and asks for no fourth.
@@ -252,11 +252,7 @@ fn a_page_limit_stops_the_invocation_with_no_request_for_the_page_it_does_not_re
     let env = Env::new();
     paged_group(&env);
     env.start().unwrap();
-    let one_page = Budget {
-        max_pages: Some(1),
-        ..Budget::default()
-    };
-    let (_, events) = advance_decoding_later(&env, one_page);
+    let (_, events) = advance_decoding_later(&env, one_page());
     assert_eq!(events, [Request, Decode]);
     assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
     assert_eq!(env.last_summary().counts.pages, 3);
