@@ -49,7 +49,7 @@ struct Recording {
 }
 
 impl HttpClient for Recording {
-    /// `ureq` exchanges on a thread of its own (unmetered): the request
+    /// `ureq` exchanges on a pool thread (unmetered): the request
     /// crosses to it as an unmetered copy, and the answer comes back as a
     /// metered one, so the meter neither keeps what that thread frees nor
     /// loses what it allocated.
