@@ -233,13 +233,13 @@ impl From<EngineError> for ApiError {
                 },
             },
             EngineError::Source(_) => ApiError::Upstream { code, message },
-            EngineError::Store(StoreError::Backend(_)) | EngineError::Superseded(_) => {
-                ApiError::Unavailable {
-                    code,
-                    message,
-                    retry_after_secs: None,
-                }
-            }
+            EngineError::Store(StoreError::Backend(_))
+            | EngineError::Superseded(_)
+            | EngineError::NotYetVisible(_) => ApiError::Unavailable {
+                code,
+                message,
+                retry_after_secs: None,
+            },
             EngineError::Store(_) | EngineError::Corrupt(_) => ApiError::Internal(message),
         }
     }
@@ -257,7 +257,7 @@ fn engine_code(e: &EngineError) -> &'static str {
         EngineError::Source(SourceError::Unauthorized { .. }) => "source_unauthorized",
         EngineError::Source(SourceError::Throttled { .. }) => "source_throttled",
         EngineError::Source(_) => "source_error",
-        EngineError::Store(_) => "store_error",
+        EngineError::Store(_) | EngineError::NotYetVisible(_) => "store_error",
         EngineError::Corrupt(_) => "corrupt_data",
         EngineError::Superseded(_) => "changed_while_read",
     }

@@ -115,6 +115,12 @@ pub enum EngineError {
     /// newer sync meanwhile (and deleted); reading again succeeds.
     #[error("the directory changed while it was read ({0}); retry")]
     Superseded(String),
+    /// A document the run wrote in an earlier invocation is not in the
+    /// store yet: a store that replicates lazily may answer a read before
+    /// it has the write (Akamai's reads its own writes only within one
+    /// request). The run waits and reads it again (`sync/run.rs`).
+    #[error("not in the store yet: {0}")]
+    NotYetVisible(String),
 }
 
 /// What an engine call returns.

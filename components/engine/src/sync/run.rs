@@ -76,21 +76,39 @@ pub(crate) async fn advance<S: Store, C: Clock, I: IdentitySource, M: Mailer>(
 /// The store (or a stored document) failed the work. An invocation that
 /// lost the run may find what it was reading gone (e.g. a staging chunk the
 /// new holder cleaned up): not an error. An error that can never pass ends
-/// the run with it; a store that is down answers the caller, and the next
-/// invocation tries again.
+/// the run with it. A document of the run not in the store yet makes the
+/// run wait and read again, from its last save, within the retry window
+/// ([`read_again_later`]). A store that is down answers the caller, and
+/// the next invocation tries again.
 async fn end_on_error<S: Store, C: Clock>(
     w: &mut Worker<'_, '_, S, C>,
     err: EngineError,
 ) -> Result<AdvanceOutcome> {
-    match w.still_holds().await {
-        Ok(false) => Ok(w.busy()),
-        Ok(true) if never_passes(&err) => match failed(w, err.to_string(), false, None).await {
-            Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(LostLease)) => Ok(w.busy()),
-            Err(_) => Err(err),
-        },
-        _ => Err(err),
+    let ended = match w.still_holds().await {
+        Ok(false) => return Ok(w.busy()),
+        Ok(true) if never_passes(&err) => failed(w, err.to_string(), false, None).await,
+        Ok(true) if matches!(err, EngineError::NotYetVisible(_)) => read_again_later(w, &err).await,
+        _ => return Err(err),
+    };
+    match ended {
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(LostLease)) => Ok(w.busy()),
+        Err(_) => Err(err),
     }
+}
+
+/// A document the run wrote is not in the store yet (a lagging replica):
+/// the run goes on from its last save after a transient failure's wait,
+/// and fails (removing nothing) if it is still missing when the retry
+/// window closes. What this invocation did since its last save is dropped
+/// first: a step may have changed the run document in memory before its
+/// read failed.
+async fn read_again_later<S: Store, C: Clock>(
+    w: &mut Worker<'_, '_, S, C>,
+    err: &EngineError,
+) -> Step<AdvanceOutcome> {
+    w.reload().await?;
+    failed(w, err.to_string(), true, None).await
 }
 
 /// A page too large for the store, or a record it cannot hold, or a
@@ -265,10 +283,7 @@ async fn after_page<'s, S: Store, C: Clock, I: IdentitySource>(
 ) -> Step<Next> {
     let lines = match read {
         Ok(lines) => {
-            let h = &mut w.doc.head;
-            h.retries = 0;
-            h.failing_since = None;
-            h.last_error = None;
+            recovered(&mut w.doc.head);
             lines
         }
         Err(SourceError::DeltaUnavailable(why)) if w.doc.head.cursor.reads_delta() => {
@@ -310,6 +325,13 @@ fn send_ahead<'s, S: Store, C: Clock, I: IdentitySource>(
     Ok(asked(h)?.map(|ask| InFlight::new(source, ask)))
 }
 
+/// A step succeeded: the failures before it are over.
+fn recovered(h: &mut RunHeader) {
+    h.retries = 0;
+    h.failing_since = None;
+    h.last_error = None;
+}
+
 /// Delta is an optimisation: a tenant without it has its users, groups and
 /// members listed in full instead.
 fn list_in_full<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, why: &str) {
@@ -325,7 +347,9 @@ fn list_in_full<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>, why: &str) {
 /// Finalize (as much as this invocation may); then the emails phase, or
 /// the removal guard's hold.
 async fn finalize_step<S: Store, C: Clock>(w: &mut Worker<'_, '_, S, C>) -> Step<Next> {
-    match finalize(w).await? {
+    let finalized = finalize(w).await?;
+    recovered(&mut w.doc.head);
+    match finalized {
         Finalized::Paused => return Ok(w.release(None).await?.map(Next::Stop)),
         Finalized::Held => {
             w.doc.head.phase = Phase::AwaitingConfirmation;

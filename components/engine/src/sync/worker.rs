@@ -229,6 +229,21 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         Ok(Ok(()))
     }
 
+    /// Forgets what this invocation changed since its last save: the run
+    /// document as stored (with this invocation's lease), and no copy of
+    /// the staging in memory.
+    ///
+    /// # Errors
+    /// The store's, or `Corrupt` for a document that cannot be decoded;
+    /// `Superseded` when the document is gone.
+    pub async fn reload(&mut self) -> Result<()> {
+        let raw = self.e.store.get(&self.key).await?;
+        let raw = raw.ok_or_else(|| EngineError::Superseded(self.key.clone()))?;
+        self.doc = RunDoc::decode(&self.key, &raw)?;
+        self.copy = None;
+        Ok(())
+    }
+
     /// Saves and gives the lease back; the run goes on at the next call
     /// (not before `wait`, if given).
     pub async fn release(&mut self, wait: Option<Timestamp>) -> Step<AdvanceOutcome> {
@@ -335,10 +350,8 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     pub async fn for_each_in(&self, hashes: &[u64], mut apply: impl FnMut(Staged)) -> Result<()> {
         for hash in hashes {
             let chunk = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, *hash);
-            let bytes =
-                self.e.store.get(&chunk).await?.ok_or_else(|| {
-                    EngineError::Corrupt(format!("{chunk}: staging chunk missing"))
-                })?;
+            let missing = || EngineError::NotYetVisible(format!("{chunk} (a staging chunk)"));
+            let bytes = self.e.store.get(&chunk).await?.ok_or_else(missing)?;
             parse_lines(&chunk, &bytes)?
                 .into_iter()
                 .for_each(&mut apply);

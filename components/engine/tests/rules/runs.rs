@@ -469,3 +469,130 @@ fn a_second_sync_pressed_while_the_first_reads_entra_is_refused_not_started_twic
     let history = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
     assert_eq!(history.last.unwrap().run_id, run);
 }
+
+/// The store with staging chunks hidden from the next `hidden` reads of
+/// them, as a replica that has not caught up with another invocation's
+/// writes answers (Akamai's store reads its own writes only within one
+/// request).
+struct LaggingStore<'a> {
+    store: &'a engine::MemoryStore,
+    hidden: std::cell::Cell<u32>,
+}
+
+impl engine::ports::Store for LaggingStore<'_> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, engine::ports::StoreError> {
+        if key.contains("/stage/") && self.hidden.get() > 0 {
+            self.hidden.set(self.hidden.get() - 1);
+            return Ok(None);
+        }
+        self.store.get(key).await
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), engine::ports::StoreError> {
+        self.store.set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), engine::ports::StoreError> {
+        self.store.delete(key).await
+    }
+}
+
+/// The nested tenant, `eng` synced, staged pages sealed into chunks and
+/// read one page per invocation: finalize reads the chunks back from the
+/// store.
+fn staged_in_chunks() -> Env {
+    let mut env = Env::new();
+    env.config.seal_bytes = 300;
+    nested_tenant(&env);
+    env.save_groups(&["eng"], false, false);
+    env
+}
+
+/// Advances `env`'s run over `store` once, one page per invocation.
+fn advance_over(env: &Env, store: &LaggingStore<'_>) -> AdvanceOutcome {
+    let engine = Engine::new(store, &env.clock).with_config(env.config);
+    let budget = Budget {
+        max_pages: Some(1),
+        ..Budget::default()
+    };
+    block(engine.advance(ORG, &env.dir, &env.tenant, &env.mailer, budget)).expect("advance")
+}
+
+#[test]
+fn a_staging_chunk_not_in_the_store_yet_makes_the_run_wait_and_read_it_again() {
+    let reference = staged_in_chunks();
+    assert_eq!(reference.sync(), RunResult::Completed);
+
+    let env = staged_in_chunks();
+    let store = LaggingStore {
+        store: &env.store,
+        hidden: std::cell::Cell::new(0),
+    };
+    env.start().unwrap();
+    // The pages are written, not read back: finalize's first read of a
+    // chunk is the one that misses.
+    store.hidden.set(1);
+    let until = loop {
+        match advance_over(&env, &store) {
+            AdvanceOutcome::Progressed {
+                waiting_until: Some(until),
+                ..
+            } => break until,
+            AdvanceOutcome::Progressed { .. } => {}
+            other => panic!("the run should wait for the chunk: {other:?}"),
+        }
+    };
+    let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
+    let current = status.current.unwrap();
+    assert!(
+        current
+            .last_error
+            .is_some_and(|e| e.contains("not in the store yet")),
+        "status says why it waits"
+    );
+    assert!(env.users().iter().all(|u| !u.synced), "nothing written yet");
+
+    env.clock.set(until);
+    assert_eq!(env.run_to_end(Budget::default()), RunResult::Completed);
+    // The same directory, its accounts created when finalize ran.
+    let created_at_t0 = |mut users: Vec<UserView>| {
+        users.iter_mut().for_each(|u| u.created_at = T0);
+        users
+    };
+    assert_eq!(
+        created_at_t0(env.users()),
+        created_at_t0(reference.users()),
+        "the same directory"
+    );
+    let status = block(env.engine().sync_status(ORG, &env.dir)).unwrap();
+    assert_eq!(status.last.map(|l| l.result), Some(RunResult::Completed));
+}
+
+#[test]
+fn a_staging_chunk_that_never_comes_fails_the_run_after_the_retry_window_removing_nothing() {
+    let env = staged_in_chunks();
+    assert_eq!(env.sync(), RunResult::Completed);
+    let before = env.users();
+    env.tenant.remove_user_from("eng", "a00000");
+    env.clock.advance(HOUR);
+    env.start().unwrap();
+    let store = LaggingStore {
+        store: &env.store,
+        hidden: std::cell::Cell::new(u32::MAX),
+    };
+    let result = loop {
+        match advance_over(&env, &store) {
+            AdvanceOutcome::Finished { result, .. } => break result,
+            AdvanceOutcome::Progressed {
+                waiting_until: Some(until),
+                ..
+            } => env.clock.set(until),
+            AdvanceOutcome::Progressed { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        matches!(&result, RunResult::Failed { error } if error.contains("not in the store yet")),
+        "{result:?}"
+    );
+    assert!(env.clock_now() >= T0 + HOUR + env.config.retry_window);
+    assert_eq!(env.users(), before, "nothing removed or changed");
+}
