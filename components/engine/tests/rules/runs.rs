@@ -596,3 +596,77 @@ fn a_staging_chunk_that_never_comes_fails_the_run_after_the_retry_window_removin
     assert!(env.clock_now() >= T0 + HOUR + env.config.retry_window);
     assert_eq!(env.users(), before, "nothing removed or changed");
 }
+
+/// The store with each staging document (a chunk or one of finalize's
+/// segments) missing at its first read, as a replica that receives every
+/// write of another invocation late answers; `seen`: the documents read.
+struct EachLateOnce<'a> {
+    store: &'a engine::MemoryStore,
+    seen: std::cell::RefCell<std::collections::BTreeSet<String>>,
+}
+
+impl engine::ports::Store for EachLateOnce<'_> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, engine::ports::StoreError> {
+        if key.contains("/stage/") && self.seen.borrow_mut().insert(key.to_owned()) {
+            return Ok(None);
+        }
+        self.store.get(key).await
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), engine::ports::StoreError> {
+        self.store.set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), engine::ports::StoreError> {
+        self.store.delete(key).await
+    }
+}
+
+/// `env`'s run to its end over `store`, one page per invocation, the clock
+/// moved to the end of every wait; how many waits there were.
+fn run_over_late_store(env: &Env, store: &EachLateOnce<'_>) -> (RunResult, u32) {
+    let engine = Engine::new(store, &env.clock).with_config(env.config);
+    let budget = Budget {
+        max_pages: Some(1),
+        ..Budget::default()
+    };
+    let mut waits = 0;
+    loop {
+        let out = block(engine.advance(ORG, &env.dir, &env.tenant, &env.mailer, budget));
+        match out.expect("advance") {
+            AdvanceOutcome::Finished { result, .. } => return (result, waits),
+            AdvanceOutcome::Progressed {
+                waiting_until: Some(until),
+                ..
+            } => {
+                waits += 1;
+                env.clock.set(until);
+            }
+            AdvanceOutcome::Progressed { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn every_staging_document_late_once_makes_the_run_wait_each_time_and_end_with_the_same_directory() {
+    let reference = staged_in_chunks();
+    assert_eq!(reference.sync(), RunResult::Completed);
+
+    let env = staged_in_chunks();
+    let store = EachLateOnce {
+        store: &env.store,
+        seen: std::cell::RefCell::default(),
+    };
+    env.start().unwrap();
+    let (result, waits) = run_over_late_store(&env, &store);
+    assert_eq!(result, RunResult::Completed);
+    assert!(
+        waits >= 2,
+        "a chunk and a member segment were late: {waits}"
+    );
+    let created_at_t0 = |mut users: Vec<UserView>| {
+        users.iter_mut().for_each(|u| u.created_at = T0);
+        users
+    };
+    assert_eq!(created_at_t0(env.users()), created_at_t0(reference.users()));
+    assert_eq!(env.members("eng"), reference.members("eng"));
+}
