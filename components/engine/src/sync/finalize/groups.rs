@@ -127,7 +127,7 @@ async fn member_lists<S: Store, C: Clock>(
         .collect();
     for hash in &progress_of(w)?.members {
         let key = keys::stage_chunk(w.org, w.dir, w.doc.head.run_id, *hash);
-        let missing = || EngineError::Corrupt(format!("{key}: member segment missing"));
+        let missing = || EngineError::NotYetVisible(format!("{key} (a member segment)"));
         let bytes = w.e.store.get(&key).await?.ok_or_else(missing)?;
         let part: BTreeMap<String, MemberList> = decode(&key, &bytes)?;
         for (g, mut m) in part {
