@@ -646,11 +646,15 @@ fn run_over_late_store(env: &Env, store: &EachLateOnce<'_>) -> (RunResult, u32) 
     }
 }
 
-/// `tenant` synced from scratch over a store where every staging document
-/// is late once: the run waits at least `late` times and ends with the
-/// directory the run over `reference` (the same tenant, no lag) gives.
-fn late_once_gives_the_same_directory(reference: Env, env: Env, late: u32) {
+/// A run of `make()`'s tenant, after `before` on it, over a store where
+/// every staging document is late once: it waits at least `late` times and
+/// ends with the directory the same run without the lag gives.
+fn late_once_gives_the_same_directory(make: fn() -> Env, before: impl Fn(&Env), late: u32) {
+    let reference = make();
+    before(&reference);
     assert_eq!(reference.sync(), RunResult::Completed);
+    let env = make();
+    before(&env);
     let store = EachLateOnce {
         store: &env.store,
         seen: std::cell::RefCell::default(),
@@ -672,7 +676,7 @@ fn late_once_gives_the_same_directory(reference: Env, env: Env, late: u32) {
 #[test]
 fn every_staging_document_late_once_makes_the_run_wait_each_time_and_end_with_the_same_directory() {
     // Late: the staged chunks, then the users step's member segment.
-    late_once_gives_the_same_directory(staged_in_chunks(), staged_in_chunks(), 3);
+    late_once_gives_the_same_directory(staged_in_chunks, |_| {}, 3);
 }
 
 /// 600 users in `eng` and 300 in `ops` (nested in it), `eng` synced; pages
@@ -701,5 +705,26 @@ fn every_staging_document_late_once_in_a_finalize_of_several_buckets_ends_with_t
 {
     // Late: chunks (partition), segments (count, users), member segments,
     // each read in a later invocation than the one that wrote it.
-    late_once_gives_the_same_directory(finalized_in_buckets(), finalized_in_buckets(), 10);
+    late_once_gives_the_same_directory(finalized_in_buckets, |_| {}, 10);
+}
+
+#[test]
+fn every_staging_document_late_once_in_a_delta_run_ends_with_the_same_directory() {
+    // All users, synced once without lag; then 100 renamed (staged in
+    // chunks), a user joining `ops` and one leaving `eng`, read through
+    // the delta.
+    let changed = |env: &Env| {
+        env.save_all_users(false);
+        assert_eq!(env.sync(), RunResult::Completed);
+        env.clock.advance(HOUR);
+        for i in 0..100 {
+            env.tenant.put_user(user(
+                &format!("u{i:05}"),
+                &format!("renamed{i}@contoso.com"),
+            ));
+        }
+        env.tenant.add_user_to("ops", "u00006");
+        env.tenant.remove_user_from("eng", "u00007");
+    };
+    late_once_gives_the_same_directory(finalized_in_buckets, changed, 1);
 }
