@@ -152,3 +152,44 @@ fn the_simulator_writes_its_next_link_before_value_as_graph_does() {
     assert_eq!(all.len(), 40);
     assert_eq!(Arrived::decode(first).unwrap().items.len(), 10);
 }
+
+/// A first page of users whose key and next link are written with JSON
+/// escapes (`\u004c` is `L`, `\/` is `/`, `\u0032` is `2`).
+const ESCAPED_FIRST_PAGE: &str = concat!(
+    r#"{"@odata.next\u004cink":"https:\/\/graph.test\/v1.0\/users?$skiptoken=\u0032","#,
+    r#""value":[{"id":"a","userPrincipalName":"a@x.test"}]}"#
+);
+
+#[test]
+fn an_escaped_next_link_before_value_arrives_unescaped_before_the_items_and_is_followed() {
+    let graph = ScriptedGraph::default();
+    let last = r#"{"value":[{"id":"b","userPrincipalName":"b@x.test"}]}"#;
+    let client = scripted(&graph, [ESCAPED_FIRST_PAGE, ESCAPED_FIRST_PAGE, last]);
+    let first = block_on(client.users(None)).unwrap();
+    assert!(
+        format!("{first:?}").contains("not decoded yet"),
+        "{first:?}"
+    );
+    let users = read_all(|page| block_on(client.users(page))).unwrap();
+    assert_eq!(ids(&users), ["a", "b"]);
+    let asked = graph.asked.borrow();
+    assert_eq!(asked[2], "https://graph.test/v1.0/users?$skiptoken=2");
+}
+
+#[test]
+fn a_page_with_its_next_link_twice_fails_its_decode_as_a_whole_decode_would() {
+    let graph = ScriptedGraph::default();
+    let client = scripted(
+        &graph,
+        [concat!(
+            r#"{"@odata.nextLink":"https://graph.test/v1.0/users?$skiptoken=2","#,
+            r#""@odata.nextLink":"https://graph.test/v1.0/users?$skiptoken=3","#,
+            r#""value":[{"id":"a","userPrincipalName":"a@x.test"}]}"#
+        )],
+    );
+    let arrived = block_on(client.users(None)).expect("its links arrive");
+    let Err(SourceError::BadResponse(error)) = arrived.decode() else {
+        panic!("a page with two next links is not accepted");
+    };
+    assert!(error.contains("duplicate field"), "{error}");
+}
