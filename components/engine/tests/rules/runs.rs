@@ -470,19 +470,56 @@ fn a_second_sync_pressed_while_the_first_reads_entra_is_refused_not_started_twic
     assert_eq!(history.last.unwrap().run_id, run);
 }
 
-/// The store with staging chunks hidden from the next `hidden` reads of
-/// them, as a replica that has not caught up with another invocation's
-/// writes answers (Akamai's store reads its own writes only within one
-/// request).
+/// The store with staging documents (chunks, finalize's segments) hidden
+/// from the next `hidden` reads of them, or with `each_once` each hidden
+/// at its first read, as a replica that has not caught up with another
+/// invocation's writes answers (Akamai's store reads its own writes only
+/// within one request).
 struct LaggingStore<'a> {
     store: &'a engine::MemoryStore,
     hidden: std::cell::Cell<u32>,
+    each_once: bool,
+    /// The staging documents read so far.
+    seen: std::cell::RefCell<std::collections::BTreeSet<String>>,
+}
+
+impl<'a> LaggingStore<'a> {
+    /// `store` with the next `hidden` reads of staging documents missing.
+    fn new(store: &'a engine::MemoryStore, hidden: u32) -> Self {
+        LaggingStore {
+            store,
+            hidden: std::cell::Cell::new(hidden),
+            each_once: false,
+            seen: std::cell::RefCell::default(),
+        }
+    }
+
+    /// `store` with each staging document missing at its first read.
+    fn each_late_once(store: &'a engine::MemoryStore) -> Self {
+        LaggingStore {
+            each_once: true,
+            ..LaggingStore::new(store, 0)
+        }
+    }
+
+    /// Whether this read of `key` misses.
+    fn misses(&self, key: &str) -> bool {
+        if !key.contains("/stage/") {
+            return false;
+        }
+        let first = self.seen.borrow_mut().insert(key.to_owned());
+        if self.each_once {
+            return first;
+        }
+        let hidden = self.hidden.get();
+        self.hidden.set(hidden.saturating_sub(1));
+        hidden > 0
+    }
 }
 
 impl engine::ports::Store for LaggingStore<'_> {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, engine::ports::StoreError> {
-        if key.contains("/stage/") && self.hidden.get() > 0 {
-            self.hidden.set(self.hidden.get() - 1);
+        if self.misses(key) {
             return Ok(None);
         }
         self.store.get(key).await
@@ -522,10 +559,7 @@ fn a_staging_chunk_not_in_the_store_yet_makes_the_run_wait_and_read_it_again() {
     assert_eq!(reference.sync(), RunResult::Completed);
 
     let env = staged_in_chunks();
-    let store = LaggingStore {
-        store: &env.store,
-        hidden: std::cell::Cell::new(0),
-    };
+    let store = LaggingStore::new(&env.store, 0);
     env.start().unwrap();
     // The pages are written, not read back: finalize's first read of a
     // chunk is the one that misses.
@@ -574,10 +608,7 @@ fn a_staging_chunk_that_never_comes_fails_the_run_after_the_retry_window_removin
     env.tenant.remove_user_from("eng", "a00000");
     env.clock.advance(HOUR);
     env.start().unwrap();
-    let store = LaggingStore {
-        store: &env.store,
-        hidden: std::cell::Cell::new(u32::MAX),
-    };
+    let store = LaggingStore::new(&env.store, u32::MAX);
     let result = loop {
         match advance_over(&env, &store) {
             AdvanceOutcome::Finished { result, .. } => break result,
@@ -597,41 +628,12 @@ fn a_staging_chunk_that_never_comes_fails_the_run_after_the_retry_window_removin
     assert_eq!(env.users(), before, "nothing removed or changed");
 }
 
-/// The store with each staging document (a chunk or one of finalize's
-/// segments) missing at its first read, as a replica that receives every
-/// write of another invocation late answers; `seen`: the documents read.
-struct EachLateOnce<'a> {
-    store: &'a engine::MemoryStore,
-    seen: std::cell::RefCell<std::collections::BTreeSet<String>>,
-}
-
-impl engine::ports::Store for EachLateOnce<'_> {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, engine::ports::StoreError> {
-        if key.contains("/stage/") && self.seen.borrow_mut().insert(key.to_owned()) {
-            return Ok(None);
-        }
-        self.store.get(key).await
-    }
-    async fn set(&self, key: &str, value: &[u8]) -> Result<(), engine::ports::StoreError> {
-        self.store.set(key, value).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), engine::ports::StoreError> {
-        self.store.delete(key).await
-    }
-}
-
 /// `env`'s run to its end over `store`, one page per invocation, the clock
 /// moved to the end of every wait; how many waits there were.
-fn run_over_late_store(env: &Env, store: &EachLateOnce<'_>) -> (RunResult, u32) {
-    let engine = Engine::new(store, &env.clock).with_config(env.config);
-    let budget = Budget {
-        max_pages: Some(1),
-        ..Budget::default()
-    };
+fn run_over_late_store(env: &Env, store: &LaggingStore<'_>) -> (RunResult, u32) {
     let mut waits = 0;
     loop {
-        let out = block(engine.advance(ORG, &env.dir, &env.tenant, &env.mailer, budget));
-        match out.expect("advance") {
+        match advance_over(env, store) {
             AdvanceOutcome::Finished { result, .. } => return (result, waits),
             AdvanceOutcome::Progressed {
                 waiting_until: Some(until),
@@ -655,10 +657,7 @@ fn late_once_gives_the_same_directory(make: fn() -> Env, before: impl Fn(&Env), 
     assert_eq!(reference.sync(), RunResult::Completed);
     let env = make();
     before(&env);
-    let store = EachLateOnce {
-        store: &env.store,
-        seen: std::cell::RefCell::default(),
-    };
+    let store = LaggingStore::each_late_once(&env.store);
     env.start().unwrap();
     let (result, waits) = run_over_late_store(&env, &store);
     assert_eq!(result, RunResult::Completed);
