@@ -277,3 +277,51 @@ fn a_group_is_not_requested_past_the_page_that_takes_it_over_the_user_limit() {
     assert_eq!(env.last_summary().counts.groups_over_limit[0].id, "huge");
     assert_eq!(env.synced_user_ids(), ["u00007"]);
 }
+
+/// `env`'s run to its end, each invocation within `budget`, over a tenant
+/// whose pages are decoded only when the engine asks: how many listing
+/// pages were requested.
+fn run_decoding_later(env: &Env, budget: Budget) -> usize {
+    let mut requests = 0;
+    loop {
+        let (out, events) = advance_decoding_later(env, budget);
+        requests += events.iter().filter(|e| **e == PageEvent::Request).count();
+        if matches!(out, AdvanceOutcome::Finished { .. }) {
+            return requests;
+        }
+    }
+}
+
+#[test]
+fn every_page_of_a_first_sync_and_of_a_delta_round_is_requested_once_when_decoded_later() {
+    let two_pages = Budget {
+        max_pages: Some(2),
+        ..Budget::default()
+    };
+    for budget in [Budget::default(), two_pages] {
+        let env = Env::new();
+        small_tenant(&env.tenant);
+        env.tenant.nest("eng", "ops").add_user_to("ops", "a00004");
+        env.save_all_users(false);
+        for round in 0..2 {
+            env.start().unwrap();
+            let requests = run_decoding_later(&env, budget);
+            let summary = env.last_summary();
+            assert_eq!(summary.result, RunResult::Completed, "{budget:?} {round}");
+            assert_eq!(requests as u64, summary.counts.pages, "{budget:?} {round}");
+            env.clock.advance(HOUR);
+            // The delta round pages too: six renamed, one joins `sales`.
+            for i in 0..6 {
+                let upn = format!("renamed{i}@contoso.com");
+                env.tenant
+                    .put_user(engine::testing::user(&format!("a{i:05}"), &upn));
+            }
+            env.tenant.add_user_to("sales", "a00006");
+        }
+        assert!(env.members("sales").contains(&"a00006".to_owned()));
+        assert_eq!(
+            env.user("a00005").user_principal_name,
+            "renamed5@contoso.com"
+        );
+    }
+}
