@@ -93,6 +93,10 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
 fn main() -> ExitCode {
     // As idp-sync-local does; the simulator, in this process, too.
     native_server::keep_freed_memory();
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let options = match parse(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {

@@ -398,7 +398,8 @@ impl Measured {
                 c.stopped.is_none(),
             ),
             Target::WallOverFloor(max) => match self.ratio() {
-                Some(r) => (format!("≤ {max}× the floor"), format!("{r:.1}×"), r <= max),
+                // Two decimals: at one, 1.54 would print as a failed 1.5.
+                Some(r) => (format!("≤ {max}× the floor"), format!("{r:.2}×"), r <= max),
                 None => (format!("≤ {max}× the floor"), "no floor".to_owned(), false),
             },
             Target::Reads(max) => (format!("≤ {max} reads"), thousands(c.reads), c.reads <= max),

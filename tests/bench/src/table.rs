@@ -32,7 +32,7 @@ fn cells(row: &Measured) -> Vec<String> {
     let floor = match (row.floor, row.ratio()) {
         (Some(floor), Some(ratio)) => {
             format!(
-                "{} ({}), wall {ratio:.1}×",
+                "{} ({}), wall {ratio:.2}×",
                 secs(floor.wall),
                 thousands(floor.pages)
             )
