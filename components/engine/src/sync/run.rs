@@ -298,7 +298,7 @@ async fn after_page<'s, S: Store, C: Clock, I: IdentitySource>(
         .and_then(|sent| sent.kept_for(asked_now.as_ref()))
     {
         Some(sent) => Some(sent),
-        None => send_ahead(w, source, pages)?,
+        None => send_ahead(w, source, asked_now, pages),
     };
     let saved = alongside(ahead.as_mut(), async {
         w.stage(lines).await?;
@@ -308,21 +308,22 @@ async fn after_page<'s, S: Store, C: Clock, I: IdentitySource>(
     Ok(saved.map(|()| Next::GoOn))
 }
 
-/// The request for the page the moved cursor asks for, to be sent while
-/// this invocation stages and saves: none when the invocation stops before
-/// that page (`Worker::stops_before`, having read `pages`), or the run
-/// moves on to a step that asks Graph nothing (finalize, the end of a
-/// group walk). So no request is sent that the invocation does not use.
+/// The request for `asked_now`, the page the moved cursor asks for, to be
+/// sent while this invocation stages and saves: none when the invocation
+/// stops before that page (`Worker::stops_before`, having read `pages`),
+/// or the run moves on to a step that asks Graph nothing (finalize, the
+/// end of a group walk: `asked_now` is `None`). So no request is sent that
+/// the invocation does not use.
 fn send_ahead<'s, S: Store, C: Clock, I: IdentitySource>(
     w: &Worker<'_, '_, S, C>,
     source: &'s I,
+    asked_now: Option<Ask>,
     pages: u32,
-) -> Result<Option<InFlight<'s>>> {
-    let h = &w.doc.head;
-    if w.stops_before(h.phase, pages) {
-        return Ok(None);
+) -> Option<InFlight<'s>> {
+    if w.stops_before(w.doc.head.phase, pages) {
+        return None;
     }
-    Ok(asked(h)?.map(|ask| InFlight::new(source, ask)))
+    asked_now.map(|ask| InFlight::new(source, ask))
 }
 
 /// A step succeeded: the failures before it are over.
