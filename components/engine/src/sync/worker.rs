@@ -330,6 +330,21 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
         Ok(hash)
     }
 
+    /// Reads back a document of this run's staging that [`write_scratch`]
+    /// wrote (a chunk or one of finalize's segments): its key and bytes.
+    /// One written by an earlier invocation may not be in a lagging
+    /// replica yet: `NotYetVisible`, which makes the run wait and read
+    /// again (decision 0013).
+    ///
+    /// [`write_scratch`]: Self::write_scratch
+    pub async fn read_scratch(&self, hash: u64) -> Result<(String, Vec<u8>)> {
+        let key = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, hash);
+        match self.e.store.get(&key).await? {
+            Some(bytes) => Ok((key, bytes)),
+            None => Err(EngineError::NotYetVisible(format!("{key} (staging)"))),
+        }
+    }
+
     /// Hands every staged line of the run to `apply`, in staging order:
     /// clones of the copy in memory when there is one, else the store's,
     /// sealed chunks first, one chunk in memory at a time.
@@ -349,9 +364,7 @@ impl<S: Store, C: Clock> Worker<'_, '_, S, C> {
     /// segments) to `apply`, in order, one document in memory at a time.
     pub async fn for_each_in(&self, hashes: &[u64], mut apply: impl FnMut(Staged)) -> Result<()> {
         for hash in hashes {
-            let chunk = keys::stage_chunk(self.org, self.dir, self.doc.head.run_id, *hash);
-            let missing = || EngineError::NotYetVisible(format!("{chunk} (a staging chunk)"));
-            let bytes = self.e.store.get(&chunk).await?.ok_or_else(missing)?;
+            let (chunk, bytes) = self.read_scratch(*hash).await?;
             parse_lines(&chunk, &bytes)?
                 .into_iter()
                 .for_each(&mut apply);

@@ -5,8 +5,7 @@
 
 use super::tenant::{Tenant, progress, progress_of};
 use crate::codec::decode;
-use crate::error::{EngineError, Result};
-use crate::keys;
+use crate::error::Result;
 use crate::model::{GroupRecord, MemberList};
 use crate::ports::{Clock, Store};
 use crate::shards::{self, Kind};
@@ -126,9 +125,7 @@ async fn member_lists<S: Store, C: Clock>(
         .map(|g| (g, MemberList::default()))
         .collect();
     for hash in &progress_of(w)?.members {
-        let key = keys::stage_chunk(w.org, w.dir, w.doc.head.run_id, *hash);
-        let missing = || EngineError::NotYetVisible(format!("{key} (a member segment)"));
-        let bytes = w.e.store.get(&key).await?.ok_or_else(missing)?;
+        let (key, bytes) = w.read_scratch(*hash).await?;
         let part: BTreeMap<String, MemberList> = decode(&key, &bytes)?;
         for (g, mut m) in part {
             let list = lists.entry(g).or_default();
