@@ -38,8 +38,14 @@ impl UreqClient {
 }
 
 impl UreqClient {
-    /// One whole exchange, blocking: the response with its body read.
-    fn exchange(
+    /// One whole exchange on the calling thread, blocking: the response
+    /// with its body read (at most 64 MiB). [`HttpClient::send`] runs it
+    /// on a pool thread; a caller that places its own threads (the
+    /// benchmark) runs it on one of its own.
+    ///
+    /// # Errors
+    /// The exchange's [`TransportError`].
+    pub fn exchange(
         &self,
         req: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {

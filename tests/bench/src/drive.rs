@@ -16,6 +16,7 @@ use engine::{
 use graph::native::{ThreadPause, UreqClient};
 use graph::{GraphClient, GraphConfig, HttpClient, TransportError};
 
+use crate::placement::Placement;
 use crate::store::OffHeapStore;
 use crate::tenants::credentials;
 
@@ -49,10 +50,12 @@ struct Recording {
 }
 
 impl HttpClient for Recording {
-    /// `ureq` exchanges on a pool thread (unmetered): the request
-    /// crosses to it as an unmetered copy, and the answer comes back as a
-    /// metered one, so the meter neither keeps what that thread frees nor
-    /// loses what it allocated.
+    /// As [`UreqClient`]'s own `send`: the exchange on a thread of the
+    /// `blocking` crate's pool, here placed on the transport's CPUs
+    /// (`placement.rs`). That thread is unmetered: the request crosses to
+    /// it as an unmetered copy, and the answer comes back as a metered
+    /// one, so the meter neither keeps what that thread frees nor loses
+    /// what it allocated.
     async fn send(
         &self,
         req: http::Request<Vec<u8>>,
@@ -64,7 +67,12 @@ impl HttpClient for Recording {
             body: req.body().clone(),
         });
         let sent = crate::alloc::unmetered(|| req.clone());
-        let answer = self.inner.send(sent).await;
+        let (client, placement) = (self.inner.clone(), Placement::current());
+        let answer = blocking::unblock(move || {
+            placement.enter_transport();
+            client.exchange(sent)
+        })
+        .await;
         let copy = answer.clone();
         crate::alloc::unmetered(|| drop(answer));
         copy

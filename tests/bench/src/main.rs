@@ -6,8 +6,11 @@
 //!
 //! ```text
 //! cargo run -p bench --release -- [--scenario NAME] [--scale small|full] [--markdown]
-//!     [--budget-ms MS]
+//!     [--budget-ms MS] [--shared-cores]
 //! ```
+//! By default the engine's thread gets a core of its own and the
+//! simulator's and the transport's threads the others (`placement.rs`,
+//! decision 0014); `--shared-cores` leaves every thread to the scheduler.
 //! `--budget-ms` sets each invocation's budget (default: the product's), for
 //! a profiler that runs the engine tens of times slower (callgrind: about
 //! 40×) and would otherwise split the run into other invocations.
@@ -16,6 +19,7 @@
 mod alloc;
 mod drive;
 mod floor;
+mod placement;
 mod scenarios;
 mod store;
 mod table;
@@ -32,8 +36,7 @@ use scenarios::{Measured, Scale};
 #[global_allocator]
 static ALLOCATOR: alloc::MeteredThreads = alloc::MeteredThreads;
 
-const USAGE: &str =
-    "usage: bench [--scenario NAME] [--scale small|full] [--markdown] [--budget-ms MS]";
+const USAGE: &str = "usage: bench [--scenario NAME] [--scale small|full] [--markdown] [--budget-ms MS] [--shared-cores]";
 
 /// A run stops between invocations after this long, or with this much heap.
 const WALL_LIMIT: Duration = Duration::from_secs(15 * 60);
@@ -50,6 +53,8 @@ struct Options {
     markdown: bool,
     /// Each invocation's budget (default: the product's).
     budget: Budget,
+    /// Every thread left to the scheduler (`placement.rs`).
+    shared_cores: bool,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -58,11 +63,13 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         scale: Scale::Full,
         markdown: false,
         budget: Budget::default(),
+        shared_cores: false,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--markdown" => options.markdown = true,
+            "--shared-cores" => options.shared_cores = true,
             "--budget-ms" => {
                 let ms = args.next().and_then(|ms| ms.parse().ok());
                 options.budget.max_millis = ms.ok_or("--budget-ms takes milliseconds")?;
@@ -112,11 +119,13 @@ fn main() -> ExitCode {
         heap_bytes: HEAP_LIMIT,
         budget: options.budget,
     };
+    let placement = placement::Placement::choose(options.shared_cores);
     // The engine's thread, metered; a large stack as a Spin host gives.
     let worker = std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || {
             alloc::meter_this_thread();
+            placement.enter_engine();
             scenarios::run(scale, only.as_deref(), limits, |row| {
                 eprintln!(
                     "bench: {} done in {:.2} s",
@@ -155,6 +164,7 @@ fn main() -> ExitCode {
         table::text
     };
     print!("{}", render(&measured));
+    println!("\nThreads: {}.", placement.describe());
     if let Some(why) = gave_up {
         println!("{why}");
         // The engine's thread is stuck in an invocation: leave it.

@@ -11,6 +11,7 @@ use entra_sim::{Faults, Sim, Tenant};
 use crate::alloc::unmetered;
 use crate::drive::{Directory, DriveError, Limits, RunCost};
 use crate::floor::{self, Floor, FloorError};
+use crate::placement::Placement;
 use crate::tenants::{self, Shape};
 
 /// How big the tenants are.
@@ -250,8 +251,9 @@ fn run_fixture(
             latency_ms: fixture.latency_ms,
             ..Faults::default()
         };
-        SimServer::start_local(Sim::new(tenant, faults))
+        Placement::current().others_start(|| SimServer::start_local(Sim::new(tenant, faults)))
     })?;
+    unmetered(|| floor::warm_up(server.base_url()))?;
     let scope = match fixture.scope {
         Scope::ChainRoots => engine::testing::groups(
             &tenants::chain_roots(shape)
