@@ -330,6 +330,11 @@ impl RunHeader {
     }
 }
 
+/// A user's fields as a staged line carries them: boxed when the page is
+/// read, so that finalize moves a pointer into its maps, not a few hundred
+/// bytes into a box of its own. Serialized as the fields are.
+pub(crate) type StagedUser = Box<UserData>;
+
 /// One line of staging. The serialized field names are short on purpose:
 /// staging is stored, a line per page and more. Decoded by `lines.rs`,
 /// which reads the tag `"t"` first (it always comes first).
@@ -348,7 +353,7 @@ pub(crate) enum Staged {
         #[serde(rename = "g")]
         group: String,
         #[serde(rename = "u", skip_serializing_if = "Vec::is_empty")]
-        users: Vec<UserData>,
+        users: Vec<StagedUser>,
         #[serde(rename = "sg", skip_serializing_if = "Vec::is_empty")]
         subgroups: Vec<String>,
     },
@@ -369,7 +374,7 @@ pub(crate) enum Staged {
     #[serde(rename = "u")]
     Users {
         #[serde(rename = "up", skip_serializing_if = "Vec::is_empty")]
-        upserted: Vec<UserData>,
+        upserted: Vec<StagedUser>,
         #[serde(rename = "rm", skip_serializing_if = "Vec::is_empty")]
         removed_ids: Vec<String>,
     },
@@ -403,7 +408,7 @@ impl Staged {
             upserted: users, ..
         } = self
         {
-            users.iter().for_each(UserData::remember_json);
+            users.iter().for_each(|user| user.remember_json());
         }
     }
 
@@ -684,7 +689,7 @@ mod tests {
             },
             Staged::Members {
                 group: "g1".into(),
-                users: vec![user.clone()],
+                users: vec![Box::new(user.clone())],
                 subgroups: ids(),
             },
             Staged::Deleted { group: "g1".into() },
@@ -693,7 +698,7 @@ mod tests {
                 users: 10_001,
             },
             Staged::Users {
-                upserted: vec![user],
+                upserted: vec![Box::new(user)],
                 removed_ids: ids(),
             },
             Staged::GroupDelta {

@@ -20,7 +20,7 @@ use crate::ports::{
     Store, StoreError, TimeDelta, UserChange,
 };
 use crate::sync::ask::{self, Answer, Ask, Fetched, InFlight, alongside, asked, decoded};
-use crate::sync::doc::{Cursor, GroupWalk, RunHeader, Staged};
+use crate::sync::doc::{Cursor, GroupWalk, RunHeader, Staged, StagedUser};
 use crate::sync::emails;
 use crate::sync::finalize::{Finalized, finalize};
 use crate::sync::shape::GROUP_USER_LIMIT;
@@ -604,7 +604,7 @@ fn members_lines<S: Store, C: Clock>(
     let (mut lines, mut users, mut subgroups) = (Vec::new(), Vec::new(), Vec::new());
     for member in page.items {
         match member {
-            Member::User(u) => users.push(UserData::from(u)),
+            Member::User(u) => users.push(Box::new(UserData::from(u))),
             // A group listed among its own members: not nesting.
             Member::Group(g) if g.id == group => {}
             Member::Group(g) => {
@@ -799,7 +799,7 @@ fn users_delta_page<S: Store, C: Clock>(
             let (mut upserted, mut removed_ids) = (Vec::new(), Vec::new());
             for change in page.items {
                 match change {
-                    UserChange::Upsert(u) => upserted.push(UserData::from(u)),
+                    UserChange::Upsert(u) => upserted.push(Box::new(UserData::from(u))),
                     UserChange::Removed { id } => removed_ids.push(id),
                 }
             }
@@ -832,7 +832,7 @@ fn user_change_id(change: &UserChange) -> &str {
 }
 
 /// Users staged [`USERS_PER_LINE`] to a line.
-fn users_lines(users: Vec<UserData>) -> Vec<Staged> {
+fn users_lines(users: Vec<StagedUser>) -> Vec<Staged> {
     in_lines(users)
         .map(|upserted| Staged::Users {
             upserted,
@@ -842,10 +842,10 @@ fn users_lines(users: Vec<UserData>) -> Vec<Staged> {
 }
 
 /// `users` moved (not copied) into lists of [`USERS_PER_LINE`], in order.
-fn in_lines(users: Vec<UserData>) -> impl Iterator<Item = Vec<UserData>> {
+fn in_lines(users: Vec<StagedUser>) -> impl Iterator<Item = Vec<StagedUser>> {
     let mut users = users.into_iter();
     std::iter::from_fn(move || {
-        let line: Vec<UserData> = users.by_ref().take(USERS_PER_LINE).collect();
+        let line: Vec<StagedUser> = users.by_ref().take(USERS_PER_LINE).collect();
         (!line.is_empty()).then_some(line)
     })
 }
@@ -947,7 +947,12 @@ fn all_users_page<S: Store, C: Clock>(
             let h = &mut w.doc.head;
             h.counts.users_seen += page.items.len() as u64;
             page_on(h, page.next, Phase::Finalize);
-            users_lines(page.items.into_iter().map(UserData::from).collect())
+            users_lines(
+                page.items
+                    .into_iter()
+                    .map(|u| Box::new(UserData::from(u)))
+                    .collect(),
+            )
         },
     )
 }

@@ -7,7 +7,7 @@
 //! it, so its counts are summed bucket by bucket ([`Scope::add_counts`]).
 
 use crate::model::{GroupData, UserData};
-use crate::sync::doc::Staged;
+use crate::sync::doc::{Staged, StagedUser};
 use crate::sync::progress::GroupCount;
 use crate::sync::types::OverLimitGroup;
 use std::collections::{BTreeMap, BTreeSet};
@@ -302,12 +302,12 @@ impl BucketUsers {
 
     /// A user of this bucket's fields as a line carries them, and the
     /// group the line makes it a direct member of (a members page), if any.
-    fn set_fields(&mut self, user: UserData, member_of: Option<&String>) {
+    fn set_fields(&mut self, user: StagedUser, member_of: Option<&String>) {
         let u = self.users.entry(user.id.clone()).or_default();
         if let Some(group) = member_of {
             u.direct.insert(group);
         }
-        u.data = Some(Box::new(user));
+        u.data = Some(user);
     }
 
     /// A user in the source as the base state stored it.
@@ -388,7 +388,7 @@ fn keeps(id: &str, bucket: u32, buckets: u32) -> bool {
 /// The users' fields a line carries (a members page's, a users delta's
 /// upserts), to take out of it, with the group a members page makes them
 /// direct members of.
-fn carried_users_mut(line: &mut Staged) -> Option<(&mut Vec<UserData>, Option<&String>)> {
+fn carried_users_mut(line: &mut Staged) -> Option<(&mut Vec<StagedUser>, Option<&String>)> {
     match line {
         Staged::Members { group, users, .. } => Some((users, Some(group))),
         Staged::Users { upserted, .. } => Some((upserted, None)),

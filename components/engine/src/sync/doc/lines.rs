@@ -17,8 +17,8 @@ use std::fmt;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserialize, Deserializer, Error, MapAccess, Visitor};
 
-use super::Staged;
-use crate::model::{GroupData, UserData};
+use super::{Staged, StagedUser};
+use crate::model::GroupData;
 
 /// The only key a staged line may start with.
 #[derive(serde::Deserialize)]
@@ -53,7 +53,7 @@ struct GroupLine {
 struct MembersLine {
     g: String,
     #[serde(default)]
-    u: Vec<UserData>,
+    u: Vec<StagedUser>,
     #[serde(default)]
     sg: Vec<String>,
 }
@@ -72,7 +72,7 @@ struct OverLimitLine {
 #[derive(serde::Deserialize)]
 struct UsersLine {
     #[serde(default)]
-    up: Vec<UserData>,
+    up: Vec<StagedUser>,
     #[serde(default)]
     rm: Vec<String>,
 }

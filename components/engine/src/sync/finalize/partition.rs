@@ -14,9 +14,8 @@
 use super::tenant::{progress, progress_of};
 use crate::codec::encode;
 use crate::error::Result;
-use crate::model::UserData;
 use crate::ports::{Clock, Store};
-use crate::sync::doc::{MAX_SEAL_BYTES, Staged};
+use crate::sync::doc::{MAX_SEAL_BYTES, Staged, StagedUser};
 use crate::sync::progress::FinalizeStep;
 use crate::sync::shape::bucket_of;
 use crate::sync::worker::Worker;
@@ -141,7 +140,7 @@ fn by_bucket<T>(items: Vec<T>, buckets: u32, id: impl Fn(&T) -> &str) -> BTreeMa
     out
 }
 
-fn user_id(u: &UserData) -> &str {
+fn user_id(u: &StagedUser) -> &str {
     &u.id
 }
 
@@ -197,7 +196,12 @@ fn split(line: Staged, buckets: u32, parts: &mut [Vec<u8>]) {
 }
 
 /// A users line, by bucket.
-fn split_users(upserted: Vec<UserData>, removed: Vec<String>, buckets: u32, parts: &mut [Vec<u8>]) {
+fn split_users(
+    upserted: Vec<StagedUser>,
+    removed: Vec<String>,
+    buckets: u32,
+    parts: &mut [Vec<u8>],
+) {
     let mut upserted = by_bucket(upserted, buckets, user_id);
     let mut removed = by_bucket(removed, buckets, String::as_str);
     for b in 0..buckets {
