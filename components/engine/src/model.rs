@@ -271,15 +271,18 @@ pub(crate) struct GroupRecord {
     pub entra_member_count: u64,
 }
 
-/// The synced members of a synced group, in `members/` shards.
+/// The synced members of a synced group, in `members/` shards: user ids,
+/// owned when read (`Id = String`), or borrowed from the records they
+/// come from while finalize writes them (`Id = &str`: the same JSON,
+/// without a copy of every id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub(crate) struct MemberList {
+pub(crate) struct MemberList<Id = String> {
     /// Direct members.
     #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
-    pub direct: Vec<String>,
+    pub direct: Vec<Id>,
     /// Members only through nested groups.
     #[serde(rename = "n", default, skip_serializing_if = "Vec::is_empty")]
-    pub nested: Vec<String>,
+    pub nested: Vec<Id>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ use crate::model::{GroupData, UserData};
 use crate::sync::doc::{Staged, StagedUser};
 use crate::sync::progress::GroupCount;
 use crate::sync::types::OverLimitGroup;
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// More users than this in one group: the group is not synced.
@@ -152,13 +153,20 @@ pub(crate) struct Outcome {
     pub reason: Option<String>,
 }
 
+/// How many groups a user's [`Scope::reach`] holds without allocating.
+pub(crate) const INLINE_GROUPS: usize = 4;
+
+/// The groups a user reaches ([`Scope::reach`]).
+pub(crate) type Reach<'s> = SmallVec<[&'s str; INLINE_GROUPS]>;
+
 impl Scope {
     /// The groups in scope that a user who is a direct member of `direct`
     /// belongs to (directly or through nesting), in id order, each once.
-    /// A vector, not a set: it is built twice for every user of a run.
-    pub fn reach<'s>(&'s self, direct: &[String]) -> Vec<&'s str> {
+    /// A small vector, not a set: it is built twice for every user of a
+    /// run, and up to [`INLINE_GROUPS`] groups need no allocation.
+    pub fn reach<'s>(&'s self, direct: &[String]) -> Reach<'s> {
         let reached = direct.iter().filter_map(|x| self.ancestors.get(x));
-        let mut groups: Vec<&str> = reached.flatten().map(String::as_str).collect();
+        let mut groups: Reach<'s> = reached.flatten().map(String::as_str).collect();
         groups.sort_unstable();
         groups.dedup();
         groups
@@ -431,7 +439,7 @@ mod tests {
         graph.add_group(group("leaf"), []);
         let scope = graph.resolve(Some(&[group("top")]));
         let direct = ["leaf".to_owned(), "mid".to_owned()];
-        assert_eq!(scope.reach(&direct), ["leaf", "mid", "top"]);
+        assert_eq!(scope.reach(&direct).as_slice(), ["leaf", "mid", "top"]);
         assert!(scope.reach(&["elsewhere".to_owned()]).is_empty());
     }
 }

@@ -154,7 +154,10 @@ pub(super) fn tally<S, C>(
         crate::error::EngineError::Corrupt(format!("run {run}: finalize has no progress"))
     })?;
     for rec in records.values() {
-        p.tally.note(counts, run, rec, eligible(claim, &rec.data));
+        // Placed synced only if eligible (`Placing::placement`): checked
+        // again only for the others.
+        let eligible = rec.synced || eligible(claim, &rec.data);
+        p.tally.note(counts, run, rec, eligible);
         if rec.synced && rec.groups.iter().any(|g| p.product_access.contains(g)) {
             p.tally.billable += 1;
         }
@@ -163,14 +166,14 @@ pub(super) fn tally<S, C>(
 }
 
 /// The bucket's part of each synced group's members.
-fn member_lists(records: &BTreeMap<String, UserRecord>) -> BTreeMap<&str, MemberList> {
-    let mut lists: BTreeMap<&str, MemberList> = BTreeMap::new();
+fn member_lists(records: &BTreeMap<String, UserRecord>) -> BTreeMap<&str, MemberList<&str>> {
+    let mut lists: BTreeMap<&str, MemberList<&str>> = BTreeMap::new();
     for (id, rec) in records.iter().filter(|(_, r)| r.synced) {
         for g in &rec.groups {
             let list = lists.entry(g).or_default();
             match rec.direct_groups.contains(g) {
-                true => list.direct.push(id.clone()),
-                false => list.nested.push(id.clone()),
+                true => list.direct.push(id),
+                false => list.nested.push(id),
             }
         }
     }
