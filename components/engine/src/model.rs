@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 /// What Entra ID puts in an external (B2B guest) user's UPN, in any case:
 /// `alice_fabrikam.com#EXT#@contoso.onmicrosoft.com`.
@@ -217,11 +218,11 @@ pub(crate) struct UserRecord {
     #[serde(rename = "sy", default, skip_serializing_if = "is_false")]
     pub synced: bool,
     /// Groups (synced or not) the user is a direct member of.
-    #[serde(rename = "dg", default, skip_serializing_if = "Vec::is_empty")]
-    pub direct_groups: Vec<String>,
+    #[serde(rename = "dg", default, skip_serializing_if = "GroupIds::is_empty")]
+    pub direct_groups: GroupIds,
     /// Synced groups the user belongs to, directly or through nesting.
-    #[serde(rename = "gr", default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
+    #[serde(rename = "gr", default, skip_serializing_if = "GroupIds::is_empty")]
+    pub groups: GroupIds,
     /// The run that created the account (first synced), if any.
     #[serde(rename = "cr", default, skip_serializing_if = "Option::is_none")]
     pub created_run: Option<u64>,
@@ -241,6 +242,40 @@ impl UserRecord {
     /// synced) are kept for incremental runs but are not accounts.
     pub fn is_account(&self) -> bool {
         self.created_run.is_some()
+    }
+}
+
+/// Group ids in id order, each once: a user record's lists. Shared, not
+/// copied: finalize gives every user it places in the same groups the same
+/// list (a first sync of a 10,000-user group builds two lists, not 20,000).
+/// Serialized as a JSON array of strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct GroupIds(Arc<[String]>);
+
+impl GroupIds {
+    /// Whether there is none (for `skip_serializing_if`).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Deref for GroupIds {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl From<Vec<String>> for GroupIds {
+    fn from(ids: Vec<String>) -> Self {
+        GroupIds(ids.into())
+    }
+}
+
+impl FromIterator<String> for GroupIds {
+    fn from_iter<I: IntoIterator<Item = String>>(ids: I) -> Self {
+        GroupIds(ids.into_iter().collect())
     }
 }
 

@@ -206,7 +206,7 @@ fn user_view(dir: &DirId, state: &DirState, rec: UserRecord) -> UserView {
         account_enabled: d.enabled,
         guest,
         synced: rec.synced,
-        groups: rec.groups,
+        groups: rec.groups.to_vec(),
         created_at: rec.created_at,
         domain,
         created_run: rec.created_run,

@@ -9,7 +9,7 @@ use super::outbox::{outbox_count, welcome};
 use super::tenant::{NextBucket, Tenant, eligible, progress, progress_of, write_bucket};
 use crate::codec::encode;
 use crate::error::Result;
-use crate::model::{MemberList, UserData, UserRecord};
+use crate::model::{GroupIds, MemberList, UserData, UserRecord};
 use crate::ports::{Clock, Store, Timestamp};
 use crate::shards::{self, Kind, Rewritten};
 use crate::sync::progress::{FinalizeStep, UserTally};
@@ -31,6 +31,18 @@ pub(super) struct Placing<'p> {
     pub all_users: bool,
     pub run: u64,
     pub now: Timestamp,
+    /// The lists given so far, by the direct groups of the users they
+    /// were given to: users in the same groups share them.
+    lists: BTreeMap<Vec<String>, Lists>,
+}
+
+/// The group lists of a user, by the groups it is a direct member of.
+#[derive(Clone)]
+struct Lists {
+    /// The synced groups it reaches (its groups, when it is synced).
+    reached: GroupIds,
+    /// The groups in scope it is a direct member of.
+    in_scope: GroupIds,
 }
 
 impl<'p> Placing<'p> {
@@ -49,35 +61,48 @@ impl<'p> Placing<'p> {
             all_users: tenant.all_users,
             run: w.doc.head.run_id,
             now,
+            lists: BTreeMap::new(),
         })
     }
 
     /// Where a user in the source, a direct member of `direct`, stands.
-    fn placement(&self, data: &UserData, direct: &[String]) -> Placement {
+    fn placement(&mut self, data: &UserData, direct: &[String]) -> Placement {
         let may_sync = eligible(self.claim, data);
+        let Lists { reached, in_scope } = self.lists(direct);
+        let synced = may_sync && (self.all_users || !reached.is_empty());
+        Placement {
+            synced,
+            groups: if synced { reached } else { GroupIds::default() },
+            direct_groups: in_scope,
+        }
+    }
+
+    /// The lists of a direct member of `direct`: built the first time,
+    /// shared after.
+    fn lists(&mut self, direct: &[String]) -> Lists {
+        if let Some(lists) = self.lists.get(direct) {
+            return lists.clone();
+        }
         let synced_group = |g: &&str| self.synced.is_none_or(|s| s.contains(*g));
-        let groups: Vec<String> = match may_sync {
-            true => self
-                .scope
-                .reach(direct)
+        let reach = self.scope.reach(direct);
+        let lists = Lists {
+            reached: reach
                 .into_iter()
                 .filter(synced_group)
                 .map(str::to_owned)
                 .collect(),
-            false => Vec::new(),
+            in_scope: (direct.iter())
+                .filter(|g| self.scope.in_scope.contains(*g))
+                .cloned()
+                .collect(),
         };
-        let synced = may_sync && (self.all_users || !groups.is_empty());
-        let in_scope = direct.iter().filter(|g| self.scope.in_scope.contains(*g));
-        Placement {
-            synced,
-            groups: if synced { groups } else { Vec::new() },
-            direct_groups: in_scope.cloned().collect(),
-        }
+        self.lists.insert(direct.to_vec(), lists.clone());
+        lists
     }
 
     /// Updates `stored` (the base state's records of a bucket) with the
     /// bucket's users as this run leaves them.
-    pub fn place(&self, stored: &mut BTreeMap<String, UserRecord>, users: BucketUsers) {
+    pub fn place(&mut self, stored: &mut BTreeMap<String, UserRecord>, users: BucketUsers) {
         // The stored records the run has not seen (yet): none in a first sync.
         let mut unseen: BTreeSet<String> = stored.keys().cloned().collect();
         let mut created = Vec::new();
@@ -169,7 +194,7 @@ pub(super) fn tally<S, C>(
 fn member_lists(records: &BTreeMap<String, UserRecord>) -> BTreeMap<&str, MemberList<&str>> {
     let mut lists: BTreeMap<&str, MemberList<&str>> = BTreeMap::new();
     for (id, rec) in records.iter().filter(|(_, r)| r.synced) {
-        for g in &rec.groups {
+        for g in rec.groups.iter() {
             let list = lists.entry(g).or_default();
             match rec.direct_groups.contains(g) {
                 true => list.direct.push(id),
@@ -299,9 +324,9 @@ fn sample(names: &mut Vec<String>, rec: &UserRecord) {
 struct Placement {
     synced: bool,
     /// Synced groups, directly or through nesting (none when not synced).
-    groups: Vec<String>,
+    groups: GroupIds,
     /// Groups in scope the user is a direct member of.
-    direct_groups: Vec<String>,
+    direct_groups: GroupIds,
 }
 
 impl Placement {
@@ -369,8 +394,8 @@ fn mark_gone(users: &mut BTreeMap<String, UserRecord>, unseen: &BTreeSet<String>
         }
         rec.in_source = false;
         rec.synced = false;
-        rec.groups.clear();
-        rec.direct_groups.clear();
+        rec.groups = GroupIds::default();
+        rec.direct_groups = GroupIds::default();
         rec.changed_run = run;
     }
 }
@@ -403,8 +428,8 @@ mod tests {
             data: data(id),
             in_source: true,
             synced: true,
-            direct_groups: vec!["eng".to_owned()],
-            groups: vec!["eng".to_owned()],
+            direct_groups: vec!["eng".to_owned()].into(),
+            groups: vec!["eng".to_owned()].into(),
             created_run: Some(3),
             created_at: from_epoch_millis(10),
             changed_run: 3,
@@ -413,11 +438,11 @@ mod tests {
     }
 
     fn placement(synced: bool, groups: &[&str]) -> Placement {
-        let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
+        let groups: GroupIds = groups.iter().map(|g| (*g).to_owned()).collect();
         Placement {
             synced,
             direct_groups: groups.clone(),
-            groups: if synced { groups } else { Vec::new() },
+            groups: if synced { groups } else { GroupIds::default() },
         }
     }
 
