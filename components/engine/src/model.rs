@@ -3,10 +3,12 @@
 //! in a handful of shards.
 
 use crate::ports::{SourceGroup, SourceUser, Timestamp};
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
@@ -205,8 +207,11 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// A user of a directory, as stored in `users/` shards.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A user of a directory, as stored in `users/` shards. Serialized by
+/// hand (`"u"`, then [`UserRecord::serialize_state`]) exactly as a derived
+/// implementation would, so that [`RecordEncoder`] can write the state
+/// apart from the user's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub(crate) struct UserRecord {
     /// Boxed: records are moved about in maps and vectors by the hundred
     /// thousand, and a user's fields are a few hundred bytes.
@@ -226,7 +231,7 @@ pub(crate) struct UserRecord {
     /// The run that created the account (first synced), if any.
     #[serde(rename = "cr", default, skip_serializing_if = "Option::is_none")]
     pub created_run: Option<u64>,
-    #[serde(rename = "ca", default, serialize_with = "crate::codec::instant")]
+    #[serde(rename = "ca", default)]
     pub created_at: Timestamp,
     /// The last run that changed this record.
     #[serde(rename = "ch", default)]
@@ -243,13 +248,149 @@ impl UserRecord {
     pub fn is_account(&self) -> bool {
         self.created_run.is_some()
     }
+
+    /// The fields after the user's, in order, each under its short name,
+    /// absent ones skipped.
+    fn serialize_state<S: SerializeStruct>(&self, out: &mut S) -> Result<(), S::Error> {
+        field_if(out, "src", &self.in_source, self.in_source)?;
+        field_if(out, "sy", &self.synced, self.synced)?;
+        field_if(
+            out,
+            "dg",
+            &self.direct_groups,
+            !self.direct_groups.is_empty(),
+        )?;
+        field_if(out, "gr", &self.groups, !self.groups.is_empty())?;
+        field_if(out, "cr", &self.created_run, self.created_run.is_some())?;
+        out.serialize_field("ca", &Instant(&self.created_at))?;
+        out.serialize_field("ch", &self.changed_run)?;
+        field_if(out, "lr", &self.left_run, self.left_run.is_some())
+    }
+
+    /// How many fields [`UserRecord::serialize_state`] writes.
+    fn state_len(&self) -> usize {
+        let optional = [
+            self.in_source,
+            self.synced,
+            !self.direct_groups.is_empty(),
+            !self.groups.is_empty(),
+            self.created_run.is_some(),
+            self.left_run.is_some(),
+        ];
+        2 + optional.iter().filter(|present| **present).count()
+    }
+
+    /// What [`UserRecord::serialize_state`] writes depends on, and only.
+    fn state_key(&self) -> StateKey {
+        (
+            self.in_source,
+            self.synced,
+            self.direct_groups.clone(),
+            self.groups.clone(),
+            self.created_run,
+            self.created_at,
+            self.changed_run,
+            self.left_run,
+        )
+    }
+}
+
+impl Serialize for UserRecord {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("UserRecord", 1 + self.state_len())?;
+        out.serialize_field("u", &self.data)?;
+        self.serialize_state(&mut out)?;
+        out.end()
+    }
+}
+
+/// Serializes `value` under `key`, or skips the field when it is absent.
+fn field_if<S: SerializeStruct, T: Serialize + ?Sized>(
+    out: &mut S,
+    key: &'static str,
+    value: &T,
+    present: bool,
+) -> Result<(), S::Error> {
+    match present {
+        true => out.serialize_field(key, value),
+        false => out.skip_field(key),
+    }
+}
+
+/// An instant as [`crate::codec::instant`] writes it.
+struct Instant<'t>(&'t Timestamp);
+
+impl Serialize for Instant<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::codec::instant(self.0, serializer)
+    }
+}
+
+/// A user record's state alone: `{"src":...}` without `"u"`.
+struct RecordState<'r>(&'r UserRecord);
+
+impl Serialize for RecordState<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("UserRecord", self.0.state_len())?;
+        self.0.serialize_state(&mut out)?;
+        out.end()
+    }
+}
+
+/// The values a record's state is written from ([`UserRecord::state_key`]).
+type StateKey = (
+    bool,
+    bool,
+    GroupIds,
+    GroupIds,
+    Option<u64>,
+    Timestamp,
+    u64,
+    Option<u64>,
+);
+
+/// At most this many distinct states are kept by a [`RecordEncoder`]
+/// (records of earlier runs each have their own; a run's new ones share).
+const MAX_STATES: usize = 256;
+
+/// Writes user records as serde_json does, each distinct state once: the
+/// users a run places in the same groups differ only in their fields,
+/// which are a copy (`UserData`'s JSON), so a record's cost is its user's
+/// bytes. The same bytes as `codec::encode_into(out, record)`.
+#[derive(Default)]
+pub(crate) struct RecordEncoder {
+    states: BTreeMap<StateKey, Vec<u8>>,
+}
+
+impl RecordEncoder {
+    /// Appends `record`'s JSON to `out`.
+    pub fn encode_into(&mut self, out: &mut Vec<u8>, record: &UserRecord) {
+        let key = record.state_key();
+        let fresh;
+        let state = match self.states.get(&key) {
+            Some(state) => state,
+            None => {
+                fresh = crate::codec::encode(&RecordState(record));
+                if self.states.len() < MAX_STATES {
+                    self.states.insert(key, fresh.clone());
+                }
+                &fresh
+            }
+        };
+        out.extend_from_slice(br#"{"u":"#);
+        crate::codec::encode_into(out, &record.data);
+        // The state is an object with "ca" and "ch" at least: its members
+        // follow the user's.
+        out.push(b',');
+        out.extend_from_slice(state.get(1..).unwrap_or_default());
+    }
 }
 
 /// Group ids in id order, each once: a user record's lists. Shared, not
 /// copied: finalize gives every user it places in the same groups the same
 /// list (a first sync of a 10,000-user group builds two lists, not 20,000).
 /// Serialized as a JSON array of strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub(crate) struct GroupIds(Arc<[String]>);
 
@@ -360,6 +501,73 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
     use super::*;
     use std::borrow::Cow;
+
+    /// Records of every shape the state can take.
+    fn record_cases() -> Vec<UserRecord> {
+        let mut kim = with_upn("kim@contoso.com");
+        kim.display_name = Some("Kim \"K\" Lee".to_owned());
+        kim.remember_json();
+        let synced = UserRecord {
+            data: Box::new(kim),
+            in_source: true,
+            synced: true,
+            direct_groups: vec!["g1".to_owned()].into(),
+            groups: vec!["g0".to_owned(), "g1".to_owned()].into(),
+            created_run: Some(3),
+            created_at: crate::ports::from_epoch_millis(1_700_000_000_123),
+            changed_run: 3,
+            left_run: None,
+        };
+        let left = UserRecord {
+            data: Box::new(with_upn("lee@fabrikam.com")),
+            in_source: false,
+            synced: false,
+            direct_groups: GroupIds::default(),
+            groups: GroupIds::default(),
+            created_run: Some(2),
+            created_at: crate::ports::from_epoch_millis(10),
+            changed_run: 4,
+            left_run: Some(4),
+        };
+        let never_synced = UserRecord {
+            created_run: None,
+            created_at: Timestamp::UNIX_EPOCH,
+            left_run: None,
+            ..left.clone()
+        };
+        vec![synced, left, never_synced]
+    }
+
+    /// What the derived `Serialize` wrote before the state was written by
+    /// hand (printed at `094b08e`): stored shards stay byte for byte, so
+    /// an unchanged document is still not rewritten.
+    const DERIVED: [&str; 3] = [
+        r#"{"u":{"i":"u1","p":"kim@contoso.com","n":"Kim \"K\" Lee","e":false},"src":true,"sy":true,"dg":["g1"],"gr":["g0","g1"],"cr":3,"ca":"2023-11-14T22:13:20.123Z","ch":3}"#,
+        r#"{"u":{"i":"u1","p":"lee@fabrikam.com","e":false},"cr":2,"ca":"1970-01-01T00:00:00.010Z","ch":4,"lr":4}"#,
+        r#"{"u":{"i":"u1","p":"lee@fabrikam.com","e":false},"ca":"1970-01-01T00:00:00Z","ch":4}"#,
+    ];
+
+    #[test]
+    fn a_user_record_is_written_as_the_derived_serializer_wrote_it_and_reads_back() {
+        for (record, derived) in record_cases().iter().zip(DERIVED) {
+            let json = crate::codec::encode(record);
+            assert_eq!(String::from_utf8_lossy(&json), derived);
+            let back: UserRecord = crate::codec::decode("record", &json).unwrap();
+            assert_eq!(&back, record);
+        }
+    }
+
+    #[test]
+    fn the_record_encoder_writes_what_serde_json_writes_with_states_shared() {
+        let mut encoder = RecordEncoder::default();
+        // Twice each: the second time, the state comes from the encoder.
+        for record in record_cases().iter().chain(record_cases().iter()) {
+            let mut out = b"prefix".to_vec();
+            encoder.encode_into(&mut out, record);
+            assert_eq!(out[6..], crate::codec::encode(record));
+        }
+        assert_eq!(encoder.states.len(), 3);
+    }
 
     fn with_upn(upn: &str) -> UserData {
         UserData::from(SourceUser {

@@ -202,6 +202,15 @@ pub(crate) struct Entries(Vec<(u64, Vec<u8>)>);
 pub(crate) fn encode_entries<K: AsRef<str>, T: Serialize>(
     items: impl IntoIterator<Item = (K, T)>,
 ) -> Entries {
+    encode_entries_with(items, |entry, item| encode_into(entry, item))
+}
+
+/// [`encode_entries`] with the items written by `encode` (which must
+/// write what `codec::encode_into` would).
+pub(crate) fn encode_entries_with<K: AsRef<str>, T>(
+    items: impl IntoIterator<Item = (K, T)>,
+    mut encode: impl FnMut(&mut Vec<u8>, &T),
+) -> Entries {
     Entries(
         items
             .into_iter()
@@ -210,7 +219,7 @@ pub(crate) fn encode_entries<K: AsRef<str>, T: Serialize>(
                 let mut entry = Vec::with_capacity(ENTRY_CAPACITY);
                 encode_into(&mut entry, &id);
                 entry.push(b':');
-                encode_into(&mut entry, &item);
+                encode(&mut entry, &item);
                 (fnv1a(id), entry)
             })
             .collect(),

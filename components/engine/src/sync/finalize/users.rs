@@ -9,7 +9,7 @@ use super::outbox::{outbox_count, welcome};
 use super::tenant::{NextBucket, Tenant, eligible, progress, progress_of, write_bucket};
 use crate::codec::encode;
 use crate::error::Result;
-use crate::model::{GroupIds, MemberList, UserData, UserRecord};
+use crate::model::{GroupIds, MemberList, RecordEncoder, UserData, UserRecord};
 use crate::ports::{Clock, Store, Timestamp};
 use crate::shards::{self, Kind, Rewritten};
 use crate::sync::progress::{FinalizeStep, UserTally};
@@ -157,7 +157,8 @@ pub(super) async fn users_slice<S: Store, C: Clock>(
     }
     let mut into = std::mem::take(&mut progress(w).users);
     let old = (Kind::Users, &tenant.base.shards.users);
-    let entries = shards::encode_entries(records);
+    let mut encoder = RecordEncoder::default();
+    let entries = shards::encode_entries_with(records, |out, rec| encoder.encode_into(out, rec));
     write_bucket(w, old, &mut into, (bucket, buckets), entries).await?;
     let p = progress(w);
     p.users = into;
