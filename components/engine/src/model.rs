@@ -90,6 +90,13 @@ impl DerefMut for UserData {
     }
 }
 
+/// A short text field of a user: kept inline, without an allocation, up to
+/// 24 bytes (12 on 32-bit WebAssembly). Most of a user's fields are short
+/// (names, titles, departments, `Member`), and a run allocates and frees
+/// them for every user it reads: 6 fewer allocations per user in the
+/// benchmark's tenants (`compact_str`).
+pub(crate) type Text = compact_str::CompactString;
+
 /// The synced fields of an Entra user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct UserFields {
@@ -98,23 +105,23 @@ pub(crate) struct UserFields {
     #[serde(rename = "p")]
     pub upn: String,
     #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
-    pub mail: Option<String>,
+    pub mail: Option<Text>,
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
+    pub display_name: Option<Text>,
     #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
+    pub given_name: Option<Text>,
     #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
-    pub surname: Option<String>,
+    pub surname: Option<Text>,
     #[serde(rename = "j", default, skip_serializing_if = "Option::is_none")]
-    pub job_title: Option<String>,
+    pub job_title: Option<Text>,
     #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
+    pub department: Option<Text>,
     #[serde(rename = "e")]
     pub enabled: bool,
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
-    pub user_type: Option<String>,
+    pub user_type: Option<Text>,
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
-    pub creation_type: Option<String>,
+    pub creation_type: Option<Text>,
     /// Graph's `otherMails`.
     #[serde(rename = "om", default, skip_serializing_if = "Vec::is_empty")]
     pub other_mails: Vec<String>,
@@ -125,15 +132,15 @@ impl From<SourceUser> for UserData {
         UserData::from(UserFields {
             id: u.id,
             upn: u.user_principal_name,
-            mail: u.mail,
-            display_name: u.display_name,
-            given_name: u.given_name,
-            surname: u.surname,
-            job_title: u.job_title,
-            department: u.department,
+            mail: u.mail.map(Text::from),
+            display_name: u.display_name.map(Text::from),
+            given_name: u.given_name.map(Text::from),
+            surname: u.surname.map(Text::from),
+            job_title: u.job_title.map(Text::from),
+            department: u.department.map(Text::from),
             enabled: u.account_enabled,
-            user_type: u.user_type,
-            creation_type: u.creation_type,
+            user_type: u.user_type.map(Text::from),
+            creation_type: u.creation_type.map(Text::from),
             other_mails: u.other_mails,
         })
     }
@@ -505,7 +512,7 @@ mod tests {
     /// Records of every shape the state can take.
     fn record_cases() -> Vec<UserRecord> {
         let mut kim = with_upn("kim@contoso.com");
-        kim.display_name = Some("Kim \"K\" Lee".to_owned());
+        kim.display_name = Some("Kim \"K\" Lee".into());
         kim.remember_json();
         let synced = UserRecord {
             data: Box::new(kim),
@@ -580,11 +587,11 @@ mod tests {
     #[test]
     fn a_user_written_from_memory_reads_as_its_fields_and_a_change_forgets_the_json() {
         let mut user = with_upn("kim@contoso.com");
-        user.display_name = Some("Kim \"K\" Lee".to_owned());
+        user.display_name = Some("Kim \"K\" Lee".into());
         let fields = crate::codec::encode(&user);
         user.remember_json();
         assert_eq!(crate::codec::encode(&user), fields);
-        user.job_title = Some("CFO".to_owned());
+        user.job_title = Some("CFO".into());
         let changed = crate::codec::encode(&user);
         assert_ne!(
             changed, fields,

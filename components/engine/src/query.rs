@@ -197,12 +197,12 @@ fn user_view(dir: &DirId, state: &DirState, rec: UserRecord) -> UserView {
         id: d.id,
         directory: dir.clone(),
         user_principal_name: d.upn,
-        mail: d.mail,
-        display_name: d.display_name,
-        given_name: d.given_name,
-        surname: d.surname,
-        job_title: d.job_title,
-        department: d.department,
+        mail: d.mail.map(String::from),
+        display_name: d.display_name.map(String::from),
+        given_name: d.given_name.map(String::from),
+        surname: d.surname.map(String::from),
+        job_title: d.job_title.map(String::from),
+        department: d.department.map(String::from),
         account_enabled: d.enabled,
         guest,
         synced: rec.synced,
@@ -495,7 +495,8 @@ pub(crate) async fn group_members<S: Store, C: Clock>(
                 items.push(MemberView {
                     user_id: u.to_owned(),
                     user_principal_name: rec.map(|r| r.data.upn.clone()).unwrap_or_default(),
-                    display_name: rec.and_then(|r| r.data.display_name.clone()),
+                    display_name: rec
+                        .and_then(|r| r.data.display_name.as_deref().map(str::to_owned)),
                     direct,
                 });
             }

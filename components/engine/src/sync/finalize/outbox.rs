@@ -43,7 +43,7 @@ pub(super) fn welcome(rec: &UserRecord, now: Timestamp) -> Option<OutboxRecord> 
     let to = rec.data.mailbox()?;
     Some(OutboxRecord {
         to: to.to_owned(),
-        name: rec.data.display_name.clone(),
+        name: rec.data.display_name.as_deref().map(str::to_owned),
         state: MailState::Queued,
         queued_at: now,
         sent_at: None,
