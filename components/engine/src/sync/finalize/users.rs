@@ -13,7 +13,7 @@ use crate::model::{GroupIds, MemberList, RecordEncoder, UserData, UserRecord};
 use crate::ports::{Clock, Store, Timestamp};
 use crate::shards::{self, Kind, Rewritten};
 use crate::sync::progress::{FinalizeStep, UserTally};
-use crate::sync::shape::{BucketUsers, Scope};
+use crate::sync::shape::{BucketUsers, GroupId, Scope};
 use crate::sync::types::{LogLevel, RunCounts};
 use crate::sync::worker::Worker;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,7 +33,7 @@ pub(super) struct Placing<'p> {
     pub now: Timestamp,
     /// The lists given so far, by the direct groups of the users they
     /// were given to: users in the same groups share them.
-    lists: BTreeMap<Vec<String>, Lists>,
+    lists: BTreeMap<Vec<GroupId>, Lists>,
 }
 
 /// The group lists of a user, by the groups it is a direct member of.
@@ -66,7 +66,7 @@ impl<'p> Placing<'p> {
     }
 
     /// Where a user in the source, a direct member of `direct`, stands.
-    fn placement(&mut self, data: &UserData, direct: &[String]) -> Placement {
+    fn placement(&mut self, data: &UserData, direct: &[GroupId]) -> Placement {
         let may_sync = eligible(self.claim, data);
         let Lists { reached, in_scope } = self.lists(direct);
         let synced = may_sync && (self.all_users || !reached.is_empty());
@@ -79,7 +79,7 @@ impl<'p> Placing<'p> {
 
     /// The lists of a direct member of `direct`: built the first time,
     /// shared after.
-    fn lists(&mut self, direct: &[String]) -> Lists {
+    fn lists(&mut self, direct: &[GroupId]) -> Lists {
         if let Some(lists) = self.lists.get(direct) {
             return lists.clone();
         }
@@ -92,8 +92,8 @@ impl<'p> Placing<'p> {
                 .map(str::to_owned)
                 .collect(),
             in_scope: (direct.iter())
-                .filter(|g| self.scope.in_scope.contains(*g))
-                .cloned()
+                .filter(|g| self.scope.in_scope.contains(&***g))
+                .map(|g| g.to_string())
                 .collect(),
         };
         self.lists.insert(direct.to_vec(), lists.clone());
