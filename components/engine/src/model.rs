@@ -225,18 +225,18 @@ pub(crate) struct UserRecord {
     #[serde(rename = "u")]
     pub data: Box<UserData>,
     /// Present in the source at the latest completed run.
-    #[serde(rename = "src", default, skip_serializing_if = "is_false")]
+    #[serde(rename = "src", default)]
     pub in_source: bool,
-    #[serde(rename = "sy", default, skip_serializing_if = "is_false")]
+    #[serde(rename = "sy", default)]
     pub synced: bool,
     /// Groups (synced or not) the user is a direct member of.
-    #[serde(rename = "dg", default, skip_serializing_if = "GroupIds::is_empty")]
+    #[serde(rename = "dg", default)]
     pub direct_groups: GroupIds,
     /// Synced groups the user belongs to, directly or through nesting.
-    #[serde(rename = "gr", default, skip_serializing_if = "GroupIds::is_empty")]
+    #[serde(rename = "gr", default)]
     pub groups: GroupIds,
     /// The run that created the account (first synced), if any.
-    #[serde(rename = "cr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cr", default)]
     pub created_run: Option<u64>,
     #[serde(rename = "ca", default)]
     pub created_at: Timestamp,
@@ -244,7 +244,7 @@ pub(crate) struct UserRecord {
     #[serde(rename = "ch", default)]
     pub changed_run: u64,
     /// The run that took the user out of scope.
-    #[serde(rename = "lr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "lr", default)]
     pub left_run: Option<u64>,
 }
 

@@ -91,9 +91,11 @@ impl<'p> Placing<'p> {
                 .filter(synced_group)
                 .map(str::to_owned)
                 .collect(),
-            in_scope: (direct.iter())
-                .filter(|g| self.scope.in_scope.contains(&***g))
-                .map(|g| g.to_string())
+            in_scope: direct
+                .iter()
+                .map(|g| -> &str { g })
+                .filter(|g| self.scope.in_scope.contains(*g))
+                .map(str::to_owned)
                 .collect(),
         };
         self.lists.insert(direct.to_vec(), lists.clone());
