@@ -576,6 +576,94 @@ mod tests {
         assert_eq!(encoder.states.len(), 3);
     }
 
+    /// A deterministic generator of records (xorshift64): text that needs
+    /// JSON escaping, of lengths about the inline limits, and states drawn
+    /// from pools small enough to repeat and large enough to outnumber
+    /// [`MAX_STATES`].
+    struct Records(u64);
+
+    impl Records {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % below
+        }
+
+        fn text(&mut self) -> String {
+            const CHARS: [char; 12] = [
+                'a',
+                'Z',
+                ' ',
+                '"',
+                '\\',
+                '\n',
+                '\u{1}',
+                '\u{7f}',
+                '\u{e9}',
+                '\u{1F600}',
+                '\u{2028}',
+                '/',
+            ];
+            let len = self.next(28);
+            (0..len).map(|_| CHARS[self.next(12) as usize]).collect()
+        }
+
+        fn maybe_text(&mut self) -> Option<Text> {
+            (self.next(4) > 0).then(|| self.text().into())
+        }
+
+        fn groups(&mut self) -> GroupIds {
+            let n = self.next(4);
+            (0..n).map(|_| format!("g{}", self.text())).collect()
+        }
+
+        fn record(&mut self) -> UserRecord {
+            let mut data = with_upn(&format!("{}@contoso.com", self.text()));
+            data.id = format!("u{}", self.text());
+            (data.mail, data.display_name) = (self.maybe_text(), self.maybe_text());
+            (data.given_name, data.surname) = (self.maybe_text(), self.maybe_text());
+            (data.job_title, data.department) = (self.maybe_text(), self.maybe_text());
+            (data.user_type, data.creation_type) = (self.maybe_text(), self.maybe_text());
+            data.enabled = self.next(2) == 0;
+            data.other_mails = (0..self.next(3)).map(|_| self.text()).collect();
+            if self.next(2) == 0 {
+                data.remember_json();
+            }
+            let run = |r: &mut Records| (r.next(3) > 0).then(|| r.next(5));
+            UserRecord {
+                data: Box::new(data),
+                in_source: self.next(2) == 0,
+                synced: self.next(2) == 0,
+                direct_groups: self.groups(),
+                groups: self.groups(),
+                created_run: run(self),
+                created_at: crate::ports::from_epoch_millis(self.next(3) as i64 * 86_400_123),
+                changed_run: self.next(5),
+                left_run: run(self),
+            }
+        }
+    }
+
+    #[test]
+    fn the_record_encoder_writes_what_serde_json_writes_for_generated_records() {
+        let mut records = Records(0x9E37_79B9_7F4A_7C15);
+        let mut encoder = RecordEncoder::default();
+        for _ in 0..5_000 {
+            let record = records.record();
+            let mut out = Vec::new();
+            encoder.encode_into(&mut out, &record);
+            let json = crate::codec::encode(&record);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&json)
+            );
+            let back: UserRecord = crate::codec::decode("record", &out).unwrap();
+            assert_eq!(back, record);
+        }
+        assert_eq!(encoder.states.len(), MAX_STATES, "more states than kept");
+    }
+
     fn with_upn(upn: &str) -> UserData {
         UserData::from(SourceUser {
             id: "u1".to_owned(),
