@@ -44,9 +44,15 @@ impl Placement {
     /// Chooses the CPUs (none when `shared`) from those the process may
     /// use, once per process; later calls return the first choice.
     pub fn choose(shared: bool) -> Placement {
-        *PLACEMENT.get_or_init(|| Placement {
+        *PLACEMENT.get_or_init(|| Placement::of(shared))
+    }
+
+    /// The CPUs of each side (none when `shared`), from those the calling
+    /// thread may use.
+    fn of(shared: bool) -> Placement {
+        Placement {
             sides: (!shared).then(split_cpus).flatten(),
-        })
+        }
     }
 
     /// The placement chosen, or none if [`Placement::choose`] was not called.
@@ -121,5 +127,33 @@ fn split_cpus() -> Option<Sides> {
 fn set_this_thread(cpus: &CpuSet) {
     if let Err(e) = sched_setaffinity(Pid::from_raw(0), cpus) {
         eprintln!("bench: could not place a thread ({e}); it runs where the scheduler puts it");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code
+    use super::*;
+
+    /// This thread on the first CPU it may use, alone.
+    fn on_one_cpu() {
+        let allowed = sched_getaffinity(Pid::from_raw(0)).unwrap();
+        let first = (0..CpuSet::count())
+            .find(|&c| allowed.is_set(c).unwrap_or(false))
+            .unwrap();
+        let mut one = CpuSet::new();
+        one.set(first).unwrap();
+        sched_setaffinity(Pid::from_raw(0), &one).unwrap();
+    }
+
+    #[test]
+    fn on_one_cpu_every_thread_is_shared_and_the_table_does_not_blame_the_flag() {
+        on_one_cpu();
+        let placement = Placement::of(false);
+        assert!(placement.sides.is_none());
+        let described = placement.describe();
+        assert!(described.contains("scheduler"), "{described}");
+        assert!(!described.contains("--shared-cores"), "{described}");
+        assert!(Placement::of(true).describe().contains("--shared-cores"));
     }
 }
