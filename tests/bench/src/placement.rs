@@ -25,6 +25,9 @@ use nix::unistd::Pid;
 #[derive(Clone, Copy)]
 pub struct Placement {
     sides: Option<Sides>,
+    /// `--shared-cores` was given (else none only for want of CPUs or of
+    /// the system's consent).
+    asked_shared: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -52,22 +55,26 @@ impl Placement {
     fn of(shared: bool) -> Placement {
         Placement {
             sides: (!shared).then(split_cpus).flatten(),
+            asked_shared: shared,
         }
     }
 
     /// The placement chosen, or none if [`Placement::choose`] was not called.
     pub fn current() -> Placement {
-        PLACEMENT
-            .get()
-            .copied()
-            .unwrap_or(Placement { sides: None })
+        PLACEMENT.get().copied().unwrap_or(Placement {
+            sides: None,
+            asked_shared: false,
+        })
     }
 
     /// How the table names it.
     pub fn describe(&self) -> &'static str {
-        match self.sides {
-            Some(_) => "the engine's thread on a core of its own",
-            None => "every thread where the scheduler puts it (--shared-cores)",
+        match (self.sides, self.asked_shared) {
+            (Some(_), _) => "the engine's thread on a core of its own",
+            (None, true) => "every thread where the scheduler puts it (--shared-cores)",
+            (None, false) => {
+                "every thread where the scheduler puts it (fewer than two CPUs, or affinity refused)"
+            }
         }
     }
 
