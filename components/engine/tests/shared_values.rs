@@ -3,7 +3,7 @@
 //! values that could tell sharing from copying: ids and names that need
 //! JSON escaping, fields at the inline limits, more distinct states in a
 //! bucket than the encoder keeps, users who change groups, leave the scope
-//! and return, in one bucket and in several. The directory must read back
+//! and return, users in many groups, in one bucket and in several. The directory must read back
 //! as written, and an unchanged tenant must leave every user unchanged.
 //!
 //! With `IDP_SYNC_DUMP=DIR` set, each run's documents are also written to
@@ -92,6 +92,11 @@ fn tenant(env: &Env, all_users: bool) {
         env.tenant.add_user_to(&group, &id);
         env.tenant.nest(NESTED[3], &group);
     }
+    // In more groups than a reach holds inline (4), directly and nested.
+    env.tenant.put_user(person("m-00", "Many"));
+    for g in NESTED.iter().chain(&["solo001", "solo002", "solo003"]) {
+        env.tenant.add_user_to(g, "m-00");
+    }
     env.tenant.put_users(people("f", 3, "fabrikam.com"));
     env.tenant.add_users_to(NESTED[2], ids("f", 0..3));
     env.tenant
@@ -124,6 +129,8 @@ fn change(env: &Env, run: usize) {
             t.remove_user_from("solo007", "s00007");
             t.add_user_to("solo008", "s00009");
             t.put_user(person("s00010", "Solo \"10\" \u{1F600}"));
+            t.remove_user_from(NESTED[0], "m-00");
+            t.remove_user_from("solo002", "m-00");
         }
         3 => {
             // Returns, back across the limit, a nesting undone.
@@ -136,6 +143,7 @@ fn change(env: &Env, run: usize) {
         4 => {} // unchanged
         5 => {
             t.nest(NESTED[1], NESTED[2]);
+            t.add_user_to("solo200", "m-00");
             t.put_user(person("s00011", &"x".repeat(12)));
         }
         6 => {
