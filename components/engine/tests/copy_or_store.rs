@@ -134,17 +134,6 @@ fn change(env: &Env, run: usize) {
     }
 }
 
-/// The store's directory documents (every key but the runs' own working
-/// documents), by key.
-fn documents(env: &Env) -> BTreeMap<String, Vec<u8>> {
-    let working = ["/run/", "/stage/", "/scratch/", "/runs", "/head", "/lease"];
-    env.store
-        .snapshot()
-        .into_iter()
-        .filter(|(k, _)| !working.iter().any(|w| k.contains(w)))
-        .collect()
-}
-
 type Seen = (
     Vec<UserView>,
     Vec<(GroupView, Vec<String>)>,

@@ -17,7 +17,6 @@ use common::*;
 use engine::RunResult;
 use engine::ports::SourceUser;
 use engine::testing::guest;
-use std::collections::BTreeMap;
 
 /// Groups nested `q-1` ⊃ `b\2"` ⊃ `é3`, `r-4` (the solo groups' parent)
 /// and `c-5` ⊃ `😀\u{1}6` apart. Ids a setting names are plain (they are
@@ -151,17 +150,6 @@ fn change(env: &Env, run: usize) {
         }
         _ => {} // unchanged again
     }
-}
-
-/// The store's directory documents (every key but the runs' own working
-/// documents), by key.
-fn documents(env: &Env) -> BTreeMap<String, Vec<u8>> {
-    let working = ["/run/", "/stage/", "/scratch/", "/runs", "/head", "/lease"];
-    env.store
-        .snapshot()
-        .into_iter()
-        .filter(|(k, _)| !working.iter().any(|w| k.contains(w)))
-        .collect()
 }
 
 /// Writes the run's documents and counts for a comparison across builds.

@@ -195,6 +195,17 @@ impl Env {
     }
 }
 
+/// The store's directory documents (every key but the runs' own working
+/// documents), by key.
+pub fn documents(env: &Env) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let working = ["/run/", "/stage/", "/scratch/", "/runs", "/head", "/lease"];
+    env.store
+        .snapshot()
+        .into_iter()
+        .filter(|(k, _)| !working.iter().any(|w| k.contains(w)))
+        .collect()
+}
+
 /// Every item of a listing, following `next_cursor` from the first page
 /// (`page(cursor)` reads one) until there is none.
 pub fn every_item<T>(page: impl Fn(Option<&str>) -> Result<Listing<T>, EngineError>) -> Vec<T> {
