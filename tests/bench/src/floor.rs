@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::drive::Recorded;
-use crate::tenants::credentials;
 
 /// Why the floor could not be measured.
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +35,6 @@ pub struct Floor {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-}
-
-/// A page as far as the warm-up checks it (an error has no `value`).
-#[derive(Deserialize)]
-struct Page {
-    value: Vec<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -86,45 +79,6 @@ pub fn measure(run: &[Recorded]) -> Result<Floor, FloorError> {
         wall: clock.elapsed(),
         pages,
     })
-}
-
-/// Warms the simulator up before a fixture's first run: a token and one
-/// page of 999 users, fetched and dropped. A fresh simulator served its
-/// first page of members in 10–13 ms, against 6–7 ms for the same page
-/// warm (its threads' heaps and caches are cold); the floor, fetched after
-/// the run, always found it warm. Warmed first, the simulator serves the
-/// run and the floor alike (decision 0014).
-pub fn warm_up(base_url: &str) -> Result<(), FloorError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let creds = credentials();
-    let form = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "client_credentials")
-        .append_pair("client_id", &creds.client_id)
-        .append_pair("client_secret", &creds.client_secret)
-        .append_pair("scope", "https://graph.microsoft.com/.default")
-        .finish();
-    let token_request = Recorded {
-        method: http::Method::POST,
-        uri: format!("{base_url}/{}/oauth2/v2.0/token", creds.tenant_id),
-        headers: http::HeaderMap::from_iter([(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/x-www-form-urlencoded"),
-        )]),
-        body: form.into_bytes(),
-    };
-    let token: TokenResponse = json(&token_request.uri, &send(&agent, &token_request, None)?)?;
-    let page = Recorded {
-        method: http::Method::GET,
-        uri: format!("{base_url}/v1.0/users?$top=999"),
-        headers: http::HeaderMap::new(),
-        body: Vec::new(),
-    };
-    let page: Page = json(&page.uri, &send(&agent, &page, Some(&token.access_token))?)?;
-    drop(page.value);
-    Ok(())
 }
 
 /// Whether `uri` continues a listing: Graph's `@odata.nextLink`s carry a

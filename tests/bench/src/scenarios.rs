@@ -9,7 +9,7 @@ use entra_sim::server::SimServer;
 use entra_sim::{Faults, Sim, Tenant};
 
 use crate::alloc::unmetered;
-use crate::drive::{Directory, DriveError, Limits, RunCost};
+use crate::drive::{self, Directory, DriveError, Limits, RunCost};
 use crate::floor::{self, Floor, FloorError};
 use crate::placement::Placement;
 use crate::tenants::{self, Shape};
@@ -253,7 +253,7 @@ fn run_fixture(
         };
         Placement::current().others_start(|| SimServer::start_local(Sim::new(tenant, faults)))
     })?;
-    unmetered(|| floor::warm_up(server.base_url()))?;
+    unmetered(|| drive::warm_up(server.base_url()))?;
     let scope = match fixture.scope {
         Scope::ChainRoots => engine::testing::groups(
             &tenants::chain_roots(shape)
